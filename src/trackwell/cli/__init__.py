@@ -1,0 +1,39 @@
+"""The `trackwell` command line: a thin layer over the Python API, one module per group."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from trackwell import __version__
+from trackwell.cli import plan
+
+app = typer.Typer(
+    name="trackwell",
+    help="Schema-first customer event pipeline: plan, check, store and deliver events.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(plan.app, name="plan")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trackwell {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Schema-first customer event pipeline: plan, check, store and deliver events."""
+
+
+def main() -> None:
+    """Entry point of the `trackwell` console script."""
+    app()

@@ -1,0 +1,230 @@
+"""`trackwell plan ...`: lint, diff, export and import the tracking plan."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
+from trackwell.cli.sources import SourceError, load_source
+from trackwell.config import ConfigError, load_settings
+from trackwell.plan import Plan, PlanLoadError, parse_plan
+from trackwell.plan.diff import PlanDiff, diff_plans
+from trackwell.plan.dump import dump_plan
+from trackwell.plan.jsonschema import (
+    MANIFEST,
+    ImportReport,
+    SchemaImportError,
+    dumps,
+    export_plan,
+    import_directory,
+)
+from trackwell.plan.lint import Finding, lint_plan
+from trackwell.plan.segment import import_segment_file
+
+app = typer.Typer(help="Lint, diff, export and import the tracking plan.", no_args_is_help=True)
+export_app = typer.Typer(help="Write the plan in another format.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Turn another tool's plan into tracking-plan YAML.", no_args_is_help=True
+)
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+PlanArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Plan file (default: --plan, TRACKWELL_PLAN, trackwell.toml, tracking-plan.yaml).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for machines.")]
+
+
+def resolve_plan(path: str | None) -> Plan:
+    """Load the plan a command names, or the configured one; exit 2 with a clear error."""
+    try:
+        spec = path if path is not None else str(load_settings().plan)
+        return load_source(spec)
+    except (SourceError, ConfigError) as exc:
+        fail(str(exc))
+
+
+@app.command("lint")
+def lint_command(
+    plan_path: PlanArg = None,
+    json_output: JsonOpt = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+) -> None:
+    """Check names, structure, documentation and sensitive data; exit 1 on errors."""
+    plan = resolve_plan(plan_path)
+    findings = lint_plan(plan)
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    if json_output:
+        print_json(
+            {
+                "plan": plan.source,
+                "name": plan.name,
+                "version": plan.version,
+                "events": len(plan.events),
+                "traits": len(plan.traits),
+                "errors": errors,
+                "warnings": warnings,
+                "findings": [f.to_dict() for f in findings],
+            }
+        )
+    else:
+        _print_findings(plan, findings, errors, warnings)
+    if errors or (strict and warnings):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _print_findings(plan: Plan, findings: list[Finding], errors: int, warnings: int) -> None:
+    stdout.print(
+        f"[bold]{plan.name}[/] v{plan.version} ({plan.source}): "
+        f"{len(plan.events)} events, {len(plan.traits)} traits, "
+        f"{len(plan.pages)} pages, {len(plan.screens)} screens"
+    )
+    for finding in findings:
+        where = (
+            f"{plan.source}:{finding.location.line}:{finding.location.column}"
+            if finding.location
+            else plan.source
+        )
+        colour = "red" if finding.severity == "error" else "yellow"
+        stdout.print(
+            f"{where}: [{colour}]{finding.severity}[/] [bold]{finding.code}[/] "
+            f"{finding.path}: {finding.message}",
+            markup=True,
+        )
+    if not findings:
+        stdout.print("[green]No findings: the plan is clean.[/]")
+        return
+    by_code = Counter(f.code for f in findings)
+    summary = ", ".join(f"{code} {n}" for code, n in sorted(by_code.items()))
+    stdout.print(f"{errors} error(s), {warnings} warning(s) ({summary})")
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[str, typer.Argument(help="Old plan: a file or git:REF:PATH.")],
+    new: Annotated[str, typer.Argument(help="New plan: a file or git:REF:PATH.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """List changes as breaking or compatible; exit 1 on breaking ones without a version bump."""
+    before, after = resolve_plan(old), resolve_plan(new)
+    result = diff_plans(before, after)
+    if json_output:
+        print_json({"old": old, "new": new, **result.to_dict()})
+    else:
+        _print_diff(old, new, result)
+    if not result.ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _print_diff(old: str, new: str, result: PlanDiff) -> None:
+    stdout.print(f"{old} (v{result.old_version}) -> {new} (v{result.new_version})")
+    if not result.changes:
+        stdout.print("No changes.")
+        return
+    for change in result.changes:
+        colour = "red" if change.kind == "breaking" else "green"
+        impact = f"  [dim](used by: {', '.join(change.impact)})[/]" if change.impact else ""
+        kind = f"[{colour}]{change.kind:<10}[/]"
+        stdout.print(f"  {kind} {change.code:<24} {change.path}: {change.message}{impact}")
+    breaking = len(result.breaking)
+    stdout.print(f"{len(result.changes)} change(s), {breaking} breaking.")
+    if not result.ok:
+        stdout.print(
+            f"[red]Breaking changes need a version bump: set version above {result.old_version}.[/]"
+        )
+    elif not result.version_bumped:
+        stdout.print(
+            "[yellow]The plan changed but its version did not; bump it on every change.[/]"
+        )
+
+
+@export_app.command("jsonschema")
+def export_jsonschema(
+    plan_path: PlanArg = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Directory to write.")] = Path("schemas"),
+) -> None:
+    """One JSON Schema (draft 2020-12) per event and for the traits, plus a manifest."""
+    plan = resolve_plan(plan_path)
+    write_jsonschema(plan, out)
+    stdout.print(f"Wrote {len(plan.events) + 2} files to {out}/")
+
+
+def write_jsonschema(plan: Plan, out: Path) -> None:
+    """Write the JSON Schema export to a directory, removing schemas of events no longer planned."""
+    files = export_plan(plan)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / MANIFEST).exists():
+            for stale in out.glob("*.schema.json"):
+                if stale.name not in files:
+                    stale.unlink()
+        for name, document in files.items():
+            (out / name).write_text(dumps(document), encoding="utf-8")
+    except OSError as exc:
+        fail(f"{out}: cannot write ({exc.strerror})")
+
+
+OutOpt = Annotated[
+    Path | None, typer.Option("-o", "--out", help="Plan file to write (default: standard output).")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing plan file.")]
+
+
+@import_app.command("jsonschema")
+def import_jsonschema(
+    directory: Annotated[Path, typer.Argument(help="Directory of *.json schemas.")],
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Read JSON Schemas (a trackwell export or your own) back into a plan."""
+    try:
+        plan, report = import_directory(directory)
+    except SchemaImportError as exc:
+        fail(str(exc))
+    _write_imported(plan, report, out, force)
+
+
+@import_app.command("segment")
+def import_segment(
+    file: Annotated[Path, typer.Argument(help="Segment Protocols tracking plan export (JSON).")],
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Turn a Segment Protocols tracking plan into a trackwell plan."""
+    try:
+        plan, report = import_segment_file(file)
+    except SchemaImportError as exc:
+        fail(str(exc))
+    _write_imported(plan, report, out, force)
+
+
+def _write_imported(plan: Plan, report: ImportReport, out: Path | None, force: bool) -> None:
+    text = dump_plan(plan)
+    try:  # What we write must load: check it with the same loader every command uses.
+        parse_plan(text, str(out or "<imported plan>"))
+    except PlanLoadError as exc:
+        fail(f"the imported plan would not load:\n{exc}")
+    for note in report.notes:
+        stderr.print(f"[yellow]not mapped:[/] {note}", markup=True)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    if out.exists() and not force:
+        fail(f"{out} exists; pass --force to overwrite it")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{out}: cannot write ({exc.strerror})")
+    stderr.print(
+        f"Wrote {out}: {len(plan.events)} events, {len(plan.traits)} traits; "
+        f"{len(report.notes)} item(s) not mapped. Run `trackwell plan lint {out}` next."
+    )

@@ -1,0 +1,43 @@
+"""Where a command's plan comes from: a file, or `git:REF:PATH` for a past version."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from trackwell.plan import Plan, PlanLoadError, load_plan, parse_plan
+
+GIT_PREFIX = "git:"
+
+
+class SourceError(Exception):
+    """A plan source that cannot be read."""
+
+
+def read_plan(spec: str | Path) -> Plan:
+    """Load a plan from a path or `git:REF:PATH` (PATH relative to the current directory)."""
+    text = str(spec)
+    if not text.startswith(GIT_PREFIX):
+        return load_plan(spec)
+    ref, sep, path = text[len(GIT_PREFIX) :].partition(":")
+    if not sep or not ref or not path:
+        raise SourceError(f"{text}: expected git:REF:PATH, for example git:main:tracking-plan.yaml")
+    target = path if path.startswith("/") else f"./{path}"
+    try:
+        result = subprocess.run(
+            ["git", "show", f"{ref}:{target}"], capture_output=True, check=False, timeout=30
+        )
+    except FileNotFoundError:
+        raise SourceError(f"{text}: git is not installed") from None
+    if result.returncode != 0:
+        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SourceError(f"{text}: {reason[-1] if reason else 'git show failed'}")
+    return parse_plan(result.stdout, text)
+
+
+def load_source(spec: str | Path) -> Plan:
+    """`read_plan`, turning every failure into a SourceError with a readable message."""
+    try:
+        return read_plan(spec)
+    except PlanLoadError as exc:
+        raise SourceError(str(exc)) from None

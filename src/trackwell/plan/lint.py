@@ -1,0 +1,326 @@
+"""Lint a tracking plan: naming, structure, documentation and sensitive data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Literal
+
+from trackwell.plan import naming
+from trackwell.plan.model import EventSpec, Location, Plan, PropertySpec
+
+Severity = Literal["error", "warning"]
+
+MIN_PROPERTIES = 3
+MAX_PROPERTIES = 10
+EVENT_COUNT_WARNING = 30
+EVENT_COUNT_ERROR = 200
+
+# The severity of each code; only event_count escalates (to an error past 200 events).
+SEVERITY: dict[str, Severity] = {
+    "event_case": "error",
+    "property_case": "error",
+    "event_tense": "warning",
+    "raw_ui_event": "warning",
+    "near_duplicate": "error",
+    "missing_stage": "error",
+    "unknown_stage": "error",
+    "missing_description": "warning",
+    "missing_backfill": "warning",
+    "property_count": "warning",
+    "event_count": "warning",
+    "sensitive_property": "error",
+    "missing_created_at": "warning",
+    "alias_conflict": "error",
+    "replaced_by_unknown": "error",
+    "replaced_by_deprecated": "warning",
+    "deprecated_without_replacement": "warning",
+}
+
+# Names of data that must never reach a marketing tool; matched against the words of a name.
+_SENSITIVE_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("card number", re.compile(r"\b(card|cc|credit)_?(number|num|no)\b|\bpan\b|\bcardnumber\b")),
+    ("card security code", re.compile(r"\b(cvv2?|cvc2?|csc|card_?code|security_code)\b")),
+    ("password", re.compile(r"\b(password|passwd|passphrase|pwd)\b")),
+    (
+        "national id",
+        re.compile(r"\b(ssn|social_security(_number)?|national_id|tax_id|passport_(number|no))\b"),
+    ),
+    (
+        "secret token",
+        re.compile(
+            r"\b((access|refresh|id|auth|bearer|session|verification|reset|api|secret)_token"
+            r"|api_?key|secret(_key)?|private_key|client_secret|token)\b"
+        ),
+    ),
+    (
+        "health data",
+        re.compile(r"\b(diagnosis|diagnoses|medical|health|condition|medication|prescription)\b"),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One lint finding: a stable code, where it is, and what is wrong."""
+
+    code: str
+    path: str
+    message: str
+    location: Location | None = None
+    severity: Severity = "warning"
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form of the finding."""
+        data: dict[str, object] = {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "message": self.message,
+        }
+        if self.location is not None:
+            data["line"] = self.location.line
+            data["column"] = self.location.column
+        return data
+
+
+def _finding(
+    code: str,
+    path: str,
+    message: str,
+    location: Location | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    return Finding(code, path, message, location, severity or SEVERITY[code])
+
+
+def sensitive_kind(name: str) -> str | None:
+    """What kind of sensitive data a property named `name` would hold, if any."""
+    snake = naming.to_snake(name)
+    for kind, pattern in _SENSITIVE_NAMES:
+        if pattern.search(snake):
+            return kind
+    return None
+
+
+def lint_plan(plan: Plan) -> list[Finding]:
+    """Every finding for a plan, in a stable order (by place in the file, then code)."""
+    findings = [
+        *_event_names(plan),
+        *_near_duplicates(plan),
+        *_event_structure(plan),
+        *_aliases(plan),
+        *_deprecations(plan),
+        *_traits(plan),
+        *_event_count(plan),
+    ]
+    return sorted(findings, key=_order)
+
+
+def _order(finding: Finding) -> tuple[int, int, str, str]:
+    loc = finding.location
+    return (loc.line if loc else 0, loc.column if loc else 0, finding.code, finding.path)
+
+
+def _event_path(event: EventSpec) -> str:
+    return f"events.{event.name}"
+
+
+def _event_names(plan: Plan) -> Iterator[Finding]:
+    title = plan.conventions.event_case == "title"
+    for event in plan.events.values():
+        path = _event_path(event)
+        ok = naming.is_title_case(event.name) if title else naming.is_snake_case(event.name)
+        if not ok:
+            wanted = naming.to_title(event.name) if title else naming.to_snake(event.name)
+            style = "Title Case" if title else "snake_case"
+            yield _finding(
+                "event_case",
+                path,
+                f"'{event.name}' is not {style}; write '{wanted}'",
+                event.location,
+            )
+        last = naming.words(event.name)[-1:] or [""]
+        if not naming.is_past_tense(last[0]):
+            yield _finding(
+                "event_tense",
+                path,
+                f"'{event.name}' does not end in a past-tense verb; name what happened "
+                "(object then action: 'Subscription Started', 'Account Created')",
+                event.location,
+            )
+        noise = naming.ui_noise_word(event.name)
+        if noise:
+            yield _finding(
+                "raw_ui_event",
+                path,
+                f"'{event.name}' looks like raw UI noise ('{noise}'); plan the business action "
+                "it stands for, and leave clicks to product analytics",
+                event.location,
+            )
+
+
+def _near_duplicates(plan: Plan) -> Iterator[Finding]:
+    for a, b in combinations(plan.events.values(), 2):
+        found = naming.confusion(a.name, b.name)
+        if found is None:
+            continue
+        yield _finding(
+            "near_duplicate",
+            _event_path(b),
+            f"'{b.name}' and '{a.name}' would be confused ({found.explanation}); "
+            "keep one and list the other under its aliases",
+            b.location,
+        )
+
+
+def _event_structure(plan: Plan) -> Iterator[Finding]:
+    for event in plan.events.values():
+        path = _event_path(event)
+        if event.stage is None:
+            yield _finding(
+                "missing_stage",
+                path,
+                f"'{event.name}' has no stage (one of {', '.join(plan.stages)})",
+                event.location,
+            )
+        elif event.stage not in plan.stages:
+            yield _finding(
+                "unknown_stage",
+                f"{path}.stage",
+                f"stage '{event.stage}' is not one of the plan's stages ({', '.join(plan.stages)})",
+                event.location,
+            )
+        if not event.description.strip():
+            yield _finding(
+                "missing_description",
+                path,
+                f"'{event.name}' has no description; say when it fires and what it means",
+                event.location,
+            )
+        if event.backfill is None:
+            yield _finding(
+                "missing_backfill",
+                path,
+                f"'{event.name}' does not say whether history is backfilled or new-only",
+                event.location,
+            )
+        count = len(event.properties)
+        if not event.deprecated and not MIN_PROPERTIES <= count <= MAX_PROPERTIES:
+            yield _finding(
+                "property_count",
+                f"{path}.properties",
+                f"'{event.name}' has {count} properties; plan {MIN_PROPERTIES} to "
+                f"{MAX_PROPERTIES} that workflows can segment on",
+                event.location,
+            )
+        yield from _properties(plan, event.properties, f"{path}.properties")
+
+
+def _properties(plan: Plan, props: tuple[PropertySpec, ...], path: str) -> Iterator[Finding]:
+    camel = plan.conventions.property_case == "camel"
+    for prop in props:
+        prop_path = f"{path}.{prop.name}"
+        ok = naming.is_camel_case(prop.name) if camel else naming.is_snake_case(prop.name)
+        if not ok:
+            wanted = naming.to_camel(prop.name) if camel else naming.to_snake(prop.name)
+            yield _finding(
+                "property_case",
+                prop_path,
+                f"'{prop.name}' is not {'camelCase' if camel else 'snake_case'}; write '{wanted}'",
+                prop.location,
+            )
+        kind = sensitive_kind(prop.name)
+        if kind:
+            yield _finding(
+                "sensitive_property",
+                prop_path,
+                f"'{prop.name}' looks like {kind}; it must never be sent to a marketing or "
+                "analytics tool, so it cannot be planned",
+                prop.location,
+            )
+        yield from _properties(plan, prop.properties, f"{prop_path}.properties")
+        if prop.items is not None:
+            yield from _properties(plan, prop.items.properties, f"{prop_path}.items.properties")
+
+
+def _aliases(plan: Plan) -> Iterator[Finding]:
+    owner: dict[str, str] = {}
+    for event in plan.events.values():
+        for alias in event.aliases:
+            path = f"{_event_path(event)}.aliases"
+            if alias in plan.events:
+                yield _finding(
+                    "alias_conflict",
+                    path,
+                    f"alias '{alias}' of '{event.name}' is also a planned event",
+                    event.location,
+                )
+            elif alias in owner and owner[alias] != event.name:
+                yield _finding(
+                    "alias_conflict",
+                    path,
+                    f"alias '{alias}' is claimed by both '{owner[alias]}' and '{event.name}'",
+                    event.location,
+                )
+            owner.setdefault(alias, event.name)
+
+
+def _deprecations(plan: Plan) -> Iterator[Finding]:
+    for event in plan.events.values():
+        path = _event_path(event)
+        target = event.replaced_by
+        if target is not None and target not in plan.events:
+            hint = naming.closest(target, plan.events)
+            yield _finding(
+                "replaced_by_unknown",
+                f"{path}.replaced_by",
+                f"'{event.name}' is replaced by '{target}', which is not a planned event"
+                + (f" (did you mean '{hint}'?)" if hint else ""),
+                event.location,
+            )
+        elif target is not None and plan.events[target].deprecated:
+            yield _finding(
+                "replaced_by_deprecated",
+                f"{path}.replaced_by",
+                f"'{event.name}' is replaced by '{target}', which is deprecated too",
+                event.location,
+            )
+        if event.deprecated and target is None:
+            yield _finding(
+                "deprecated_without_replacement",
+                path,
+                f"'{event.name}' is deprecated without replaced_by; say what senders should use",
+                event.location,
+            )
+
+
+def _traits(plan: Plan) -> Iterator[Finding]:
+    yield from _properties(plan, plan.traits, "traits")
+    if plan.trait("created_at") is None:
+        yield _finding(
+            "missing_created_at",
+            "traits",
+            "no 'created_at' trait: Customer.io needs it (Unix seconds) to know when a "
+            "profile was created",
+        )
+
+
+def _event_count(plan: Plan) -> Iterator[Finding]:
+    count = len(plan.events)
+    if count > EVENT_COUNT_ERROR:
+        yield _finding(
+            "event_count",
+            "events",
+            f"{count} events: more than {EVENT_COUNT_ERROR}; noisy plans make segmentation "
+            "harder, so deprecate what no workflow uses",
+            severity="error",
+        )
+    elif count > EVENT_COUNT_WARNING:
+        yield _finding(
+            "event_count",
+            "events",
+            f"{count} events: more than {EVENT_COUNT_WARNING}; aim for 15-30 lifecycle events",
+        )

@@ -1,0 +1,537 @@
+"""Reads `tracking-plan.yaml` into a Plan, with errors that name file, line and column."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from rapidfuzz import process
+
+from trackwell.plan.model import (
+    DEFAULT_STAGES,
+    FORMAT_VERSION,
+    PROPERTY_TYPES,
+    STRING_FORMATS,
+    Conventions,
+    EventSpec,
+    Location,
+    Plan,
+    Policy,
+    PropertySpec,
+    Scalar,
+)
+from trackwell.plan.yamltree import KeyedMap, Node, YamlError, parse_yaml
+
+# A real plan is tens of kilobytes; anything this large is a mistake or an attack.
+MAX_PLAN_BYTES = 2 * 1024 * 1024
+# Nested objects deeper than this cannot be delivered anyway (messages cap nesting at 8).
+MAX_PROPERTY_DEPTH = 8
+
+TOP_KEYS = (
+    "trackwell",
+    "name",
+    "version",
+    "conventions",
+    "stages",
+    "policy",
+    "traits",
+    "events",
+    "pages",
+    "screens",
+)
+EVENT_KEYS = (
+    "stage",
+    "description",
+    "owner",
+    "since",
+    "backfill",
+    "used_by",
+    "aliases",
+    "deprecated",
+    "replaced_by",
+    "properties",
+)
+PROPERTY_KEYS = (
+    "type",
+    "description",
+    "required",
+    "nullable",
+    "enum",
+    "minimum",
+    "maximum",
+    "pattern",
+    "format",
+    "max_length",
+    "items",
+    "properties",
+)
+POLICY_CHOICES: dict[str, tuple[str, ...]] = {
+    "unplanned_event": ("block", "allow"),
+    "unplanned_property": ("block", "omit", "allow"),
+    "invalid_property": ("block", "allow"),
+    "sensitive_data": ("block", "redact"),
+}
+CONVENTION_CHOICES: dict[str, tuple[str, ...]] = {
+    "event_case": ("title", "snake"),
+    "property_case": ("snake", "camel"),
+}
+BACKFILL_CHOICES = ("backfilled", "new-only")
+
+T = TypeVar("T")
+
+
+class Problem:
+    """One thing wrong in a plan file, at one place."""
+
+    __slots__ = ("location", "message")
+
+    def __init__(self, location: Location, message: str) -> None:
+        self.location = location
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class PlanLoadError(Exception):
+    """A plan file that cannot be loaded; `problems` lists every place that is wrong."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Load and check a tracking plan file."""
+    path = Path(path)
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_PLAN_BYTES:
+            raise _fail(
+                name,
+                f"plan file is {size / 1024 / 1024:.1f} MB; the limit is "
+                f"{MAX_PLAN_BYTES // 1024 // 1024} MB (a tracking plan lists events, not data)",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(name, "is a directory, not a plan file") from None
+    except PermissionError:
+        raise _fail(name, "permission denied") from None
+    return parse_plan(raw, name)
+
+
+def parse_plan(source: str | bytes, filename: str = "<plan>") -> Plan:
+    """Parse plan text (YAML) into a Plan; raises PlanLoadError."""
+    if isinstance(source, bytes):
+        if len(source) > MAX_PLAN_BYTES:
+            raise _fail(filename, f"plan is larger than {MAX_PLAN_BYTES // 1024 // 1024} MB")
+        try:
+            text = source.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _fail(filename, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    else:
+        text = source
+    try:
+        root = parse_yaml(text, filename)
+    except YamlError as exc:
+        raise PlanLoadError([Problem(exc.location, exc.message)]) from None
+    if root is None:
+        raise _fail(filename, "the plan is empty (expected a map with trackwell, name, events)")
+    reader = _PlanReader(filename)
+    plan = reader.plan(root)
+    if reader.problems:
+        raise PlanLoadError(reader.problems)
+    return plan
+
+
+def _fail(filename: str, message: str) -> PlanLoadError:
+    return PlanLoadError([Problem(Location(filename, 1, 1), message)])
+
+
+class _InvalidValueError(Exception):
+    """Raised inside the reader to abandon one value after recording its problem."""
+
+
+class _PlanReader:
+    """Walks the YAML nodes and builds the model, recording every problem it meets."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.problems: list[Problem] = []
+
+    # -- helpers -----------------------------------------------------------------
+
+    def problem(self, location: Location, message: str) -> None:
+        self.problems.append(Problem(location, message))
+
+    def invalid(self, location: Location, message: str) -> _InvalidValueError:
+        self.problem(location, message)
+        return _InvalidValueError()
+
+    def mapping(self, node: Node, what: str, allowed: Iterable[str] | None = None) -> KeyedMap:
+        if node.kind != "map":
+            raise self.invalid(node.location, f"{what}: expected a map, got {node.type_name}")
+        items = cast(KeyedMap, node.value)
+        for key in items:
+            if not isinstance(key, str):
+                self.problem(items.key_locations[key], f"{what}: keys must be text, got {key!r}")
+        if allowed is not None:
+            allowed = tuple(allowed)
+            for key, location in items.key_locations.items():
+                if isinstance(key, str) and key not in allowed:
+                    self.problem(location, _unknown_key_message(what, key, allowed))
+        return items
+
+    def scalar(self, node: Node, what: str, kinds: tuple[type, ...], expected: str) -> Any:
+        value = node.value
+        ok = node.kind == "scalar" and isinstance(value, kinds)
+        if ok and isinstance(value, bool) and bool not in kinds:
+            ok = False
+        if not ok:
+            raise self.invalid(node.location, f"{what}: expected {expected}, got {node.type_name}")
+        return value
+
+    def text(self, node: Node, what: str, *, allow_empty: bool = False) -> str:
+        value = cast(str, self.scalar(node, what, (str,), "text"))
+        if not allow_empty and not value.strip():
+            raise self.invalid(node.location, f"{what}: must not be empty")
+        return value
+
+    def integer(self, node: Node, what: str, minimum: int = 0) -> int:
+        value = cast(int, self.scalar(node, what, (int,), "a whole number"))
+        if value < minimum:
+            raise self.invalid(node.location, f"{what}: must be at least {minimum}, got {value}")
+        return value
+
+    def any_text(self, node: Node, what: str) -> str:
+        return self.text(node, what, allow_empty=True)
+
+    def positive(self, node: Node, what: str) -> int:
+        return self.integer(node, what, 1)
+
+    def boolean(self, node: Node, what: str) -> bool:
+        return cast(bool, self.scalar(node, what, (bool,), "true or false"))
+
+    def choice(self, node: Node, what: str, choices: tuple[str, ...]) -> Any:
+        value = self.scalar(node, what, (str,), "one of " + ", ".join(choices))
+        if value not in choices:
+            raise self.invalid(
+                node.location,
+                f"{what}: unknown value {value!r} (expected one of {', '.join(choices)})",
+            )
+        return value
+
+    def text_list(self, node: Node, what: str) -> tuple[str, ...]:
+        if node.kind != "seq":
+            raise self.invalid(node.location, f"{what}: expected a list, got {node.type_name}")
+        values: list[str] = []
+        for item in cast(list[Node], node.value):
+            try:
+                value = self.text(item, f"{what} item")
+            except _InvalidValueError:
+                continue
+            if value in values:
+                self.problem(item.location, f"{what}: {value!r} is listed twice")
+            else:
+                values.append(value)
+        return tuple(values)
+
+    def optional(self, items: KeyedMap, key: str, read: Callable[[Node], T], default: Any) -> T:
+        node = items.get(key)
+        if node is None:
+            return cast(T, default)
+        try:
+            return read(node)
+        except _InvalidValueError:
+            return cast(T, default)
+
+    # -- the plan ----------------------------------------------------------------
+
+    def plan(self, root: Node) -> Plan:
+        try:
+            top = self.mapping(root, "plan", TOP_KEYS)
+        except _InvalidValueError:
+            return Plan(name="", version=0, source=self.filename)
+        self._format_version(top, root.location)
+        name = self._required(top, "name", root.location, lambda n: self.text(n, "name"), "")
+        version = self._required(
+            top, "version", root.location, lambda n: self.integer(n, "version", 1), 0
+        )
+        conventions = self.optional(top, "conventions", self._conventions, Conventions())
+        stages = self.optional(top, "stages", self._stages, DEFAULT_STAGES)
+        policy = self.optional(top, "policy", self._policy, Policy())
+        traits: tuple[PropertySpec, ...] = self.optional(
+            top, "traits", lambda n: self._properties(n, "traits", 0), ()
+        )
+        events: dict[str, EventSpec] = self.optional(top, "events", self._events, {})
+        pages: tuple[str, ...] = self.optional(
+            top, "pages", lambda n: self.text_list(n, "pages"), ()
+        )
+        screens: tuple[str, ...] = self.optional(
+            top, "screens", lambda n: self.text_list(n, "screens"), ()
+        )
+        return Plan(
+            name=name,
+            version=version,
+            events=events,
+            traits=traits,
+            conventions=conventions,
+            stages=stages,
+            policy=policy,
+            pages=pages,
+            screens=screens,
+            source=self.filename,
+        )
+
+    def _required(
+        self, items: KeyedMap, key: str, where: Location, read: Callable[[Node], T], default: T
+    ) -> T:
+        if key not in items:
+            self.problem(where, f"missing required key {key!r}")
+            return default
+        return self.optional(items, key, read, default)
+
+    def _format_version(self, top: KeyedMap, where: Location) -> None:
+        node = top.get("trackwell")
+        if node is None:
+            self.problem(
+                where, f"missing required key 'trackwell' (the format version: {FORMAT_VERSION})"
+            )
+            return
+        if node.value != FORMAT_VERSION or isinstance(node.value, bool):
+            self.problem(
+                node.location,
+                f"trackwell: unsupported plan format {node.value!r} "
+                f"(this trackwell reads format {FORMAT_VERSION})",
+            )
+
+    def _choices(self, node: Node, what: str, table: dict[str, tuple[str, ...]]) -> Any:
+        items = self.mapping(node, what, table)
+        chosen: dict[str, str] = {}
+        for key, choices in table.items():
+            if key in items:
+                try:
+                    chosen[key] = self.choice(items[key], f"{what}.{key}", choices)
+                except _InvalidValueError:
+                    continue
+        return chosen
+
+    def _conventions(self, node: Node) -> Conventions:
+        return Conventions(**self._choices(node, "conventions", CONVENTION_CHOICES))
+
+    def _policy(self, node: Node) -> Policy:
+        return Policy(**self._choices(node, "policy", POLICY_CHOICES))
+
+    def _stages(self, node: Node) -> tuple[str, ...]:
+        stages = self.text_list(node, "stages")
+        if not stages:
+            raise self.invalid(node.location, "stages: list at least one lifecycle stage")
+        return stages
+
+    def _events(self, node: Node) -> dict[str, EventSpec]:
+        items = self.mapping(node, "events")
+        events: dict[str, EventSpec] = {}
+        for name, value in items.items():
+            if not isinstance(name, str):
+                continue
+            location = items.key_locations[name]
+            if not name.strip():
+                self.problem(location, "events: an event name must not be empty")
+                continue
+            try:
+                events[name] = self._event(name, value, location)
+            except _InvalidValueError:
+                continue
+        return events
+
+    def _event(self, name: str, node: Node, location: Location) -> EventSpec:
+        what = f"event {name!r}"
+        if node.kind == "scalar" and node.value is None:
+            return EventSpec(name=name, stage=None, location=location)
+        items = self.mapping(node, what, EVENT_KEYS)
+
+        def get(key: str, read: Callable[[Node, str], T], default: Any) -> T:
+            return self.optional(items, key, lambda n: read(n, f"{what}: {key}"), default)
+
+        return EventSpec(
+            name=name,
+            stage=get("stage", self.text, None),
+            description=get("description", self.any_text, ""),
+            owner=get("owner", self.text, None),
+            since=get("since", self.positive, None),
+            backfill=get("backfill", lambda n, w: self.choice(n, w, BACKFILL_CHOICES), None),
+            used_by=get("used_by", self.text_list, ()),
+            aliases=get("aliases", self.text_list, ()),
+            deprecated=get("deprecated", self.boolean, False),
+            replaced_by=get("replaced_by", self.text, None),
+            properties=get("properties", lambda n, w: self._properties(n, w, 0), ()),
+            location=location,
+        )
+
+    def _properties(self, node: Node, what: str, depth: int) -> tuple[PropertySpec, ...]:
+        if node.kind == "scalar" and node.value is None:
+            return ()
+        items = self.mapping(node, what)
+        specs: list[PropertySpec] = []
+        for name, value in items.items():
+            if not isinstance(name, str):
+                continue
+            location = items.key_locations[name]
+            if not name.strip():
+                self.problem(location, f"{what}: a property name must not be empty")
+                continue
+            try:
+                specs.append(self._property(name, value, location, depth))
+            except _InvalidValueError:
+                continue
+        return tuple(specs)
+
+    def _property(self, name: str, node: Node, location: Location, depth: int) -> PropertySpec:
+        what = f"property {name!r}"
+        if depth >= MAX_PROPERTY_DEPTH:
+            raise self.invalid(location, f"{what}: nested deeper than {MAX_PROPERTY_DEPTH} levels")
+        if node.kind == "scalar" and isinstance(node.value, str):
+            # Shorthand: `plan_name: string`.
+            return PropertySpec(name=name, type=self._type(node, what), location=location)
+        items = self.mapping(node, what, PROPERTY_KEYS)
+        if "type" not in items:
+            raise self.invalid(
+                node.location, f"{what}: missing 'type' (one of {', '.join(PROPERTY_TYPES)})"
+            )
+        type_ = self._type(items["type"], what)
+
+        def get(key: str, read: Callable[[Node, str], T], default: Any) -> T:
+            return self.optional(items, key, lambda n: read(n, f"{what}: {key}"), default)
+
+        spec = PropertySpec(
+            name=name,
+            type=type_,
+            description=get("description", self.any_text, ""),
+            required=get("required", self.boolean, False),
+            nullable=get("nullable", self.boolean, False),
+            enum=get("enum", lambda n, _: self._enum(n, what, type_), None),
+            minimum=get("minimum", self._number, None),
+            maximum=get("maximum", self._number, None),
+            pattern=get("pattern", self._pattern, None),
+            format=get("format", lambda n, w: self.choice(n, w, STRING_FORMATS), None),
+            max_length=get("max_length", self.positive, None),
+            items=get("items", lambda n, _: self._items(n, what, depth), None),
+            properties=get("properties", lambda n, w: self._properties(n, w, depth + 1), ()),
+            location=location,
+        )
+        self._constraints_fit(spec, items, what)
+        return spec
+
+    def _type(self, node: Node, what: str) -> Any:
+        value = node.value
+        if node.kind != "scalar" or not isinstance(value, str) or value not in PROPERTY_TYPES:
+            shown = repr(value) if node.kind == "scalar" else node.type_name
+            hint = _TYPE_HINTS.get(str(value).lower()) if node.kind == "scalar" else None
+            hint_text = f"; did you mean {hint!r}?" if hint else ""
+            expected = ", ".join(PROPERTY_TYPES)
+            raise self.invalid(
+                node.location,
+                f"{what}: unknown type {shown} (expected one of {expected}){hint_text}",
+            )
+        return value
+
+    def _number(self, node: Node, what: str) -> float:
+        return cast(float, self.scalar(node, what, (int, float), "a number"))
+
+    def _pattern(self, node: Node, what: str) -> str:
+        value = self.text(node, f"{what}: pattern")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise self.invalid(
+                node.location, f"{what}: pattern is not a valid regular expression: {exc}"
+            ) from None
+        return value
+
+    def _enum(self, node: Node, what: str, type_: str) -> tuple[Scalar, ...]:
+        if node.kind != "seq" or not node.value:
+            raise self.invalid(
+                node.location, f"{what}: enum must be a non-empty list of allowed values"
+            )
+        kinds = _ENUM_KINDS.get(type_)
+        if kinds is None:
+            raise self.invalid(node.location, f"{what}: enum is not allowed on type {type_!r}")
+        values: list[Scalar] = []
+        for item in cast(list[Node], node.value):
+            try:
+                value = self.scalar(item, f"{what}: enum value", kinds, f"a {type_} value")
+            except _InvalidValueError:
+                continue
+            if value in values:
+                self.problem(item.location, f"{what}: enum value {value!r} is listed twice")
+            else:
+                values.append(value)
+        return tuple(values)
+
+    def _items(self, node: Node, what: str, depth: int) -> PropertySpec:
+        return self._property("items", node, node.location, depth + 1)
+
+    def _constraints_fit(self, spec: PropertySpec, items: KeyedMap, what: str) -> None:
+        def misplaced(key: str, allowed_types: str) -> None:
+            self.problem(
+                items.key_locations[key],
+                f"{what}: {key!r} applies only to {allowed_types}, not {spec.type}",
+            )
+
+        numeric = spec.type in ("integer", "number", "timestamp")
+        for key in ("minimum", "maximum"):
+            if key in items and not numeric:
+                misplaced(key, "integer, number and timestamp")
+        for key in ("pattern", "format", "max_length"):
+            if key in items and spec.type != "string":
+                misplaced(key, "string")
+        if "items" in items and spec.type != "array":
+            misplaced("items", "array")
+        if "properties" in items and spec.type != "object":
+            misplaced("properties", "object")
+        if spec.type == "array" and spec.items is None and "items" not in items:
+            self.problem(
+                items.key_locations["type"],
+                f"{what}: an array needs 'items' (the type of its elements)",
+            )
+        if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
+            self.problem(
+                items.key_locations["minimum"],
+                f"{what}: minimum {spec.minimum} is above maximum {spec.maximum}",
+            )
+
+
+_ENUM_KINDS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+# Names people write for the types in other tools, so the error can say what they meant.
+_TYPE_HINTS = {
+    "int": "integer",
+    "long": "integer",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "str": "string",
+    "text": "string",
+    "datetime": "timestamp",
+    "date": "timestamp",
+    "time": "timestamp",
+    "list": "array",
+    "dict": "object",
+    "map": "object",
+}
+
+
+def _unknown_key_message(what: str, key: str, allowed: tuple[str, ...]) -> str:
+    match = process.extractOne(key, allowed, score_cutoff=70)
+    hint = f"; did you mean {match[0]!r}?" if match else ""
+    return f"{what}: unknown key {key!r} (expected one of {', '.join(allowed)}){hint}"

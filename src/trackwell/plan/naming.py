@@ -1,0 +1,179 @@
+"""Names of events and properties: cases, tense, UI noise, and names a person would confuse."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA
+
+_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_TITLE_RE = re.compile(r"^[A-Z0-9][A-Za-z0-9]*( [A-Z0-9][A-Za-z0-9]*)*$")
+_SNAKE_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_CAMEL_RE = re.compile(r"^[a-z][a-z0-9]*([A-Z][a-z0-9]*)*$")
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Past forms that do not end in -ed; enough for event names in SaaS plans.
+_IRREGULAR_PAST = _word_set(
+    """
+    arisen awoke awoken began begun bent bet bid bitten blown bought brought built burnt
+    caught chosen come cut dealt done drawn driven drunk eaten fallen felt fought found flown
+    forgotten forgiven frozen given gone got gotten grown heard held hidden hit hung hurt kept
+    known laid led left lent let lit lost made meant met paid put quit read rebuilt redone
+    reset resent rewritten ridden risen run said seen sold sent set shaken shed shown shut
+    sung sunk slept spent split spoken spun spread stood stolen struck sworn swept
+    taken taught thrown thought told torn understood undone upheld upset withdrawn won worn
+    written wound
+    """
+)
+# Words ending in -ed that are not past tense.
+_NOT_PAST = _word_set("bed bleed breed embed feed greed need red seed speed weed deed steed reed")
+# Words that mark raw interface noise rather than a business action.
+_UI_VERBS = _word_set(
+    "clicked tapped scrolled hovered pressed focused blurred swiped dragged moused "
+    "toggled expanded collapsed resized"
+)
+_UI_NOUNS = _word_set("button link mouse cursor scroll hover tooltip dropdown modal")
+
+# Spelling variants (US / UK) reduced to one form when comparing names.
+_VARIANTS = (
+    (re.compile(r"cancell"), "cancel"),
+    (re.compile(r"isation"), "ization"),
+    (re.compile(r"ise(d|s)?$"), r"ize\1"),
+    (re.compile(r"our$"), "or"),
+    (re.compile(r"enrol(?!l)"), "enroll"),
+)
+
+
+def words(name: str) -> list[str]:
+    """The words of a name in any case or separator style, lower-cased."""
+    return [w.lower() for w in _WORD_RE.findall(name)]
+
+
+def to_title(name: str) -> str:
+    """`account_created` -> `Account Created`."""
+    return " ".join(w[:1].upper() + w[1:] for w in words(name))
+
+
+def to_snake(name: str) -> str:
+    """`Account Created` -> `account_created`."""
+    return "_".join(words(name))
+
+
+def to_camel(name: str) -> str:
+    """`plan_name` -> `planName`."""
+    parts = words(name)
+    return parts[0] + "".join(w.capitalize() for w in parts[1:]) if parts else ""
+
+
+def to_pascal(name: str) -> str:
+    """`Account Created` -> `AccountCreated`."""
+    return "".join(w.capitalize() for w in words(name))
+
+
+def python_identifier(name: str) -> str:
+    """A snake_case Python identifier for a name: never a keyword, never starting with a digit."""
+    ident = to_snake(name) or "_"
+    if ident[0].isdigit():
+        ident = "_" + ident
+    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
+        ident += "_"
+    return ident
+
+
+def is_title_case(name: str) -> bool:
+    """True for `Account Created`: capitalised words separated by single spaces."""
+    return bool(_TITLE_RE.match(name))
+
+
+def is_snake_case(name: str) -> bool:
+    """True for `account_created`."""
+    return bool(_SNAKE_RE.match(name))
+
+
+def is_camel_case(name: str) -> bool:
+    """True for `planName`."""
+    return bool(_CAMEL_RE.match(name))
+
+
+def is_past_tense(word: str) -> bool:
+    """Whether a single word reads as a past-tense verb (`Created`, `Sent`, `Hit`)."""
+    w = word.lower()
+    if w in _IRREGULAR_PAST:
+        return True
+    return w.endswith("ed") and len(w) > 3 and w not in _NOT_PAST
+
+
+def ui_noise_word(name: str) -> str | None:
+    """The word that makes a name look like raw UI noise (`Button Clicked`), if any."""
+    for word in words(name):
+        if word in _UI_VERBS or word in _UI_NOUNS:
+            return word
+    return None
+
+
+def _canonical_words(name: str) -> list[str]:
+    result = []
+    for word in words(name):
+        for pattern, replacement in _VARIANTS:
+            word = pattern.sub(replacement, word)
+        result.append(word)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Confusion:
+    """Why two names would be confused, in words a person understands."""
+
+    kind: str  # "case", "order", "spelling", "typo"
+    explanation: str
+
+
+def confusion(a: str, b: str) -> Confusion | None:
+    """How `a` and `b` could be mistaken for each other, or None when they are distinct."""
+    if a == b:
+        return None
+    wa, wb = words(a), words(b)
+    if wa == wb:
+        return Confusion("case", "the same words in another case or separator")
+    if sorted(wa) == sorted(wb):
+        return Confusion("order", "the same words in another order")
+    ca, cb = _canonical_words(a), _canonical_words(b)
+    if ca == cb or sorted(ca) == sorted(cb):
+        return Confusion("spelling", "the same words with another spelling")
+    ja, jb = "".join(ca), "".join(cb)
+    distance = OSA.distance(ja, jb)
+    if 0 < distance <= _typo_budget(min(len(ja), len(jb))):
+        return Confusion("typo", f"{distance} letter{'s' if distance > 1 else ''} apart")
+    return None
+
+
+def _typo_budget(length: int) -> int:
+    # Short names differ by one letter all the time on purpose ("Seat Added" vs "Seat Ended"
+    # is already 3); only very close names count as a typo.
+    if length < 5:
+        return 0
+    if length < 10:
+        return 1
+    return 2
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate a sender of `name` most likely meant, or None when nothing is close."""
+    best: tuple[int, int, str] | None = None
+    rank = {"case": 0, "spelling": 1, "order": 2, "typo": 3}
+    for candidate in candidates:
+        found = confusion(name, candidate)
+        if found is None:
+            continue
+        distance = OSA.distance(name.lower(), candidate.lower())
+        key = (rank[found.kind], distance, candidate)
+        if best is None or key < best:
+            best = key
+    return best[2] if best else None
