@@ -8,6 +8,7 @@ import typer
 
 from trackwell import __version__
 from trackwell.cli import plan
+from trackwell.cli.options import options
 
 app = typer.Typer(
     name="trackwell",
@@ -27,11 +28,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Config file (default: TRACKWELL_CONFIG, trackwell.toml)."),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
     """Schema-first customer event pipeline: plan, check, store and deliver events."""
+    options.config = config
 
 
 def main() -> None:

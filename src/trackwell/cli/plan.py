@@ -10,7 +10,8 @@ import typer
 
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
 from trackwell.cli.sources import SourceError, load_source
-from trackwell.config import ConfigError, load_settings
+from trackwell.cli.options import options
+from trackwell.config import ConfigError
 from trackwell.plan import Plan, PlanLoadError, parse_plan
 from trackwell.plan.diff import PlanDiff, diff_plans
 from trackwell.plan.dump import dump_plan
@@ -46,7 +47,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document f
 def resolve_plan(path: str | None) -> Plan:
     """Load the plan a command names, or the configured one; exit 2 with a clear error."""
     try:
-        spec = path if path is not None else str(load_settings().plan)
+        spec = path if path is not None else str(options.settings().plan)
         return load_source(spec)
     except (SourceError, ConfigError) as exc:
         fail(str(exc))

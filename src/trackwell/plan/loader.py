@@ -243,8 +243,8 @@ class _PlanReader:
 
     def optional(self, items: KeyedMap, key: str, read: Callable[[Node], T], default: Any) -> T:
         node = items.get(key)
-        if node is None:
-            return cast(T, default)
+        if node is None or (node.kind == "scalar" and node.value is None):
+            return cast(T, default)  # `key:` with nothing after it means "not set"
         try:
             return read(node)
         except _InvalidValueError:
@@ -291,9 +291,10 @@ class _PlanReader:
     def _required(
         self, items: KeyedMap, key: str, where: Location, read: Callable[[Node], T], default: T
     ) -> T:
-        if key not in items:
-            self.problem(where, f"missing required key {key!r}")
-            return default
+        node = items.get(key)
+        if node is None or (node.kind == "scalar" and node.value is None):
+            self.problem(node.location if node else where, f"missing required key {key!r}")
+            return cast(T, default)
         return self.optional(items, key, read, default)
 
     def _format_version(self, top: KeyedMap, where: Location) -> None:

@@ -1,0 +1,24 @@
+"""The public API is declared: a name appearing or vanishing must be noticed here."""
+
+from __future__ import annotations
+
+import trackwell
+import trackwell.plan
+
+
+def test_trackwell_exports() -> None:
+    assert sorted(trackwell.__all__) == ["__version__"]
+
+
+def test_plan_exports() -> None:
+    assert sorted(trackwell.plan.__all__) == [
+        "EventSpec",
+        "Plan",
+        "PlanLoadError",
+        "Policy",
+        "PropertySpec",
+        "load_plan",
+        "parse_plan",
+    ]
+    for name in trackwell.plan.__all__:
+        assert hasattr(trackwell.plan, name)
