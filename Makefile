@@ -24,8 +24,8 @@ run: $(RUN_STAMP)
 	$(BIN)/trackwell plan lint examples/saas/tracking-plan.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
