@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
 from trackwell.cli.sources import SourceError, load_source
-from trackwell.cli.options import options
 from trackwell.config import ConfigError
 from trackwell.plan import Plan, PlanLoadError, parse_plan
 from trackwell.plan.diff import PlanDiff, diff_plans
