@@ -294,7 +294,7 @@ class _PlanReader:
         node = items.get(key)
         if node is None or (node.kind == "scalar" and node.value is None):
             self.problem(node.location if node else where, f"missing required key {key!r}")
-            return cast(T, default)
+            return default
         return self.optional(items, key, read, default)
 
     def _format_version(self, top: KeyedMap, where: Location) -> None:
