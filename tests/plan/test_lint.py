@@ -9,6 +9,7 @@ import pytest
 from trackwell.plan import Plan
 from trackwell.plan.lint import SEVERITY, lint_plan
 from trackwell.plan.naming import closest, confusion, is_past_tense
+from trackwell.plan.sensitive import sensitive_kind
 
 from .helpers import GOOD_PROPERTIES, good_event, make_plan
 
@@ -138,6 +139,29 @@ def test_sensitive_trait() -> None:
     plan = make_plan(traits={"created_at": "timestamp", "ssn": "string"})
     (finding,) = [f for f in lint_plan(plan) if f.code == "sensitive_property"]
     assert finding.path == "traits.ssn" and "national id" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("card_number", "card_number"),
+        ("user_card_number", "card_number"),
+        ("cardNumber", "card_number"),
+        ("cvv", "cvv"),
+        ("new_password", "password"),
+        ("invite_token", "secret_token"),
+        ("stripe_api_key", "secret_token"),
+        ("ssn", "ssn"),
+        ("iban", "iban"),
+        ("diagnosis", "health"),
+        ("token_count", None),
+        ("card_brand", None),
+        ("plan_name", None),
+        ("passenger_count", None),
+    ],
+)
+def test_sensitive_names(name: str, kind: str | None) -> None:
+    assert sensitive_kind(name) == kind
 
 
 def test_event_count_warning_then_error() -> None:

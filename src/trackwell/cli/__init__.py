@@ -8,6 +8,7 @@ import typer
 
 from trackwell import __version__
 from trackwell.cli import plan
+from trackwell.cli.check import check_command
 from trackwell.cli.options import options
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(plan.app, name="plan")
+app.command("check")(check_command)
 
 
 def _version(value: bool) -> None:

@@ -50,8 +50,12 @@ _UNDERSTOOD = frozenset(
 # -- export ---------------------------------------------------------------------------------
 
 
-def property_schema(prop: PropertySpec) -> dict[str, Any]:
-    """The JSON Schema of one property (its `required` flag lives on the parent)."""
+def property_schema(prop: PropertySpec, *, closed: bool = True) -> dict[str, Any]:
+    """The JSON Schema of one property (its `required` flag lives on the parent).
+
+    `closed` sets `additionalProperties: false` on objects; the quality checks compile open
+    schemas because they find unplanned properties themselves, to apply the plan's policy.
+    """
     schema: dict[str, Any] = {}
     if prop.type == "timestamp":
         # Unix seconds or an ISO-8601 string; `format` only constrains the string branch.
@@ -78,19 +82,22 @@ def property_schema(prop: PropertySpec) -> dict[str, Any]:
     if prop.max_length is not None:
         schema["maxLength"] = prop.max_length
     if prop.items is not None:
-        schema["items"] = property_schema(prop.items)
+        schema["items"] = property_schema(prop.items, closed=closed)
     if prop.type == "object":
-        schema.update(object_schema(prop.properties))
+        schema.update(object_schema(prop.properties, closed=closed))
     return schema
 
 
-def object_schema(props: tuple[PropertySpec, ...]) -> dict[str, Any]:
+def object_schema(props: tuple[PropertySpec, ...], *, closed: bool = True) -> dict[str, Any]:
     """`properties`, `required` and `additionalProperties` for a set of planned properties."""
-    schema: dict[str, Any] = {"properties": {p.name: property_schema(p) for p in props}}
+    schema: dict[str, Any] = {
+        "properties": {p.name: property_schema(p, closed=closed) for p in props}
+    }
     required = [p.name for p in props if p.required]
     if required:
         schema["required"] = required
-    schema["additionalProperties"] = False
+    if closed:
+        schema["additionalProperties"] = False
     return schema
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
@@ -10,6 +9,7 @@ from typing import Literal
 
 from trackwell.plan import naming
 from trackwell.plan.model import EventSpec, Location, Plan, PropertySpec
+from trackwell.plan.sensitive import KIND_LABELS, sensitive_kind
 
 Severity = Literal["error", "warning"]
 
@@ -38,28 +38,6 @@ SEVERITY: dict[str, Severity] = {
     "replaced_by_deprecated": "warning",
     "deprecated_without_replacement": "warning",
 }
-
-# Names of data that must never reach a marketing tool; matched against the words of a name.
-_SENSITIVE_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("card number", re.compile(r"\b(card|cc|credit)_?(number|num|no)\b|\bpan\b|\bcardnumber\b")),
-    ("card security code", re.compile(r"\b(cvv2?|cvc2?|csc|card_?code|security_code)\b")),
-    ("password", re.compile(r"\b(password|passwd|passphrase|pwd)\b")),
-    (
-        "national id",
-        re.compile(r"\b(ssn|social_security(_number)?|national_id|tax_id|passport_(number|no))\b"),
-    ),
-    (
-        "secret token",
-        re.compile(
-            r"\b((access|refresh|id|auth|bearer|session|verification|reset|api|secret)_token"
-            r"|api_?key|secret(_key)?|private_key|client_secret|token)\b"
-        ),
-    ),
-    (
-        "health data",
-        re.compile(r"\b(diagnosis|diagnoses|medical|health|condition|medication|prescription)\b"),
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +72,6 @@ def _finding(
     severity: Severity | None = None,
 ) -> Finding:
     return Finding(code, path, message, location, severity or SEVERITY[code])
-
-
-def sensitive_kind(name: str) -> str | None:
-    """What kind of sensitive data a property named `name` would hold, if any."""
-    snake = naming.to_snake(name)
-    for kind, pattern in _SENSITIVE_NAMES:
-        if pattern.search(snake):
-            return kind
-    return None
 
 
 def lint_plan(plan: Plan) -> list[Finding]:
@@ -237,8 +206,8 @@ def _properties(plan: Plan, props: tuple[PropertySpec, ...], path: str) -> Itera
             yield _finding(
                 "sensitive_property",
                 prop_path,
-                f"'{prop.name}' looks like {kind}; it must never be sent to a marketing or "
-                "analytics tool, so it cannot be planned",
+                f"'{prop.name}' looks like {KIND_LABELS[kind]}; it must never be sent to a "
+                "marketing or analytics tool, so it cannot be planned",
                 prop.location,
             )
         yield from _properties(plan, prop.properties, f"{prop_path}.properties")

@@ -1,0 +1,32 @@
+"""Sortable unique ids (UUIDv7) for messages that arrive without one."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+
+
+def new_message_id() -> str:
+    """A UUIDv7 string: time-ordered to the millisecond, monotonic within this process."""
+    global _last_ms, _counter
+    with _lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms <= _last_ms:
+            # Same millisecond (or a clock step back): count up so ids stay ordered.
+            _counter += 1
+            if _counter > 0xFFF:
+                _last_ms += 1
+                _counter = 0
+            now_ms = _last_ms
+        else:
+            _last_ms, _counter = now_ms, 0
+        counter = _counter
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (now_ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -1,0 +1,367 @@
+"""The message model (the Segment spec): parse, normalise, serialise back losslessly."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeAlias, cast
+
+from trackwell.ids import new_message_id
+
+MessageType: TypeAlias = Literal["identify", "track", "page", "screen", "group", "alias"]
+MESSAGE_TYPES: tuple[MessageType, ...] = ("identify", "track", "page", "screen", "group", "alias")
+
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_MESSAGES = 2500
+MAX_DEPTH = 8
+MAX_KEY_LENGTH = 255
+MAX_ID_LENGTH = 255
+
+# Numbers below this are Unix seconds (up to year 5138); from here on, milliseconds (from 1973).
+_MS_THRESHOLD = 1e11
+_MAX_EPOCH_MS = 1e14
+
+# Wire name -> attribute, for the fields the model understands; others go to `extra`.
+_ID_FIELDS = {"userId": "user_id", "anonymousId": "anonymous_id", "groupId": "group_id"}
+_TIME_FIELDS = {"timestamp": "timestamp", "sentAt": "sent_at", "receivedAt": "received_at"}
+_KNOWN = frozenset(
+    [
+        "type", "messageId", "userId", "anonymousId", "groupId", "previousId", "event", "name",
+        "properties", "traits", "context", "integrations", "timestamp", "sentAt", "receivedAt",
+        "originalTimestamp",
+    ]
+)  # fmt: skip
+
+
+class MessageError(ValueError):
+    """A message that cannot be parsed: a stable code, the field path, and what is wrong."""
+
+    def __init__(self, code: str, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.code = code
+        self.path = path
+        self.message = message
+
+
+@dataclass(slots=True)
+class Message:
+    """One Segment-spec message. Python names are snake_case; the wire stays camelCase."""
+
+    type: MessageType
+    message_id: str = ""
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    event: str | None = None
+    name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)
+    group_id: str | None = None
+    previous_id: str | None = None
+    timestamp: datetime | None = None
+    original_timestamp: datetime | None = None
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    integrations: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    timestamp_missing: bool = False
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The user data of the message: traits for identify and group, properties otherwise."""
+        return self.traits if self.type in ("identify", "group") else self.properties
+
+    @property
+    def label(self) -> str:
+        """What a person calls this message: the event or page name, or its type."""
+        return self.event or self.name or self.type
+
+    def copy(self) -> Message:
+        """A copy whose payload and context can be changed without touching this one."""
+        return Message(
+            type=self.type,
+            message_id=self.message_id,
+            user_id=self.user_id,
+            anonymous_id=self.anonymous_id,
+            event=self.event,
+            name=self.name,
+            properties=_deep_copy(self.properties),
+            traits=_deep_copy(self.traits),
+            group_id=self.group_id,
+            previous_id=self.previous_id,
+            timestamp=self.timestamp,
+            original_timestamp=self.original_timestamp,
+            sent_at=self.sent_at,
+            received_at=self.received_at,
+            context=_deep_copy(self.context),
+            integrations=dict(self.integrations),
+            extra=dict(self.extra),
+            timestamp_missing=self.timestamp_missing,
+        )
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+def parse_time(value: Any, path: str) -> datetime:
+    """ISO-8601 (with offset or Z), Unix seconds, or Unix milliseconds, as an aware UTC datetime."""
+    if isinstance(value, bool):
+        raise MessageError("malformed", path, "expected a timestamp, got a boolean")
+    if isinstance(value, int | float):
+        return _from_epoch(float(value), path)
+    if isinstance(value, str):
+        text = value.strip()
+        if text and (text[0].isdigit() or text[0] == "-") and _is_number(text):
+            return _from_epoch(float(text), path)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            raise MessageError(
+                "malformed", path, f"expected ISO-8601 or Unix time, got {shown!r}"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)  # Segment reads offset-less times as UTC
+        return parsed.astimezone(UTC)
+    raise MessageError("malformed", path, f"expected a timestamp, got {_json_type(value)}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _from_epoch(number: float, path: str) -> datetime:
+    if not math.isfinite(number) or number < 0 or number >= _MAX_EPOCH_MS:
+        raise MessageError("malformed", path, f"Unix time {number:g} is out of range")
+    seconds = number / 1000 if number >= _MS_THRESHOLD else number
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def format_time(value: datetime) -> str:
+    """ISO-8601 in UTC with a Z: milliseconds as Segment writes them, microseconds when present."""
+    utc = value.astimezone(UTC)
+    micro = utc.microsecond
+    fraction = f"{micro // 1000:03d}" if micro % 1000 == 0 else f"{micro:06d}"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _identifier(value: Any, path: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MessageError("malformed", path, f"expected a string, got {_json_type(value)}")
+    text = str(value)  # analytics.js and many SDKs send numeric ids; Segment stringifies them
+    if len(text) > MAX_ID_LENGTH:
+        raise MessageError("malformed", path, f"longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+def _object(value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MessageError("malformed", path, f"expected an object, got {_json_type(value)}")
+    _check_shape(value, path, 1)
+    return value
+
+
+def _check_shape(value: Any, path: str, depth: int) -> None:
+    """Nesting depth and key length limits, with the path of the first offender."""
+    if depth > MAX_DEPTH:
+        raise MessageError("too_deep", path, f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise MessageError("malformed", path, "object keys must be strings")
+            if len(key) > MAX_KEY_LENGTH:
+                raise MessageError(
+                    "key_too_long",
+                    f"{path}.{key[:40]}...",
+                    f"key longer than {MAX_KEY_LENGTH} characters",
+                )
+            if isinstance(item, dict | list):
+                _check_shape(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list):
+                _check_shape(item, f"{path}[{index}]", depth + 1)
+
+
+def from_json(data: Any, *, size: int | None = None) -> Message:
+    """A Message from a decoded JSON object (camelCase wire names); raises MessageError."""
+    if size is not None and size > MAX_MESSAGE_BYTES:
+        raise MessageError(
+            "too_large",
+            "",
+            f"message is {size / 1024:.1f} KB; the limit is {MAX_MESSAGE_BYTES // 1024} KB",
+        )
+    if not isinstance(data, dict):
+        raise MessageError("malformed", "", f"expected a JSON object, got {_json_type(data)}")
+    kind = data.get("type")
+    if kind not in MESSAGE_TYPES:
+        shown = "missing" if kind is None else repr(kind)[:40]
+        raise MessageError(
+            "malformed",
+            "type",
+            f"unknown message type {shown} (expected one of {', '.join(MESSAGE_TYPES)})",
+        )
+    message = Message(type=cast(MessageType, kind))
+    message_id = _identifier(data.get("messageId"), "messageId")
+    message.message_id = message_id or ""
+    for wire, attr in _ID_FIELDS.items():
+        setattr(message, attr, _identifier(data.get(wire), wire))
+    message.previous_id = _identifier(data.get("previousId"), "previousId")
+    for wire, attr in _TIME_FIELDS.items():
+        raw = data.get(wire)
+        if raw is not None:
+            setattr(message, attr, parse_time(raw, wire))
+    if data.get("originalTimestamp") is not None:
+        message.original_timestamp = parse_time(data["originalTimestamp"], "originalTimestamp")
+    message.context = _object(data.get("context"), "context")
+    message.integrations = _object(data.get("integrations"), "integrations")
+    if kind in ("identify", "group"):
+        message.traits = _object(data.get("traits"), "traits")
+    else:
+        message.properties = _object(data.get("properties"), "properties")
+    _type_fields(message, data)
+    message.extra = {k: v for k, v in data.items() if k not in _KNOWN}
+    return message
+
+
+def _type_fields(message: Message, data: Mapping[str, Any]) -> None:
+    kind = message.type
+    if kind == "track":
+        event = data.get("event")
+        if not isinstance(event, str) or not event.strip():
+            found = "missing" if event is None else _json_type(event)
+            raise MessageError("malformed", "event", f"a track call needs an event name ({found})")
+        if len(event) > MAX_KEY_LENGTH:
+            raise MessageError("malformed", "event", f"longer than {MAX_KEY_LENGTH} characters")
+        message.event = event
+    elif kind in ("page", "screen"):
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            raise MessageError("malformed", "name", f"expected a string, got {_json_type(name)}")
+        message.name = name
+    elif kind == "group" and not message.group_id:
+        raise MessageError("malformed", "groupId", "a group call needs a groupId")
+    elif kind == "alias" and not message.previous_id:
+        raise MessageError("malformed", "previousId", "an alias call needs a previousId")
+
+
+_SNAKE_TO_WIRE = {
+    "message_id": "messageId",
+    "user_id": "userId",
+    "anonymous_id": "anonymousId",
+    "group_id": "groupId",
+    "previous_id": "previousId",
+    "sent_at": "sentAt",
+    "received_at": "receivedAt",
+    "original_timestamp": "originalTimestamp",
+}
+
+
+def from_python(data: Mapping[str, Any]) -> Message:
+    """A Message from snake_case keys (`user_id=`, `message_id=`), as Python callers write them."""
+    wire = {_SNAKE_TO_WIRE.get(key, key): value for key, value in data.items()}
+    for key, value in wire.items():
+        if isinstance(value, datetime):
+            wire[key] = value.isoformat() if value.tzinfo else value.replace(tzinfo=UTC).isoformat()
+    return from_json(wire)
+
+
+# -- normalisation --------------------------------------------------------------------------
+
+
+def normalise(message: Message, received_at: datetime | None = None) -> Message:
+    """Stamp receivedAt, fill messageId, correct client clock skew; returns the same message."""
+    received = received_at or datetime.now(UTC)
+    message.received_at = received
+    if not message.message_id:
+        message.message_id = new_message_id()
+    if message.timestamp is None:
+        message.timestamp = received
+        message.timestamp_missing = True
+    elif message.sent_at is not None:
+        # The client's clock may be off; its own sentAt - timestamp distance is trustworthy.
+        message.original_timestamp = message.original_timestamp or message.timestamp
+        message.timestamp = received - (message.sent_at - message.timestamp)
+    return message
+
+
+def clock_skew(message: Message) -> timedelta | None:
+    """How far the client's clock was off (sentAt - receivedAt), when known."""
+    if message.sent_at is None or message.received_at is None:
+        return None
+    return message.sent_at - message.received_at
+
+
+# -- serialisation --------------------------------------------------------------------------
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    """The message in wire form (camelCase, ISO-8601 UTC times); `from_json` reads it back."""
+    data: dict[str, Any] = dict(message.extra)
+    data["type"] = message.type
+    data["messageId"] = message.message_id
+    if message.user_id is not None:
+        data["userId"] = message.user_id
+    if message.anonymous_id is not None:
+        data["anonymousId"] = message.anonymous_id
+    if message.event is not None:
+        data["event"] = message.event
+    if message.name is not None:
+        data["name"] = message.name
+    if message.group_id is not None:
+        data["groupId"] = message.group_id
+    if message.previous_id is not None:
+        data["previousId"] = message.previous_id
+    if message.type in ("identify", "group"):
+        data["traits"] = message.traits
+    elif message.type != "alias" or message.properties:
+        data["properties"] = message.properties
+    for attr, wire in (
+        ("timestamp", "timestamp"),
+        ("original_timestamp", "originalTimestamp"),
+        ("sent_at", "sentAt"),
+        ("received_at", "receivedAt"),
+    ):
+        value = getattr(message, attr)
+        if value is not None:
+            data[wire] = format_time(value)
+    if message.context:
+        data["context"] = message.context
+    if message.integrations:
+        data["integrations"] = message.integrations
+    return data

@@ -1,0 +1,198 @@
+"""The verdict on one normalised message against a compiled plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trackwell.messages import MESSAGE_TYPES, Message
+from trackwell.plan import naming
+from trackwell.plan.sensitive import KIND_LABELS
+from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.identity import check_identity
+from trackwell.quality.properties import PROPERTY_CODES, TRAIT_CODES, check_payload
+from trackwell.quality.sensitive import Path, format_path, redact, scan
+from trackwell.quality.timing import check_time
+from trackwell.quality.violations import CheckResult, Effect, Violation, verdict_of
+
+
+class _Work:
+    """The message being checked; copied on the first change so the caller's stays as sent."""
+
+    __slots__ = ("message", "owned")
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.owned = False
+
+    def own(self) -> Message:
+        if not self.owned:
+            self.message = self.message.copy()
+            self.owned = True
+        return self.message
+
+
+def check_message(plan: CompiledPlan, message: Message, *, backfill: bool = False) -> CheckResult:
+    """Check one message: identity, sensitive data, the plan, and time.
+
+    The message given is never changed; a repaired copy is returned when the plan's policy
+    renames, omits, redacts or clamps something. `backfill` allows stale timestamps.
+    """
+    shape = _shape(message)
+    if shape is not None:
+        return CheckResult("blocked", None, [shape])
+    violations = check_identity(message)
+    work = _Work(message)
+    sensitive = _sensitive(message)
+    if sensitive:
+        out = work.own()
+        effect: Effect = "block" if plan.plan.policy.sensitive_data == "block" else "repair"
+        for path, kind in sensitive:
+            redact(_root(out, path[0]), path[1:], kind)
+            violations.append(
+                Violation(
+                    "sensitive_data",
+                    format_path(path),
+                    f"{KIND_LABELS[kind]} found; redacted before storage",
+                    effect,
+                    kind=kind,
+                )
+            )
+    _plan_checks(plan, work, violations)
+    time_violations, clamp = check_time(work.message, backfill=backfill)
+    if clamp:
+        out = work.own()
+        out.original_timestamp = out.original_timestamp or out.timestamp
+        out.timestamp = out.received_at
+    violations.extend(time_violations)
+    return CheckResult(verdict_of(violations, work.owned), work.message, violations)
+
+
+def _shape(message: Message) -> Violation | None:
+    """Messages built in Python skip the JSON parser; check the few things it would."""
+    if (
+        type(message.properties) is dict
+        and type(message.traits) is dict
+        and type(message.context) is dict
+        and message.type in MESSAGE_TYPES
+        and (message.type != "track" or (type(message.event) is str and message.event.strip()))
+    ):
+        return None  # the common case, in one expression
+    if message.type not in MESSAGE_TYPES:
+        return Violation("malformed", "type", f"unknown message type {message.type!r}", "block")
+    for name in ("properties", "traits", "context"):
+        if type(getattr(message, name)) is not dict:
+            return Violation("malformed", name, f"{name} must be an object", "block")
+    return Violation("malformed", "event", "a track call needs an event name", "block")
+
+
+def _root(message: Message, section: str | int) -> dict[str, Any]:
+    return {"properties": message.properties, "traits": message.traits, "context": message.context}[
+        str(section)
+    ]
+
+
+def _sensitive(message: Message) -> list[tuple[Path, str]]:
+    found: list[tuple[Path, str]] = []
+    if message.properties:
+        scan(message.properties, ("properties",), found)
+    if message.traits:
+        scan(message.traits, ("traits",), found)
+    if message.context:
+        scan(message.context, ("context",), found)
+    return found
+
+
+def _plan_checks(plan: CompiledPlan, work: _Work, violations: list[Violation]) -> None:
+    message = work.message
+    if message.type == "track":
+        _track(plan, work, violations)
+    elif message.type == "identify":
+        found, omit = check_payload(
+            plan.traits, message.traits, "traits", TRAIT_CODES, plan.plan.policy
+        )
+        violations.extend(found)
+        _omit(work, omit)
+    elif message.type in ("page", "screen"):
+        _page(plan, message, violations)
+
+
+def _track(plan: CompiledPlan, work: _Work, violations: list[Violation]) -> None:
+    name = work.message.event or ""
+    compiled = plan.events.get(name)
+    if compiled is None:
+        planned_name = plan.aliases.get(name)
+        if planned_name is None:
+            suggestion = plan.suggest_event(name)
+            hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+            effect: Effect = "block" if plan.plan.policy.unplanned_event == "block" else "report"
+            violations.append(
+                Violation(
+                    "unplanned_event",
+                    "event",
+                    f"'{name}' is not a planned event{hint}",
+                    effect,
+                    suggestion=suggestion,
+                )
+            )
+            return
+        work.own().event = planned_name
+        violations.append(
+            Violation(
+                "aliased_event",
+                "event",
+                f"'{name}' is an old name of '{planned_name}'; renamed",
+                "repair",
+                suggestion=planned_name,
+            )
+        )
+        compiled = plan.events[planned_name]
+    spec = compiled.spec
+    if spec.deprecated:
+        replacement = f"; use '{spec.replaced_by}'" if spec.replaced_by else ""
+        violations.append(
+            Violation(
+                "deprecated_event",
+                "event",
+                f"'{spec.name}' is deprecated{replacement}",
+                suggestion=spec.replaced_by,
+            )
+        )
+    found, omit = check_payload(
+        compiled.properties, work.message.properties, "properties", PROPERTY_CODES, plan.plan.policy
+    )
+    violations.extend(found)
+    _omit(work, omit)
+
+
+def _omit(work: _Work, paths: list[Path]) -> None:
+    if not paths:
+        return
+    out = work.own()
+    # Deepest first, and list indexes from the back, so one removal does not shift another.
+    for path in sorted(paths, key=_removal_order, reverse=True):
+        container: Any = _root(out, path[0])
+        for step in path[1:-1]:
+            container = container[step]
+        del container[path[-1]]
+
+
+def _removal_order(path: Path) -> tuple[int, int]:
+    last = path[-1]
+    return len(path), last if isinstance(last, int) else -1
+
+
+def _page(plan: CompiledPlan, message: Message, violations: list[Violation]) -> None:
+    allowed = plan.pages if message.type == "page" else plan.screens
+    name = message.name or message.properties.get("name")
+    if isinstance(name, str) and name in allowed:
+        return
+    code = f"unplanned_{message.type}"
+    effect: Effect = "block" if plan.plan.policy.unplanned_event == "block" else "report"
+    suggestion = naming.closest(name, allowed) if isinstance(name, str) else None
+    if not isinstance(name, str) or not name:
+        planned = ", ".join(sorted(allowed)) or "none"
+        text = f"a {message.type} without a name; planned {message.type}s: {planned}"
+    else:
+        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+        text = f"{message.type} '{name}' is not in the plan's {message.type}s{hint}"
+    violations.append(Violation(code, "name", text, effect, suggestion=suggestion))

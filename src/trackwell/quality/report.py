@@ -1,0 +1,135 @@
+"""Check a whole input of events and summarise it, for `trackwell check` and CI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from trackwell.eventfile import RawEvent
+from trackwell.messages import MessageError, from_json, normalise
+from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.sequence import SequenceChecker
+from trackwell.quality.violations import Verdict, Violation
+
+
+@dataclass(slots=True)
+class MessageReport:
+    """The verdict on one entry of the input."""
+
+    index: int
+    line: int | None
+    message_id: str | None
+    type: str | None
+    label: str | None
+    verdict: Verdict
+    violations: list[Violation]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form `trackwell check --json` prints per message."""
+        data: dict[str, Any] = {
+            "index": self.index,
+            "line": self.line,
+            "messageId": self.message_id,
+        }
+        data["type"] = self.type
+        if self.type == "track":
+            data["event"] = self.label
+        elif self.type in ("page", "screen"):
+            data["name"] = self.label
+        data["verdict"] = self.verdict
+        data["violations"] = [v.to_dict() for v in self.violations]
+        return data
+
+
+@dataclass(slots=True)
+class InputReport:
+    """Every message's verdict and the counts by verdict and code."""
+
+    messages: list[MessageReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, verdict: Verdict) -> int:
+        """How many messages got this verdict."""
+        return sum(1 for m in self.messages if m.verdict == verdict)
+
+    def by_code(self) -> dict[str, int]:
+        """Violations counted by code, most frequent first."""
+        counts = Counter(v.code for m in self.messages for v in m.violations)
+        return dict(counts.most_common())
+
+    def summary(self) -> dict[str, Any]:
+        """The summary block of the JSON report."""
+        return {
+            "messages": len(self.messages),
+            "accepted": self.count("accepted"),
+            "repaired": self.count("repaired"),
+            "blocked": self.count("blocked"),
+            "by_code": self.by_code(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole JSON report."""
+        data: dict[str, Any] = {"summary": self.summary()}
+        if self.notes:
+            data["notes"] = self.notes
+        data["messages"] = [m.to_dict() for m in self.messages]
+        return data
+
+
+def check_events(
+    plan: CompiledPlan,
+    events: Iterable[RawEvent],
+    *,
+    now: datetime | None = None,
+    backfill: bool = False,
+) -> InputReport:
+    """Parse, normalise and check each entry in order; unreadable entries are `malformed`."""
+    received = now or datetime.now(UTC)
+    checker = SequenceChecker(plan, backfill=backfill)
+    report = InputReport()
+    for raw in events:
+        if raw.error is not None:
+            violation = Violation("malformed", "", f"line {raw.line}: {raw.error}", "block")
+            report.messages.append(
+                MessageReport(raw.index, raw.line, None, None, None, "blocked", [violation])
+            )
+            continue
+        try:
+            message = from_json(raw.data, size=raw.size)
+        except MessageError as exc:
+            data = raw.data if isinstance(raw.data, dict) else {}
+            report.messages.append(
+                MessageReport(
+                    raw.index,
+                    raw.line,
+                    _text(data.get("messageId")),
+                    _text(data.get("type")),
+                    _text(data.get("event") or data.get("name")),
+                    "blocked",
+                    [Violation(exc.code, exc.path, exc.message, "block")],
+                )
+            )
+            continue
+        # A file's own receivedAt (a log export) is when its events really arrived.
+        normalise(message, message.received_at or received)
+        result = checker.check(message)
+        shown = result.message or message
+        report.messages.append(
+            MessageReport(
+                raw.index,
+                raw.line,
+                message.message_id,
+                message.type,
+                shown.event if message.type == "track" else shown.name,
+                result.verdict,
+                result.violations,
+            )
+        )
+    return report
+
+
+def _text(value: Any) -> str | None:
+    return value[:255] if isinstance(value, str) else None
