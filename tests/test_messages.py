@@ -1,0 +1,166 @@
+"""The message model: parsing, normalisation, limits, and lossless serialisation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from trackwell.ids import new_message_id
+from trackwell.messages import (
+    MAX_MESSAGE_BYTES,
+    Message,
+    MessageError,
+    from_json,
+    from_python,
+    normalise,
+    parse_time,
+    to_json,
+)
+
+T0 = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
+
+
+def track(**fields: Any) -> dict[str, Any]:
+    return {"type": "track", "userId": "u1", "event": "Trial Started", **fields}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-29T10:00:00Z",
+        "2026-11-29T12:00:00+02:00",
+        "2026-11-29T10:00:00.000Z",
+        1795946400,
+        1795946400000,
+        "1795946400",
+        1795946400.0,
+    ],
+)
+def test_timestamps_become_utc(value: Any) -> None:
+    assert parse_time(value, "timestamp") == T0
+
+
+def test_seconds_and_milliseconds_are_told_apart_by_magnitude() -> None:
+    # 1e11 seconds would be the year 5138; 1e11 milliseconds is 1973.
+    assert parse_time(99_999_999_999, "t").year == 5138
+    assert parse_time(100_000_000_000, "t").year == 1973
+
+
+@pytest.mark.parametrize("value", ["yesterday", True, -5, float("inf"), 10**15, [1]])
+def test_bad_timestamps(value: Any) -> None:
+    with pytest.raises(MessageError) as info:
+        parse_time(value, "timestamp")
+    assert info.value.code == "malformed" and info.value.path == "timestamp"
+
+
+def test_clock_skew_is_corrected_from_sent_at() -> None:
+    # The client clock is 3 hours ahead: it says it sent at 13:00 an event from 12:59.
+    message = from_json(track(timestamp="2026-11-29T12:59:00Z", sentAt="2026-11-29T13:00:00Z"))
+    normalise(message, received_at=T0)
+    assert message.timestamp == T0 - timedelta(minutes=1)
+    assert message.original_timestamp == datetime(2026, 11, 29, 12, 59, tzinfo=UTC)
+    assert not message.timestamp_missing
+
+
+def test_missing_timestamp_becomes_received_at_and_is_flagged() -> None:
+    message = normalise(from_json(track()), received_at=T0)
+    assert message.timestamp == T0 and message.timestamp_missing
+
+
+def test_missing_message_id_gets_a_sortable_uuid7() -> None:
+    first = normalise(from_json(track()), received_at=T0).message_id
+    second = normalise(from_json(track()), received_at=T0).message_id
+    assert uuid.UUID(first).version == 7
+    assert first < second
+    ids = [new_message_id() for _ in range(5000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_given_message_id_is_kept() -> None:
+    assert normalise(from_json(track(messageId="sub-1")), received_at=T0).message_id == "sub-1"
+
+
+def test_round_trip_is_lossless() -> None:
+    data = {
+        "type": "track",
+        "messageId": "m1",
+        "userId": "u1",
+        "anonymousId": "a1",
+        "event": "Trial Started",
+        "properties": {"plan_name": "pro", "nested": {"a": [1, 2, {"b": None}]}},
+        "timestamp": "2026-11-29T10:00:00.123Z",
+        "sentAt": "2026-11-29T10:00:01.000Z",
+        "receivedAt": "2026-11-29T10:00:02.000Z",
+        "originalTimestamp": "2026-11-29T10:00:00.123Z",
+        "context": {"ip": "1.2.3.4", "library": {"name": "x"}},
+        "integrations": {"All": True},
+        "channel": "server",
+        "version": 2,
+    }
+    assert to_json(from_json(data)) == data
+    again = from_json(to_json(from_json(data)))
+    assert again == from_json(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ([], ""),
+        ({"type": "clicked"}, "type"),
+        ({"userId": "u"}, "type"),
+        (track(event=""), "event"),
+        (track(event=5), "event"),
+        (track(userId=True), "userId"),
+        (track(userId={"id": 1}), "userId"),
+        (track(properties=[1, 2]), "properties"),
+        (track(context="x"), "context"),
+        ({"type": "group", "userId": "u"}, "groupId"),
+        ({"type": "alias", "userId": "u"}, "previousId"),
+        ({"type": "page", "userId": "u", "name": 3}, "name"),
+    ],
+)
+def test_malformed_messages_name_the_field(data: Any, path: str) -> None:
+    with pytest.raises(MessageError) as info:
+        from_json(data)
+    assert info.value.code == "malformed" and info.value.path == path
+
+
+def test_numeric_ids_are_stringified_as_segment_does() -> None:
+    assert from_json(track(userId=42)).user_id == "42"
+
+
+def test_limits() -> None:
+    with pytest.raises(MessageError) as info:
+        from_json(track(), size=MAX_MESSAGE_BYTES + 1)
+    assert info.value.code == "too_large" and "32 KB" in info.value.message
+    deep: dict[str, Any] = {"leaf": 1}
+    for _ in range(8):
+        deep = {"d": deep}
+    with pytest.raises(MessageError) as info:
+        from_json(track(properties=deep))
+    assert info.value.code == "too_deep" and info.value.path.startswith("properties.d.d")
+    shallow: dict[str, Any] = {"leaf": 1}
+    for _ in range(6):
+        shallow = {"d": shallow}
+    from_json(track(properties=shallow))  # 7 levels: fine
+    with pytest.raises(MessageError) as info:
+        from_json(track(properties={"k" * 256: 1}))
+    assert info.value.code == "key_too_long"
+
+
+def test_from_python_takes_snake_case_and_datetimes() -> None:
+    message = from_python(
+        {
+            "type": "identify",
+            "user_id": "u1",
+            "traits": {"email": "a@b.co"},
+            "timestamp": T0,
+            "message_id": "x",
+        }
+    )
+    assert message == Message(
+        type="identify", message_id="x", user_id="u1", traits={"email": "a@b.co"}, timestamp=T0
+    )
