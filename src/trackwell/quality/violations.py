@@ -36,6 +36,7 @@ CODES: dict[str, str] = {
     "stale_timestamp": "an action time older than 13 months (allowed only when backfilling)",
     "duplicate_message_id": "a messageId seen before",
     "identify_after_track": "a user's events arrived before their first identify",
+    "identity_conflict": "an anonymous id already tied to another person, or a merge of two users",
 }
 
 

@@ -1,0 +1,157 @@
+"""accept(): normalise, check, dedup and store a batch of messages in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+
+from trackwell.ids import new_message_id
+from trackwell.messages import (
+    MAX_MESSAGE_BYTES,
+    Message,
+    MessageError,
+    from_json,
+    normalise,
+    to_json,
+)
+from trackwell.quality.check import check_message
+from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.sensitive import redact, scan
+from trackwell.quality.violations import Verdict, Violation
+from trackwell.store.base import Checked, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What became of one message: its verdict, violations, and whether it was a duplicate."""
+
+    message_id: str
+    verdict: Verdict
+    violations: tuple[Violation, ...]
+    duplicate: bool = False
+    seq: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (the gateway's per-message response)."""
+        return {
+            "messageId": self.message_id,
+            "verdict": self.verdict,
+            "duplicate": self.duplicate,
+            "violations": [v.to_dict() for v in self.violations],
+        }
+
+
+def prepare(
+    plan: CompiledPlan,
+    item: Message | Mapping[str, Any],
+    received_at: datetime,
+    *,
+    backfill: bool = False,
+    size: int | None = None,
+) -> Checked:
+    """One message normalised, checked and encoded, ready for `Store.write_batch`."""
+    if isinstance(item, Message):
+        message = item
+        if message.received_at is None or not message.message_id or message.timestamp is None:
+            normalise(message, message.received_at or received_at)
+    else:
+        try:
+            message = normalise(from_json(item, size=size), received_at)
+        except MessageError as exc:
+            return _unparseable(item, exc, received_at)
+    result = check_message(plan, message, backfill=backfill)
+    if result.message is None:  # malformed beyond repair (a Python-built message)
+        return Checked(message, "blocked", tuple(result.violations), _summary(message))
+    body = orjson.dumps(to_json(result.message))
+    if len(body) > MAX_MESSAGE_BYTES:
+        too_large = Violation(
+            "too_large",
+            "",
+            f"message is {len(body) / 1024:.1f} KB; the limit is {MAX_MESSAGE_BYTES // 1024} KB",
+            "block",
+        )
+        violations = (*result.violations, too_large)
+        return Checked(result.message, "blocked", violations, _summary(result.message))
+    return Checked(result.message, result.verdict, tuple(result.violations), body)
+
+
+def accept(
+    store: Store,
+    plan: CompiledPlan,
+    items: Iterable[Message | Mapping[str, Any]],
+    *,
+    received_at: datetime | None = None,
+    backfill: bool = False,
+) -> list[Accepted]:
+    """Normalise -> check -> dedup -> append -> profiles and identities, in one transaction."""
+    received = received_at or datetime.now(UTC)
+    checked = [prepare(plan, item, received, backfill=backfill) for item in items]
+    return store_checked(store, checked)
+
+
+def store_checked(store: Store, checked: Sequence[Checked]) -> list[Accepted]:
+    """Write prepared messages and merge the store's verdicts (duplicates, identity)."""
+    written = store.write_batch(checked)
+    return [
+        Accepted(
+            c.message.message_id,
+            c.verdict,
+            (*c.violations, *w.identity),
+            w.duplicate,
+            w.seq,
+        )
+        for c, w in zip(checked, written, strict=True)
+    ]
+
+
+def _summary(message: Message) -> bytes:
+    """What is kept of a message too large (or too broken) to store whole."""
+    return orjson.dumps(
+        {
+            "type": message.type,
+            "messageId": message.message_id,
+            "userId": message.user_id,
+            "anonymousId": message.anonymous_id,
+            "event": message.event,
+            "name": message.name,
+            "truncated": True,
+        },
+        default=str,
+    )
+
+
+def _unparseable(item: Any, error: MessageError, received_at: datetime) -> Checked:
+    """A message that could not be parsed, kept (redacted) in the blocked table."""
+    data: Any = item
+    if isinstance(item, Mapping):
+        data = dict(item)
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        scan(data, (), found)
+        for path, kind in found:
+            redact(data, path, kind)
+    try:
+        body = orjson.dumps(data)
+    except TypeError:
+        body = orjson.dumps({"unreadable": type(item).__name__})
+    if len(body) > MAX_MESSAGE_BYTES:
+        body = orjson.dumps({"truncated": True, "bytes": len(body)})
+    raw: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return value[:255] if isinstance(value, str) else None
+
+    message = Message(
+        # The blocked table keeps whatever type was claimed, even an unknown one.
+        type=cast(Any, (text("type") or "unknown")[:20]),
+        message_id=text("messageId") or new_message_id(),
+        user_id=text("userId"),
+        anonymous_id=text("anonymousId"),
+        received_at=received_at,
+    )
+    violation = Violation(error.code, error.path, error.message, "block")
+    return Checked(message, "blocked", (violation,), body)

@@ -1,0 +1,54 @@
+"""Durable storage: the log, blocked messages, profiles, identities and delivery queues."""
+
+from __future__ import annotations
+
+from trackwell.store.base import (
+    Checked,
+    Delivery,
+    DeliveryFilter,
+    DeliveryResult,
+    DeliveryStats,
+    MergeRecord,
+    Profile,
+    Store,
+    StoreError,
+    Timeline,
+    TimelineEntry,
+    Written,
+)
+
+SQLITE_PREFIX = "sqlite://"
+
+
+def open_store(url: str, *, dedup_window_days: int | None = None) -> Store:
+    """Open a store by URL: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite:///:memory:`."""
+    if url.startswith(SQLITE_PREFIX):
+        from trackwell.store.sqlite import SQLiteStore
+
+        path = url[len(SQLITE_PREFIX) :]
+        if path.startswith("/"):
+            path = path[1:]  # sqlite:///x.db -> x.db; sqlite:////abs/x.db -> /abs/x.db
+        if not path:
+            raise StoreError(f"{url}: no database path (expected sqlite:///path/to/trackwell.db)")
+        if dedup_window_days is None:
+            return SQLiteStore(path, url=url)
+        return SQLiteStore(path, url=url, dedup_window_days=dedup_window_days)
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise StoreError(f"{url}: unsupported store {scheme!r} (expected a sqlite:/// URL)")
+
+
+__all__ = [
+    "Checked",
+    "Delivery",
+    "DeliveryFilter",
+    "DeliveryResult",
+    "DeliveryStats",
+    "MergeRecord",
+    "Profile",
+    "Store",
+    "StoreError",
+    "Timeline",
+    "TimelineEntry",
+    "Written",
+    "open_store",
+]

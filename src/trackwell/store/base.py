@@ -1,0 +1,225 @@
+"""The Store protocol every backend implements, and the records it reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias
+
+from trackwell.messages import Message
+from trackwell.quality.violations import Verdict, Violation
+
+DeliveryStatus: TypeAlias = Literal["pending", "in_flight", "delivered", "retry", "dead", "waiting"]
+Outcome: TypeAlias = Literal["delivered", "retry", "dead"]
+MergeOutcome: TypeAlias = Literal["merged", "conflict", "refused"]
+
+DEFAULT_DEDUP_WINDOW_DAYS = 7
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked: unwritable, locked, full, or corrupt."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A normalised, checked message on its way into the store."""
+
+    message: Message
+    verdict: Verdict
+    violations: tuple[Violation, ...] = ()
+    body: bytes = b""  # the message's wire JSON, when the caller already encoded it
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What happened to one Checked message in `write_batch`."""
+
+    message_id: str
+    seq: int | None  # position in the log; None for blocked messages and duplicates
+    duplicate: bool = False
+    identity: tuple[Violation, ...] = ()  # identity_conflict and friends, decided at write time
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    """Which messages a destination takes: by type and by event name."""
+
+    types: frozenset[str] | None = None
+    events: frozenset[str] | None = None
+    exclude_events: frozenset[str] = frozenset()
+
+    def accepts(self, type_: str, name: str | None) -> bool:
+        """Whether a message of this type and event/page name goes to the destination."""
+        if self.types is not None and type_ not in self.types:
+            return False
+        if type_ == "track" and name is not None:
+            if name in self.exclude_events:
+                return False
+            if self.events is not None and name not in self.events:
+                return False
+        return True
+
+    def to_dict(self) -> dict[str, list[str] | None]:
+        """A JSON-ready form, stored with the destination."""
+        return {
+            "types": sorted(self.types) if self.types is not None else None,
+            "events": sorted(self.events) if self.events is not None else None,
+            "exclude_events": sorted(self.exclude_events),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeliveryFilter:
+        """The inverse of `to_dict`."""
+        types, events = data.get("types"), data.get("events")
+        return cls(
+            types=frozenset(types) if types is not None else None,
+            events=frozenset(events) if events is not None else None,
+            exclude_events=frozenset(data.get("exclude_events") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message claimed for delivery to one destination."""
+
+    destination: str
+    seq: int
+    message: dict[str, Any]  # the stored wire form
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """The outcome of one delivery attempt, as the router reports it."""
+
+    seq: int
+    outcome: Outcome
+    next_attempt_ms: int | None = None  # for retry
+    error: str | None = None  # the destination's response, for retry and dead
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStats:
+    """One destination's queue, for `trackwell deliveries`."""
+
+    destination: str
+    pending: int
+    in_flight: int
+    delivered: int
+    retry: int
+    dead: int
+    waiting: int
+    oldest_pending_ms: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One person as the store knows them."""
+
+    user_id: str
+    traits: dict[str, Any]
+    trait_times: dict[str, int]  # trait -> action time (ms) of the identify that set it
+    anonymous_ids: tuple[str, ...]
+    first_seen_ms: int
+    last_seen_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    """One entry of the merge log: an anonymous id tied to a person, or a refused attempt."""
+
+    at_ms: int
+    kind: str  # "identify" or "alias"
+    anonymous_id: str
+    user_id: str
+    message_id: str
+    outcome: MergeOutcome
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One message on a person's timeline."""
+
+    seq: int | None
+    message: dict[str, Any]
+    verdict: Verdict
+    violations: list[dict[str, Any]]
+    deliveries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A person's merged history: profile, anonymous ids, merges, and messages by action time."""
+
+    profile: Profile | None
+    anonymous_ids: tuple[str, ...]
+    merges: tuple[MergeRecord, ...]
+    entries: tuple[TimelineEntry, ...]
+
+
+class Store(Protocol):
+    """Durable storage for the log, profiles, identities and delivery queues."""
+
+    url: str
+
+    def write_batch(self, batch: Sequence[Checked]) -> list[Written]:
+        """Store a batch in one transaction: dedup, log or blocked table, profiles, identities."""
+        ...
+
+    def get(self, message_id: str) -> TimelineEntry | None:
+        """One stored message by id (accepted, repaired or blocked)."""
+        ...
+
+    def count(self) -> int:
+        """Messages in the log (not counting blocked ones)."""
+        ...
+
+    def profile(self, key: str) -> Profile | None:
+        """A person by user id or any of their anonymous ids."""
+        ...
+
+    def timeline(self, key: str, *, limit: int = 1000) -> Timeline:
+        """A person's merged timeline, by user id or any anonymous id."""
+        ...
+
+    def merges(self, key: str | None = None) -> list[MergeRecord]:
+        """The merge log, for one person or everyone."""
+        ...
+
+    def register_destination(self, name: str, filter: DeliveryFilter | None = None) -> None:
+        """Create (or update the filter of) a delivery queue."""
+        ...
+
+    def claim(self, destination: str, limit: int, now_ms: int) -> list[Delivery]:
+        """Due retries and new messages for a destination, oldest first, per-person ordered."""
+        ...
+
+    def ack(self, destination: str, results: Sequence[DeliveryResult], now_ms: int) -> None:
+        """Record the outcome of claimed deliveries."""
+        ...
+
+    def release(self, destination: str) -> None:
+        """Give back everything claimed and not acked (a router stopping)."""
+        ...
+
+    def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
+        """Per destination: pending, in flight, delivered, retry, dead, oldest pending, last error."""
+        ...
+
+    def requeue(
+        self,
+        destination: str,
+        *,
+        dead_only: bool = False,
+        since_ms: int | None = None,
+        message_id: str | None = None,
+        now_ms: int,
+    ) -> int:
+        """Schedule stored messages for re-delivery (replay); returns how many."""
+        ...
+
+    def close(self) -> None:
+        """Close every connection."""
+        ...

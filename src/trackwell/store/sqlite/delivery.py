@@ -1,0 +1,317 @@
+"""Delivery queues over the log: a cursor per destination plus a small table of exceptions.
+
+The happy path writes nothing per message: a destination's cursor says "everything up to here
+is settled" (delivered or filtered out). Only messages that need attention get a row in
+`deliveries`: `retry` (with the next attempt time), `dead`, or `waiting` behind an earlier
+message of the same person that is retrying, so one person's messages stay in order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from trackwell.store.base import Delivery, DeliveryFilter, DeliveryResult, DeliveryStats
+
+# How many log rows one claim may look at past the cursor (filtered-out rows cost a look too).
+SCAN_FACTOR = 4
+
+
+@dataclass
+class ClaimState:
+    """What one destination has claimed and not yet acked (in this process)."""
+
+    high: int = 0  # highest log seq handed out from the new-message scan
+    fresh: dict[int, str | None] = field(default_factory=dict)  # seq -> person, new messages
+    retries: dict[int, str | None] = field(default_factory=dict)  # seq -> person, retried ones
+
+
+def filter_sql(flt: DeliveryFilter) -> tuple[str, list[Any]]:
+    """A WHERE fragment over `log` that matches what the filter accepts."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.types is not None:
+        clauses.append(f"type IN ({','.join('?' * len(flt.types))})")
+        params.extend(sorted(flt.types))
+    if flt.events is not None:
+        clauses.append(f"(type != 'track' OR name IN ({','.join('?' * len(flt.events))}))")
+        params.extend(sorted(flt.events))
+    if flt.exclude_events:
+        clauses.append(
+            f"(type != 'track' OR name NOT IN ({','.join('?' * len(flt.exclude_events))}))"
+        )
+        params.extend(sorted(flt.exclude_events))
+    return (" AND ".join(clauses) or "1"), params
+
+
+def load_filter(conn: sqlite3.Connection, destination: str) -> tuple[int, DeliveryFilter]:
+    """A destination's cursor and filter; raises KeyError when it is not registered."""
+    row = conn.execute(
+        "SELECT cursor, filter FROM destinations WHERE name = ?", (destination,)
+    ).fetchone()
+    if row is None:
+        raise KeyError(destination)
+    return row[0], DeliveryFilter.from_dict(orjson.loads(row[1]))
+
+
+def _person(user_id: str | None, anonymous_id: str | None) -> str | None:
+    return user_id or anonymous_id
+
+
+def claim(
+    conn: sqlite3.Connection, state: ClaimState, destination: str, limit: int, now_ms: int
+) -> list[Delivery]:
+    """Due retries first, then new messages after the cursor; inside the caller's transaction."""
+    cursor, flt = load_filter(conn, destination)
+    state.high = max(state.high, cursor)
+    claimed: list[Delivery] = []
+    busy = set(state.retries)
+    for seq, attempts, person, body in conn.execute(
+        "SELECT d.seq, d.attempts, d.person, l.body FROM deliveries d JOIN log l ON l.seq = d.seq"
+        " WHERE d.destination = ? AND d.status = 'retry' AND d.next_ms <= ? ORDER BY d.seq LIMIT ?",
+        (destination, now_ms, limit),
+    ):
+        if seq in busy:
+            continue
+        state.retries[seq] = person
+        claimed.append(Delivery(destination, seq, orjson.loads(body), attempts))
+    if len(claimed) >= limit:
+        return claimed
+    blocked_people = _blocked_people(conn, destination) | set(state.retries.values())
+    where, params = filter_sql(flt)
+    wanted = (limit - len(claimed)) * SCAN_FACTOR
+    rows = conn.execute(
+        f"SELECT seq, user_id, anonymous_id, body FROM log WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
+        (state.high, *params, wanted),
+    ).fetchall()
+    waiting: list[tuple[Any, ...]] = []
+    processed = 0
+    for seq, user_id, anonymous_id, body in rows:
+        if len(claimed) >= limit:
+            break
+        processed += 1
+        person = _person(user_id, anonymous_id)
+        state.high = seq
+        if person is not None and person in blocked_people:
+            waiting.append((destination, seq, "waiting", 0, None, person, None, now_ms))
+            continue
+        state.fresh[seq] = person
+        claimed.append(Delivery(destination, seq, orjson.loads(body), 0))
+    if processed == len(rows) < wanted:
+        # Every matching row was looked at: the rows after it that the filter does not take
+        # are settled too, so the cursor may pass them.
+        last = conn.execute("SELECT max(seq) FROM log").fetchone()[0] or 0
+        state.high = max(state.high, last)
+    if waiting:
+        conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (destination, seq, status, attempts, next_ms, person,"
+            " last_error, updated_ms) VALUES (?,?,?,?,?,?,?,?)",
+            waiting,
+        )
+        _history(
+            conn,
+            destination,
+            [(w[1], "waiting", "behind an earlier message of the same person") for w in waiting],
+            now_ms,
+        )
+    _advance(conn, state, destination, 0)
+    return claimed
+
+
+def _blocked_people(conn: sqlite3.Connection, destination: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT person FROM deliveries WHERE destination = ? AND status IN ('retry', 'waiting')"
+        " AND person IS NOT NULL",
+        (destination,),
+    )
+    return {row[0] for row in rows}
+
+
+def ack(
+    conn: sqlite3.Connection,
+    state: ClaimState,
+    destination: str,
+    results: Sequence[DeliveryResult],
+    now_ms: int,
+) -> None:
+    """Record outcomes, release people whose blocking message settled, advance the cursor."""
+    delivered = 0
+    released: set[str] = set()
+    history: list[tuple[int, str, str | None]] = []
+    for result in results:
+        seq = result.seq
+        fresh = seq in state.fresh
+        person = state.fresh.pop(seq) if fresh else state.retries.pop(seq, None)
+        was_retry = not fresh and _has_row(conn, destination, seq)
+        if result.outcome == "delivered":
+            delivered += 1
+            if was_retry:
+                conn.execute(
+                    "DELETE FROM deliveries WHERE destination = ? AND seq = ?", (destination, seq)
+                )
+                history.append((seq, "delivered", None))
+                if person:
+                    released.add(person)
+            continue
+        person = person or _log_person(conn, seq)
+        conn.execute(
+            "INSERT INTO deliveries (destination, seq, status, attempts, next_ms, person, last_error,"
+            " updated_ms) VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (destination, seq) DO UPDATE SET"
+            " status = excluded.status, attempts = attempts + 1, next_ms = excluded.next_ms,"
+            " last_error = excluded.last_error, updated_ms = excluded.updated_ms",
+            (
+                destination,
+                seq,
+                result.outcome,
+                result.next_attempt_ms,
+                person,
+                result.error,
+                now_ms,
+            ),
+        )
+        history.append((seq, result.outcome, result.error))
+        if result.outcome == "dead" and person:
+            released.add(person)  # a dead message never holds the others back
+    for person in released:
+        _release_person(conn, destination, person, now_ms)
+    _history(conn, destination, history, now_ms)
+    _advance(conn, state, destination, delivered)
+
+
+def _has_row(conn: sqlite3.Connection, destination: str, seq: int) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM deliveries WHERE destination = ? AND seq = ?", (destination, seq)
+    ).fetchone()
+    return row is not None
+
+
+def _log_person(conn: sqlite3.Connection, seq: int) -> str | None:
+    row = conn.execute("SELECT user_id, anonymous_id FROM log WHERE seq = ?", (seq,)).fetchone()
+    return _person(row[0], row[1]) if row else None
+
+
+def _release_person(conn: sqlite3.Connection, destination: str, person: str, now_ms: int) -> None:
+    """When nothing of a person is retrying any more, their waiting messages become due."""
+    still = conn.execute(
+        "SELECT 1 FROM deliveries WHERE destination = ? AND person = ? AND status = 'retry' LIMIT 1",
+        (destination, person),
+    ).fetchone()
+    if still is None:
+        conn.execute(
+            "UPDATE deliveries SET status = 'retry', next_ms = ?, updated_ms = ?"
+            " WHERE destination = ? AND person = ? AND status = 'waiting'",
+            (now_ms, now_ms, destination, person),
+        )
+
+
+def _advance(conn: sqlite3.Connection, state: ClaimState, destination: str, delivered: int) -> None:
+    # Everything below the oldest unacked new message is settled.
+    position = min(state.fresh) - 1 if state.fresh else state.high
+    conn.execute(
+        "UPDATE destinations SET cursor = max(cursor, ?), delivered = delivered + ? WHERE name = ?",
+        (position, delivered, destination),
+    )
+
+
+def _history(
+    conn: sqlite3.Connection, destination: str, rows: list[tuple[int, str, str | None]], now_ms: int
+) -> None:
+    if rows:
+        conn.executemany(
+            "INSERT INTO delivery_history (destination, seq, status, at_ms, detail) VALUES (?, ?, ?, ?, ?)",
+            [(destination, seq, status, now_ms, detail) for seq, status, detail in rows],
+        )
+
+
+def stats(
+    conn: sqlite3.Connection, claims: dict[str, ClaimState], now_ms: int
+) -> list[DeliveryStats]:
+    """Per destination counts for `trackwell deliveries`."""
+    out = []
+    for name, cursor, filter_json, delivered in conn.execute(
+        "SELECT name, cursor, filter, delivered FROM destinations ORDER BY name"
+    ).fetchall():
+        where, params = filter_sql(DeliveryFilter.from_dict(orjson.loads(filter_json)))
+        pending, oldest = conn.execute(
+            f"SELECT count(*), min(received_ms) FROM log WHERE seq > ? AND {where}",
+            (cursor, *params),
+        ).fetchone()
+        counts = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM deliveries WHERE destination = ? GROUP BY status",
+                (name,),
+            ).fetchall()
+        )
+        retry_oldest = conn.execute(
+            "SELECT min(l.received_ms) FROM deliveries d JOIN log l ON l.seq = d.seq"
+            " WHERE d.destination = ? AND d.status IN ('retry', 'waiting')",
+            (name,),
+        ).fetchone()[0]
+        last_error = conn.execute(
+            "SELECT last_error FROM deliveries WHERE destination = ? AND last_error IS NOT NULL"
+            " ORDER BY updated_ms DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        state = claims.get(name)
+        in_flight = len(state.fresh) + len(state.retries) if state else 0
+        oldest_values = [v for v in (oldest, retry_oldest) if v is not None]
+        out.append(
+            DeliveryStats(
+                destination=name,
+                pending=max(pending - (len(state.fresh) if state else 0), 0),
+                in_flight=in_flight,
+                delivered=delivered,
+                retry=counts.get("retry", 0),
+                dead=counts.get("dead", 0),
+                waiting=counts.get("waiting", 0),
+                oldest_pending_ms=now_ms - min(oldest_values) if oldest_values else None,
+                last_error=last_error[0] if last_error else None,
+            )
+        )
+    return out
+
+
+def requeue(
+    conn: sqlite3.Connection,
+    destination: str,
+    *,
+    dead_only: bool,
+    since_ms: int | None,
+    message_id: str | None,
+    now_ms: int,
+) -> int:
+    """Mark messages for re-delivery; returns how many were scheduled."""
+    load_filter(conn, destination)  # KeyError for an unknown destination
+    if dead_only:
+        query = "SELECT seq FROM deliveries WHERE destination = ? AND status = 'dead'"
+        params: list[Any] = [destination]
+        if since_ms is not None:
+            query += " AND seq IN (SELECT seq FROM log WHERE received_ms >= ?)"
+            params.append(since_ms)
+        if message_id is not None:
+            query += " AND seq IN (SELECT seq FROM log WHERE message_id = ?)"
+            params.append(message_id)
+        seqs = [row[0] for row in conn.execute(query, params)]
+    else:
+        query = "SELECT seq FROM log WHERE 1"
+        params = []
+        if since_ms is not None:
+            query += " AND received_ms >= ?"
+            params.append(since_ms)
+        if message_id is not None:
+            query += " AND message_id = ?"
+            params.append(message_id)
+        seqs = [row[0] for row in conn.execute(query + " ORDER BY seq", params)]
+    for seq in seqs:
+        conn.execute(
+            "INSERT INTO deliveries (destination, seq, status, attempts, next_ms, person, last_error,"
+            " updated_ms) VALUES (?, ?, 'retry', 0, ?, ?, NULL, ?) ON CONFLICT (destination, seq)"
+            " DO UPDATE SET status = 'retry', next_ms = excluded.next_ms, updated_ms = excluded.updated_ms",
+            (destination, seq, now_ms, _log_person(conn, seq), now_ms),
+        )
+    _history(conn, destination, [(seq, "replay", None) for seq in seqs], now_ms)
+    return len(seqs)

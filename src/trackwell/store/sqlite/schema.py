@@ -1,0 +1,133 @@
+"""SQLite schema migrations: named, ordered, recorded in a table, applied on open."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+# The log's INTEGER PRIMARY KEY (`seq`) is the internal, time-ordered key: appends go to the
+# end of the b-tree. Dedup keeps a 64-bit hash of each messageId in one small table per day
+# (`dedup_YYYYMMDD`, made on demand and dropped whole when it leaves the window) instead of a
+# unique index over random UUIDs that grows forever.
+_V1 = """
+CREATE TABLE log (
+    seq INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    name TEXT,
+    user_id TEXT,
+    anonymous_id TEXT,
+    timestamp_ms INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    violations TEXT,
+    body BLOB NOT NULL
+);
+CREATE INDEX log_user ON log(user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX log_anonymous ON log(anonymous_id) WHERE anonymous_id IS NOT NULL;
+CREATE TABLE blocked (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT,
+    type TEXT,
+    name TEXT,
+    user_id TEXT,
+    anonymous_id TEXT,
+    timestamp_ms INTEGER,
+    received_ms INTEGER NOT NULL,
+    violations TEXT NOT NULL,
+    body BLOB
+);
+CREATE INDEX blocked_user ON blocked(user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX blocked_anonymous ON blocked(anonymous_id) WHERE anonymous_id IS NOT NULL;
+CREATE INDEX blocked_message ON blocked(message_id);
+CREATE TABLE profiles (
+    user_id TEXT PRIMARY KEY,
+    traits TEXT NOT NULL,
+    trait_times TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL
+);
+CREATE TABLE identities (
+    anonymous_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    merged_ms INTEGER NOT NULL
+);
+CREATE INDEX identities_user ON identities(user_id);
+CREATE TABLE merges (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    anonymous_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX merges_user ON merges(user_id);
+CREATE INDEX merges_anonymous ON merges(anonymous_id);
+CREATE TABLE destinations (
+    name TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    filter TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE deliveries (
+    destination TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_ms INTEGER,
+    person TEXT,
+    last_error TEXT,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (destination, seq)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_due ON deliveries(destination, status, next_ms);
+CREATE INDEX deliveries_person ON deliveries(destination, person, status);
+CREATE TABLE delivery_history (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    detail TEXT
+);
+CREATE INDEX delivery_history_seq ON delivery_history(seq, destination);
+"""
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in _V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (("0001_initial", _v1),)
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction; returns their names."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms INTEGER NOT NULL)"
+    )
+    applied = []
+    for name, migration in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone()
+            if done is None:
+                migration(conn)
+                conn.execute(
+                    "INSERT INTO migrations (name, applied_ms) VALUES (?, ?)",
+                    (name, int(time.time() * 1000)),
+                )
+                applied.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied

@@ -1,0 +1,323 @@
+"""The write path: one transaction per batch for dedup, log, blocked, profiles and identities."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from trackwell.messages import Message, to_json
+from trackwell.quality.violations import Violation
+from trackwell.store.base import Checked, Written
+from trackwell.store.identity import decide_merge
+
+DAY_MS = 86_400_000
+# SQLite caps bound parameters per statement; stay well under the oldest default (999).
+CHUNK = 500
+
+
+def message_hash(message_id: str) -> int:
+    """A signed 64-bit hash of a messageId, the dedup key (collisions are confirmed in the log)."""
+    return int.from_bytes(
+        hashlib.blake2b(message_id.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def to_ms(value: datetime) -> int:
+    """Milliseconds since the epoch."""
+    return int(value.timestamp() * 1000)
+
+
+def encode(message: Message) -> bytes:
+    """The stored form of a message: its wire JSON."""
+    return orjson.dumps(to_json(message))
+
+
+def dedup_table(day: int) -> str:
+    """The name of one day's dedup table (day = days since the epoch, UTC)."""
+    return "dedup_" + datetime.fromtimestamp(day * 86400, UTC).strftime("%Y%m%d")
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """Slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class DedupWindow:
+    """The day tables that make up the dedup window, remembered between batches."""
+
+    days: int
+    tables: set[str] = field(default_factory=set)
+    loaded: bool = False
+
+    def live_tables(self, conn: sqlite3.Connection, today: int) -> list[str]:
+        """Tables within the window, dropping the ones that fell out of it."""
+        if not self.loaded:
+            rows = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'dedup_%'"
+            )
+            self.tables = {row[0] for row in rows}
+            self.loaded = True
+        oldest = dedup_table(today - self.days)
+        for table in sorted(self.tables):
+            if table < oldest:
+                conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+                self.tables.discard(table)
+        return sorted(self.tables)
+
+    def ensure(self, conn: sqlite3.Connection, table: str) -> None:
+        """Create today's table on first use."""
+        if table not in self.tables:
+            conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{table}" (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL)'
+            )
+            self.tables.add(table)
+
+
+def find_duplicates(
+    conn: sqlite3.Connection, window: DedupWindow, ids: list[str], today: int
+) -> dict[str, int]:
+    """messageId -> seq of its earlier copy, for ids already in the window."""
+    if not ids:
+        return {}
+    by_hash = {message_hash(i): i for i in ids}
+    candidates: dict[int, int] = {}
+    for table in window.live_tables(conn, today):
+        for part in chunks(list(by_hash)):
+            marks = ",".join("?" * len(part))
+            for hash_, seq in conn.execute(
+                f'SELECT hash, seq FROM "{table}" WHERE hash IN ({marks})', part
+            ):
+                candidates.setdefault(hash_, seq)
+    found: dict[str, int] = {}
+    for hash_, seq in candidates.items():
+        row = conn.execute("SELECT message_id FROM log WHERE seq = ?", (seq,)).fetchone()
+        if row is not None and row[0] == by_hash[hash_]:  # a real duplicate, not a hash collision
+            found[row[0]] = seq
+    return found
+
+
+def write_batch(
+    conn: sqlite3.Connection, window: DedupWindow, batch: Sequence[Checked], now_ms: int
+) -> list[Written]:
+    """Everything `Store.write_batch` does, inside the caller's transaction."""
+    today = now_ms // DAY_MS
+    live = [c for c in batch if c.verdict != "blocked"]
+    earlier = find_duplicates(conn, window, [c.message.message_id for c in live], today)
+    next_seq = (conn.execute("SELECT max(seq) FROM log").fetchone()[0] or 0) + 1
+    identities = _Identities(conn)
+    log_rows: list[tuple[Any, ...]] = []
+    dedup_rows: list[tuple[int, int]] = []
+    blocked_rows: list[tuple[Any, ...]] = []
+    people = _People(conn)
+    results: list[Written] = []
+    in_batch: dict[str, int] = {}
+    for checked in batch:
+        message = checked.message
+        if checked.verdict == "blocked":
+            blocked_rows.append(_blocked_row(checked, now_ms))
+            results.append(Written(message.message_id, None))
+            continue
+        seen = earlier.get(message.message_id) or in_batch.get(message.message_id)
+        if seen is not None:
+            results.append(Written(message.message_id, seen, duplicate=True))
+            continue
+        seq = next_seq
+        next_seq += 1
+        in_batch[message.message_id] = seq
+        identity = identities.apply(message, now_ms)
+        violations = list(checked.violations) + identity
+        log_rows.append(_log_row(seq, checked, violations))
+        dedup_rows.append((message_hash(message.message_id), seq))
+        people.saw(message)
+        results.append(Written(message.message_id, seq, identity=tuple(identity)))
+    if log_rows:
+        conn.executemany(
+            "INSERT INTO log (seq, message_id, type, name, user_id, anonymous_id, timestamp_ms,"
+            " received_ms, verdict, violations, body) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            log_rows,
+        )
+        table = dedup_table(today)
+        window.ensure(conn, table)
+        conn.executemany(f'INSERT OR IGNORE INTO "{table}" (hash, seq) VALUES (?, ?)', dedup_rows)
+    if blocked_rows:
+        conn.executemany(
+            "INSERT INTO blocked (message_id, type, name, user_id, anonymous_id, timestamp_ms,"
+            " received_ms, violations, body) VALUES (?,?,?,?,?,?,?,?,?)",
+            blocked_rows,
+        )
+    people.flush()
+    identities.flush()
+    return results
+
+
+def _violations_json(violations: Sequence[Violation]) -> str | None:
+    if not violations:
+        return None
+    return orjson.dumps([v.to_dict() for v in violations]).decode()
+
+
+def _log_row(seq: int, checked: Checked, violations: Sequence[Violation]) -> tuple[Any, ...]:
+    message = checked.message
+    timestamp = message.timestamp or message.received_at
+    return (
+        seq,
+        message.message_id,
+        message.type,
+        message.event if message.type == "track" else message.name,
+        message.user_id,
+        message.anonymous_id,
+        to_ms(timestamp) if timestamp else 0,
+        to_ms(message.received_at) if message.received_at else 0,
+        checked.verdict,
+        _violations_json(violations),
+        checked.body or encode(message),
+    )
+
+
+def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
+    message = checked.message
+    timestamp = message.timestamp
+    received = message.received_at
+    return (
+        message.message_id or None,
+        message.type,
+        message.event if message.type == "track" else message.name,
+        message.user_id,
+        message.anonymous_id,
+        to_ms(timestamp) if timestamp else None,
+        to_ms(received) if received else now_ms,
+        _violations_json(checked.violations) or "[]",
+        checked.body or encode(message),
+    )
+
+
+class _People:
+    """Profile updates for one batch: first/last seen for everyone, traits from identify."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.seen: dict[str, tuple[int, int]] = {}
+        self.identifies: list[Message] = []
+
+    def saw(self, message: Message) -> None:
+        user = message.user_id
+        if user is None or message.type == "alias":
+            return
+        at = to_ms(message.timestamp) if message.timestamp else 0
+        first, last = self.seen.get(user, (at, at))
+        self.seen[user] = (min(first, at), max(last, at))
+        if message.type == "identify" and message.traits:
+            self.identifies.append(message)
+
+    def flush(self) -> None:
+        if self.seen:
+            self.conn.executemany(
+                "INSERT INTO profiles (user_id, traits, trait_times, first_seen_ms, last_seen_ms)"
+                " VALUES (?, '{}', '{}', ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+                " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
+                " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+                [(user, first, last) for user, (first, last) in self.seen.items()],
+            )
+        if self.identifies:
+            self._traits()
+
+    def _traits(self) -> None:
+        users = sorted({m.user_id for m in self.identifies if m.user_id})
+        current: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
+        for part in chunks(users):
+            marks = ",".join("?" * len(part))
+            query = f"SELECT user_id, traits, trait_times FROM profiles WHERE user_id IN ({marks})"
+            for user, traits, times in self.conn.execute(query, part):
+                current[user] = (orjson.loads(traits), orjson.loads(times))
+        for message in self.identifies:
+            traits, times = current.setdefault(message.user_id or "", ({}, {}))
+            at = to_ms(message.timestamp) if message.timestamp else 0
+            for key, value in message.traits.items():
+                # An older identify arriving late must not overwrite newer traits.
+                if times.get(key, -1) <= at:
+                    traits[key] = value
+                    times[key] = at
+        self.conn.executemany(
+            "UPDATE profiles SET traits = ?, trait_times = ? WHERE user_id = ?",
+            [
+                (orjson.dumps(t).decode(), orjson.dumps(s).decode(), u)
+                for u, (t, s) in current.items()
+            ],
+        )
+
+
+class _Identities:
+    """Anonymous-id merges decided in arrival order within one batch."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.owners: dict[str, str | None] = {}
+        self.new_links: list[tuple[str, str, int]] = []
+        self.merges: list[tuple[Any, ...]] = []
+
+    def _owner(self, anonymous_id: str) -> str | None:
+        if anonymous_id not in self.owners:
+            row = self.conn.execute(
+                "SELECT user_id FROM identities WHERE anonymous_id = ?", (anonymous_id,)
+            ).fetchone()
+            self.owners[anonymous_id] = row[0] if row else None
+        return self.owners[anonymous_id]
+
+    def _is_user(self, key: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM profiles WHERE user_id = ?", (key,)).fetchone()
+        return row is not None
+
+    def apply(self, message: Message, now_ms: int) -> list[Violation]:
+        if message.type == "identify" and message.user_id and message.anonymous_id:
+            kind, anonymous_id = "identify", message.anonymous_id
+        elif message.type == "alias" and message.user_id and message.previous_id:
+            kind, anonymous_id = "alias", message.previous_id
+        else:
+            return []
+        user_id = message.user_id
+        decision = decide_merge(
+            anonymous_id=anonymous_id,
+            user_id=user_id,
+            current_owner=self._owner(anonymous_id),
+            anonymous_is_user=anonymous_id != user_id and self._is_user(anonymous_id),
+        )
+        if decision.outcome is None:
+            return []
+        self.merges.append(
+            (
+                now_ms,
+                kind,
+                anonymous_id,
+                user_id,
+                message.message_id,
+                decision.outcome,
+                decision.detail,
+            )
+        )
+        if decision.outcome == "merged":
+            self.owners[anonymous_id] = user_id
+            self.new_links.append((anonymous_id, user_id, now_ms))
+            return []
+        path = "anonymousId" if kind == "identify" else "previousId"
+        return [Violation("identity_conflict", path, decision.detail + "; not merged")]
+
+    def flush(self) -> None:
+        if self.new_links:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO identities (anonymous_id, user_id, merged_ms) VALUES (?, ?, ?)",
+                self.new_links,
+            )
+        if self.merges:
+            self.conn.executemany(
+                "INSERT INTO merges (at_ms, kind, anonymous_id, user_id, message_id, outcome, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self.merges,
+            )
