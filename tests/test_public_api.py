@@ -7,7 +7,9 @@ import trackwell.plan
 
 
 def test_trackwell_exports() -> None:
-    assert sorted(trackwell.__all__) == ["__version__"]
+    assert sorted(trackwell.__all__) == ["Client", "PlanViolation", "__version__"]
+    for name in trackwell.__all__:
+        assert getattr(trackwell, name) is not None
 
 
 def test_plan_exports() -> None:

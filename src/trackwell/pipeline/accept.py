@@ -14,9 +14,9 @@ from trackwell.messages import (
     MAX_MESSAGE_BYTES,
     Message,
     MessageError,
+    encode,
     from_json,
     normalise,
-    to_json,
 )
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan
@@ -66,7 +66,7 @@ def prepare(
     result = check_message(plan, message, backfill=backfill)
     if result.message is None:  # malformed beyond repair (a Python-built message)
         return Checked(message, "blocked", tuple(result.violations), _summary(message))
-    body = orjson.dumps(to_json(result.message))
+    body = encode(result.message)
     if len(body) > MAX_MESSAGE_BYTES:
         too_large = Violation(
             "too_large",

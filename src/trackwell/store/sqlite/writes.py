@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from trackwell.messages import Message, to_json
+from trackwell.messages import Message, encode
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
@@ -31,11 +31,6 @@ def message_hash(message_id: str) -> int:
 def to_ms(value: datetime) -> int:
     """Milliseconds since the epoch."""
     return int(value.timestamp() * 1000)
-
-
-def encode(message: Message) -> bytes:
-    """The stored form of a message: its wire JSON."""
-    return orjson.dumps(to_json(message))
 
 
 def dedup_table(day: int) -> str:
@@ -82,12 +77,11 @@ class DedupWindow:
 
 
 def find_duplicates(
-    conn: sqlite3.Connection, window: DedupWindow, ids: list[str], today: int
+    conn: sqlite3.Connection, window: DedupWindow, by_hash: dict[int, str], today: int
 ) -> dict[str, int]:
-    """messageId -> seq of its earlier copy, for ids already in the window."""
-    if not ids:
+    """messageId -> seq of its earlier copy, for ids already in the window (by hash)."""
+    if not by_hash:
         return {}
-    by_hash = {message_hash(i): i for i in ids}
     candidates: dict[int, int] = {}
     for table in window.live_tables(conn, today):
         for part in chunks(list(by_hash)):
@@ -109,8 +103,12 @@ def write_batch(
 ) -> list[Written]:
     """Everything `Store.write_batch` does, inside the caller's transaction."""
     today = now_ms // DAY_MS
-    live = [c for c in batch if c.verdict != "blocked"]
-    earlier = find_duplicates(conn, window, [c.message.message_id for c in live], today)
+    hashes = {
+        c.message.message_id: message_hash(c.message.message_id)
+        for c in batch
+        if c.verdict != "blocked"
+    }
+    earlier = find_duplicates(conn, window, {h: i for i, h in hashes.items()}, today)
     next_seq = (conn.execute("SELECT max(seq) FROM log").fetchone()[0] or 0) + 1
     identities = _Identities(conn)
     log_rows: list[tuple[Any, ...]] = []
@@ -135,7 +133,7 @@ def write_batch(
         identity = identities.apply(message, now_ms)
         violations = list(checked.violations) + identity
         log_rows.append(_log_row(seq, checked, violations))
-        dedup_rows.append((message_hash(message.message_id), seq))
+        dedup_rows.append((hashes[message.message_id], seq))
         people.saw(message)
         results.append(Written(message.message_id, seq, identity=tuple(identity)))
     if log_rows:
