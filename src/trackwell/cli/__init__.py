@@ -10,6 +10,7 @@ from trackwell import __version__
 from trackwell.cli import plan
 from trackwell.cli.check import check_command
 from trackwell.cli.options import options
+from trackwell.cli.timeline import timeline_command
 
 app = typer.Typer(
     name="trackwell",
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(plan.app, name="plan")
 app.command("check")(check_command)
+app.command("timeline")(timeline_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,26 @@
+"""Opening the configured store from a command, without creating one by accident."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trackwell.cli.options import options
+from trackwell.cli.output import fail
+from trackwell.config import ConfigError
+from trackwell.store import Store, StoreError, open_store
+
+
+def existing_store(url: str | None) -> Store:
+    """The store a read-only command names (or the configured one); exit 2 if it does not exist."""
+    try:
+        resolved = url or options.settings().store
+    except ConfigError as exc:
+        fail(str(exc))
+    if resolved.startswith("sqlite:///") and ":memory:" not in resolved:
+        path = resolved[len("sqlite:///") :]
+        if not Path(path).exists():
+            fail(f"{resolved}: no store there yet (nothing has been stored); pass --store")
+    try:
+        return open_store(resolved)
+    except StoreError as exc:
+        fail(str(exc))
