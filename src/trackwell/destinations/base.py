@@ -1,0 +1,119 @@
+"""The Destination base class: map Segment-spec messages to requests, send, read the answer."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpxTransport,
+    Transport,
+    TransportError,
+)
+from trackwell.destinations.retry import classify
+from trackwell.store.base import DeliveryFilter
+
+Message = Mapping[str, Any]
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One request and the positions (in the batch handed to `deliver`) of the messages it carries."""
+
+    request: HttpRequest
+    indices: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """What `build` made of a batch: requests to send, and messages refused before sending."""
+
+    requests: list[Outgoing] = field(default_factory=list)
+    refused: dict[int, Outcome] = field(default_factory=dict)
+
+
+class Destination(ABC):
+    """A tool that receives messages. Subclasses implement `build` (and `parse` when the
+    tool reports per-message results); the base class sends, splits on 413 and classifies."""
+
+    kind: ClassVar[str] = "destination"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        transport: Transport | None = None,
+        filter: DeliveryFilter | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        rate_limit: float | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.name = name or self.kind
+        self._own_transport = transport is None
+        self.transport: Transport = transport if transport is not None else HttpxTransport()
+        self.filter = filter or DeliveryFilter()
+        self.batch_size = batch_size
+        self.rate_limit = rate_limit  # messages per second, None for unlimited
+        self.timeout = timeout
+
+    @abstractmethod
+    def build(self, messages: Sequence[Message]) -> Prepared:
+        """Requests for a batch of stored (wire-form) messages; refuse what cannot be sent."""
+
+    def parse(
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+    ) -> dict[int, Outcome]:
+        """Per-message outcomes of one response; by default the status decides for all."""
+        outcome = classify(response.status, response.headers, response.text())
+        return dict.fromkeys(outgoing.indices, outcome)
+
+    def deliver(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Send a batch; one outcome per message, in order. Never raises for the tool's errors."""
+        prepared = self.build(messages)
+        outcomes: dict[int, Outcome] = dict(prepared.refused)
+        for outgoing in prepared.requests:
+            outcomes.update(self._send(outgoing, messages))
+        return [
+            outcomes.get(i, Outcome("retry", "no answer for this message"))
+            for i in range(len(messages))
+        ]
+
+    def _send(self, outgoing: Outgoing, messages: Sequence[Message]) -> dict[int, Outcome]:
+        try:
+            response = self.transport.send(outgoing.request, self.timeout)
+        except TransportError as exc:
+            return dict.fromkeys(outgoing.indices, Outcome("retry", f"no response ({exc})"))
+        if response.status == 413 and len(outgoing.indices) > 1:
+            # Too large as a batch: halve it until each part fits (or one message is left).
+            middle = len(outgoing.indices) // 2
+            parts = (outgoing.indices[:middle], outgoing.indices[middle:])
+            results: dict[int, Outcome] = {}
+            for part in parts:
+                for sub in self.build([messages[i] for i in part]).requests:
+                    mapped = Outgoing(sub.request, tuple(part[j] for j in sub.indices))
+                    results.update(self._send(mapped, messages))
+            return results
+        return self.parse(response, outgoing, messages)
+
+    def close(self) -> None:
+        """Release the transport if this destination made it."""
+        if self._own_transport and isinstance(self.transport, HttpxTransport):
+            self.transport.close()
+
+    def describe(self) -> dict[str, Any]:
+        """Settings for `trackwell deliveries` (never credentials)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "batch_size": self.batch_size,
+            "rate_limit": self.rate_limit,
+            "timeout": self.timeout,
+            "filter": self.filter.to_dict(),
+        }

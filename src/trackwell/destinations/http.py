@@ -1,0 +1,100 @@
+"""HTTP seen by destinations: plain request/response records and a one-method transport seam."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import httpx
+
+TransportFailure = Literal["connect", "timeout", "reset", "protocol"]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One request a destination wants sent."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """What came back; header names are lower-case."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def text(self, limit: int = 500) -> str:
+        """The body as text, cut to `limit` characters, for error messages."""
+        text = self.body.decode("utf-8", "replace")
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class TransportError(Exception):
+    """The request got no HTTP answer: connection refused or reset, timeout, broken protocol."""
+
+    def __init__(self, kind: TransportFailure, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+
+
+class Transport(Protocol):
+    """Sends one request. Tests hand destinations a fake; production uses HttpxTransport."""
+
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        """Send and return the response, or raise TransportError."""
+        ...
+
+
+class HttpxTransport:
+    """A pooled httpx client (HTTP/1.1 keep-alive), safe to share between threads."""
+
+    def __init__(self, *, verify: bool | str = True) -> None:
+        self._client = httpx.Client(verify=verify, follow_redirects=False)
+        self._lock = threading.Lock()
+
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        """Send one request over the pool."""
+        try:
+            response = self._client.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                content=request.body,
+                timeout=timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise TransportError("timeout", type(exc).__name__) from None
+        except httpx.ConnectError as exc:
+            raise TransportError("connect", str(exc) or type(exc).__name__) from None
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            raise TransportError("reset", str(exc) or type(exc).__name__) from None
+        except httpx.HTTPError as exc:
+            raise TransportError("protocol", str(exc) or type(exc).__name__) from None
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return HttpResponse(response.status_code, headers, response.content)
+
+    def close(self) -> None:
+        """Close the pool."""
+        with self._lock:
+            self._client.close()
+
+
+class CaptureTransport:
+    """Records requests instead of sending them (destinations without credentials, dry runs)."""
+
+    def __init__(self) -> None:
+        self.requests: list[HttpRequest] = []
+        self._lock = threading.Lock()
+
+    def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
+        """Keep the request; answer 200 as the real service would for a good one."""
+        with self._lock:
+            self.requests.append(request)
+        return HttpResponse(200, {"content-type": "application/json"}, b"{}")
