@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 CONFIG_FILE = "trackwell.toml"
 DEFAULT_PLAN = "tracking-plan.yaml"
 DEFAULT_STORE = "sqlite:///.trackwell/trackwell.db"
-KNOWN_KEYS = ("plan", "store")
+KNOWN_KEYS = ("plan", "store", "destinations")
 
 
 class ConfigError(Exception):
@@ -26,6 +26,8 @@ class Settings:
     plan: Path
     store: str
     config_file: Path | None = None
+    # [destinations.NAME] tables, as written (secrets are read from the environment later).
+    destinations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_settings(
@@ -55,10 +57,16 @@ def load_settings(
     plan_path = Path(plan_value)
     if plan_from_file and not plan_path.is_absolute():
         plan_path = base / plan_path  # relative to the config file, as people expect
+    destinations = file_values.get("destinations", {})
+    if not isinstance(destinations, dict) or not all(
+        isinstance(v, dict) for v in destinations.values()
+    ):
+        raise ConfigError(f"{config_path}: destinations must be tables: [destinations.NAME]")
     return Settings(
         plan=plan_path,
         store=store_value,
         config_file=config_path if file_values else None,
+        destinations=destinations,
     )
 
 

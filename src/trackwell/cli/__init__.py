@@ -9,6 +9,7 @@ import typer
 from trackwell import __version__
 from trackwell.cli import plan
 from trackwell.cli.check import check_command
+from trackwell.cli.delivery import deliveries_command, replay_command, route_command
 from trackwell.cli.options import options
 from trackwell.cli.timeline import timeline_command
 
@@ -22,6 +23,9 @@ app = typer.Typer(
 app.add_typer(plan.app, name="plan")
 app.command("check")(check_command)
 app.command("timeline")(timeline_command)
+app.command("deliveries")(deliveries_command)
+app.command("replay")(replay_command)
+app.command("route")(route_command)
 
 
 def _version(value: bool) -> None:

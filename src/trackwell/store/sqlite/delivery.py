@@ -19,12 +19,15 @@ from trackwell.store.base import Delivery, DeliveryFilter, DeliveryResult, Deliv
 
 # How many log rows one claim may look at past the cursor (filtered-out rows cost a look too).
 SCAN_FACTOR = 4
+# A router that stops claiming for this long loses its destination to another process.
+LEASE_MS = 30_000
 
 
 @dataclass
 class ClaimState:
     """What one destination has claimed and not yet acked (in this process)."""
 
+    owner: str = ""
     high: int = 0  # highest log seq handed out from the new-message scan
     fresh: dict[int, str | None] = field(default_factory=dict)  # seq -> person, new messages
     retries: dict[int, str | None] = field(default_factory=dict)  # seq -> person, retried ones
@@ -62,10 +65,42 @@ def _person(user_id: str | None, anonymous_id: str | None) -> str | None:
     return user_id or anonymous_id
 
 
+def take_lease(conn: sqlite3.Connection, state: ClaimState, destination: str, now_ms: int) -> bool:
+    """Own the destination's queue (or keep owning it); False while another process does."""
+    row = conn.execute(
+        "SELECT owner, lease_ms, cursor FROM destinations WHERE name = ?", (destination,)
+    ).fetchone()
+    if row is None:
+        raise KeyError(destination)
+    owner, lease_ms, cursor = row
+    if owner not in (None, state.owner) and lease_ms > now_ms:
+        return False
+    if owner != state.owner:
+        # Newly owned (first claim, or taken over from a dead owner): start from the cursor.
+        state.fresh.clear()
+        state.retries.clear()
+        state.high = cursor
+    conn.execute(
+        "UPDATE destinations SET owner = ?, lease_ms = ? WHERE name = ?",
+        (state.owner, now_ms + LEASE_MS, destination),
+    )
+    return True
+
+
+def give_up_lease(conn: sqlite3.Connection, state: ClaimState, destination: str) -> None:
+    """Let another process take the queue at once (a router stopping cleanly)."""
+    conn.execute(
+        "UPDATE destinations SET owner = NULL, lease_ms = 0 WHERE name = ? AND owner = ?",
+        (destination, state.owner),
+    )
+
+
 def claim(
     conn: sqlite3.Connection, state: ClaimState, destination: str, limit: int, now_ms: int
 ) -> list[Delivery]:
     """Due retries first, then new messages after the cursor; inside the caller's transaction."""
+    if not take_lease(conn, state, destination, now_ms):
+        return []
     cursor, flt = load_filter(conn, destination)
     state.high = max(state.high, cursor)
     claimed: list[Delivery] = []
@@ -139,6 +174,12 @@ def ack(
     now_ms: int,
 ) -> None:
     """Record outcomes, release people whose blocking message settled, advance the cursor."""
+    owner = conn.execute("SELECT owner FROM destinations WHERE name = ?", (destination,)).fetchone()
+    if owner is None or owner[0] != state.owner:
+        # The lease passed to another process, which re-sends these (ids keep it idempotent).
+        state.fresh.clear()
+        state.retries.clear()
+        return
     delivered = 0
     released: set[str] = set()
     history: list[tuple[int, str, str | None]] = []

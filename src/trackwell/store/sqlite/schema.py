@@ -106,7 +106,17 @@ def _v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: tuple[tuple[str, Migration], ...] = (("0001_initial", _v1),)
+def _v2_leases(conn: sqlite3.Connection) -> None:
+    # One router owns a destination's queue at a time (in-memory claims must not be shared);
+    # the lease expires so a crashed owner's queue is taken over.
+    conn.execute("ALTER TABLE destinations ADD COLUMN owner TEXT")
+    conn.execute("ALTER TABLE destinations ADD COLUMN lease_ms INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("0001_initial", _v1),
+    ("0002_destination_leases", _v2_leases),
+)
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

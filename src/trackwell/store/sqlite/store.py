@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +53,7 @@ class SQLiteStore:
         self._window = DedupWindow(dedup_window_days)
         self._claims: dict[str, delivery.ClaimState] = {}
         self._claims_lock = threading.Lock()
+        self._pid = os.getpid()
         try:
             with self._db.read() as conn:
                 migrate(conn)
@@ -241,7 +245,16 @@ class SQLiteStore:
 
     def _state(self, destination: str) -> delivery.ClaimState:
         with self._claims_lock:
-            return self._claims.setdefault(destination, delivery.ClaimState())
+            if os.getpid() != self._pid:  # a forked child owns nothing of its parent's
+                self._pid = os.getpid()
+                self._claims = {}
+            state = self._claims.get(destination)
+            if state is None:
+                state = delivery.ClaimState(
+                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+                )
+                self._claims[destination] = state
+            return state
 
     def claim(self, destination: str, limit: int, now_ms: int) -> list[Delivery]:
         """Due retries and new messages for a destination, oldest first, per-person ordered."""
@@ -259,9 +272,12 @@ class SQLiteStore:
             delivery.ack(conn, state, destination, results, now_ms)
 
     def release(self, destination: str) -> None:
-        """Forget claims that were never acked; they will be claimed again."""
+        """Forget claims that were never acked and give up the lease; they will be claimed again."""
         with self._claims_lock:
-            self._claims.pop(destination, None)
+            state = self._claims.pop(destination, None)
+        if state is not None:
+            with self._db.write() as conn:
+                delivery.give_up_lease(conn, state, destination)
 
     def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
         """Per destination: pending, in flight, delivered, retry, dead, oldest pending, last error."""

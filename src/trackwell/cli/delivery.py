@@ -1,0 +1,202 @@
+"""`trackwell deliveries`, `trackwell replay` and `trackwell route`: the delivery queues."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from trackwell.cli.options import options
+from trackwell.cli.output import fail, print_json, stderr, stdout
+from trackwell.cli.stores import existing_store
+from trackwell.config import ConfigError
+from trackwell.destinations.base import Destination
+from trackwell.messages import MessageError, parse_time
+from trackwell.store import StoreError, open_store
+
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="Store URL (default: configured store).")
+]
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`2h`, `7d`, `30m`, or any ISO-8601 / Unix time, as an aware UTC datetime."""
+    match = _RELATIVE.match(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+        return (now or datetime.now(UTC)) - timedelta(**{unit: amount})
+    try:
+        return parse_time(text, "--since")
+    except MessageError as exc:
+        raise ValueError(f"--since: {exc.message} (or a duration like 2h, 7d)") from None
+
+
+def configured_destinations() -> list[Destination]:
+    """Every destination of the config file's [destinations.NAME] tables."""
+    from trackwell.destinations.registry import from_settings
+
+    try:
+        settings = options.settings()
+    except ConfigError as exc:
+        fail(str(exc))
+    built = []
+    for name, table in settings.destinations.items():
+        try:
+            built.append(from_settings(name, table, os.environ))
+        except ValueError as exc:
+            fail(f"destinations.{name}: {exc}")
+    return built
+
+
+def deliveries_command(
+    store_url: StoreOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Per destination: pending, in flight, delivered, retrying, dead, oldest pending, last error."""
+    store = existing_store(store_url)
+    try:
+        stats = store.delivery_stats(int(time.time() * 1000))
+    finally:
+        store.close()
+    if json_output:
+        print_json(
+            {
+                "destinations": [
+                    {
+                        "name": s.destination,
+                        "pending": s.pending,
+                        "in_flight": s.in_flight,
+                        "delivered": s.delivered,
+                        "retry": s.retry,
+                        "waiting": s.waiting,
+                        "dead": s.dead,
+                        "oldest_pending_seconds": None
+                        if s.oldest_pending_ms is None
+                        else s.oldest_pending_ms / 1000,
+                        "last_error": s.last_error,
+                    }
+                    for s in stats
+                ]
+            }
+        )
+        return
+    if not stats:
+        stdout.print(
+            "No destinations yet: configure [destinations.NAME] in trackwell.toml and run `trackwell route`."
+        )
+        return
+    table = Table(show_edge=False)
+    for column in (
+        "destination",
+        "pending",
+        "in flight",
+        "delivered",
+        "retry",
+        "waiting",
+        "dead",
+        "oldest pending",
+        "last error",
+    ):
+        table.add_column(column)
+    for s in stats:
+        oldest = "-" if s.oldest_pending_ms is None else f"{s.oldest_pending_ms / 1000:.0f}s"
+        table.add_row(
+            s.destination,
+            str(s.pending),
+            str(s.in_flight),
+            str(s.delivered),
+            str(s.retry),
+            str(s.waiting),
+            f"[red]{s.dead}[/]" if s.dead else "0",
+            oldest,
+            (s.last_error or "")[:60],
+        )
+    stdout.print(table)
+
+
+def replay_command(
+    destination: Annotated[
+        str, typer.Option("--destination", help="The destination to re-send to.")
+    ],
+    since: Annotated[
+        str | None, typer.Option("--since", help="Received since: 2h, 7d, or a time.")
+    ] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Only dead letters.")] = False,
+    message_id: Annotated[str | None, typer.Option("--message-id", help="One message.")] = None,
+    store_url: StoreOpt = None,
+) -> None:
+    """Schedule stored messages for re-delivery; the router sends them (ids keep it idempotent)."""
+    if not dead and since is None and message_id is None:
+        fail("say what to replay: --dead, --since TIME and/or --message-id ID")
+    try:
+        since_ms = int(parse_since(since).timestamp() * 1000) if since else None
+    except ValueError as exc:
+        fail(str(exc))
+    store = existing_store(store_url)
+    try:
+        count = store.requeue(
+            destination,
+            dead_only=dead,
+            since_ms=since_ms,
+            message_id=message_id,
+            now_ms=int(time.time() * 1000),
+        )
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    stdout.print(
+        f"Scheduled {count} message(s) for {destination}; `trackwell route` (or serve) sends them."
+    )
+
+
+def route_command(
+    store_url: StoreOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
+) -> None:
+    """Run the router for the configured destinations until stopped (SIGTERM or Ctrl-C)."""
+    from trackwell.pipeline.router import Router
+
+    destinations = configured_destinations()
+    if not destinations:
+        fail("no destinations configured: add [destinations.NAME] tables to trackwell.toml")
+    try:
+        store = open_store(store_url or options.settings().store)
+    except (StoreError, ConfigError) as exc:
+        fail(str(exc))
+    router = Router(store, destinations)
+    for d in destinations:
+        mode = (
+            " (capture mode: no credentials, requests are recorded, not sent)"
+            if getattr(d, "capture", False)
+            else ""
+        )
+        stderr.print(f"routing to {d.name} ({d.kind}){mode}")
+    try:
+        if once:
+            total = sum(router.drain(name) for name in router.destinations)
+            stdout.print(f"Handled {total} message(s).")
+            return
+        stopping = False
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        router.start()
+        while not stopping:
+            time.sleep(0.2)
+    finally:
+        router.close()
+        store.close()
