@@ -8,6 +8,7 @@ import typer
 
 from trackwell import __version__
 from trackwell.cli import plan
+from trackwell.cli.backfill import backfill_command
 from trackwell.cli.check import check_command
 from trackwell.cli.delivery import deliveries_command, replay_command, route_command
 from trackwell.cli.options import options
@@ -26,6 +27,7 @@ app.command("timeline")(timeline_command)
 app.command("deliveries")(deliveries_command)
 app.command("replay")(replay_command)
 app.command("route")(route_command)
+app.command("backfill")(backfill_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,125 @@
+"""`trackwell backfill FILE --destination NAME`: history with its original action times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from trackwell.backfill import BackfillError, BackfillOptions, BackfillReport, run_backfill
+from trackwell.backfill_io import count_rows
+from trackwell.cli.delivery import configured_destinations
+from trackwell.cli.output import fail, print_json, stderr, stdout
+from trackwell.cli.plan import resolve_plan
+from trackwell.quality.compiled import compile_plan
+
+
+def backfill_command(
+    file: Annotated[Path, typer.Argument(help="History: JSON Lines or CSV.")],
+    destination: Annotated[
+        str, typer.Option("--destination", help="A destination of trackwell.toml.")
+    ],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the file name).")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="At most N events per second.")
+    ] = None,
+    max_age: Annotated[
+        int, typer.Option("--max-age", help="Refuse events older than this many days.")
+    ] = 395,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count; send nothing.")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Ignore an earlier run's checkpoint.")
+    ] = False,
+    plan_path: Annotated[
+        str | None, typer.Option("--plan", help="Plan file (default: configured plan).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Send historical events to one destination: validated, rate-limited, resumable, idempotent."""
+    kind = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    if kind not in ("jsonl", "csv"):
+        fail(f"--format: unknown format {kind!r} (expected jsonl or csv)")
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    plan = compile_plan(resolve_plan(plan_path))
+    chosen = [d for d in configured_destinations() if d.name == destination]
+    if not chosen:
+        fail(f"--destination: no destination {destination!r} in trackwell.toml")
+    target = chosen[0]
+    if target.kind == "customerio":
+        stderr.print(
+            "[yellow]note:[/] Customer.io starts campaigns only from events less than 72 hours old; "
+            "backfilled history fills profiles and segments, not campaign triggers."
+        )
+    total = count_rows(file, kind)
+    options = BackfillOptions(
+        rate=rate, max_age=timedelta(days=max_age), dry_run=dry_run, restart=restart
+    )
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[speed]} ev/s, {task.fields[errors]} errors"),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=stderr, disable=json_output) as bar:
+            task = bar.add_task(f"backfill -> {destination}", total=total, speed="0", errors=0)
+
+            def update(report: BackfillReport) -> None:
+                done = report.delivered + report.refused + report.failed
+                elapsed = max(bar.tasks[task].elapsed or 0.0, 1e-6)
+                bar.update(
+                    task,
+                    completed=report.read,
+                    speed=f"{done / elapsed:.0f}",
+                    errors=report.refused + report.failed,
+                )
+
+            report = run_backfill(file, kind, plan, target, options, update)
+    except (BackfillError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        target.close()
+    _summary(report, json_output)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _summary(report: BackfillReport, json_output: bool) -> None:
+    if json_output:
+        print_json(
+            {
+                "read": report.read,
+                "delivered": report.delivered,
+                "refused": report.refused,
+                "failed": report.failed,
+                "skipped": report.skipped,
+                "recent": report.recent,
+                "seconds": round(report.seconds, 3),
+                "dry_run": report.dry_run,
+                "reasons": report.reasons,
+                "errors_file": report.errors_file,
+            }
+        )
+        return
+    verb = "would send" if report.dry_run else "delivered"
+    stdout.print(
+        f"{report.read} read, {report.delivered} {verb}, {report.refused} refused, {report.failed} failed, "
+        f"{report.skipped} already done by an earlier run ({report.seconds:.1f}s)"
+    )
+    for code, count in sorted(report.reasons.items()):
+        stdout.print(f"  refused {code}: {count}")
+    if report.refused or report.failed:
+        stdout.print(f"Details: {report.errors_file}")
+    if report.recent:
+        stdout.print(
+            f"{report.recent} event(s) are younger than 72 hours and may trigger Customer.io campaigns."
+        )
