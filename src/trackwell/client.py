@@ -8,13 +8,14 @@ import logging
 import os
 import tempfile
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from trackwell import __version__
 from trackwell.config import load_settings
+from trackwell.destinations.base import Destination
 from trackwell.ids import new_message_id
 from trackwell.interfaces import Timestamp
 from trackwell.messages import Message, MessageError, MessageType, parse_time
@@ -26,11 +27,12 @@ from trackwell.outbox import (
     OutboxStats,
 )
 from trackwell.pipeline.accept import prepare
+from trackwell.pipeline.router import Router
 from trackwell.plan import Plan, load_plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.quality.violations import Violation
 from trackwell.serialize import json_object, unix_seconds
-from trackwell.store import Store, open_store
+from trackwell.store import Checked, Store, open_store
 
 log = logging.getLogger("trackwell.client")
 
@@ -75,6 +77,9 @@ class Client:
         context: Mapping[str, Any] | None = None,
         spill_dir: str | Path | None = None,
         config: str | Path | None = None,
+        destinations: Sequence[Destination] = (),
+        gateway: str | None = None,
+        write_key: str | None = None,
     ) -> None:
         if on_violation not in ("raise", "report"):
             raise ValueError(f"on_violation must be 'raise' or 'report', not {on_violation!r}")
@@ -100,6 +105,12 @@ class Client:
             t.name for t in self.plan.traits if t.type == "timestamp"
         )
         self._stamps_last_seen = self.plan.trait("last_seen_at") is not None
+        targets = list(destinations)
+        if gateway is not None:
+            targets.append(_gateway_destination(gateway, write_key))
+        self.router: Router | None = None
+        if targets:
+            self.router = Router(self.store, targets, on_error=self._delivery_error)
         self.outbox = Outbox(
             self.store,
             spill_path=_spill_path(self.store.url, spill_dir),
@@ -107,7 +118,11 @@ class Client:
             batch_size=batch_size,
             flush_interval=flush_interval,
             on_error=self._store_error,
+            after_write=self._written,
         )
+        self._pid = os.getpid()
+        if self.router is not None:
+            self.router.start()
         _register_exit(self)
 
     @classmethod
@@ -212,8 +227,11 @@ class Client:
         return self.outbox.flush(timeout)
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Flush and stop the background thread."""
-        return self.outbox.close(timeout)
+        """Flush, then stop the background threads (undelivered messages wait in the store)."""
+        flushed = self.outbox.close(timeout)
+        if self.router is not None:
+            self.router.close()
+        return flushed
 
     @property
     def stats(self) -> OutboxStats:
@@ -286,6 +304,10 @@ class Client:
         elif checked.violations:
             codes = ",".join(sorted({v.code for v in checked.violations}))
             log.info("trackwell: %s %s (%s)", message.label, checked.verdict, codes)
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            if self.router is not None:
+                self.router.restart_after_fork()
         wait = SYNC_TIMEOUT_SECONDS if self.durability == "sync" else None
         self.outbox.put(checked, wait=wait)
         return message.message_id
@@ -294,8 +316,25 @@ class Client:
         if self.on_error is not None:
             self.on_error(exc)
 
+    def _delivery_error(self, destination: str, exc: Exception) -> None:
+        if self.on_error is not None:
+            self.on_error(exc)
+
+    def _written(self, batch: Sequence[Checked]) -> None:
+        if self.router is not None:
+            self.router.wake()
+
 
 _instances = itertools.count()
+
+
+def _gateway_destination(url: str, write_key: str | None) -> Destination:
+    """A trackwell gateway or any Segment-compatible endpoint, fed from the local outbox."""
+    from trackwell.destinations.segment import SegmentCompatible
+
+    if not write_key:
+        raise ValueError("gateway= needs write_key= (the source's write key)")
+    return SegmentCompatible("gateway", write_key=write_key, base_url=url)
 
 
 def _spill_path(store_url: str, spill_dir: str | Path | None) -> Path:

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 # Unusable input (missing file, invalid plan) exits 2; a check that finds problems exits 1.
 EXIT_FINDINGS = 1
@@ -25,5 +26,5 @@ def print_json(document: Any) -> None:
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print an error, one line per problem, and exit without a traceback."""
     for line in message.splitlines() or [message]:
-        stderr.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(line)}", markup=True, highlight=False)
     raise typer.Exit(code)

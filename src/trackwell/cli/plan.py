@@ -229,3 +229,8 @@ def _write_imported(plan: Plan, report: ImportReport, out: Path | None, force: b
         f"Wrote {out}: {len(plan.events)} events, {len(plan.traits)} traits; "
         f"{len(report.notes)} item(s) not mapped. Run `trackwell plan lint {out}` next."
     )
+
+
+from trackwell.cli.gen import gen_command  # noqa: E402
+
+app.command("gen")(gen_command)

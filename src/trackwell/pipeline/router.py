@@ -132,6 +132,13 @@ class Router:
             thread.start()
             self._threads.append(thread)
 
+    def restart_after_fork(self) -> None:
+        """In a forked child: the parent's threads did not come along; start fresh ones."""
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads = []
+        self.start()
+
     def wake(self) -> None:
         """New messages are in the store: stop waiting for the poll interval."""
         self._wake.set()

@@ -82,7 +82,9 @@ def python_identifier(name: str) -> str:
     ident = to_snake(name) or "_"
     if ident[0].isdigit():
         ident = "_" + ident
-    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
+    # Hard keywords only: soft keywords (`type`, `match`) differ between Python versions and
+    # are valid names anyway, so generated code stays the same on every interpreter.
+    if keyword.iskeyword(ident):
         ident += "_"
     return ident
 

@@ -120,16 +120,21 @@ def claim(
     where, params = filter_sql(flt)
     wanted = (limit - len(claimed)) * SCAN_FACTOR
     rows = conn.execute(
-        f"SELECT seq, user_id, anonymous_id, body FROM log WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
+        f"SELECT seq, type, user_id, anonymous_id, body FROM log WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
         (state.high, *params, wanted),
     ).fetchall()
     waiting: list[tuple[Any, ...]] = []
     processed = 0
-    for seq, user_id, anonymous_id, body in rows:
-        if len(claimed) >= limit:
+    identified: set[str] = set()
+    for seq, type_, user_id, anonymous_id, body in rows:
+        person = _person(user_id, anonymous_id)
+        if len(claimed) >= limit or (person is not None and person in identified):
+            # A person's messages after their identify go in a later batch: if the identify
+            # has to be retried, they wait behind it instead of reaching the tool first.
             break
         processed += 1
-        person = _person(user_id, anonymous_id)
+        if type_ == "identify" and person is not None:
+            identified.add(person)
         state.high = seq
         if person is not None and person in blocked_people:
             waiting.append((destination, seq, "waiting", 0, None, person, None, now_ms))

@@ -1,0 +1,161 @@
+"""`trackwell plan gen TARGET`: write code and docs generated from the plan, or check them in CI."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from trackwell.cli.options import options
+from trackwell.cli.output import EXIT_FINDINGS, fail, stderr, stdout
+from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source
+from trackwell.codegen import generate_markdown, generate_python, generate_typescript
+from trackwell.config import ConfigError
+from trackwell.plan import Plan
+from trackwell.plan.diff import diff_plans
+from trackwell.plan.jsonschema import MANIFEST, dumps, export_plan
+
+FILE_TARGETS: dict[str, Callable[[Plan], str]] = {
+    "python": generate_python,
+    "typescript": generate_typescript,
+    "markdown": generate_markdown,
+}
+TARGETS = (*FILE_TARGETS, "jsonschema")
+
+
+def gen_command(
+    target: Annotated[
+        str,
+        typer.Argument(help="python, typescript, markdown or jsonschema.", show_default=False),
+    ],
+    plan_path: Annotated[
+        str | None,
+        typer.Argument(
+            help="Plan file (default: --plan, TRACKWELL_PLAN, trackwell.toml, tracking-plan.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="File to write (for jsonschema, a directory)."),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; exit 1 with a diff when the output is out of date."
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="REF", help="markdown: add a change log since a git ref."),
+    ] = None,
+) -> None:
+    """Generate typed helpers (Python, TypeScript), the Markdown plan or JSON Schemas."""
+    # cli.plan registers this command when it is imported, so import from it only when called.
+    from trackwell.cli.plan import resolve_plan, write_jsonschema
+
+    if target not in TARGETS:
+        fail(f"unknown target {escape(repr(target))} (expected one of {', '.join(TARGETS)})")
+    if out is None:
+        kind = "directory" if target == "jsonschema" else "file"
+        fail(f"-o/--out is required: the {kind} to write")
+    if since is not None and target != "markdown":
+        fail("--since adds a change log to the markdown target only")
+    plan = resolve_plan(plan_path)
+    what = f"{plan.name} v{plan.version}"
+    if target == "jsonschema":
+        if check:
+            expected = {name: dumps(document) for name, document in export_plan(plan).items()}
+            _check_directory(out, expected, target, what)
+        else:
+            write_jsonschema(plan, out)
+            stdout.print(f"Wrote {len(plan.events) + 2} files to {out}/ from {what}.", markup=False)
+        return
+    if since is not None:
+        text = generate_markdown(plan, diff_plans(_old_plan(since, plan_path), plan), since)
+    else:
+        text = FILE_TARGETS[target](plan)
+    if check:
+        _check_file(out, text, target, what)
+    else:
+        _write(out, text, what)
+
+
+def _old_plan(ref: str, plan_path: str | None) -> Plan:
+    """The plan as it was at a git ref, from the same file as the current one."""
+    try:
+        spec = plan_path if plan_path is not None else str(options.settings().plan)
+    except ConfigError as exc:
+        fail(str(exc))
+    if spec.startswith(GIT_PREFIX):
+        spec = spec[len(GIT_PREFIX) :].partition(":")[2]
+    # git show takes paths relative to the working directory, not absolute ones.
+    path = os.path.relpath(spec) if Path(spec).is_absolute() else spec
+    try:
+        return load_source(f"{GIT_PREFIX}{ref}:{path}")
+    except SourceError as exc:
+        fail(str(exc))
+
+
+def _write(out: Path, text: str, what: str) -> None:
+    data = text.encode("utf-8")
+    try:
+        if out.is_file() and out.read_bytes() == data:
+            stdout.print(f"{out} is up to date with {what}.", markup=False)
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    except OSError as exc:
+        fail(f"{escape(str(out))}: cannot write ({exc.strerror})")
+    stdout.print(f"Wrote {out} from {what}.", markup=False)
+
+
+def _check_file(out: Path, text: str, target: str, what: str) -> None:
+    diff = _diff(out, text)
+    if diff:
+        typer.echo(diff, nl=False)
+        _out_of_date(f"{out} is out of date with {what}", target, out)
+    stdout.print(f"{out} is up to date with {what}.", markup=False)
+
+
+def _check_directory(out: Path, expected: dict[str, str], target: str, what: str) -> None:
+    diffs = [_diff(out / name, text) for name, text in expected.items()]
+    if (out / MANIFEST).is_file():
+        # The writer deletes schemas of events that left the plan; their presence is drift.
+        stale = sorted(p for p in out.glob("*.schema.json") if p.name not in expected)
+        diffs += [_diff(path, "") for path in stale]
+    if any(diffs):
+        typer.echo("".join(diffs), nl=False)
+        _out_of_date(f"{out}/ is out of date with {what}", target, out)
+    stdout.print(f"{out}/ is up to date with {what}.", markup=False)
+
+
+def _diff(path: Path, expected: str) -> str:
+    """A unified diff from the file on disk to what the plan generates ('' when equal)."""
+    try:
+        current = path.read_bytes().decode("utf-8", "replace") if path.exists() else ""
+    except OSError as exc:
+        fail(f"{escape(str(path))}: cannot read ({exc.strerror})")
+    # Compare line by line, so a checkout with Windows line endings is not drift.
+    before, after = current.splitlines(keepends=False), expected.splitlines(keepends=False)
+    if before == after:
+        return ""
+    lines = difflib.unified_diff(
+        before, after, f"{path} (on disk)", f"{path} (from the plan)", lineterm=""
+    )
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _out_of_date(message: str, target: str, out: Path) -> None:
+    stderr.print(
+        f"[bold red]error:[/] {escape(message)}; run "
+        f"`trackwell plan gen {target} ... -o {escape(str(out))}`.",
+        markup=True,
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_FINDINGS)

@@ -1,0 +1,270 @@
+"""Markdown codegen: the tracking plan as a document people read, one section per stage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from trackwell.codegen.common import header, one_line, ordered_properties, sorted_events
+from trackwell.plan.diff import PlanDiff
+from trackwell.plan.model import EventSpec, Plan, PropertySpec, Scalar
+
+NO_STAGE = "No stage"
+_TABLE_HEAD = (
+    "| {0} | type | required | allowed values | description |\n| --- | --- | --- | --- | --- |"
+)
+_BACKFILL = {
+    "backfilled": "backfilled (history imported)",
+    "new-only": "new-only (no history before it was added)",
+}
+_POLICY = {
+    "block": "blocked",
+    "omit": "dropped from the event",
+    "allow": "let through",
+    "redact": "redacted",
+}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def generate_markdown(plan: Plan, changes: PlanDiff | None = None, since: str = "") -> str:
+    """The plan as Markdown; with `changes` (the diff from `since`), a change log at the end."""
+    slugs = _Slugs()
+    title = f"{one_line(plan.name)}: tracking plan"
+    slugs.add(title)
+    stages = _stages(plan)
+    slugs.add("Contents")
+    traits_slug = slugs.add("Traits")
+    stage_slugs = {stage: slugs.add(stage) for stage in stages}
+    event_slugs = {event.name: slugs.add(event.name) for stage in stages for event in stages[stage]}
+    pages_slug = slugs.add("Pages and screens") if plan.pages or plan.screens else ""
+    changes_slug = slugs.add("Change log") if changes is not None else ""
+
+    first, second = header(plan, "markdown")
+    parts = [
+        f"<!-- {_comment(first)}\n{_comment(second)} -->",
+        f"# {_text(title)}",
+        _summary(plan),
+        "## Contents",
+        _contents(stages, traits_slug, stage_slugs, event_slugs, pages_slug, changes_slug),
+        "## Traits",
+        "Sent with `identify`; they describe the person, not one action.",
+        _table("trait", plan.traits),
+    ]
+    for stage, events in stages.items():
+        parts.append(f"## {_text(stage)}")
+        if not events:
+            parts.append("No events in this stage yet.")
+        for event in events:
+            parts.extend(_event(event, event_slugs))
+    if pages_slug:
+        parts.extend(_pages(plan))
+    if changes is not None:
+        parts.extend(_change_log(changes, since))
+    return "\n\n".join(parts) + "\n"
+
+
+def _summary(plan: Plan) -> str:
+    conventions = plan.conventions
+    policy = plan.policy
+    return (
+        f"Version {plan.version}: {len(plan.events)} events, {len(plan.traits)} traits. "
+        f"Event names are in {conventions.event_case} case, properties in "
+        f"{conventions.property_case} case.\n\n"
+        f"What the pipeline does with what the plan does not allow: unplanned events are "
+        f"{_POLICY[policy.unplanned_event]}, unplanned properties are "
+        f"{_POLICY[policy.unplanned_property]}, invalid properties are "
+        f"{_POLICY[policy.invalid_property]}, and sensitive data is "
+        f"{_POLICY[policy.sensitive_data]}."
+    )
+
+
+def _stages(plan: Plan) -> dict[str, list[EventSpec]]:
+    """Events by stage: the plan's stages in order, then stages it does not list, then none."""
+    stages: dict[str, list[EventSpec]] = {stage: [] for stage in plan.stages}
+    unlisted: dict[str, list[EventSpec]] = {}
+    for event in sorted_events(plan):
+        stage = event.stage or NO_STAGE
+        if stage in stages:
+            stages[stage].append(event)
+        else:
+            unlisted.setdefault(stage, []).append(event)
+    no_stage = unlisted.pop(NO_STAGE, None)
+    stages.update(sorted(unlisted.items()))
+    if no_stage:
+        stages[NO_STAGE] = no_stage
+    return stages
+
+
+def _contents(
+    stages: dict[str, list[EventSpec]],
+    traits_slug: str,
+    stage_slugs: dict[str, str],
+    event_slugs: dict[str, str],
+    pages_slug: str,
+    changes_slug: str,
+) -> str:
+    lines = [f"- [Traits](#{traits_slug})"]
+    for stage, events in stages.items():
+        links = ", ".join(f"[{_text(e.name)}](#{event_slugs[e.name]})" for e in events)
+        lines.append(f"- [{_text(stage)}](#{stage_slugs[stage]})" + (f": {links}" if links else ""))
+    if pages_slug:
+        lines.append(f"- [Pages and screens](#{pages_slug})")
+    if changes_slug:
+        lines.append(f"- [Change log](#{changes_slug})")
+    return "\n".join(lines)
+
+
+def _event(event: EventSpec, slugs: dict[str, str]) -> Iterator[str]:
+    yield f"### {_text(event.name)}"
+    if event.deprecated:
+        if event.replaced_by is None:
+            yield "> **Deprecated.** Stop sending it."
+        else:
+            target = _text(event.replaced_by)
+            link = (
+                f"[{target}](#{slugs[event.replaced_by]})" if event.replaced_by in slugs else target
+            )
+            yield f"> **Deprecated.** Send {link} instead."
+    yield _text(one_line(event.description)) if event.description else "*No description.*"
+    facts = [
+        ("Owner", _text(event.owner) if event.owner else "—"),
+        ("Since", f"version {event.since}" if event.since is not None else "—"),
+        ("Backfill", _BACKFILL[event.backfill] if event.backfill else "—"),
+        ("Used by", ", ".join(_text(u) for u in event.used_by) or "—"),
+    ]
+    if event.aliases:
+        aliases = ", ".join(_code(a, in_table=False) for a in event.aliases)
+        facts.append(("Aliases", f"{aliases} (old names, still accepted and renamed to this one)"))
+    yield "\n".join(f"- **{label}:** {value}" for label, value in facts)
+    yield _table("property", event.properties) if event.properties else "No properties."
+
+
+def _table(label: str, properties: tuple[PropertySpec, ...]) -> str:
+    rows = [_TABLE_HEAD.format(label)]
+    rows.extend(_rows(properties, ""))
+    return "\n".join(rows)
+
+
+def _rows(properties: tuple[PropertySpec, ...], prefix: str) -> Iterator[str]:
+    """One row per property; nested ones follow their parent as `parent.child` or `list[].child`."""
+    for prop in ordered_properties(properties):
+        path = f"{prefix}{prop.name}"
+        cells = [
+            _code(path),
+            _type_name(prop),
+            "yes" if prop.required else "no",
+            _allowed(prop),
+            _text(prop.description),
+        ]
+        yield "| " + " | ".join(cells) + " |"
+        inner, marker = prop, ""
+        while inner.type == "array" and inner.items is not None:
+            inner, marker = inner.items, f"{marker}[]"
+        if inner.type == "object":
+            yield from _rows(inner.properties, f"{path}{marker}.")
+
+
+def _type_name(prop: PropertySpec) -> str:
+    name = str(prop.type)
+    if prop.type == "array" and prop.items is not None:
+        name = f"array of {_type_name(prop.items)}"
+    return f"{name} or null" if prop.nullable else name
+
+
+def _allowed(prop: PropertySpec) -> str:
+    """Enum values and constraints, in words."""
+    facts = []
+    if prop.enum is not None:
+        facts.append(", ".join(_code(_scalar(v)) for v in prop.enum))
+    if prop.minimum is not None and prop.maximum is not None:
+        facts.append(f"{_number(prop.minimum)} to {_number(prop.maximum)}")
+    elif prop.minimum is not None:
+        facts.append(f"≥ {_number(prop.minimum)}")
+    elif prop.maximum is not None:
+        facts.append(f"≤ {_number(prop.maximum)}")
+    if prop.max_length is not None:
+        facts.append(f"at most {prop.max_length} characters")
+    if prop.format is not None:
+        facts.append(f"format {prop.format}")
+    if prop.pattern is not None:
+        facts.append(f"matches {_code(prop.pattern)}")
+    if prop.type == "array" and prop.items is not None:
+        item_facts = _allowed(prop.items)
+        if item_facts:
+            facts.append(f"each item: {item_facts}")
+    return "; ".join(facts)
+
+
+def _pages(plan: Plan) -> Iterator[str]:
+    yield "## Pages and screens"
+    yield "The names `page` and `screen` calls may use."
+    for label, names in (("Pages", plan.pages), ("Screens", plan.screens)):
+        if names:
+            yield f"**{label}:** " + ", ".join(_code(n, in_table=False) for n in names)
+
+
+def _change_log(changes: PlanDiff, since: str) -> Iterator[str]:
+    yield "## Change log"
+    count = len(changes.changes)
+    versions = f"version {changes.old_version} to {changes.new_version}"
+    if not count:
+        yield f"No changes since {_code(since, in_table=False)} ({versions})."
+        return
+    yield (
+        f"Changes since {_code(since, in_table=False)} ({versions}): {count} change(s), "
+        f"{len(changes.breaking)} breaking."
+    )
+    rows = ["| kind | change | where | what | used by |", "| --- | --- | --- | --- | --- |"]
+    for change in changes.changes:
+        cells = [
+            "**breaking**" if change.kind == "breaking" else "compatible",
+            _code(change.code),
+            _code(change.path),
+            _text(change.message),
+            _text(", ".join(change.impact)),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    yield "\n".join(rows)
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+class _Slugs:
+    """GitHub's heading anchors: lower case, punctuation dropped, a counter for repeats."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def add(self, heading: str) -> str:
+        base = "".join(c for c in heading.lower() if c.isalnum() or c in " -_").replace(" ", "-")
+        count = self._seen.get(base, 0)
+        self._seen[base] = count + 1
+        return f"{base}-{count}" if count else base
+
+
+def _text(value: str) -> str:
+    """Plain text with Markdown's punctuation escaped, so a name renders as written."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(value))
+
+
+def _code(value: str, *, in_table: bool = True) -> str:
+    """A code span; in a table pipes are escaped, as tables split cells on them even in code."""
+    text = one_line(value).replace("|", "\\|") if in_table else one_line(value)
+    if "`" in text:
+        return f"`` {text} ``"
+    return f"`{text}`"
+
+
+def _comment(value: str) -> str:
+    return value.replace("--", "- -")
+
+
+def _scalar(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
