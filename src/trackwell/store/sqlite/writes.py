@@ -117,25 +117,55 @@ def write_batch(
     people = _People(conn)
     results: list[Written] = []
     in_batch: dict[str, int] = {}
+    seen_users = people.seen
     for checked in batch:
         message = checked.message
+        message_id = message.message_id
         if checked.verdict == "blocked":
             blocked_rows.append(_blocked_row(checked, now_ms))
-            results.append(Written(message.message_id, None))
+            results.append(Written(message_id, None))
             continue
-        seen = earlier.get(message.message_id) or in_batch.get(message.message_id)
+        seen = earlier.get(message_id) or in_batch.get(message_id)
         if seen is not None:
-            results.append(Written(message.message_id, seen, duplicate=True))
+            results.append(Written(message_id, seen, duplicate=True))
             continue
         seq = next_seq
         next_seq += 1
-        in_batch[message.message_id] = seq
-        identity = identities.apply(message, now_ms)
-        violations = list(checked.violations) + identity
-        log_rows.append(_log_row(seq, checked, violations))
-        dedup_rows.append((hashes[message.message_id], seq))
-        people.saw(message)
-        results.append(Written(message.message_id, seq, identity=tuple(identity)))
+        in_batch[message_id] = seq
+        kind = message.type
+        # The hot loop of the store: everything per row is inlined and computed once.
+        identity = identities.apply(message, now_ms) if kind in ("identify", "alias") else []
+        timestamp = message.timestamp or message.received_at
+        at = int(timestamp.timestamp() * 1000) if timestamp else 0
+        received = message.received_at
+        violations = checked.violations
+        log_rows.append(
+            (
+                seq,
+                message_id,
+                kind,
+                message.event if kind == "track" else message.name,
+                message.user_id,
+                message.anonymous_id,
+                at,
+                int(received.timestamp() * 1000) if received else 0,
+                checked.verdict,
+                _violations_json([*violations, *identity]) if violations or identity else None,
+                checked.body or encode(message),
+            )
+        )
+        dedup_rows.append((hashes[message_id], seq))
+        user = message.user_id
+        if user is not None and kind != "alias":
+            span = seen_users.get(user)
+            seen_users[user] = (at, at) if span is None else (min(span[0], at), max(span[1], at))
+            if kind == "identify" and message.traits:
+                people.identifies.append(message)
+        results.append(
+            Written(message_id, seq, identity=tuple(identity))
+            if identity
+            else Written(message_id, seq)
+        )
     if log_rows:
         conn.executemany(
             "INSERT INTO log (seq, message_id, type, name, user_id, anonymous_id, timestamp_ms,"
@@ -162,24 +192,6 @@ def _violations_json(violations: Sequence[Violation]) -> str | None:
     return orjson.dumps([v.to_dict() for v in violations]).decode()
 
 
-def _log_row(seq: int, checked: Checked, violations: Sequence[Violation]) -> tuple[Any, ...]:
-    message = checked.message
-    timestamp = message.timestamp or message.received_at
-    return (
-        seq,
-        message.message_id,
-        message.type,
-        message.event if message.type == "track" else message.name,
-        message.user_id,
-        message.anonymous_id,
-        to_ms(timestamp) if timestamp else 0,
-        to_ms(message.received_at) if message.received_at else 0,
-        checked.verdict,
-        _violations_json(violations),
-        checked.body or encode(message),
-    )
-
-
 def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
     message = checked.message
     timestamp = message.timestamp
@@ -204,16 +216,6 @@ class _People:
         self.conn = conn
         self.seen: dict[str, tuple[int, int]] = {}
         self.identifies: list[Message] = []
-
-    def saw(self, message: Message) -> None:
-        user = message.user_id
-        if user is None or message.type == "alias":
-            return
-        at = to_ms(message.timestamp) if message.timestamp else 0
-        first, last = self.seen.get(user, (at, at))
-        self.seen[user] = (min(first, at), max(last, at))
-        if message.type == "identify" and message.traits:
-            self.identifies.append(message)
 
     def flush(self) -> None:
         if self.seen:
