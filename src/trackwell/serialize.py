@@ -56,6 +56,9 @@ def json_object(
     """A JSON-ready copy of a properties or traits mapping (fast when already plain)."""
     if not values:
         return {}
+    if not isinstance(values, Mapping):
+        # Not a mapping at all: pass it on, and the checks block it as `malformed`.
+        return values
     if type(values) is dict and all(type(v) in _PRIMITIVES for v in values.values()):
         return dict(values)
     return {str(k): json_value(v, timestamp=k in timestamp_keys) for k, v in values.items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -52,8 +52,12 @@ def prepare(
     *,
     backfill: bool = False,
     size: int | None = None,
+    source: str = "",
 ) -> Checked:
-    """One message normalised, checked and encoded, ready for `Store.write_batch`."""
+    """One message normalised, checked and encoded, ready for `Store.write_batch`.
+
+    `source` names who sent it (for the per-source numbers); by default, the sending library.
+    """
     if isinstance(item, Message):
         message = item
         if message.received_at is None or not message.message_id or message.timestamp is None:
@@ -62,10 +66,11 @@ def prepare(
         try:
             message = normalise(from_json(item, size=size), received_at)
         except MessageError as exc:
-            return _unparseable(item, exc, received_at)
+            return replace(_unparseable(item, exc, received_at), source=source or "unknown")
+    source = source or _library(message)
     result = check_message(plan, message, backfill=backfill)
     if result.message is None:  # malformed beyond repair (a Python-built message)
-        return Checked(message, "blocked", tuple(result.violations), _summary(message))
+        return Checked(message, "blocked", tuple(result.violations), _summary(message), source)
     body = encode(result.message)
     if len(body) > MAX_MESSAGE_BYTES:
         too_large = Violation(
@@ -75,8 +80,8 @@ def prepare(
             "block",
         )
         violations = (*result.violations, too_large)
-        return Checked(result.message, "blocked", violations, _summary(result.message))
-    return Checked(result.message, result.verdict, tuple(result.violations), body)
+        return Checked(result.message, "blocked", violations, _summary(result.message), source)
+    return Checked(result.message, result.verdict, tuple(result.violations), body, source)
 
 
 def accept(
@@ -86,10 +91,11 @@ def accept(
     *,
     received_at: datetime | None = None,
     backfill: bool = False,
+    source: str = "",
 ) -> list[Accepted]:
     """Normalise -> check -> dedup -> append -> profiles and identities, in one transaction."""
     received = received_at or datetime.now(UTC)
-    checked = [prepare(plan, item, received, backfill=backfill) for item in items]
+    checked = [prepare(plan, item, received, backfill=backfill, source=source) for item in items]
     return store_checked(store, checked)
 
 
@@ -106,6 +112,12 @@ def store_checked(store: Store, checked: Sequence[Checked]) -> list[Accepted]:
         )
         for c, w in zip(checked, written, strict=True)
     ]
+
+
+def _library(message: Message) -> str:
+    library = message.context.get("library")
+    name = library.get("name") if isinstance(library, dict) else None
+    return name[:64] if isinstance(name, str) and name else "unknown"
 
 
 def _summary(message: Message) -> bytes:

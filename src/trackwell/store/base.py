@@ -28,6 +28,7 @@ class Checked:
     verdict: Verdict
     violations: tuple[Violation, ...] = ()
     body: bytes = b""  # the message's wire JSON, when the caller already encoded it
+    source: str = ""  # which source sent it (a gateway key's source, "sdk", "backfill")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,47 @@ class Timeline:
     entries: tuple[TimelineEntry, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class VolumeRollup:
+    """Counts of one event name from one source over one day (hour -1) or one hour."""
+
+    day: int  # days since the epoch, UTC
+    hour: int  # 0-23, or -1 for the whole day
+    source: str
+    name: str
+    type: str
+    received: int
+    accepted: int
+    repaired: int
+    blocked: int
+    missing_timestamp: int
+    queue_time: int  # action time equal to arrival time, to the second
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRollup:
+    """One destination's outcomes for one event name over one day, with latency histograms."""
+
+    day: int
+    destination: str
+    name: str
+    delivered: int
+    retried: int
+    dead: int
+    action_latency: list[int]  # histogram over store.histogram.BOUNDS: action time -> ack
+    received_latency: list[int]  # receivedAt -> ack
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleRollup:
+    """Per day: profiles created, identify calls, and identify calls for the new profiles."""
+
+    day: int
+    new_profiles: int
+    identifies: int
+    identifies_of_new: int
+
+
 class Store(Protocol):
     """Durable storage for the log, profiles, identities and delivery queues."""
 
@@ -218,6 +260,28 @@ class Store(Protocol):
         now_ms: int,
     ) -> int:
         """Schedule stored messages for re-delivery (replay); returns how many."""
+        ...
+
+    def volume(self, since_day: int, until_day: int, *, hourly: bool = False) -> list[VolumeRollup]:
+        """Event counts per day (or per hour, kept for 7 days) between two days inclusive."""
+        ...
+
+    def violation_counts(
+        self, since_day: int, until_day: int
+    ) -> list[tuple[int, str, str, str, int]]:
+        """(day, source, name, code, count) between two days inclusive."""
+        ...
+
+    def delivery_rollups(self, since_day: int, until_day: int) -> list[DeliveryRollup]:
+        """Per day, destination and event: outcomes and latency histograms."""
+        ...
+
+    def people_rollups(self, since_day: int, until_day: int) -> list[PeopleRollup]:
+        """Per day: new profiles and identify calls."""
+        ...
+
+    def profiles_without_traits(self) -> int:
+        """Profiles that no identify has given a trait (the broken-identify failure)."""
         ...
 
     def close(self) -> None:

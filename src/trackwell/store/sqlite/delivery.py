@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from trackwell.store.base import Delivery, DeliveryFilter, DeliveryResult, DeliveryStats
+from trackwell.store.sqlite.rollups import DeliveryCount, add_deliveries
 
 # How many log rows one claim may look at past the cursor (filtered-out rows cost a look too).
 SCAN_FACTOR = 4
@@ -226,6 +227,31 @@ def ack(
         _release_person(conn, destination, person, now_ms)
     _history(conn, destination, history, now_ms)
     _advance(conn, state, destination, delivered)
+    _roll_up(conn, destination, results, now_ms)
+
+
+def _roll_up(
+    conn: sqlite3.Connection, destination: str, results: Sequence[DeliveryResult], now_ms: int
+) -> None:
+    seqs = [r.seq for r in results]
+    meta: dict[int, tuple[str, int, int]] = {}
+    for start in range(0, len(seqs), 500):
+        part = seqs[start : start + 500]
+        marks = ",".join("?" * len(part))
+        for seq, type_, name, action_ms, received_ms in conn.execute(
+            f"SELECT seq, type, name, timestamp_ms, received_ms FROM log WHERE seq IN ({marks})",
+            part,
+        ):
+            meta[seq] = (name or type_, action_ms, received_ms)
+    add_deliveries(
+        conn,
+        destination,
+        [
+            DeliveryCount(meta[r.seq][0], r.outcome, now_ms, meta[r.seq][1], meta[r.seq][2])
+            for r in results
+            if r.seq in meta
+        ],
+    )
 
 
 def _has_row(conn: sqlite3.Connection, destination: str, seq: int) -> bool:

@@ -19,15 +19,18 @@ from trackwell.store.base import (
     Delivery,
     DeliveryFilter,
     DeliveryResult,
+    DeliveryRollup,
     DeliveryStats,
     MergeRecord,
+    PeopleRollup,
     Profile,
     StoreError,
     Timeline,
     TimelineEntry,
+    VolumeRollup,
     Written,
 )
-from trackwell.store.sqlite import delivery
+from trackwell.store.sqlite import delivery, rollups
 from trackwell.store.sqlite.connection import Connections
 from trackwell.store.sqlite.schema import migrate
 from trackwell.store.sqlite.writes import DedupWindow, chunks, write_batch
@@ -306,6 +309,37 @@ class SQLiteStore:
                 )
         except KeyError:
             raise StoreError(f"unknown destination {destination!r}") from None
+
+    # -- rollups ---------------------------------------------------------------------------
+
+    def volume(self, since_day: int, until_day: int, *, hourly: bool = False) -> list[VolumeRollup]:
+        """Event counts per day (or per hour, kept for 7 days) between two days inclusive."""
+        with self._db.read() as conn:
+            return rollups.volume(conn, since_day, until_day, hourly=hourly)
+
+    def violation_counts(
+        self, since_day: int, until_day: int
+    ) -> list[tuple[int, str, str, str, int]]:
+        """(day, source, name, code, count) between two days inclusive."""
+        with self._db.read() as conn:
+            return rollups.violation_counts(conn, since_day, until_day)
+
+    def delivery_rollups(self, since_day: int, until_day: int) -> list[DeliveryRollup]:
+        """Per day, destination and event: outcomes and latency histograms."""
+        with self._db.read() as conn:
+            return rollups.deliveries(conn, since_day, until_day)
+
+    def people_rollups(self, since_day: int, until_day: int) -> list[PeopleRollup]:
+        """Per day: new profiles and identify calls."""
+        with self._db.read() as conn:
+            return rollups.people(conn, since_day, until_day)
+
+    def profiles_without_traits(self) -> int:
+        """Profiles that no identify has given a trait."""
+        with self._db.read() as conn:
+            return int(
+                conn.execute("SELECT count(*) FROM profiles WHERE traits = '{}'").fetchone()[0]
+            )
 
     def close(self) -> None:
         """Close every connection."""

@@ -15,6 +15,7 @@ from trackwell.messages import Message, encode
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
+from trackwell.store.sqlite.rollups import Tally, prune_hours
 
 DAY_MS = 86_400_000
 # SQLite caps bound parameters per statement; stay well under the oldest default (999).
@@ -51,6 +52,7 @@ class DedupWindow:
     days: int
     tables: set[str] = field(default_factory=set)
     loaded: bool = False
+    pruned_day: int = 0  # the day hour-level rollups were last pruned
 
     def live_tables(self, conn: sqlite3.Connection, today: int) -> list[str]:
         """Tables within the window, dropping the ones that fell out of it."""
@@ -118,12 +120,14 @@ def write_batch(
     results: list[Written] = []
     in_batch: dict[str, int] = {}
     seen_users = people.seen
+    tally = Tally()
     for checked in batch:
         message = checked.message
         message_id = message.message_id
         if checked.verdict == "blocked":
             blocked_rows.append(_blocked_row(checked, now_ms))
             results.append(Written(message_id, None))
+            _count(tally, checked, now_ms)
             continue
         seen = earlier.get(message_id) or in_batch.get(message_id)
         if seen is not None:
@@ -166,6 +170,7 @@ def write_batch(
             if identity
             else Written(message_id, seq)
         )
+        _count(tally, checked, now_ms, at)
     if log_rows:
         conn.executemany(
             "INSERT INTO log (seq, message_id, type, name, user_id, anonymous_id, timestamp_ms,"
@@ -181,9 +186,32 @@ def write_batch(
             " received_ms, violations, body) VALUES (?,?,?,?,?,?,?,?,?)",
             blocked_rows,
         )
-    people.flush()
+    new_users = people.flush()
     identities.flush()
+    identifies_of_new = sum(1 for m in people.identifies if m.user_id in new_users)
+    tally.flush(
+        conn,
+        {today: len(new_users)} if new_users else {},
+        {today: identifies_of_new} if identifies_of_new else {},
+    )
+    if window.pruned_day != today:
+        prune_hours(conn, now_ms)
+        window.pruned_day = today
     return results
+
+
+def _count(tally: Tally, checked: Checked, now_ms: int, action_ms: int | None = None) -> None:
+    message = checked.message
+    received = message.received_at
+    tally.count(
+        received_ms=int(received.timestamp() * 1000) if received else now_ms,
+        timestamp_ms=action_ms,
+        source=checked.source or "unknown",
+        name=(message.event if message.type == "track" else message.name) or "",
+        type_=message.type,
+        verdict=checked.verdict,
+        codes=[v.code for v in checked.violations],
+    )
 
 
 def _violations_json(violations: Sequence[Violation]) -> str | None:
@@ -217,8 +245,21 @@ class _People:
         self.seen: dict[str, tuple[int, int]] = {}
         self.identifies: list[Message] = []
 
-    def flush(self) -> None:
+    def flush(self) -> set[str]:
+        """Write the batch's profile changes; returns the users whose profile is new."""
+        new_users: set[str] = set()
         if self.seen:
+            users = list(self.seen)
+            existing: set[str] = set()
+            for part in chunks(users):
+                marks = ",".join("?" * len(part))
+                existing.update(
+                    row[0]
+                    for row in self.conn.execute(
+                        f"SELECT user_id FROM profiles WHERE user_id IN ({marks})", part
+                    )
+                )
+            new_users = set(users) - existing
             self.conn.executemany(
                 "INSERT INTO profiles (user_id, traits, trait_times, first_seen_ms, last_seen_ms)"
                 " VALUES (?, '{}', '{}', ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
@@ -228,6 +269,7 @@ class _People:
             )
         if self.identifies:
             self._traits()
+        return new_users
 
     def _traits(self) -> None:
         users = sorted({m.user_id for m in self.identifies if m.user_id})

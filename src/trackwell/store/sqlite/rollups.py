@@ -1,0 +1,246 @@
+"""Rollups: per day (and hour) counts updated in the write transaction, read by the monitors."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from trackwell.store import histogram
+from trackwell.store.base import DeliveryRollup, PeopleRollup, VolumeRollup
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+HOURLY_DAYS = 7  # hour rows are kept this long; day rows for good
+ALL_DAY = -1  # the `hour` of a whole-day row
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCount:
+    """One acked delivery, for the rollups."""
+
+    name: str
+    outcome: str
+    now_ms: int
+    action_ms: int | None
+    received_ms: int | None
+
+
+@dataclass
+class EventTally:
+    """Counts for one (day, hour, source, name, type)."""
+
+    received: int = 0
+    accepted: int = 0
+    repaired: int = 0
+    blocked: int = 0
+    missing_timestamp: int = 0
+    queue_time: int = 0
+
+
+@dataclass
+class Tally:
+    """What one write batch adds to the rollups."""
+
+    events: dict[tuple[int, int, str, str, str], EventTally] = field(
+        default_factory=lambda: defaultdict(EventTally)
+    )
+    codes: dict[tuple[int, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    identifies: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+    def count(
+        self,
+        *,
+        received_ms: int,
+        timestamp_ms: int | None,
+        source: str,
+        name: str,
+        type_: str,
+        verdict: str,
+        codes: Iterable[str],
+    ) -> None:
+        """Count one message under its day and its hour."""
+        day, hour = received_ms // DAY_MS, (received_ms % DAY_MS) // HOUR_MS
+        for key in ((day, ALL_DAY, source, name, type_), (day, hour, source, name, type_)):
+            tally = self.events[key]
+            tally.received += 1
+            if verdict == "accepted":
+                tally.accepted += 1
+            elif verdict == "repaired":
+                tally.repaired += 1
+            else:
+                tally.blocked += 1
+            code_set = set(codes)
+            if "missing_timestamp" in code_set:
+                tally.missing_timestamp += 1
+            elif timestamp_ms is not None and timestamp_ms // 1000 == received_ms // 1000:
+                tally.queue_time += 1  # action time equal to arrival to the second
+        for code in set(codes):
+            self.codes[(day, source, name, code)] += 1
+        if type_ == "identify":
+            self.identifies[day] += 1
+
+    def flush(
+        self,
+        conn: sqlite3.Connection,
+        new_profiles: dict[int, int],
+        identifies_of_new: dict[int, int],
+    ) -> None:
+        """Add this batch's counts to the rollup tables."""
+        if self.events:
+            conn.executemany(
+                "INSERT INTO rollup_events VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+                " received = received + excluded.received, accepted = accepted + excluded.accepted,"
+                " repaired = repaired + excluded.repaired, blocked = blocked + excluded.blocked,"
+                " missing_timestamp = missing_timestamp + excluded.missing_timestamp,"
+                " queue_time = queue_time + excluded.queue_time",
+                [
+                    (
+                        *key,
+                        t.received,
+                        t.accepted,
+                        t.repaired,
+                        t.blocked,
+                        t.missing_timestamp,
+                        t.queue_time,
+                    )
+                    for key, t in self.events.items()
+                ],
+            )
+        if self.codes:
+            conn.executemany(
+                "INSERT INTO rollup_codes VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET count = count + excluded.count",
+                [(*key, count) for key, count in self.codes.items()],
+            )
+        days = set(self.identifies) | set(new_profiles)
+        if days:
+            conn.executemany(
+                "INSERT INTO rollup_people VALUES (?,?,?,?) ON CONFLICT DO UPDATE SET"
+                " new_profiles = new_profiles + excluded.new_profiles,"
+                " identifies = identifies + excluded.identifies,"
+                " identifies_of_new = identifies_of_new + excluded.identifies_of_new",
+                [
+                    (
+                        day,
+                        new_profiles.get(day, 0),
+                        self.identifies.get(day, 0),
+                        identifies_of_new.get(day, 0),
+                    )
+                    for day in days
+                ],
+            )
+
+
+def add_deliveries(
+    conn: sqlite3.Connection, destination: str, rows: Sequence[DeliveryCount]
+) -> None:
+    """Count delivery outcomes per day and event, with latency histograms for delivered ones."""
+    if not rows:
+        return
+    grouped: dict[tuple[int, str], list[DeliveryCount]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.now_ms // DAY_MS, row.name)].append(row)
+    for (day, name), items in grouped.items():
+        current = conn.execute(
+            "SELECT delivered, retried, dead, action_latency, received_latency FROM rollup_deliveries"
+            " WHERE day = ? AND destination = ? AND name = ?",
+            (day, destination, name),
+        ).fetchone()
+        delivered, retried, dead = (current[0], current[1], current[2]) if current else (0, 0, 0)
+        action = orjson.loads(current[3]) if current else histogram.empty()
+        received = orjson.loads(current[4]) if current else histogram.empty()
+        for item in items:
+            if item.outcome == "delivered":
+                delivered += 1
+                if item.action_ms is not None:
+                    histogram.add(action, (item.now_ms - item.action_ms) / 1000)
+                if item.received_ms is not None:
+                    histogram.add(received, (item.now_ms - item.received_ms) / 1000)
+            elif item.outcome == "retry":
+                retried += 1
+            else:
+                dead += 1
+        conn.execute(
+            "INSERT OR REPLACE INTO rollup_deliveries VALUES (?,?,?,?,?,?,?,?)",
+            (
+                day,
+                destination,
+                name,
+                delivered,
+                retried,
+                dead,
+                orjson.dumps(action).decode(),
+                orjson.dumps(received).decode(),
+            ),
+        )
+
+
+def prune_hours(conn: sqlite3.Connection, now_ms: int) -> None:
+    """Drop hour rows older than a week (day rows stay)."""
+    conn.execute(
+        "DELETE FROM rollup_events WHERE hour != ? AND day < ?",
+        (ALL_DAY, now_ms // DAY_MS - HOURLY_DAYS),
+    )
+
+
+def volume(
+    conn: sqlite3.Connection, since_day: int, until_day: int, *, hourly: bool = False
+) -> list[VolumeRollup]:
+    """Event counts per day (or hour) between two days, inclusive."""
+    hour_clause = "hour != ?" if hourly else "hour = ?"
+    return [
+        VolumeRollup(*row)
+        for row in conn.execute(
+            "SELECT day, hour, source, name, type, received, accepted, repaired, blocked, missing_timestamp,"
+            f" queue_time FROM rollup_events WHERE day BETWEEN ? AND ? AND {hour_clause} ORDER BY day, hour, name",
+            (since_day, until_day, ALL_DAY),
+        )
+    ]
+
+
+def violation_counts(
+    conn: sqlite3.Connection, since_day: int, until_day: int
+) -> list[tuple[int, str, str, str, int]]:
+    """(day, source, name, code, count) between two days."""
+    return [
+        tuple(row)
+        for row in conn.execute(
+            "SELECT day, source, name, code, count FROM rollup_codes WHERE day BETWEEN ? AND ? ORDER BY day",
+            (since_day, until_day),
+        )
+    ]
+
+
+def deliveries(conn: sqlite3.Connection, since_day: int, until_day: int) -> list[DeliveryRollup]:
+    """Per day, destination and event: outcomes and latency histograms."""
+    return [
+        DeliveryRollup(
+            day,
+            destination,
+            name,
+            delivered,
+            retried,
+            dead,
+            orjson.loads(action),
+            orjson.loads(received),
+        )
+        for day, destination, name, delivered, retried, dead, action, received in conn.execute(
+            "SELECT * FROM rollup_deliveries WHERE day BETWEEN ? AND ? ORDER BY day",
+            (since_day, until_day),
+        )
+    ]
+
+
+def people(conn: sqlite3.Connection, since_day: int, until_day: int) -> list[PeopleRollup]:
+    """Per day: new profiles, identify calls, identify calls for new profiles."""
+    return [
+        PeopleRollup(*row)
+        for row in conn.execute(
+            "SELECT day, new_profiles, identifies, identifies_of_new FROM rollup_people"
+            " WHERE day BETWEEN ? AND ? ORDER BY day",
+            (since_day, until_day),
+        )
+    ]
