@@ -164,10 +164,17 @@ def _v3_rollups(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _v4_destination_start(conn: sqlite3.Connection) -> None:
+    # Messages stored before a destination existed were never meant for it.
+    conn.execute("ALTER TABLE destinations ADD COLUMN start_seq INTEGER NOT NULL DEFAULT 0")
+    conn.execute("UPDATE destinations SET start_seq = 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
     ("0003_rollups", _v3_rollups),
+    ("0004_destination_start", _v4_destination_start),
 )
 
 

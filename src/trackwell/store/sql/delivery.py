@@ -8,7 +8,6 @@ message of the same person that is retrying, so one person's messages stay in or
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 import orjson
 
 from trackwell.store.base import Delivery, DeliveryFilter, DeliveryResult, DeliveryStats
-from trackwell.store.sqlite.rollups import DeliveryCount, add_deliveries
+from trackwell.store.sql.dialect import Conn
+from trackwell.store.sql.rollups import DeliveryCount, add_deliveries
 
 # How many log rows one claim may look at past the cursor (filtered-out rows cost a look too).
 SCAN_FACTOR = 4
@@ -52,7 +52,7 @@ def filter_sql(flt: DeliveryFilter) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
-def load_filter(conn: sqlite3.Connection, destination: str) -> tuple[int, DeliveryFilter]:
+def load_filter(conn: Conn, destination: str) -> tuple[int, DeliveryFilter]:
     """A destination's cursor and filter; raises KeyError when it is not registered."""
     row = conn.execute(
         "SELECT cursor, filter FROM destinations WHERE name = ?", (destination,)
@@ -66,7 +66,7 @@ def _person(user_id: str | None, anonymous_id: str | None) -> str | None:
     return user_id or anonymous_id
 
 
-def take_lease(conn: sqlite3.Connection, state: ClaimState, destination: str, now_ms: int) -> bool:
+def take_lease(conn: Conn, state: ClaimState, destination: str, now_ms: int) -> bool:
     """Own the destination's queue (or keep owning it); False while another process does."""
     row = conn.execute(
         "SELECT owner, lease_ms, cursor FROM destinations WHERE name = ?", (destination,)
@@ -88,7 +88,7 @@ def take_lease(conn: sqlite3.Connection, state: ClaimState, destination: str, no
     return True
 
 
-def give_up_lease(conn: sqlite3.Connection, state: ClaimState, destination: str) -> None:
+def give_up_lease(conn: Conn, state: ClaimState, destination: str) -> None:
     """Let another process take the queue at once (a router stopping cleanly)."""
     conn.execute(
         "UPDATE destinations SET owner = NULL, lease_ms = 0 WHERE name = ? AND owner = ?",
@@ -97,7 +97,7 @@ def give_up_lease(conn: sqlite3.Connection, state: ClaimState, destination: str)
 
 
 def claim(
-    conn: sqlite3.Connection, state: ClaimState, destination: str, limit: int, now_ms: int
+    conn: Conn, state: ClaimState, destination: str, limit: int, now_ms: int
 ) -> list[Delivery]:
     """Due retries first, then new messages after the cursor; inside the caller's transaction."""
     if not take_lease(conn, state, destination, now_ms):
@@ -149,8 +149,8 @@ def claim(
         state.high = max(state.high, last)
     if waiting:
         conn.executemany(
-            "INSERT OR IGNORE INTO deliveries (destination, seq, status, attempts, next_ms, person,"
-            " last_error, updated_ms) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO deliveries (destination, seq, status, attempts, next_ms, person,"
+            " last_error, updated_ms) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             waiting,
         )
         _history(
@@ -163,7 +163,7 @@ def claim(
     return claimed
 
 
-def _blocked_people(conn: sqlite3.Connection, destination: str) -> set[str]:
+def _blocked_people(conn: Conn, destination: str) -> set[str]:
     rows = conn.execute(
         "SELECT DISTINCT person FROM deliveries WHERE destination = ? AND status IN ('retry', 'waiting')"
         " AND person IS NOT NULL",
@@ -173,7 +173,7 @@ def _blocked_people(conn: sqlite3.Connection, destination: str) -> set[str]:
 
 
 def ack(
-    conn: sqlite3.Connection,
+    conn: Conn,
     state: ClaimState,
     destination: str,
     results: Sequence[DeliveryResult],
@@ -208,7 +208,7 @@ def ack(
         conn.execute(
             "INSERT INTO deliveries (destination, seq, status, attempts, next_ms, person, last_error,"
             " updated_ms) VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (destination, seq) DO UPDATE SET"
-            " status = excluded.status, attempts = attempts + 1, next_ms = excluded.next_ms,"
+            " status = excluded.status, attempts = deliveries.attempts + 1, next_ms = excluded.next_ms,"
             " last_error = excluded.last_error, updated_ms = excluded.updated_ms",
             (
                 destination,
@@ -230,9 +230,7 @@ def ack(
     _roll_up(conn, destination, results, now_ms)
 
 
-def _roll_up(
-    conn: sqlite3.Connection, destination: str, results: Sequence[DeliveryResult], now_ms: int
-) -> None:
+def _roll_up(conn: Conn, destination: str, results: Sequence[DeliveryResult], now_ms: int) -> None:
     seqs = [r.seq for r in results]
     meta: dict[int, tuple[str, int, int]] = {}
     for start in range(0, len(seqs), 500):
@@ -254,19 +252,19 @@ def _roll_up(
     )
 
 
-def _has_row(conn: sqlite3.Connection, destination: str, seq: int) -> bool:
+def _has_row(conn: Conn, destination: str, seq: int) -> bool:
     row = conn.execute(
         "SELECT 1 FROM deliveries WHERE destination = ? AND seq = ?", (destination, seq)
     ).fetchone()
     return row is not None
 
 
-def _log_person(conn: sqlite3.Connection, seq: int) -> str | None:
+def _log_person(conn: Conn, seq: int) -> str | None:
     row = conn.execute("SELECT user_id, anonymous_id FROM log WHERE seq = ?", (seq,)).fetchone()
     return _person(row[0], row[1]) if row else None
 
 
-def _release_person(conn: sqlite3.Connection, destination: str, person: str, now_ms: int) -> None:
+def _release_person(conn: Conn, destination: str, person: str, now_ms: int) -> None:
     """When nothing of a person is retrying any more, their waiting messages become due."""
     still = conn.execute(
         "SELECT 1 FROM deliveries WHERE destination = ? AND person = ? AND status = 'retry' LIMIT 1",
@@ -280,17 +278,18 @@ def _release_person(conn: sqlite3.Connection, destination: str, person: str, now
         )
 
 
-def _advance(conn: sqlite3.Connection, state: ClaimState, destination: str, delivered: int) -> None:
+def _advance(conn: Conn, state: ClaimState, destination: str, delivered: int) -> None:
     # Everything below the oldest unacked new message is settled.
     position = min(state.fresh) - 1 if state.fresh else state.high
     conn.execute(
-        "UPDATE destinations SET cursor = max(cursor, ?), delivered = delivered + ? WHERE name = ?",
-        (position, delivered, destination),
+        "UPDATE destinations SET cursor = CASE WHEN cursor > ? THEN cursor ELSE ? END,"
+        " delivered = delivered + ? WHERE name = ?",
+        (position, position, delivered, destination),
     )
 
 
 def _history(
-    conn: sqlite3.Connection, destination: str, rows: list[tuple[int, str, str | None]], now_ms: int
+    conn: Conn, destination: str, rows: list[tuple[int, str, str | None]], now_ms: int
 ) -> None:
     if rows:
         conn.executemany(
@@ -299,9 +298,7 @@ def _history(
         )
 
 
-def stats(
-    conn: sqlite3.Connection, claims: dict[str, ClaimState], now_ms: int
-) -> list[DeliveryStats]:
+def stats(conn: Conn, claims: dict[str, ClaimState], now_ms: int) -> list[DeliveryStats]:
     """Per destination counts for `trackwell deliveries`."""
     out = []
     for name, cursor, filter_json, delivered in conn.execute(
@@ -348,7 +345,7 @@ def stats(
 
 
 def requeue(
-    conn: sqlite3.Connection,
+    conn: Conn,
     destination: str,
     *,
     dead_only: bool,
@@ -357,7 +354,8 @@ def requeue(
     now_ms: int,
 ) -> int:
     """Mark messages for re-delivery; returns how many were scheduled."""
-    load_filter(conn, destination)  # KeyError for an unknown destination
+    _, flt = load_filter(conn, destination)  # KeyError for an unknown destination
+    where, filter_params = filter_sql(flt)
     if dead_only:
         query = "SELECT seq FROM deliveries WHERE destination = ? AND status = 'dead'"
         params: list[Any] = [destination]
@@ -369,8 +367,9 @@ def requeue(
             params.append(message_id)
         seqs = [row[0] for row in conn.execute(query, params)]
     else:
-        query = "SELECT seq FROM log WHERE 1"
-        params = []
+        # Replay only what this destination takes: its filter applies to history too.
+        query = f"SELECT seq FROM log WHERE {where}"
+        params = list(filter_params)
         if since_ms is not None:
             query += " AND received_ms >= ?"
             params.append(since_ms)

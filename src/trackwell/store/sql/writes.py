@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +14,8 @@ from trackwell.messages import Message, encode
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
-from trackwell.store.sqlite.rollups import Tally, prune_hours
+from trackwell.store.sql.dialect import Conn, Dialect
+from trackwell.store.sql.rollups import Tally, prune_hours
 
 DAY_MS = 86_400_000
 # SQLite caps bound parameters per statement; stay well under the oldest default (999).
@@ -50,17 +50,15 @@ class DedupWindow:
     """The day tables that make up the dedup window, remembered between batches."""
 
     days: int
+    dialect: Dialect
     tables: set[str] = field(default_factory=set)
     loaded: bool = False
     pruned_day: int = 0  # the day hour-level rollups were last pruned
 
-    def live_tables(self, conn: sqlite3.Connection, today: int) -> list[str]:
+    def live_tables(self, conn: Conn, today: int) -> list[str]:
         """Tables within the window, dropping the ones that fell out of it."""
         if not self.loaded:
-            rows = conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'dedup_%'"
-            )
-            self.tables = {row[0] for row in rows}
+            self.tables = self.dialect.tables(conn, "dedup_")
             self.loaded = True
         oldest = dedup_table(today - self.days)
         for table in sorted(self.tables):
@@ -69,17 +67,17 @@ class DedupWindow:
                 self.tables.discard(table)
         return sorted(self.tables)
 
-    def ensure(self, conn: sqlite3.Connection, table: str) -> None:
+    def ensure(self, conn: Conn, table: str) -> None:
         """Create today's table on first use."""
         if table not in self.tables:
             conn.execute(
-                f'CREATE TABLE IF NOT EXISTS "{table}" (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL)'
+                f'CREATE TABLE IF NOT EXISTS "{table}" (hash BIGINT PRIMARY KEY, seq BIGINT NOT NULL)'
             )
             self.tables.add(table)
 
 
 def find_duplicates(
-    conn: sqlite3.Connection, window: DedupWindow, by_hash: dict[int, str], today: int
+    conn: Conn, window: DedupWindow, by_hash: dict[int, str], today: int
 ) -> dict[str, int]:
     """messageId -> seq of its earlier copy, for ids already in the window (by hash)."""
     if not by_hash:
@@ -101,7 +99,7 @@ def find_duplicates(
 
 
 def write_batch(
-    conn: sqlite3.Connection, window: DedupWindow, batch: Sequence[Checked], now_ms: int
+    conn: Conn, window: DedupWindow, batch: Sequence[Checked], now_ms: int
 ) -> list[Written]:
     """Everything `Store.write_batch` does, inside the caller's transaction."""
     today = now_ms // DAY_MS
@@ -111,12 +109,13 @@ def write_batch(
         if c.verdict != "blocked"
     }
     earlier = find_duplicates(conn, window, {h: i for i, h in hashes.items()}, today)
-    next_seq = (conn.execute("SELECT max(seq) FROM log").fetchone()[0] or 0) + 1
-    identities = _Identities(conn)
+    # Positions are reserved in commit order; duplicates leave gaps, which cursors skip.
+    next_seq = window.dialect.reserve_seqs(conn, len(hashes)) if hashes else 0
+    people = _People(conn)
+    identities = _Identities(conn, people.seen)
     log_rows: list[tuple[Any, ...]] = []
     dedup_rows: list[tuple[int, int]] = []
     blocked_rows: list[tuple[Any, ...]] = []
-    people = _People(conn)
     results: list[Written] = []
     in_batch: dict[str, int] = {}
     seen_users = people.seen
@@ -172,6 +171,7 @@ def write_batch(
         )
         _count(tally, checked, now_ms, at)
     if log_rows:
+        window.dialect.prepare_log(conn, {row[7] // DAY_MS for row in log_rows})
         conn.executemany(
             "INSERT INTO log (seq, message_id, type, name, user_id, anonymous_id, timestamp_ms,"
             " received_ms, verdict, violations, body) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -179,7 +179,9 @@ def write_batch(
         )
         table = dedup_table(today)
         window.ensure(conn, table)
-        conn.executemany(f'INSERT OR IGNORE INTO "{table}" (hash, seq) VALUES (?, ?)', dedup_rows)
+        conn.executemany(
+            f'INSERT INTO "{table}" (hash, seq) VALUES (?, ?) ON CONFLICT DO NOTHING', dedup_rows
+        )
     if blocked_rows:
         conn.executemany(
             "INSERT INTO blocked (message_id, type, name, user_id, anonymous_id, timestamp_ms,"
@@ -240,7 +242,7 @@ def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
 class _People:
     """Profile updates for one batch: first/last seen for everyone, traits from identify."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.seen: dict[str, tuple[int, int]] = {}
         self.identifies: list[Message] = []
@@ -263,8 +265,10 @@ class _People:
             self.conn.executemany(
                 "INSERT INTO profiles (user_id, traits, trait_times, first_seen_ms, last_seen_ms)"
                 " VALUES (?, '{}', '{}', ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
-                " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
-                " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+                " first_seen_ms = CASE WHEN excluded.first_seen_ms < profiles.first_seen_ms"
+                " THEN excluded.first_seen_ms ELSE profiles.first_seen_ms END,"
+                " last_seen_ms = CASE WHEN excluded.last_seen_ms > profiles.last_seen_ms"
+                " THEN excluded.last_seen_ms ELSE profiles.last_seen_ms END",
                 [(user, first, last) for user, (first, last) in self.seen.items()],
             )
         if self.identifies:
@@ -299,8 +303,9 @@ class _People:
 class _Identities:
     """Anonymous-id merges decided in arrival order within one batch."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn, users_in_batch: dict[str, tuple[int, int]]) -> None:
         self.conn = conn
+        self.users_in_batch = users_in_batch  # users this batch has seen (profiles not yet written)
         self.owners: dict[str, str | None] = {}
         self.new_links: list[tuple[str, str, int]] = []
         self.merges: list[tuple[Any, ...]] = []
@@ -314,6 +319,8 @@ class _Identities:
         return self.owners[anonymous_id]
 
     def _is_user(self, key: str) -> bool:
+        if key in self.users_in_batch:
+            return True
         row = self.conn.execute("SELECT 1 FROM profiles WHERE user_id = ?", (key,)).fetchone()
         return row is not None
 
@@ -354,7 +361,7 @@ class _Identities:
     def flush(self) -> None:
         if self.new_links:
             self.conn.executemany(
-                "INSERT OR IGNORE INTO identities (anonymous_id, user_id, merged_ms) VALUES (?, ?, ?)",
+                "INSERT INTO identities (anonymous_id, user_id, merged_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 self.new_links,
             )
         if self.merges:

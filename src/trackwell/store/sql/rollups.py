@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ import orjson
 
 from trackwell.store import histogram
 from trackwell.store.base import DeliveryRollup, PeopleRollup, VolumeRollup
+from trackwell.store.sql.dialect import Conn
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -85,18 +85,21 @@ class Tally:
 
     def flush(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         new_profiles: dict[int, int],
         identifies_of_new: dict[int, int],
     ) -> None:
         """Add this batch's counts to the rollup tables."""
         if self.events:
             conn.executemany(
-                "INSERT INTO rollup_events VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-                " received = received + excluded.received, accepted = accepted + excluded.accepted,"
-                " repaired = repaired + excluded.repaired, blocked = blocked + excluded.blocked,"
-                " missing_timestamp = missing_timestamp + excluded.missing_timestamp,"
-                " queue_time = queue_time + excluded.queue_time",
+                "INSERT INTO rollup_events VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (day, hour, source, name, type) DO UPDATE SET"
+                " received = rollup_events.received + excluded.received,"
+                " accepted = rollup_events.accepted + excluded.accepted,"
+                " repaired = rollup_events.repaired + excluded.repaired,"
+                " blocked = rollup_events.blocked + excluded.blocked,"
+                " missing_timestamp = rollup_events.missing_timestamp + excluded.missing_timestamp,"
+                " queue_time = rollup_events.queue_time + excluded.queue_time",
                 [
                     (
                         *key,
@@ -112,16 +115,17 @@ class Tally:
             )
         if self.codes:
             conn.executemany(
-                "INSERT INTO rollup_codes VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET count = count + excluded.count",
+                "INSERT INTO rollup_codes VALUES (?,?,?,?,?) ON CONFLICT (day, source, name, code)"
+                " DO UPDATE SET count = rollup_codes.count + excluded.count",
                 [(*key, count) for key, count in self.codes.items()],
             )
         days = set(self.identifies) | set(new_profiles)
         if days:
             conn.executemany(
-                "INSERT INTO rollup_people VALUES (?,?,?,?) ON CONFLICT DO UPDATE SET"
-                " new_profiles = new_profiles + excluded.new_profiles,"
-                " identifies = identifies + excluded.identifies,"
-                " identifies_of_new = identifies_of_new + excluded.identifies_of_new",
+                "INSERT INTO rollup_people VALUES (?,?,?,?) ON CONFLICT (day) DO UPDATE SET"
+                " new_profiles = rollup_people.new_profiles + excluded.new_profiles,"
+                " identifies = rollup_people.identifies + excluded.identifies,"
+                " identifies_of_new = rollup_people.identifies_of_new + excluded.identifies_of_new",
                 [
                     (
                         day,
@@ -134,9 +138,7 @@ class Tally:
             )
 
 
-def add_deliveries(
-    conn: sqlite3.Connection, destination: str, rows: Sequence[DeliveryCount]
-) -> None:
+def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) -> None:
     """Count delivery outcomes per day and event, with latency histograms for delivered ones."""
     if not rows:
         return
@@ -164,7 +166,9 @@ def add_deliveries(
             else:
                 dead += 1
         conn.execute(
-            "INSERT OR REPLACE INTO rollup_deliveries VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO rollup_deliveries VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (day, destination, name)"
+            " DO UPDATE SET delivered = excluded.delivered, retried = excluded.retried, dead = excluded.dead,"
+            " action_latency = excluded.action_latency, received_latency = excluded.received_latency",
             (
                 day,
                 destination,
@@ -178,7 +182,7 @@ def add_deliveries(
         )
 
 
-def prune_hours(conn: sqlite3.Connection, now_ms: int) -> None:
+def prune_hours(conn: Conn, now_ms: int) -> None:
     """Drop hour rows older than a week (day rows stay)."""
     conn.execute(
         "DELETE FROM rollup_events WHERE hour != ? AND day < ?",
@@ -187,7 +191,7 @@ def prune_hours(conn: sqlite3.Connection, now_ms: int) -> None:
 
 
 def volume(
-    conn: sqlite3.Connection, since_day: int, until_day: int, *, hourly: bool = False
+    conn: Conn, since_day: int, until_day: int, *, hourly: bool = False
 ) -> list[VolumeRollup]:
     """Event counts per day (or hour) between two days, inclusive."""
     hour_clause = "hour != ?" if hourly else "hour = ?"
@@ -202,7 +206,7 @@ def volume(
 
 
 def violation_counts(
-    conn: sqlite3.Connection, since_day: int, until_day: int
+    conn: Conn, since_day: int, until_day: int
 ) -> list[tuple[int, str, str, str, int]]:
     """(day, source, name, code, count) between two days."""
     return [
@@ -214,7 +218,7 @@ def violation_counts(
     ]
 
 
-def deliveries(conn: sqlite3.Connection, since_day: int, until_day: int) -> list[DeliveryRollup]:
+def deliveries(conn: Conn, since_day: int, until_day: int) -> list[DeliveryRollup]:
     """Per day, destination and event: outcomes and latency histograms."""
     return [
         DeliveryRollup(
@@ -234,7 +238,7 @@ def deliveries(conn: sqlite3.Connection, since_day: int, until_day: int) -> list
     ]
 
 
-def people(conn: sqlite3.Connection, since_day: int, until_day: int) -> list[PeopleRollup]:
+def people(conn: Conn, since_day: int, until_day: int) -> list[PeopleRollup]:
     """Per day: new profiles, identify calls, identify calls for new profiles."""
     return [
         PeopleRollup(*row)

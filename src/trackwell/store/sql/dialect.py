@@ -1,0 +1,67 @@
+"""What the shared SQL store needs from a backend: connections and a few dialect differences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the store uses."""
+
+    def fetchone(self) -> Any:
+        """One row or None."""
+        ...
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        ...
+
+    def __iter__(self) -> Any:
+        """Rows one by one."""
+        ...
+
+
+class Conn(Protocol):
+    """A connection inside a transaction; SQL uses `?` placeholders on every backend."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement."""
+        ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+        """Run one statement per row."""
+        ...
+
+
+class Database(Protocol):
+    """Connections to one database."""
+
+    def read(self) -> AbstractContextManager[Conn]:
+        """A connection for reading."""
+        ...
+
+    def write(self) -> AbstractContextManager[Conn]:
+        """A connection inside a write transaction: committed on success, rolled back on error."""
+        ...
+
+    def close(self) -> None:
+        """Close everything."""
+        ...
+
+
+class Dialect(Protocol):
+    """The few things SQLite and PostgreSQL do differently."""
+
+    def reserve_seqs(self, conn: Conn, count: int) -> int:
+        """The first of `count` log positions, in commit order (no later commit gets a lower one)."""
+        ...
+
+    def tables(self, conn: Conn, prefix: str) -> set[str]:
+        """Names of the tables starting with `prefix`."""
+        ...
+
+    def prepare_log(self, conn: Conn, days: set[int]) -> None:
+        """Make the log ready for rows received on these days (partitions, where there are any)."""
+        ...

@@ -1,0 +1,361 @@
+"""The Store protocol in SQL shared by SQLite and PostgreSQL; backends bring connections and a dialect."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from trackwell.store.base import (
+    DEFAULT_DEDUP_WINDOW_DAYS,
+    Checked,
+    Delivery,
+    DeliveryFilter,
+    DeliveryResult,
+    DeliveryRollup,
+    DeliveryStats,
+    MergeRecord,
+    PeopleRollup,
+    Profile,
+    StoreError,
+    Timeline,
+    TimelineEntry,
+    VolumeRollup,
+    Written,
+)
+from trackwell.store.sql import delivery, rollups
+from trackwell.store.sql.dialect import Conn, Database, Dialect
+from trackwell.store.sql.writes import DedupWindow, chunks, write_batch
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SQLStore:
+    """The Store protocol over a SQL database; subclasses open it and migrate it."""
+
+    def __init__(
+        self,
+        db: Database,
+        dialect: Dialect,
+        *,
+        url: str,
+        dedup_window_days: int = DEFAULT_DEDUP_WINDOW_DAYS,
+    ) -> None:
+        self.url = url
+        self._db = db
+        self._window = DedupWindow(dedup_window_days, dialect)
+        self._claims: dict[str, delivery.ClaimState] = {}
+        self._claims_lock = threading.Lock()
+        self._pid = os.getpid()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def write_batch(self, batch: Sequence[Checked]) -> list[Written]:
+        """Store a batch in one transaction: dedup, log or blocked table, profiles, identities."""
+        if not batch:
+            return []
+        now = _now_ms()
+        with self._db.write() as conn:
+            return write_batch(conn, self._window, batch, now)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Messages in the log (not counting blocked ones)."""
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT count(*) FROM log").fetchone()[0])
+
+    def count_blocked(self) -> int:
+        """Messages in the blocked table."""
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT count(*) FROM blocked").fetchone()[0])
+
+    def get(self, message_id: str) -> TimelineEntry | None:
+        """One stored message by id (accepted, repaired or blocked)."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT seq, verdict, violations, body FROM log WHERE message_id = ? ORDER BY seq LIMIT 1",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                row = conn.execute(
+                    "SELECT NULL, 'blocked', violations, body FROM blocked WHERE message_id = ?"
+                    " ORDER BY id DESC LIMIT 1",
+                    (message_id,),
+                ).fetchone()
+            if row is None:
+                return None
+            deliveries = self._deliveries(conn, [row[0]]) if row[0] is not None else {}
+        return _entry(row, deliveries.get(row[0], {}))
+
+    def _resolve(self, conn: Conn, key: str) -> tuple[str | None, tuple[str, ...]]:
+        """(user id, anonymous ids) of the person `key` names."""
+        owner = conn.execute(
+            "SELECT user_id FROM identities WHERE anonymous_id = ?", (key,)
+        ).fetchone()
+        user = owner[0] if owner else None
+        if user is None:
+            known = conn.execute("SELECT 1 FROM profiles WHERE user_id = ?", (key,)).fetchone()
+            if known is None:
+                in_log = conn.execute(
+                    "SELECT 1 FROM log WHERE user_id = ? LIMIT 1", (key,)
+                ).fetchone()
+                if in_log is None:
+                    return None, (key,)  # an anonymous visitor not tied to anyone
+            user = key
+        anonymous = tuple(
+            row[0]
+            for row in conn.execute(
+                "SELECT anonymous_id FROM identities WHERE user_id = ? ORDER BY merged_ms", (user,)
+            )
+        )
+        return user, anonymous
+
+    def profile(self, key: str) -> Profile | None:
+        """A person by user id or any of their anonymous ids."""
+        with self._db.read() as conn:
+            user, anonymous = self._resolve(conn, key)
+            if user is None:
+                return None
+            row = conn.execute(
+                "SELECT traits, trait_times, first_seen_ms, last_seen_ms FROM profiles WHERE user_id = ?",
+                (user,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Profile(user, orjson.loads(row[0]), orjson.loads(row[1]), anonymous, row[2], row[3])
+
+    def timeline(self, key: str, *, limit: int = 1000) -> Timeline:
+        """A person's merged timeline, by user id or any anonymous id, in action-time order."""
+        with self._db.read() as conn:
+            user, anonymous = self._resolve(conn, key)
+            where, params = _person_where(user, anonymous)
+            rows = conn.execute(
+                f"SELECT seq, verdict, violations, body, timestamp_ms FROM log WHERE {where}"
+                " ORDER BY timestamp_ms DESC, seq DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            blocked = conn.execute(
+                f"SELECT NULL, 'blocked', violations, body, coalesce(timestamp_ms, received_ms) FROM blocked"
+                f" WHERE {where} ORDER BY id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            deliveries = self._deliveries(conn, [r[0] for r in rows])
+            merges = self._merges(conn, user, anonymous)
+        profile = self.profile(user) if user is not None else None
+        ordered = sorted(rows + blocked, key=lambda r: (r[4], r[0] if r[0] is not None else 0))[
+            -limit:
+        ]
+        entries = tuple(_entry(r, deliveries.get(r[0], {})) for r in ordered)
+        return Timeline(profile, anonymous, tuple(merges), entries)
+
+    def merges(self, key: str | None = None) -> list[MergeRecord]:
+        """The merge log, for one person or everyone."""
+        with self._db.read() as conn:
+            if key is None:
+                return self._merges(conn, None, ())
+            user, anonymous = self._resolve(conn, key)
+            return self._merges(conn, user, anonymous)
+
+    def _merges(
+        self, conn: Conn, user: str | None, anonymous: tuple[str, ...]
+    ) -> list[MergeRecord]:
+        query = "SELECT at_ms, kind, anonymous_id, user_id, message_id, outcome, detail FROM merges"
+        params: list[Any] = []
+        if user is not None or anonymous:
+            ids = [user] if user else []
+            marks = ",".join("?" * len(anonymous)) or "NULL"
+            query += f" WHERE user_id IN ({','.join('?' * len(ids)) or 'NULL'}) OR anonymous_id IN ({marks})"
+            params = [*ids, *anonymous]
+        return [MergeRecord(*row) for row in conn.execute(query + " ORDER BY id", params)]
+
+    def _deliveries(self, conn: Conn, seqs: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
+        """seq -> destination -> {status, attempts, error} for the given log rows."""
+        found: dict[int, dict[str, dict[str, Any]]] = {}
+        if not seqs:
+            return found
+        destinations = conn.execute(
+            "SELECT name, cursor, filter, start_seq FROM destinations"
+        ).fetchall()
+        exceptions: dict[tuple[int, str], tuple[str, int, str | None]] = {}
+        for part in chunks(seqs):
+            marks = ",".join("?" * len(part))
+            for seq, name, status, attempts, error in conn.execute(
+                f"SELECT seq, destination, status, attempts, last_error FROM deliveries WHERE seq IN ({marks})",
+                part,
+            ):
+                exceptions[(seq, name)] = (status, attempts, error)
+        kinds: dict[int, tuple[str, str | None]] = {}
+        for part in chunks(seqs):
+            marks = ",".join("?" * len(part))
+            for seq, type_, name in conn.execute(
+                f"SELECT seq, type, name FROM log WHERE seq IN ({marks})", part
+            ):
+                kinds[seq] = (type_, name)
+        for name, cursor, filter_json, start_seq in destinations:
+            flt = DeliveryFilter.from_dict(orjson.loads(filter_json))
+            in_flight = self._claims.get(name)
+            for seq in seqs:
+                exception = exceptions.get((seq, name))
+                if exception is not None:
+                    status, attempts, error = exception
+                    state = {"status": status, "attempts": attempts, "error": error}
+                elif seq <= start_seq or not flt.accepts(*kinds.get(seq, ("", None))):
+                    continue  # stored before the destination existed, or not for it
+                elif in_flight is not None and seq in in_flight.fresh:
+                    state = {"status": "in_flight", "attempts": 0, "error": None}
+                else:
+                    state = {
+                        "status": "delivered" if seq <= cursor else "pending",
+                        "attempts": 0,
+                        "error": None,
+                    }
+                found.setdefault(seq, {})[name] = state
+        return found
+
+    # -- delivery queues ------------------------------------------------------------------
+
+    def register_destination(self, name: str, filter: DeliveryFilter | None = None) -> None:
+        """Create (or update the filter of) a delivery queue; a new one starts at the log's end."""
+        flt = orjson.dumps((filter or DeliveryFilter()).to_dict()).decode()
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO destinations (name, cursor, start_seq, filter, created_ms)"
+                " VALUES (?, (SELECT coalesce(max(seq), 0) FROM log), (SELECT coalesce(max(seq), 0) FROM log), ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET filter = excluded.filter",
+                (name, flt, _now_ms()),
+            )
+
+    def destinations(self) -> list[str]:
+        """Registered destination names."""
+        with self._db.read() as conn:
+            return [row[0] for row in conn.execute("SELECT name FROM destinations ORDER BY name")]
+
+    def _state(self, destination: str) -> delivery.ClaimState:
+        with self._claims_lock:
+            if os.getpid() != self._pid:  # a forked child owns nothing of its parent's
+                self._pid = os.getpid()
+                self._claims = {}
+            state = self._claims.get(destination)
+            if state is None:
+                state = delivery.ClaimState(
+                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+                )
+                self._claims[destination] = state
+            return state
+
+    def claim(self, destination: str, limit: int, now_ms: int) -> list[Delivery]:
+        """Due retries and new messages for a destination, oldest first, per-person ordered."""
+        state = self._state(destination)
+        try:
+            with self._db.write() as conn:
+                return delivery.claim(conn, state, destination, limit, now_ms)
+        except KeyError:
+            raise StoreError(f"unknown destination {destination!r}") from None
+
+    def ack(self, destination: str, results: Sequence[DeliveryResult], now_ms: int) -> None:
+        """Record the outcome of claimed deliveries."""
+        state = self._state(destination)
+        with self._db.write() as conn:
+            delivery.ack(conn, state, destination, results, now_ms)
+
+    def release(self, destination: str) -> None:
+        """Forget claims that were never acked and give up the lease; they will be claimed again."""
+        with self._claims_lock:
+            state = self._claims.pop(destination, None)
+        if state is not None:
+            with self._db.write() as conn:
+                delivery.give_up_lease(conn, state, destination)
+
+    def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
+        """Per destination: pending, in flight, delivered, retry, dead, oldest pending, last error."""
+        with self._db.read() as conn:
+            return delivery.stats(conn, self._claims, now_ms)
+
+    def requeue(
+        self,
+        destination: str,
+        *,
+        dead_only: bool = False,
+        since_ms: int | None = None,
+        message_id: str | None = None,
+        now_ms: int,
+    ) -> int:
+        """Schedule stored messages for re-delivery (replay); returns how many."""
+        try:
+            with self._db.write() as conn:
+                return delivery.requeue(
+                    conn,
+                    destination,
+                    dead_only=dead_only,
+                    since_ms=since_ms,
+                    message_id=message_id,
+                    now_ms=now_ms,
+                )
+        except KeyError:
+            raise StoreError(f"unknown destination {destination!r}") from None
+
+    # -- rollups ---------------------------------------------------------------------------
+
+    def volume(self, since_day: int, until_day: int, *, hourly: bool = False) -> list[VolumeRollup]:
+        """Event counts per day (or per hour, kept for 7 days) between two days inclusive."""
+        with self._db.read() as conn:
+            return rollups.volume(conn, since_day, until_day, hourly=hourly)
+
+    def violation_counts(
+        self, since_day: int, until_day: int
+    ) -> list[tuple[int, str, str, str, int]]:
+        """(day, source, name, code, count) between two days inclusive."""
+        with self._db.read() as conn:
+            return rollups.violation_counts(conn, since_day, until_day)
+
+    def delivery_rollups(self, since_day: int, until_day: int) -> list[DeliveryRollup]:
+        """Per day, destination and event: outcomes and latency histograms."""
+        with self._db.read() as conn:
+            return rollups.deliveries(conn, since_day, until_day)
+
+    def people_rollups(self, since_day: int, until_day: int) -> list[PeopleRollup]:
+        """Per day: new profiles and identify calls."""
+        with self._db.read() as conn:
+            return rollups.people(conn, since_day, until_day)
+
+    def profiles_without_traits(self) -> int:
+        """Profiles that no identify has given a trait."""
+        with self._db.read() as conn:
+            return int(
+                conn.execute("SELECT count(*) FROM profiles WHERE traits = '{}'").fetchone()[0]
+            )
+
+    def close(self) -> None:
+        """Close every connection."""
+        self._db.close()
+
+
+def _person_where(user: str | None, anonymous: tuple[str, ...]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if user is not None:
+        clauses.append("user_id = ?")
+        params.append(user)
+    if anonymous:
+        clauses.append(f"anonymous_id IN ({','.join('?' * len(anonymous))})")
+        params.extend(anonymous)
+    return " OR ".join(clauses) or "0", params
+
+
+def _entry(row: Sequence[Any], deliveries: dict[str, dict[str, Any]]) -> TimelineEntry:
+    seq, verdict, violations, body = row[0], row[1], row[2], row[3]
+    return TimelineEntry(
+        seq=seq,
+        message=orjson.loads(body) if body else {},
+        verdict=verdict,
+        violations=orjson.loads(violations) if violations else [],
+        deliveries=deliveries,
+    )
