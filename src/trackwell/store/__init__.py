@@ -24,7 +24,8 @@ SQLITE_PREFIX = "sqlite://"
 
 
 def open_store(url: str, *, dedup_window_days: int | None = None) -> Store:
-    """Open a store by URL: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite:///:memory:`."""
+    """Open a store by URL: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite:///:memory:`,
+    or `postgresql://user@host:5432/db[?schema=NAME&pool_size=N]`."""
     if url.startswith(SQLITE_PREFIX):
         from trackwell.store.sqlite import SQLiteStore
 
@@ -36,8 +37,14 @@ def open_store(url: str, *, dedup_window_days: int | None = None) -> Store:
         if dedup_window_days is None:
             return SQLiteStore(path, url=url)
         return SQLiteStore(path, url=url, dedup_window_days=dedup_window_days)
+    if url.startswith(("postgresql://", "postgres://")):
+        from trackwell.store.postgres import PostgresStore
+
+        if dedup_window_days is None:
+            return PostgresStore(url)
+        return PostgresStore(url, dedup_window_days=dedup_window_days)
     scheme = url.split(":", 1)[0] if ":" in url else url
-    raise StoreError(f"{url}: unsupported store {scheme!r} (expected a sqlite:/// URL)")
+    raise StoreError(f"{url}: unsupported store {scheme!r} (expected sqlite:/// or postgresql://)")
 
 
 __all__ = [

@@ -49,7 +49,7 @@ def filter_sql(flt: DeliveryFilter) -> tuple[str, list[Any]]:
             f"(type != 'track' OR name NOT IN ({','.join('?' * len(flt.exclude_events))}))"
         )
         params.extend(sorted(flt.exclude_events))
-    return (" AND ".join(clauses) or "1"), params
+    return (" AND ".join(clauses) or "1 = 1"), params
 
 
 def load_filter(conn: Conn, destination: str) -> tuple[int, DeliveryFilter]:

@@ -1,0 +1,5 @@
+"""The PostgreSQL backend of the store (scale-out)."""
+
+from trackwell.store.postgres.store import PostgresStore
+
+__all__ = ["PostgresStore"]

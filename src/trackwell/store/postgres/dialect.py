@@ -1,0 +1,62 @@
+"""PostgreSQL's side of the shared SQL store: commit-ordered positions and daily partitions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+
+from trackwell.store.postgres.connection import Adapter
+from trackwell.store.sql.dialect import Conn
+
+DAY_MS = 86_400_000
+
+
+def partition_name(day: int) -> str:
+    """The log partition of one UTC day."""
+    return "log_" + datetime.fromtimestamp(day * 86400, UTC).strftime("%Y%m%d")
+
+
+class PostgresDialect:
+    """Several writers at once: positions come from a counter row held until commit."""
+
+    def __init__(self) -> None:
+        self._partitions: set[int] = set()
+
+    def reserve_seqs(self, conn: Conn, count: int) -> int:
+        # The row lock on the counter lasts until commit, so a transaction that reserves later
+        # also commits later: no cursor can pass a position whose row is not visible yet.
+        row = conn.execute(
+            "UPDATE log_counter SET next = next + ? WHERE id = 1 RETURNING next - ?", (count, count)
+        )
+        return int(row.fetchone()[0])
+
+    def tables(self, conn: Conn, prefix: str) -> set[str]:
+        """Tables of the current schema whose name starts with `prefix`."""
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND left(tablename, ?) = ?",
+            (len(prefix), prefix),
+        )
+        return {row[0] for row in rows}
+
+    def prepare_log(self, conn: Conn, days: set[int]) -> None:
+        """Create the day partitions these rows need (another process may race us: fine)."""
+        for day in sorted(days - self._partitions):
+            self.create_partition(conn, day)
+            self._partitions.add(day)
+
+    def create_partition(self, conn: Conn, day: int) -> None:
+        """One day's partition of the log, if it does not exist yet."""
+        assert isinstance(conn, Adapter)
+        try:
+            with conn.savepoint():
+                conn.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{partition_name(day)}" PARTITION OF log'
+                    f" FOR VALUES FROM ({day * DAY_MS}) TO ({(day + 1) * DAY_MS})"
+                )
+        except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
+            pass  # created by another process between our check and our create
+
+    def forget_partition(self, day: int) -> None:
+        """A partition was dropped (retention)."""
+        self._partitions.discard(day)

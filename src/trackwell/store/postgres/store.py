@@ -1,0 +1,62 @@
+"""The scale-out store: PostgreSQL as the shared log and queue for many gateways and routers."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS
+from trackwell.store.postgres.connection import PostgresConnections
+from trackwell.store.postgres.dialect import DAY_MS, PostgresDialect, partition_name
+from trackwell.store.postgres.schema import migrate
+from trackwell.store.sql.store import SQLStore
+
+DEFAULT_POOL_SIZE = 8
+
+
+class PostgresStore(SQLStore):
+    """The Store protocol over PostgreSQL: the log partitioned by day, queues shared by leases."""
+
+    def __init__(self, url: str, *, dedup_window_days: int = DEFAULT_DEDUP_WINDOW_DAYS) -> None:
+        conninfo, schema, pool_size = _split(url)
+        connections = PostgresConnections(conninfo, schema=schema, max_size=pool_size)
+        self._dialect = PostgresDialect()
+        super().__init__(connections, self._dialect, url=url, dedup_window_days=dedup_window_days)
+        self._pg = connections
+        with connections.read() as conn:
+            if schema:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            migrate(conn)
+
+    def drop_partitions_before(self, day: int) -> list[str]:
+        """Retention: drop whole days of the log older than `day` (no DELETE, no vacuum debt)."""
+        dropped = []
+        with self._pg.write() as conn:
+            for name in sorted(
+                self._dialect.tables(conn, "log_2") | self._dialect.tables(conn, "log_1")
+            ):
+                if name < partition_name(day):
+                    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+                    dropped.append(name)
+        for name in dropped:
+            stamp = name.removeprefix("log_")
+            for known in list(self._dialect._partitions):
+                if partition_name(known) == f"log_{stamp}":
+                    self._dialect.forget_partition(known)
+        return dropped
+
+    def ensure_partitions(self, now_ms: int, days_ahead: int = 2) -> None:
+        """Housekeeping: create today's and the next days' partitions ahead of traffic."""
+        with self._pg.write() as conn:
+            today = now_ms // DAY_MS
+            self._dialect.prepare_log(conn, set(range(today, today + days_ahead + 1)))
+
+
+def _split(url: str) -> tuple[str, str | None, int]:
+    """The libpq URL, with trackwell's own query options (schema, pool_size) taken out."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", None)
+    pool_size = int(query.pop("pool_size", DEFAULT_POOL_SIZE))
+    scheme = "postgresql"
+    conninfo = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+    return conninfo, schema, pool_size
