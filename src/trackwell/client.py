@@ -164,6 +164,7 @@ class Client:
         values = json_object(traits, self._timestamp_traits)
         if (
             self._stamps_last_seen
+            and isinstance(values, dict)
             and "last_seen_at" not in values
             and message.timestamp is not None
         ):
@@ -275,7 +276,7 @@ class Client:
             # A server-side call happens at action time unless told otherwise.
             timestamp=self._action_time(timestamp, now),
             received_at=now,
-            context={**self._context, **json_object(context)} if context else dict(self._context),
+            context=_context(self._context, context),
         )
 
     def _action_time(self, value: Timestamp | None, now: datetime) -> datetime:
@@ -326,6 +327,14 @@ class Client:
 
 
 _instances = itertools.count()
+
+
+def _context(base: dict[str, Any], extra: Mapping[str, Any] | None) -> Any:
+    if not extra:
+        return dict(base)
+    values = json_object(extra)
+    # Not a mapping: keep it as given, and the checks block the message as malformed.
+    return {**base, **values} if isinstance(values, dict) else values
 
 
 def _gateway_destination(url: str, write_key: str | None) -> Destination:

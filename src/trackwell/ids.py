@@ -13,7 +13,16 @@ _counter = 0
 # Ids need uniqueness, not secrecy: a PRNG seeded from the OS (and reseeded after fork) is
 # four times faster than os.urandom per call.
 _random = random.Random(os.urandom(16))
-os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(16)))
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held the lock at fork time: it never releases it here.
+    global _lock
+    _lock = threading.Lock()
+    _random.seed(os.urandom(16))
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def new_message_id() -> str:

@@ -219,6 +219,20 @@ def _check_shape(value: Any, path: str, depth: int) -> None:
                 _check_shape(item, f"{path}[{index}]", depth + 1)
 
 
+def check_limits(message: Message) -> MessageError | None:
+    """Nesting and key-length limits of a message built in Python (the parser checks its own)."""
+    try:
+        for name in ("properties", "traits", "context"):
+            value = getattr(message, name)
+            if isinstance(value, dict) and value:
+                _check_shape(value, name, 1)
+    except MessageError as exc:
+        return exc
+    except RecursionError:
+        return MessageError("too_deep", "", f"nested deeper than {MAX_DEPTH} levels")
+    return None
+
+
 def from_json(data: Any, *, size: int | None = None) -> Message:
     """A Message from a decoded JSON object (camelCase wire names); raises MessageError."""
     if size is not None and size > MAX_MESSAGE_BYTES:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
+import struct
 import threading
 import time
 from collections import deque
@@ -19,13 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import orjson
-
-from trackwell.messages import from_json
-from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Store, StoreError
 
 log = logging.getLogger("trackwell.outbox")
+_FRAME = struct.Struct(">I")
 
 DEFAULT_MAX_QUEUE = 10_000
 DEFAULT_BATCH_SIZE = 1_000
@@ -70,6 +69,8 @@ class Outbox:
         self.stats = OutboxStats()
         self._reset_runtime()
         self._replay_spill()
+        if self._replay is not None:
+            self._start()  # a dead process's spill file is written now, not at the first call
 
     def _reset_runtime(self) -> None:
         self._lock = threading.Lock()
@@ -122,12 +123,22 @@ class Outbox:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything enqueued so far is committed; False on timeout."""
+        if os.getpid() != self._pid:
+            self._after_fork()  # a forked child waits only for its own messages
+        deadline = time.monotonic() + timeout
+        while self._replay is not None and self._thread is not None:
+            # Messages left by a dead process come first; flush() covers them too.
+            if time.monotonic() >= deadline:
+                return False
+            self._wake.set()
+            with self._done:
+                self._done.wait(0.05)
         with self._lock:
             target = self._ticket
         if target == 0 or self._thread is None:
             return True
         self._wake.set()
-        return self.wait_for(target, timeout)
+        return self.wait_for(target, max(deadline - time.monotonic(), 0.0))
 
     def pending(self) -> int:
         """Messages enqueued and not yet committed."""
@@ -147,16 +158,14 @@ class Outbox:
 
     def _spill(self, ticket: int, checked: Checked) -> None:
         """Append one message to the spill file (caller holds the lock)."""
-        record = {
-            "t": ticket,
-            "v": checked.verdict,
-            "x": [v.to_dict() for v in checked.violations],
-            "b": checked.body.decode() if checked.body else None,
-        }
+        # The file is private to this store and written only by trackwell, so pickle (exact,
+        # for every message shape, and fast) is safe; each record is length-prefixed so a
+        # record torn by a crash is recognised and ignored.
+        payload = pickle.dumps((ticket, checked), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if self._spill_handle is None:
                 self._spill_handle = self.spill_path.open("ab")
-            self._spill_handle.write(orjson.dumps(record) + b"\n")
+            self._spill_handle.write(_FRAME.pack(len(payload)) + payload)
         except OSError as exc:
             # Disk full and queue full: nowhere to keep it. Say so; never pretend it was stored.
             self.stats.dropped += 1
@@ -174,18 +183,32 @@ class Outbox:
         self, path: Path, offset: int, limit: int
     ) -> tuple[list[tuple[int, Checked]], int]:
         """Up to `limit` complete records from `offset`; returns them and the new offset."""
+        if path == self.spill_path:
+            with self._lock:
+                if self._spill_handle is not None:
+                    self._spill_handle.flush()
         out: list[tuple[int, Checked]] = []
         try:
             with path.open("rb") as handle:
                 handle.seek(offset)
                 while len(out) < limit:
-                    line = handle.readline()
-                    if not line.endswith(b"\n"):
-                        break  # a line being written (or torn by a crash): not yet
-                    offset += len(line)
+                    header = handle.read(_FRAME.size)
+                    if len(header) < _FRAME.size:
+                        break  # nothing more, or a record torn by a crash
+                    (length,) = _FRAME.unpack(header)
+                    payload = handle.read(length)
+                    if len(payload) < length:
+                        break
+                    offset += _FRAME.size + length
                     try:
-                        out.append(_decode_spilled(line))
-                    except (ValueError, KeyError, TypeError):
+                        out.append(_decode_spilled(payload))
+                    except (
+                        pickle.UnpicklingError,
+                        EOFError,
+                        AttributeError,
+                        TypeError,
+                        ValueError,
+                    ):
                         log.warning("skipped an unreadable spill record at offset %d", offset)
         except FileNotFoundError:
             pass
@@ -211,15 +234,23 @@ class Outbox:
                 self._spilling = False
 
     def _replay_spill(self) -> None:
-        """A spill file left by a crashed process is set aside and written before anything new."""
+        """Spill files left by processes that died are set aside and written before anything new.
+
+        Spill files are named `<prefix>-<pid>-<n>`; one whose process is gone is renamed
+        `*.replay-*` and drained first. Files of live processes (ours included) are left alone.
+        """
         self._replay: Path | None = None
         self._replay_offset = 0
-        if self.spill_path.exists():
-            self._replay = self.spill_path.with_name(
-                f"{self.spill_path.name}.replay-{time.time_ns()}"
-            )
-            self.spill_path.rename(self._replay)
-        leftovers = sorted(self.spill_path.parent.glob(f"{self.spill_path.name}.replay-*"))
+        prefix = _spill_prefix(self.spill_path)
+        for candidate in sorted(self.spill_path.parent.glob(f"{prefix}-*")):
+            if ".replay-" in candidate.name:
+                continue
+            owner = candidate.name[len(prefix) + 1 :].split("-")[0]
+            if not owner.isdigit() or int(owner) == os.getpid() or _alive(int(owner)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                candidate.rename(candidate.with_name(f"{candidate.name}.replay-{time.time_ns()}"))
+        leftovers = sorted(self.spill_path.parent.glob(f"{prefix}-*.replay-*"))
         if leftovers:
             self._replay = leftovers[0]
 
@@ -252,9 +283,8 @@ class Outbox:
         """In a forked child: fresh locks, an empty queue, its own spill file, no thread yet."""
         parent_spill = self.spill_path
         self._reset_runtime()
-        self.spill_path = parent_spill.with_name(
-            f"{parent_spill.stem}-{os.getpid()}{parent_spill.suffix}"
-        )
+        self.spill_path = parent_spill.with_name(f"{_spill_prefix(parent_spill)}-{os.getpid()}-0")
+        self._replay = None  # the parent's leftovers are the parent's to replay
 
     def _next_batch(self) -> list[tuple[int, Checked]]:
         replayed = self._next_replay()
@@ -317,6 +347,12 @@ def _spill_prefix(path: Path) -> str:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process is running (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        if Path(f"/proc/{pid}/stat").read_bytes().split(b") ", 1)[-1][:1] == b"Z":
+            return False
+    except OSError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -326,20 +362,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _decode_spilled(line: bytes) -> tuple[int, Checked]:
-    record = orjson.loads(line)
-    message = from_json(orjson.loads(record["b"])) if record["b"] else None
-    if message is None:
-        raise ValueError("spill record without a body")
-    violations = tuple(
-        Violation(
-            v["code"],
-            v["path"],
-            v["message"],
-            v.get("effect", "report"),
-            v.get("suggestion"),
-            v.get("kind"),
-        )
-        for v in record["x"]
-    )
-    return record["t"], Checked(message, record["v"], violations, record["b"].encode())
+def _decode_spilled(payload: bytes) -> tuple[int, Checked]:
+    ticket, checked = pickle.loads(payload)
+    if not isinstance(checked, Checked) or not isinstance(ticket, int):
+        raise ValueError("not a spill record")
+    return ticket, checked

@@ -11,6 +11,9 @@ from typing import Any
 from uuid import UUID
 
 _PRIMITIVES = (str, int, float, bool, type(None))
+# Far deeper than any message may nest (8): a guard against self-referencing containers.
+MAX_DEPTH = 32
+TOO_DEEP = "[too-deep]"
 
 
 def unix_seconds(value: datetime) -> int:
@@ -20,10 +23,12 @@ def unix_seconds(value: datetime) -> int:
     return int(value.timestamp())
 
 
-def json_value(value: Any, *, timestamp: bool = False) -> Any:
+def json_value(value: Any, *, timestamp: bool = False, depth: int = 0) -> Any:
     """A JSON-ready value. `timestamp` turns datetimes into Unix seconds (what Customer.io wants)."""
     if type(value) in _PRIMITIVES:
         return value
+    if depth > MAX_DEPTH:
+        return TOO_DEEP  # the checks then block the message as nested too deep
     if isinstance(value, datetime):
         if timestamp:
             return unix_seconds(value)
@@ -36,14 +41,17 @@ def json_value(value: Any, *, timestamp: bool = False) -> Any:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, enum.Enum):
-        return json_value(value.value)
+        return json_value(value.value, depth=depth + 1)
     if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
+        return {str(k): json_value(v, depth=depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [json_value(v) for v in items]
+        return [json_value(v, depth=depth + 1) for v in items]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json_value(dataclasses.asdict(value))
+        try:
+            return json_value(dataclasses.asdict(value), depth=depth + 1)
+        except RecursionError:
+            return TOO_DEEP
     if isinstance(value, str | int | float | bool):  # subclasses of the primitives
         return value
     # Never str() an arbitrary object: its repr may hold secrets. Mark it for the checks.
@@ -59,6 +67,8 @@ def json_object(
     if not isinstance(values, Mapping):
         # Not a mapping at all: pass it on, and the checks block it as `malformed`.
         return values
-    if type(values) is dict and all(type(v) in _PRIMITIVES for v in values.values()):
+    if type(values) is dict and all(
+        type(k) is str and type(v) in _PRIMITIVES for k, v in values.items()
+    ):
         return dict(values)
     return {str(k): json_value(v, timestamp=k in timestamp_keys) for k, v in values.items()}

@@ -1,7 +1,9 @@
 """Destinations: each tool's wire format, and the HTTP seam they send through."""
 
+from trackwell.destinations.amplitude import Amplitude
 from trackwell.destinations.base import Destination, Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.customerio import CustomerIO
 from trackwell.destinations.http import (
     CaptureTransport,
     HttpRequest,
@@ -10,16 +12,24 @@ from trackwell.destinations.http import (
     Transport,
     TransportError,
 )
+from trackwell.destinations.mixpanel import Mixpanel
+from trackwell.destinations.segment import SegmentCompatible
+from trackwell.destinations.webhook import Webhook
 
 __all__ = [
+    "Amplitude",
     "CaptureTransport",
+    "CustomerIO",
     "Destination",
     "HttpRequest",
     "HttpResponse",
     "HttpxTransport",
+    "Mixpanel",
     "Outcome",
     "Outgoing",
     "Prepared",
+    "SegmentCompatible",
     "Transport",
     "TransportError",
+    "Webhook",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +12,11 @@ from typing import Literal, Protocol
 import httpx
 
 TransportFailure = Literal["connect", "timeout", "reset", "protocol"]
+
+# httpx logs every request URL at INFO, and a Customer.io URL carries the person's id or email:
+# keep it to warnings so no payload reaches the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +62,7 @@ class Transport(Protocol):
 class HttpxTransport:
     """A pooled httpx client (HTTP/1.1 keep-alive), safe to share between threads."""
 
-    def __init__(self, *, verify: bool | str = True) -> None:
+    def __init__(self, *, verify: bool | ssl.SSLContext = True) -> None:
         self._client = httpx.Client(verify=verify, follow_redirects=False)
         self._lock = threading.Lock()
 

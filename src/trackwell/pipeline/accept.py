@@ -14,6 +14,7 @@ from trackwell.messages import (
     MAX_MESSAGE_BYTES,
     Message,
     MessageError,
+    check_limits,
     encode,
     from_json,
     normalise,
@@ -62,6 +63,12 @@ def prepare(
         message = item
         if message.received_at is None or not message.message_id or message.timestamp is None:
             normalise(message, message.received_at or received_at)
+        limits = check_limits(message)
+        if limits is not None:
+            violation = Violation(limits.code, limits.path, limits.message, "block")
+            return Checked(
+                message, "blocked", (violation,), _summary(message), source or _library(message)
+            )
     else:
         try:
             message = normalise(from_json(item, size=size), received_at)
@@ -71,7 +78,15 @@ def prepare(
     result = check_message(plan, message, backfill=backfill)
     if result.message is None:  # malformed beyond repair (a Python-built message)
         return Checked(message, "blocked", tuple(result.violations), _summary(message), source)
-    body = encode(result.message)
+    try:
+        body = encode(result.message)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        # orjson refuses what JSON cannot carry exactly (integers beyond 64 bits, NaN keys...).
+        unencodable = Violation(
+            "malformed", "", f"a value cannot be sent as JSON ({_reason(exc)})", "block"
+        )
+        violations = (*result.violations, unencodable)
+        return Checked(result.message, "blocked", violations, _summary(result.message), source)
     if len(body) > MAX_MESSAGE_BYTES:
         too_large = Violation(
             "too_large",
@@ -114,8 +129,14 @@ def store_checked(store: Store, checked: Sequence[Checked]) -> list[Accepted]:
     ]
 
 
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 80 else type(exc).__name__
+
+
 def _library(message: Message) -> str:
-    library = message.context.get("library")
+    context = message.context if isinstance(message.context, dict) else {}
+    library = context.get("library")
     name = library.get("name") if isinstance(library, dict) else None
     return name[:64] if isinstance(name, str) and name else "unknown"
 

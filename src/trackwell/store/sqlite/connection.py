@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -92,7 +93,16 @@ class Connections:
             with self._lock:
                 yield from _transaction(self._shared, self.path)
             return
-        yield from _transaction(self._current(), self.path)
+        conn = self._current()
+        try:
+            yield from _transaction(conn, self.path)
+        except StoreError:
+            # A connection opened while the file was read-only (or the disk full) keeps failing
+            # after the cause is gone; the next attempt opens a fresh one.
+            self._local.conn = None
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            raise
 
     def close(self) -> None:
         """Close every connection this process opened."""

@@ -1,0 +1,304 @@
+"""Shared pieces of the HTTP destinations: auth, JSON, times, ids, packing and the base class."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import orjson
+
+from trackwell import __version__
+from trackwell.destinations.base import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_TIMEOUT_SECONDS,
+    Destination,
+    Outgoing,
+    Prepared,
+)
+from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.http import CaptureTransport, HttpRequest, HttpResponse, Transport
+from trackwell.destinations.retry import classify
+from trackwell.messages import MESSAGE_TYPES, MessageError, parse_time
+from trackwell.store.base import DeliveryFilter
+
+log = logging.getLogger("trackwell.destinations")
+
+Message = Mapping[str, Any]
+USER_AGENT = f"trackwell/{__version__}"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class UnsendableError(Exception):
+    """A message this destination can never deliver (too large, missing ids): dead, with why."""
+
+
+def basic_auth(user: str, password: str) -> str:
+    """An `Authorization` header value for HTTP Basic auth."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON; raises UnsendableError for what JSON cannot carry (e.g. integers over 64 bits)."""
+    try:
+        return orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise UnsendableError(f"cannot be encoded as JSON: {exc}") from None
+
+
+def json_headers(**extra: str) -> dict[str, str]:
+    """Content-Type and User-Agent, plus any extra headers."""
+    return {"content-type": "application/json", "user-agent": USER_AGENT, **extra}
+
+
+def size_of(value: Any) -> int:
+    """Bytes a value takes on the wire: UTF-8 for strings, encoded JSON for anything else."""
+    if isinstance(value, str):
+        return len(value.encode())
+    return len(json_bytes(value))
+
+
+def pack(
+    parts: Sequence[tuple[int, bytes]], *, max_count: int, max_bytes: int, overhead: int = 64
+) -> list[list[tuple[int, bytes]]]:
+    """Group encoded items, in order, into requests of at most `max_count` items and `max_bytes`."""
+    groups: list[list[tuple[int, bytes]]] = []
+    current: list[tuple[int, bytes]] = []
+    used = overhead
+    for item in parts:
+        cost = len(item[1]) + 1  # the comma
+        if current and (len(current) >= max_count or used + cost > max_bytes):
+            groups.append(current)
+            current, used = [], overhead
+        current.append(item)
+        used += cost
+    if current:
+        groups.append(current)
+    return groups
+
+
+def action_time(message: Message) -> datetime:
+    """When the action happened: `timestamp`, else `originalTimestamp`, else `receivedAt`."""
+    for key in ("timestamp", "originalTimestamp", "receivedAt"):
+        raw = message.get(key)
+        if raw is not None:
+            try:
+                return parse_time(raw, key)
+            except MessageError as exc:
+                raise UnsendableError(str(exc)) from None
+    return datetime.now(UTC)  # stored messages always carry one; this is for hand-made batches
+
+
+def epoch_seconds(message: Message) -> int:
+    """The action time as integer Unix seconds."""
+    return int(action_time(message).timestamp())
+
+
+def epoch_ms(message: Message) -> int:
+    """The action time as integer Unix milliseconds."""
+    return int(action_time(message).timestamp() * 1000)
+
+
+def to_epoch_seconds(value: Any) -> Any:
+    """An ISO-8601 or Unix time as integer seconds; other values are returned unchanged."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    try:
+        return int(parse_time(value, "").timestamp())
+    except MessageError:
+        return value
+
+
+def ulid_from(message_id: str, when: datetime) -> str:
+    """A ULID that is the same on every retry: 48-bit time of `when`, 80 bits hashed from the id."""
+    millis = max(0, min(int(when.timestamp() * 1000), (1 << 48) - 1))
+    entropy = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:10], "big")
+    number = (millis << 80) | entropy
+    return "".join(_CROCKFORD[(number >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def within(size: int, limit: int, what: str, unit: str = "") -> None:
+    """Refuse (UnsendableError) what is over the tool's documented limit, saying by how much."""
+    if size > limit:
+        amount = f"{size:,} {unit}".rstrip()
+        raise UnsendableError(f"{what} is {amount}; the limit is {limit:,}")
+
+
+def message_id(message: Message) -> str:
+    """The message id, which every tool's de-duplication key is made from."""
+    if not message.get("messageId"):
+        raise UnsendableError("message has no messageId, so the tool could not de-duplicate it")
+    return str(message["messageId"])
+
+
+def one_of(setting: str, value: str, allowed: Iterable[str]) -> str:
+    """A setting's value if allowed, else a ValueError naming the choices."""
+    if value not in allowed:
+        raise ValueError(f"{setting} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def page_event_name(message: Message) -> str:
+    """Segment's naming for page and screen views in analytics tools: `Viewed Home Page`."""
+    noun = "Screen" if message.get("type") == "screen" else "Page"
+    name = message.get("name")
+    return f"Viewed {name} {noun}" if name else f"Loaded a {noun}"
+
+
+def response_json(response: HttpResponse) -> Any:
+    """The body as JSON, or None when it is not JSON."""
+    try:
+        return orjson.loads(response.body) if response.body else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def tool_error(response: HttpResponse) -> str:
+    """The tool's own words for an error: a known JSON error field, else the raw body."""
+    data = response_json(response)
+    if isinstance(data, dict):
+        meta = data.get("meta")
+        if isinstance(meta, dict) and meta.get("error"):
+            return str(meta["error"])  # Customer.io
+        for key in ("error", "message"):
+            if data.get(key):
+                return str(data[key])
+    return response.text()
+
+
+def classify_response(response: HttpResponse) -> Outcome:
+    """The base retry classification, quoting the tool's error text."""
+    return classify(response.status, response.headers, tool_error(response))
+
+
+class HttpDestination(Destination):
+    """A Destination with a base URL, a capture mode when credentials are missing, and limits."""
+
+    default_base_url: ClassVar[str] = ""
+    supported_types: frozenset[str] = frozenset(MESSAGE_TYPES)  # per instance where modes differ
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        credentials_complete: bool,
+        base_url: str | None = None,
+        transport: Transport | None = None,
+        filter: DeliveryFilter | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        rate_limit: float | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        if transport is None and not credentials_complete:
+            # Without credentials nothing could be sent; record what would have been, visibly.
+            transport = CaptureTransport()
+            log.warning(
+                "destination %s has no credentials: capture mode (requests recorded, not sent)",
+                name or self.kind,
+            )
+        if filter is None or filter.types is None:
+            # No list of types means every type this tool can take, so no call is sent in vain.
+            base = filter or DeliveryFilter()
+            filter = DeliveryFilter(self.supported_types, base.events, base.exclude_events)
+        super().__init__(
+            name,
+            transport=transport,
+            filter=filter,
+            batch_size=batch_size,
+            rate_limit=rate_limit,
+            timeout=timeout,
+        )
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {self.base_url!r}")
+
+    @property
+    def capture(self) -> bool:
+        """Whether requests are only recorded (no credentials), not sent."""
+        return isinstance(self.transport, CaptureTransport)
+
+    def url(self, path: str) -> str:
+        """An absolute URL under `base_url`."""
+        return self.base_url + path
+
+    def settings(self) -> dict[str, Any]:
+        """Destination-specific settings for `describe` (never credentials)."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """Settings for `trackwell deliveries`: never credentials, and no secrets from URLs."""
+        described = super().describe()
+        described["base_url"] = public_url(self.base_url)
+        described["capture"] = self.capture
+        described.update(self.settings())
+        return described
+
+    def mapped(
+        self, messages: Sequence[Message], prepared: Prepared, to_wire: Callable[[Message], Any]
+    ) -> list[tuple[int, Any]]:
+        """Each message this tool takes, mapped; unsupported and unsendable ones refused as dead."""
+        result: list[tuple[int, Any]] = []
+        for index, message in enumerate(messages):
+            kind = message.get("type")
+            try:
+                if kind not in self.supported_types:
+                    raise UnsendableError(
+                        f"{self.kind} has no equivalent of the {kind} call "
+                        f"(leave {kind} out of this destination's types)"
+                    )
+                result.append((index, to_wire(message)))
+            except UnsendableError as exc:
+                prepared.refused[index] = dead(str(exc))
+        return result
+
+    def batched(
+        self,
+        prepared: Prepared,
+        items: Iterable[tuple[int, Any]],
+        request: Callable[[bytes], HttpRequest],
+        *,
+        max_count: int,
+        max_bytes: int,
+        max_item_bytes: int | None = None,
+        head: bytes = b"",
+        tail: bytes = b"",
+        what: str = "the message",
+    ) -> None:
+        """Encode items, refuse those over the item limit, and add a request per group within
+        `max_count` and `max_bytes` (its body: head, the JSON array, tail)."""
+        overhead = len(head) + len(tail) + 2
+        limit = max_bytes - overhead if max_item_bytes is None else max_item_bytes
+        encoded: list[tuple[int, bytes]] = []
+        for index, item in items:
+            try:
+                data = json_bytes(item)
+                within(len(data), limit, what, "bytes")
+            except UnsendableError as exc:
+                prepared.refused[index] = dead(str(exc))
+                continue
+            encoded.append((index, data))
+        for group in pack(encoded, max_count=max_count, max_bytes=max_bytes, overhead=overhead):
+            body = head + b"[" + b",".join(data for _, data in group) + b"]" + tail
+            prepared.requests.append(Outgoing(request(body), tuple(i for i, _ in group)))
+
+
+def public_url(url: str) -> str:
+    """A URL safe to show: scheme, host and port only (paths and queries can carry tokens)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def dead(reason: str) -> Outcome:
+    """A message that can never be delivered, with the reason."""
+    return Outcome("dead", reason)

@@ -1,0 +1,264 @@
+"""Customer.io Track API: per-message v1 calls, or the v2 batch endpoint for throughput."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import partial
+from typing import Any, Literal
+from urllib.parse import quote
+
+from trackwell.destinations.base import Outgoing, Prepared
+from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.common import (
+    HttpDestination,
+    Message,
+    UnsendableError,
+    action_time,
+    basic_auth,
+    classify_response,
+    dead,
+    epoch_seconds,
+    json_bytes,
+    json_headers,
+    message_id,
+    one_of,
+    response_json,
+    size_of,
+    to_epoch_seconds,
+    ulid_from,
+    within,
+)
+from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.store.base import DeliveryFilter
+
+HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
+# Customer.io's documented limits ("Invalid API requests"); over them a call is rejected.
+MAX_ATTRIBUTES = 300
+MAX_ATTRIBUTE_NAME_BYTES = 150
+MAX_ATTRIBUTE_VALUE_BYTES = 1000
+MAX_EVENT_NAME_BYTES = 100
+MAX_EVENT_DATA_BYTES = 100_000
+# v2 batch: a request under 500 KB, each operation under 32 KB (decimal, to stay clear of both).
+MAX_BATCH_BYTES = 500_000
+MAX_OPERATION_BYTES = 32_000
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class CustomerIO(HttpDestination):
+    """Customer.io Journeys Track API (Basic auth with site id and API key; US or EU)."""
+
+    kind = "customerio"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        site_id: str | None = None,
+        api_key: str | None = None,
+        region: Literal["us", "eu"] = "us",
+        mode: Literal["v1", "v2"] = "v2",
+        object_type_id: str = "1",
+        base_url: str | None = None,
+        transport: Transport | None = None,
+        filter: DeliveryFilter | None = None,
+        batch_size: int = 100,
+        rate_limit: float | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.region = one_of("region", region, HOSTS)
+        self.mode = one_of("mode", mode, ("v1", "v2"))
+        self.object_type_id = object_type_id
+        # v1 has no objects, so a group call has nowhere to go there.
+        self.supported_types = frozenset(
+            ["identify", "track", "page", "screen", "alias"] + (["group"] if mode == "v2" else [])
+        )
+        self._auth = basic_auth(site_id, api_key) if site_id and api_key else None
+        super().__init__(
+            name,
+            credentials_complete=self._auth is not None,
+            base_url=base_url or HOSTS[region],
+            transport=transport,
+            filter=filter,
+            batch_size=batch_size,
+            rate_limit=rate_limit,
+            timeout=timeout,
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """Region and API mode."""
+        return {"region": self.region, "mode": self.mode}
+
+    def build(self, messages: Sequence[Message]) -> Prepared:
+        """One request per message (v1) or batches of operations within the size limits (v2)."""
+        prepared = Prepared()
+        if self.mode == "v1":
+            for index, (method, path, body) in self.mapped(messages, prepared, self._v1_call):
+                prepared.requests.append(Outgoing(self._request(method, path, body), (index,)))
+            return prepared
+        self.batched(
+            prepared,
+            self.mapped(messages, prepared, self._operation),
+            partial(self._request, "POST", "/api/v2/batch"),
+            max_count=self.batch_size,
+            max_bytes=MAX_BATCH_BYTES,
+            max_item_bytes=MAX_OPERATION_BYTES,
+            head=b'{"batch":',
+            tail=b"}",
+            what="the operation",
+        )
+        return prepared
+
+    def parse(
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+    ) -> dict[int, Outcome]:
+        """v2 answers 207 with `errors[].batch_index` for the operations it refused."""
+        if not (200 <= response.status < 300) or self.mode == "v1":
+            return dict.fromkeys(outgoing.indices, classify_response(response))
+        outcomes = dict.fromkeys(outgoing.indices, Outcome("delivered"))
+        data = response_json(response)
+        errors = data.get("errors") if isinstance(data, dict) else None
+        for error in errors if isinstance(errors, list) else []:
+            position = error.get("batch_index") if isinstance(error, dict) else None
+            if isinstance(position, int) and 0 <= position < len(outgoing.indices):
+                words = [str(error[k]) for k in ("field", "message", "reason") if error.get(k)]
+                reason = ": ".join(words) or "refused by Customer.io"
+                outcomes[outgoing.indices[position]] = dead(f"Customer.io: {reason}")
+        return outcomes
+
+    def _request(self, method: str, path: str, body: bytes) -> HttpRequest:
+        headers = json_headers()
+        if self._auth:
+            headers["authorization"] = self._auth
+        return HttpRequest(method, self.url(path), headers, body)
+
+    def _v1_call(self, message: Message) -> tuple[str, str, bytes]:
+        kind, user_id = message["type"], message.get("userId")
+        if kind == "identify":
+            person = _person_for_identify(message)
+            return "PUT", f"/api/v1/customers/{_path(person)}", json_bytes(_attributes(message))
+        if kind == "alias":
+            return "POST", "/api/v1/merge_customers", json_bytes(_merge(message))
+        body = _event(message)
+        body["data"] = body.pop("attributes")
+        if user_id:
+            return "POST", f"/api/v1/customers/{_path(user_id)}/events", json_bytes(body)
+        body["anonymous_id"] = _anonymous(message)
+        return "POST", "/api/v1/events", json_bytes(body)
+
+    def _operation(self, message: Message) -> dict[str, Any]:
+        kind = message["type"]
+        user_id = message.get("userId")
+        if kind == "identify":
+            person = _person_for_identify(message)
+            return {
+                "type": "person",
+                "action": "identify",
+                "identifiers": _identifiers(person),
+                "attributes": _attributes(message),
+            }
+        if kind == "alias":
+            return {"type": "person", "action": "merge", **_merge(message)}
+        if kind == "group":
+            member = _identifiers(user_id) if user_id else {"anonymous_id": _anonymous(message)}
+            return {
+                "type": "object",
+                "action": "identify" if user_id else "identify_anonymous",
+                "identifiers": {
+                    "object_type_id": self.object_type_id,
+                    "object_id": str(message.get("groupId")),
+                },
+                "attributes": _checked_attributes(dict(message.get("traits") or {})),
+                "cio_relationships": [{"identifiers": member}],
+            }
+        identifiers = _identifiers(user_id) if user_id else {"anonymous_id": _anonymous(message)}
+        event = _event(message)
+        action = event.pop("type", "event")
+        return {"type": "person", "action": action, "identifiers": identifiers, **event}
+
+
+def _path(identifier: str) -> str:
+    return quote(str(identifier), safe="")
+
+
+def _identifiers(value: str) -> dict[str, str]:
+    """Customer.io's identifier kinds: `cio_` ids, email addresses, otherwise an id."""
+    text = str(value)
+    if text.startswith("cio_"):
+        return {"cio_id": text[4:]}
+    if _EMAIL.match(text):
+        return {"email": text}
+    return {"id": text}
+
+
+def _person_for_identify(message: Message) -> str:
+    traits = message.get("traits") or {}
+    person = message.get("userId") or traits.get("email")
+    if not person:
+        raise UnsendableError(
+            "Customer.io identifies people by id or email; this identify has neither "
+            "(anonymous traits cannot be stored there)"
+        )
+    return str(person)
+
+
+def _anonymous(message: Message) -> str:
+    anonymous_id = message.get("anonymousId")
+    if not anonymous_id:
+        raise UnsendableError("Customer.io needs a userId or an anonymousId")
+    return str(anonymous_id)
+
+
+def _attributes(message: Message) -> dict[str, Any]:
+    """Flat profile attributes: the traits, `created_at` in Unix seconds, the anonymous id."""
+    attributes = dict(message.get("traits") or {})
+    created = attributes.pop("createdAt", None)
+    if "created_at" in attributes or created is not None:
+        attributes["created_at"] = to_epoch_seconds(attributes.get("created_at", created))
+    if message.get("anonymousId"):
+        # Customer.io merges the anonymous profile's events into this person.
+        attributes["anonymous_id"] = str(message["anonymousId"])
+    return _checked_attributes(attributes)
+
+
+def _checked_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    within(len(attributes), MAX_ATTRIBUTES, "the number of attributes")
+    for key, value in attributes.items():
+        within(len(key.encode()), MAX_ATTRIBUTE_NAME_BYTES, f"attribute name {key[:40]!r}", "bytes")
+        within(size_of(value), MAX_ATTRIBUTE_VALUE_BYTES, f"the value of {key!r}", "bytes")
+    return attributes
+
+
+def _event(message: Message) -> dict[str, Any]:
+    """Name, data, action time and de-duplication id of a track, page or screen call."""
+    kind = message["type"]
+    properties = dict(message.get("properties") or {})
+    if kind == "track":
+        name = message.get("event")
+    elif kind == "page":
+        # Customer.io means a page view's name to be the page address.
+        context_page = (message.get("context") or {}).get("page") or {}
+        name = properties.get("url") or context_page.get("url") or message.get("name")
+    else:
+        name = message.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise UnsendableError(f"a {kind} call needs a name for Customer.io")
+    within(len(name.encode()), MAX_EVENT_NAME_BYTES, "the event name", "bytes")
+    within(size_of(properties), MAX_EVENT_DATA_BYTES, "the event data", "bytes")
+    event: dict[str, Any] = {
+        "name": name,
+        "attributes": properties,
+        "timestamp": epoch_seconds(message),
+        # The event's de-duplication key must be a ULID; derive it, so retries repeat it.
+        "id": ulid_from(message_id(message), action_time(message)),
+    }
+    if kind != "track":
+        event["type"] = kind
+    return event
+
+
+def _merge(message: Message) -> dict[str, Any]:
+    user_id, previous_id = message.get("userId"), message.get("previousId")
+    if not user_id or not previous_id:
+        raise UnsendableError("an alias needs both userId and previousId to merge people")
+    return {"primary": _identifiers(user_id), "secondary": _identifiers(previous_id)}

@@ -1,0 +1,219 @@
+"""Mixpanel: events through `/import` (strict mode), identify as profile updates through `/engage`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from functools import partial
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+from trackwell.destinations.base import Outgoing, Prepared
+from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.common import (
+    HttpDestination,
+    Message,
+    UnsendableError,
+    basic_auth,
+    classify_response,
+    dead,
+    epoch_ms,
+    json_headers,
+    message_id,
+    one_of,
+    page_event_name,
+    response_json,
+    within,
+)
+from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.store.base import DeliveryFilter
+
+HOSTS = {
+    "us": "https://api.mixpanel.com",
+    "eu": "https://api-eu.mixpanel.com",
+    "in": "https://api-in.mixpanel.com",
+}
+# /import's documented limits: 2000 events and 10 MB (uncompressed) a request, 1 MB and 255
+# properties an event.
+MAX_EVENTS = 2000
+MAX_REQUEST_BYTES = 10_000_000
+MAX_EVENT_BYTES = 1_000_000
+MAX_PROPERTIES = 255
+MAX_ENGAGE_BYTES = 1_000_000
+_INSERT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+# Segment's reserved traits and the names Mixpanel gives them on a profile.
+_PROFILE_NAMES = {
+    "email": "$email",
+    "name": "$name",
+    "firstName": "$first_name",
+    "first_name": "$first_name",
+    "lastName": "$last_name",
+    "last_name": "$last_name",
+    "phone": "$phone",
+    "avatar": "$avatar",
+    "createdAt": "$created",
+    "created_at": "$created",
+}
+
+
+class Mixpanel(HttpDestination):
+    """Mixpanel ingestion: a service account (or the project's API secret) for /import, the
+    project token for /engage."""
+
+    kind = "mixpanel"
+    supported_types = frozenset(["identify", "track", "page", "screen"])
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        project_token: str | None = None,
+        api_secret: str | None = None,
+        service_account_username: str | None = None,
+        service_account_secret: str | None = None,
+        project_id: str | None = None,
+        region: Literal["us", "eu", "in"] = "us",
+        base_url: str | None = None,
+        transport: Transport | None = None,
+        filter: DeliveryFilter | None = None,
+        batch_size: int = 1000,
+        rate_limit: float | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.region = one_of("region", region, HOSTS)
+        self.project_id = project_id
+        self._token = project_token or ""
+        self._auth: str | None = None
+        if service_account_username and service_account_secret:
+            if not project_id:
+                raise ValueError("project_id is required with a Mixpanel service account")
+            self._auth = basic_auth(service_account_username, service_account_secret)
+        elif api_secret:
+            self._auth = basic_auth(api_secret, "")
+        super().__init__(
+            name,
+            credentials_complete=bool(self._auth and project_token),
+            base_url=base_url or HOSTS[region],
+            transport=transport,
+            filter=filter,
+            batch_size=batch_size,
+            rate_limit=rate_limit,
+            timeout=timeout,
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """Region and project id (an id, not a credential)."""
+        return {"region": self.region, "project_id": self.project_id}
+
+    def build(self, messages: Sequence[Message]) -> Prepared:
+        """Profile updates first (identify before track), then events, each in sized batches."""
+        prepared = Prepared()
+        mapped = self.mapped(messages, prepared, self._map)
+        count = min(self.batch_size, MAX_EVENTS)
+        self.batched(
+            prepared,
+            [(index, item) for index, (kind, item) in mapped if kind == "profile"],
+            partial(self._request, "/engage?verbose=1", auth=False),
+            max_count=count,
+            max_bytes=MAX_ENGAGE_BYTES,
+            what="the profile update",
+        )
+        query = "/import?" + urlencode(
+            {"strict": 1, "project_id": self.project_id} if self.project_id else {"strict": 1}
+        )
+        self.batched(
+            prepared,
+            [(index, item) for index, (kind, item) in mapped if kind == "event"],
+            partial(self._request, query, auth=True),
+            max_count=count,
+            max_bytes=MAX_REQUEST_BYTES,
+            max_item_bytes=MAX_EVENT_BYTES,
+            what="the event",
+        )
+        return prepared
+
+    def parse(
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+    ) -> dict[int, Outcome]:
+        """/import's 400 is a partial success naming `failed_records`; /engage says `status`."""
+        data = response_json(response)
+        if urlsplit(outgoing.request.url).path.endswith("/engage"):
+            if response.status == 200 and isinstance(data, dict) and data.get("status") == 0:
+                return dict.fromkeys(outgoing.indices, dead(f"Mixpanel: {data.get('error')}"))
+            return dict.fromkeys(outgoing.indices, classify_response(response))
+        failed = data.get("failed_records") if isinstance(data, dict) else None
+        if response.status != 400 or not isinstance(failed, list) or not failed:
+            return dict.fromkeys(outgoing.indices, classify_response(response))
+        # Mixpanel ingested every record it does not name.
+        outcomes = dict.fromkeys(outgoing.indices, Outcome("delivered"))
+        for record in failed:
+            position = record.get("index") if isinstance(record, dict) else None
+            if isinstance(position, int) and 0 <= position < len(outgoing.indices):
+                field, text = record.get("field"), record.get("message") or "failed validation"
+                reason = f"{field}: {text}" if field else str(text)
+                outcomes[outgoing.indices[position]] = dead(f"Mixpanel: {reason}")
+        return outcomes
+
+    def _request(self, path_and_query: str, body: bytes, *, auth: bool) -> HttpRequest:
+        headers = json_headers()
+        if auth and self._auth:
+            headers["authorization"] = self._auth
+        return HttpRequest("POST", self.url(path_and_query), headers, body)
+
+    def _map(self, message: Message) -> tuple[str, dict[str, Any]]:
+        if message["type"] == "identify":
+            return "profile", self._profile(message)
+        return "event", self._event(message)
+
+    def _event(self, message: Message) -> dict[str, Any]:
+        kind = message["type"]
+        name = message.get("event") if kind == "track" else page_event_name(message)
+        user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
+        properties: dict[str, Any] = dict(message.get("properties") or {})
+        properties.update(
+            time=epoch_ms(message),
+            distinct_id=_distinct_id(message),
+            **{"$insert_id": insert_id(message_id(message))},
+        )
+        # Both ids on one event is how Mixpanel's simplified ID merge ties device to user.
+        if user_id:
+            properties["$user_id"] = str(user_id)
+        if anonymous_id:
+            properties["$device_id"] = str(anonymous_id)
+        if self._token:
+            properties["token"] = self._token
+        ip = (message.get("context") or {}).get("ip")
+        if ip:
+            properties["ip"] = ip
+        within(len(properties), MAX_PROPERTIES, "the number of properties")
+        return {"event": name, "properties": properties}
+
+    def _profile(self, message: Message) -> dict[str, Any]:
+        traits = message.get("traits") or {}
+        update: dict[str, Any] = {
+            "$token": self._token,
+            "$distinct_id": _distinct_id(message),
+            "$set": {_PROFILE_NAMES.get(key, key): value for key, value in traits.items()},
+        }
+        ip = (message.get("context") or {}).get("ip")
+        if ip:
+            update["$ip"] = ip
+        return update
+
+
+def _distinct_id(message: Message) -> str:
+    user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
+    if user_id:
+        return str(user_id)
+    if anonymous_id:
+        return f"$device:{anonymous_id}"
+    raise UnsendableError("Mixpanel needs a userId or an anonymousId")
+
+
+def insert_id(message_id: str) -> str:
+    """Mixpanel's de-duplication key: the message id when it fits (36 chars of [A-Za-z0-9-]),
+    otherwise a stable hash of it."""
+    if _INSERT_ID.match(message_id):
+        return message_id
+    return hashlib.sha256(message_id.encode()).hexdigest()[:32]

@@ -1,0 +1,152 @@
+"""Destinations by kind name, built from a `[destinations.NAME]` table with secrets from the environment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trackwell.destinations.amplitude import Amplitude
+from trackwell.destinations.base import Destination
+from trackwell.destinations.common import HttpDestination
+from trackwell.destinations.customerio import CustomerIO
+from trackwell.destinations.mixpanel import Mixpanel
+from trackwell.destinations.segment import SegmentCompatible
+from trackwell.destinations.webhook import Webhook
+from trackwell.messages import MESSAGE_TYPES
+from trackwell.store.base import DeliveryFilter
+
+KINDS: dict[str, type[HttpDestination]] = {
+    "customerio": CustomerIO,
+    "segment": SegmentCompatible,
+    "mixpanel": Mixpanel,
+    "amplitude": Amplitude,
+    "webhook": Webhook,
+}
+COMMON_KEYS = frozenset(
+    ["type", "batch_size", "rate_limit", "timeout", "types", "events", "exclude_events"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    options: frozenset[str]  # settings the table may hold, passed to the constructor as given
+    secrets: tuple[str, ...]  # constructor arguments read only from TRACKWELL_<NAME>_<ARG>
+    from_env: tuple[str, ...] = ()  # settings the environment may also give (it wins)
+
+
+_KINDS = {
+    "customerio": _Kind(
+        frozenset(["base_url", "region", "mode", "object_type_id"]), ("site_id", "api_key")
+    ),
+    "segment": _Kind(frozenset(["base_url"]), ("write_key",)),
+    "mixpanel": _Kind(
+        frozenset(["base_url", "region", "project_id"]),
+        ("project_token", "api_secret", "service_account_username", "service_account_secret"),
+        ("project_id",),
+    ),
+    "amplitude": _Kind(
+        frozenset(["base_url", "region", "group_type", "min_id_length"]), ("api_key",)
+    ),
+    # A webhook URL often carries a token in its path, so the environment may hold it instead.
+    "webhook": _Kind(frozenset(["url", "max_body_bytes"]), ("secret",), ("url",)),
+}
+# Any of these in a table is refused as a secret, whichever kind the table is.
+SECRET_KEYS = frozenset(
+    [secret for kind in _KINDS.values() for secret in kind.secrets]
+    + ["password", "token", "key", "secret_key", "auth", "authorization", "headers"]
+)
+_STRINGS = frozenset(
+    ["base_url", "region", "mode", "object_type_id", "project_id", "group_type", "url"]
+)
+_INTEGERS = frozenset(["batch_size", "min_id_length", "max_body_bytes"])
+
+
+def env_var(name: str, key: str) -> str:
+    """The environment variable for one setting of a destination: `TRACKWELL_<NAME>_<KEY>`."""
+    return f"TRACKWELL_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_{key.upper()}"
+
+
+def from_settings(
+    name: str, settings: Mapping[str, Any], environ: Mapping[str, str]
+) -> Destination:
+    """Build a destination from its trackwell.toml table; credentials come from `environ` only.
+
+    Missing credentials give a destination in capture mode (requests recorded, not sent)."""
+    kind_name = settings.get("type")
+    if kind_name not in KINDS:
+        shown = "missing" if kind_name is None else repr(kind_name)
+        raise ValueError(f"unknown destination type {shown} (expected one of {', '.join(KINDS)})")
+    kind = _KINDS[kind_name]
+    for key in settings:
+        if key in SECRET_KEYS:
+            raise ValueError(
+                f"{key!r} is a secret and must not be written in trackwell.toml; "
+                f"set {env_var(name, key)} in the environment instead"
+            )
+    unknown = sorted(set(settings) - COMMON_KEYS - kind.options)
+    if unknown:
+        allowed = ", ".join(sorted(COMMON_KEYS | kind.options))
+        raise ValueError(f"unknown key(s) {', '.join(unknown)} for type {kind_name} ({allowed})")
+    arguments: dict[str, Any] = {}
+    for key in kind.options:
+        if key in settings:
+            arguments[key] = _checked(key, settings[key])
+    for key in kind.from_env:
+        if environ.get(env_var(name, key)):
+            arguments[key] = environ[env_var(name, key)]
+    for key in kind.secrets:
+        arguments[key] = environ.get(env_var(name, key)) or None
+    for key in ("batch_size", "rate_limit", "timeout"):
+        if key in settings:
+            arguments[key] = _checked(key, settings[key])
+    if kind_name == "webhook" and not arguments.get("url"):
+        raise ValueError(f"a webhook needs url (in the table, or {env_var(name, 'url')})")
+    arguments["filter"] = _filter(settings)
+    destination = KINDS[kind_name](name, **arguments)
+    types = destination.filter.types or frozenset()
+    if not types <= destination.supported_types:
+        destination.close()
+        extra = ", ".join(sorted(types - destination.supported_types))
+        raise ValueError(f"{kind_name} cannot deliver {extra} (it takes {_listed(destination)})")
+    return destination
+
+
+def _listed(destination: HttpDestination) -> str:
+    return ", ".join(t for t in MESSAGE_TYPES if t in destination.supported_types)
+
+
+def _checked(key: str, value: Any) -> Any:
+    if key in _STRINGS and not isinstance(value, str):
+        raise ValueError(f"{key} must be a string, got {value!r}")
+    if key in _INTEGERS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{key} must be a positive integer, got {value!r}")
+    if key in ("timeout", "rate_limit") and (
+        isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+    ):
+        raise ValueError(f"{key} must be a positive number, got {value!r}")
+    return float(value) if key in ("timeout", "rate_limit") else value
+
+
+def _filter(settings: Mapping[str, Any]) -> DeliveryFilter | None:
+    lists = {key: _names(key, settings.get(key)) for key in ("types", "events", "exclude_events")}
+    if lists["types"] is not None:
+        unknown = sorted(lists["types"] - set(MESSAGE_TYPES))
+        if unknown:
+            raise ValueError(
+                f"unknown message type(s) {', '.join(unknown)} in types "
+                f"(expected {', '.join(MESSAGE_TYPES)})"
+            )
+    if all(value is None for value in lists.values()):
+        return None  # the destination's default: every type it supports
+    exclude = lists["exclude_events"] or frozenset()
+    return DeliveryFilter(types=lists["types"], events=lists["events"], exclude_events=exclude)
+
+
+def _names(key: str, value: Any) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{key} must be a list of strings, got {value!r}")
+    return frozenset(value)

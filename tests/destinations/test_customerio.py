@@ -1,0 +1,308 @@
+"""Customer.io: the Track API mapping (v1 and v2), its limits, and its answers, against the fake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.destinations.helpers import (
+    ACTION_SECONDS,
+    alias,
+    group,
+    identify,
+    kinds,
+    page,
+    screen,
+    track,
+)
+from tests.fakes import FakeCustomerIO
+from tests.fakes.customerio import ULID
+from trackwell.destinations import CaptureTransport, CustomerIO, HttpRequest, HttpResponse, Outgoing
+from trackwell.destinations.common import ulid_from
+from trackwell.messages import parse_time
+
+Closing = Callable[[CustomerIO], CustomerIO]
+
+
+def captured(mode: str, messages: list[dict[str, Any]]) -> list[HttpRequest]:
+    """The requests a destination in capture mode makes for `messages`."""
+    destination = CustomerIO(mode=mode)  # type: ignore[arg-type]
+    assert destination.capture
+    destination.deliver(messages)
+    assert isinstance(destination.transport, CaptureTransport)
+    return destination.transport.requests
+
+
+def body(request: HttpRequest) -> Any:
+    return json.loads(request.body)
+
+
+def connected(fake: FakeCustomerIO, closing: Closing, **settings: Any) -> CustomerIO:
+    return closing(
+        CustomerIO(site_id=fake.site_id, api_key=fake.api_key, base_url=fake.url, **settings)
+    )
+
+
+# -- v1 mapping ---------------------------------------------------------------------------------
+
+
+def test_v1_identify_puts_flat_attributes_with_created_at_in_seconds() -> None:
+    (request,) = captured("v1", [identify(anonymousId="anon-77")])
+    assert (request.method, request.url) == (
+        "PUT",
+        "https://track.customer.io/api/v1/customers/user-0001",
+    )
+    assert body(request) == {
+        "email": "ada@example.com",
+        "plan": "pro",
+        "created_at": 1704164645,
+        "anonymous_id": "anon-77",  # Customer.io merges the anonymous profile on this
+    }
+
+
+def test_v1_identify_falls_back_to_email_and_escapes_the_path() -> None:
+    requests = captured(
+        "v1", [identify(user_id=None, traits={"email": "a b@x.io"}), identify("team/7 a")]
+    )
+    assert requests[0].url.endswith("/api/v1/customers/a%20b%40x.io")
+    assert requests[1].url.endswith("/api/v1/customers/team%2F7%20a")
+
+
+def test_v1_track_has_name_data_action_time_and_a_ulid_from_the_message_id() -> None:
+    message = track()
+    (request,) = captured("v1", [message])
+    assert request.url == "https://track.customer.io/api/v1/customers/user-0001/events"
+    sent = body(request)
+    assert sent == {
+        "name": "Project Created",
+        "data": {"project_id": "p-1", "seats": 3},
+        "timestamp": ACTION_SECONDS,
+        "id": ulid_from(message["messageId"], parse_time(message["timestamp"], "")),
+    }
+    assert ULID.match(sent["id"])
+    assert "_io_id" not in json.dumps(sent)
+
+
+def test_v1_anonymous_events_go_to_the_events_endpoint() -> None:
+    (request,) = captured("v1", [track(user_id=None, anonymousId="anon-77")])
+    assert request.url == "https://track.customer.io/api/v1/events"
+    assert body(request)["anonymous_id"] == "anon-77"
+
+
+def test_v1_page_and_screen_are_typed_events() -> None:
+    page_request, screen_request = captured("v1", [page(), screen()])
+    assert body(page_request)["type"] == "page"
+    assert body(page_request)["name"] == "https://example.com/pricing"  # the page address
+    assert body(screen_request)["type"] == "screen"
+    assert body(screen_request)["name"] == "Settings"
+
+
+def test_v1_alias_merges_people() -> None:
+    (request,) = captured("v1", [alias(previous_id="old@example.com")])
+    assert request.url.endswith("/api/v1/merge_customers")
+    assert body(request) == {
+        "primary": {"id": "user-0001"},
+        "secondary": {"email": "old@example.com"},
+    }
+
+
+def test_v1_has_no_groups() -> None:
+    destination = CustomerIO(mode="v1")
+    assert destination.filter.types is not None and "group" not in destination.filter.types
+    (outcome,) = destination.deliver([group()])
+    assert outcome.kind == "dead" and "group" in (outcome.error or "")
+
+
+def test_unidentifiable_messages_are_dead() -> None:
+    destination = CustomerIO(mode="v1")
+    outcomes = destination.deliver(
+        [identify(user_id=None, anonymousId="a", traits={"plan": "x"}), track(user_id=None)]
+    )
+    assert kinds(outcomes) == ["dead", "dead"]
+    assert "id or email" in (outcomes[0].error or "")
+
+
+# -- v2 mapping ---------------------------------------------------------------------------------
+
+
+def test_v2_is_the_default_and_batches_operations() -> None:
+    messages = [
+        identify(anonymousId="anon-77"),
+        track(),
+        track(user_id=None, anonymousId="anon-77"),
+        page(),
+        screen(user_id="cio_abc"),
+        alias(),
+        group(),
+    ]
+    (request,) = captured("v2", messages)
+    assert request.url == "https://track.customer.io/api/v2/batch"
+    ops = body(request)["batch"]
+    assert ops[0] == {
+        "type": "person",
+        "action": "identify",
+        "identifiers": {"id": "user-0001"},
+        "attributes": {
+            "email": "ada@example.com",
+            "plan": "pro",
+            "created_at": 1704164645,
+            "anonymous_id": "anon-77",
+        },
+    }
+    assert ops[1]["action"] == "event" and ops[1]["attributes"] == {"project_id": "p-1", "seats": 3}
+    assert ops[1]["timestamp"] == ACTION_SECONDS and ULID.match(ops[1]["id"])
+    assert ops[2]["identifiers"] == {"anonymous_id": "anon-77"}
+    assert (ops[3]["action"], ops[4]["action"]) == ("page", "screen")
+    assert ops[4]["identifiers"] == {"cio_id": "abc"}
+    assert ops[5] == {
+        "type": "person",
+        "action": "merge",
+        "primary": {"id": "user-0001"},
+        "secondary": {"id": "old-0001"},
+    }
+    assert ops[6]["type"] == "object"
+    assert ops[6]["identifiers"] == {"object_type_id": "1", "object_id": "acme-01"}
+    assert ops[6]["cio_relationships"] == [{"identifiers": {"id": "user-0001"}}]
+
+
+def test_region_and_base_url() -> None:
+    assert CustomerIO(region="eu").base_url == "https://track-eu.customer.io"
+    assert CustomerIO(base_url="http://proxy.local:8080/").base_url == "http://proxy.local:8080"
+    with pytest.raises(ValueError, match="region"):
+        CustomerIO(region="apac")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mode"):
+        CustomerIO(mode="v3")  # type: ignore[arg-type]
+
+
+def test_describe_names_settings_never_credentials() -> None:
+    destination = CustomerIO(site_id="site-secret", api_key="key-secret", region="eu")
+    described = destination.describe()
+    assert described["capture"] is False and described["region"] == "eu"
+    assert "secret" not in json.dumps(described)
+    destination.close()
+
+
+# -- limits -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["v1", "v2"])
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (
+            identify(traits={f"t{i}": i for i in range(301)}),
+            "the number of attributes is 301; the limit is 300",
+        ),
+        (
+            identify(traits={"bio": "x" * 1001}),
+            "the value of 'bio' is 1,001 bytes; the limit is 1,000",
+        ),
+        (identify(traits={"n" * 151: 1}), "is 151 bytes; the limit is 150"),
+        (track(event="E" * 101), "the event name is 101 bytes; the limit is 100"),
+        (track(properties={"blob": "x" * 100_001}), "the event data is 100,012 bytes"),
+        (track(timestamp="not a time"), "timestamp"),
+        (track(messageId=""), "messageId"),
+    ],
+)
+def test_oversize_messages_are_dead_with_a_reason(
+    mode: str, message: dict[str, Any], reason: str
+) -> None:
+    destination = CustomerIO(mode=mode)  # type: ignore[arg-type]
+    ok, refused = destination.deliver([track(), message])
+    assert ok.kind == "delivered"
+    assert refused.kind == "dead" and reason in (refused.error or "")
+
+
+def test_v2_operations_over_32kb_are_dead_but_v1_sends_them() -> None:
+    big = track(properties={"blob": "x" * 40_000})
+    assert kinds(CustomerIO(mode="v2").deliver([big])) == ["dead"]
+    assert kinds(CustomerIO(mode="v1").deliver([big])) == ["delivered"]
+
+
+def test_v2_batches_stay_under_500kb(customerio_fake: FakeCustomerIO, closing: Closing) -> None:
+    destination = connected(customerio_fake, closing, batch_size=100)
+    messages = [track(properties={"blob": "x" * 20_000}) for _ in range(60)]
+    assert set(kinds(destination.deliver(messages))) == {"delivered"}
+    assert len(customerio_fake.requests) == 3
+    assert all(len(r.body) < 500_000 for r in customerio_fake.requests)
+    assert len(customerio_fake.events) == 60
+
+
+# -- against the fake -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["v1", "v2"])
+def test_every_call_is_accepted_and_delivered_once(
+    mode: str, customerio_fake: FakeCustomerIO, closing: Closing
+) -> None:
+    destination = connected(customerio_fake, closing, mode=mode)
+    messages = [
+        identify(anonymousId="anon-77"),
+        track(),
+        track(user_id=None, anonymousId="anon-77"),
+        page(),
+        screen(),
+        alias(),
+    ]
+    assert set(kinds(destination.deliver(messages))) == {"delivered"}
+    assert set(kinds(destination.deliver(messages))) == {"delivered"}  # a retry of the batch
+    assert customerio_fake.people["user-0001"]["anonymous_id"] == "anon-77"
+    assert len(customerio_fake.events) == 4  # once each, despite the retry
+    assert customerio_fake.duplicates == 4
+    assert customerio_fake.merges[0]["secondary"] == {"id": "old-0001"}
+
+
+def test_v2_groups_become_objects(customerio_fake: FakeCustomerIO, closing: Closing) -> None:
+    destination = connected(customerio_fake, closing)
+    assert kinds(destination.deliver([group()])) == ["delivered"]
+    assert customerio_fake.objects["1:acme-01"]["members"] == [{"id": "user-0001"}]
+
+
+def test_v2_partial_failure_207_is_per_message(
+    customerio_fake: FakeCustomerIO, closing: Closing
+) -> None:
+    destination = connected(customerio_fake, closing)
+    bad = identify(traits={"created_at": "a while ago"})  # not a time: sent as is, refused
+    outcomes = destination.deliver([track(), bad, track()])
+    assert kinds(outcomes) == ["delivered", "dead", "delivered"]
+    assert "created_at must be a Unix timestamp" in (outcomes[1].error or "")
+    assert len(customerio_fake.events) == 2
+
+
+def test_parse_maps_batch_index_through_the_request() -> None:
+    destination = CustomerIO()
+    outgoing = Outgoing(HttpRequest("POST", "http://x/api/v2/batch", {}), (4, 7, 9))
+    answer = {"errors": [{"batch_index": 2, "reason": "invalid", "message": "too long"}]}
+    response = HttpResponse(207, {}, json.dumps(answer).encode())
+    outcomes = destination.parse(response, outgoing, [])
+    assert outcomes[4].kind == outcomes[7].kind == "delivered"
+    assert outcomes[9].kind == "dead" and "too long" in (outcomes[9].error or "")
+
+
+def test_v1_400_is_dead_with_customerio_words(
+    customerio_fake: FakeCustomerIO, closing: Closing
+) -> None:
+    destination = connected(customerio_fake, closing, mode="v1")
+    (outcome,) = destination.deliver([identify(traits={"created_at": "a while ago"})])
+    assert outcome == outcome.__class__(
+        "dead", "HTTP 400: created_at must be a Unix timestamp (integer seconds)"
+    )
+
+
+def test_bad_credentials_are_dead(customerio_fake: FakeCustomerIO, closing: Closing) -> None:
+    destination = closing(
+        CustomerIO(site_id="site-1", api_key="wrong", base_url=customerio_fake.url)
+    )
+    (outcome,) = destination.deliver([track()])
+    assert outcome.kind == "dead" and "Unauthorized request" in (outcome.error or "")
+
+
+def test_v2_413_splits_the_batch(customerio_fake: FakeCustomerIO, closing: Closing) -> None:
+    destination = connected(customerio_fake, closing)
+    customerio_fake.fail_next(status=413)
+    assert set(kinds(destination.deliver([track() for _ in range(4)]))) == {"delivered"}
+    assert len(customerio_fake.requests) == 3  # refused whole, then two halves
+    assert len(customerio_fake.events) == 4

@@ -1,0 +1,212 @@
+"""Fake Customer.io Track API: v1 people, events, anonymous events and merges; the v2 batch."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from tests.fakes.server import FakeServer, Received, Reply, TlsFiles, basic_credentials, json_size
+
+# Documented limits (docs: "Invalid API requests", Track API v2 batch).
+MAX_ATTRIBUTES = 300
+MAX_ATTRIBUTE_NAME_BYTES = 150
+MAX_ATTRIBUTE_VALUE_BYTES = 1000
+MAX_EVENT_NAME_BYTES = 100
+MAX_EVENT_DATA_BYTES = 100_000
+MAX_BATCH_BYTES = 500 * 1024
+MAX_OPERATION_BYTES = 32 * 1024
+ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+ID_KINDS = ("id", "email", "cio_id")
+_CUSTOMER = re.compile(r"^/api/v1/customers/([^/]+)$")
+_CUSTOMER_EVENTS = re.compile(r"^/api/v1/customers/([^/]+)/events$")
+
+
+def _error(status: int, message: str) -> Reply:
+    return Reply(status, {"meta": {"error": message}})
+
+
+class FakeCustomerIO(FakeServer):
+    """Basic auth site_id:api_key; validates as documented; events de-duplicated by their ULID id."""
+
+    def __init__(
+        self, site_id: str = "site-1", api_key: str = "key-1", *, tls: TlsFiles | None = None
+    ) -> None:
+        super().__init__(tls=tls)
+        self.site_id, self.api_key = site_id, api_key
+        self.people: dict[str, dict[str, Any]] = {}
+        self.events: list[
+            dict[str, Any]
+        ] = []  # accepted once each, with "person" or "anonymous_id"
+        self.merges: list[dict[str, Any]] = []
+        self.objects: dict[str, dict[str, Any]] = {}
+
+    def handle(self, request: Received) -> Reply:
+        """Route as the Track API does."""
+        if basic_credentials(request.headers) != (self.site_id, self.api_key):
+            return _error(401, "Unauthorized request")
+        try:
+            body = request.json()
+        except ValueError:
+            return _error(400, "request body is not valid JSON")
+        if not isinstance(body, dict):
+            return _error(400, "request body must be a JSON object")
+        path, method = request.path, request.method
+        if method == "PUT" and (match := _CUSTOMER.match(path)):
+            return self._reply(self._identify(unquote(match.group(1)), body))
+        if method == "POST" and (match := _CUSTOMER_EVENTS.match(path)):
+            return self._reply(self._event(body, person=unquote(match.group(1))))
+        if method == "POST" and path == "/api/v1/events":
+            return self._reply(self._event(body, anonymous_id=body.get("anonymous_id")))
+        if method == "POST" and path == "/api/v1/merge_customers":
+            return self._reply(self._merge(body))
+        if method == "POST" and path == "/api/v2/batch":
+            return self._batch(request, body)
+        return _error(404, f"no route for {method} {path}")
+
+    @staticmethod
+    def _reply(error: str | None) -> Reply:
+        return _error(400, error) if error else Reply(200, {})
+
+    # -- v1 ---------------------------------------------------------------------------------
+
+    def _identify(self, person: str, attributes: dict[str, Any]) -> str | None:
+        if not person:
+            return "id attribute cannot be an empty string"
+        if error := check_attributes(attributes):
+            return error
+        self.people.setdefault(person, {}).update(attributes)
+        return None
+
+    def _event(
+        self,
+        body: dict[str, Any],
+        *,
+        person: str | None = None,
+        anonymous_id: Any = None,
+        data_key: str = "data",
+    ) -> str | None:
+        if error := check_event(body, data_key):
+            return error
+        if anonymous_id is not None and not isinstance(anonymous_id, str):
+            return "anonymous_id must be a string"
+        key = body.get("id")
+        if key is None or self.first_time(f"event:{key}"):
+            self.events.append({**body, "person": person, "anonymous_id": anonymous_id})
+        return None
+
+    def _merge(self, body: dict[str, Any]) -> str | None:
+        for side in ("primary", "secondary"):
+            ident = body.get(side)
+            if not isinstance(ident, dict) or len(ident) != 1 or next(iter(ident)) not in ID_KINDS:
+                return f"{side} must be an object with one of {', '.join(ID_KINDS)}"
+        self.merges.append({"primary": body["primary"], "secondary": body["secondary"]})
+        return None
+
+    # -- v2 ---------------------------------------------------------------------------------
+
+    def _batch(self, request: Received, body: dict[str, Any]) -> Reply:
+        if len(request.body) > MAX_BATCH_BYTES:
+            return _error(413, "request body must be smaller than 500kb")
+        operations = body.get("batch")
+        if not isinstance(operations, list) or not operations:
+            return _error(400, "batch must be a non-empty array")
+        errors = []
+        for index, operation in enumerate(operations):
+            problem = self._operation(operation)
+            if problem:
+                field, message = problem
+                errors.append(
+                    {"batch_index": index, "reason": "invalid", "field": field, "message": message}
+                )
+        return Reply(207, {"errors": errors}) if errors else Reply(200, {})
+
+    def _operation(self, op: Any) -> tuple[str, str] | None:
+        if not isinstance(op, dict):
+            return "", "operation must be an object"
+        if json_size(op) > MAX_OPERATION_BYTES:
+            return "", "operation must be smaller than 32kb"
+        kind, action = op.get("type"), op.get("action")
+        if kind == "object":
+            return self._object(op)
+        if kind != "person":
+            return "type", f"unknown type {kind!r}"
+        if action == "merge":
+            error = self._merge(op)
+            return ("primary", error) if error else None
+        identifiers = op.get("identifiers")
+        kinds = (*ID_KINDS, "anonymous_id") if action != "identify" else ID_KINDS
+        if not isinstance(identifiers, dict) or len(identifiers) != 1:
+            return "identifiers", "identifiers must hold exactly one identifier"
+        ((id_kind, value),) = identifiers.items()
+        if id_kind not in kinds or not isinstance(value, str) or not value:
+            return "identifiers", f"invalid identifier {id_kind!r} for {action}"
+        if action == "identify":
+            attributes = op.get("attributes", {})
+            if not isinstance(attributes, dict):
+                return "attributes", "attributes must be an object"
+            error = self._identify(value, attributes)
+            return ("attributes", error) if error else None
+        if action in ("event", "page", "screen"):
+            person = value if id_kind != "anonymous_id" else None
+            anonymous = value if id_kind == "anonymous_id" else None
+            error = self._event(op, person=person, anonymous_id=anonymous, data_key="attributes")
+            return ("name", error) if error else None
+        return "action", f"unknown action {action!r} for a person"
+
+    def _object(self, op: dict[str, Any]) -> tuple[str, str] | None:
+        identifiers = op.get("identifiers")
+        if op.get("action") not in ("identify", "identify_anonymous"):
+            return "action", f"unknown action {op.get('action')!r} for an object"
+        if not isinstance(identifiers, dict) or not {"object_type_id", "object_id"} <= set(
+            identifiers
+        ):
+            return "identifiers", "objects need object_type_id and object_id"
+        if error := check_attributes(op.get("attributes") or {}):
+            return "attributes", error
+        relationships = op.get("cio_relationships") or []
+        if not isinstance(relationships, list):
+            return "cio_relationships", "cio_relationships must be an array"
+        key = f"{identifiers['object_type_id']}:{identifiers['object_id']}"
+        entry = self.objects.setdefault(key, {"attributes": {}, "members": []})
+        entry["attributes"].update(op.get("attributes") or {})
+        entry["members"].extend(r.get("identifiers") for r in relationships)
+        return None
+
+
+def check_attributes(attributes: Any) -> str | None:
+    """Customer.io's identify limits, in its own words."""
+    if not isinstance(attributes, dict):
+        return "attributes must be an object"
+    if len(attributes) > MAX_ATTRIBUTES:
+        return f"cannot identify more than {MAX_ATTRIBUTES} attributes in one request"
+    for name, value in attributes.items():
+        if len(name.encode()) > MAX_ATTRIBUTE_NAME_BYTES:
+            return f"attribute name cannot be longer than {MAX_ATTRIBUTE_NAME_BYTES} bytes"
+        if json_size(value) > MAX_ATTRIBUTE_VALUE_BYTES:
+            return f"value for attribute '{name}' cannot be longer than {MAX_ATTRIBUTE_VALUE_BYTES} bytes"
+    if "created_at" in attributes and not isinstance(attributes["created_at"], int):
+        return "created_at must be a Unix timestamp (integer seconds)"
+    return None
+
+
+def check_event(body: dict[str, Any], data_key: str = "data") -> str | None:
+    """Customer.io's event limits, in its own words (v1 data in `data`, v2 in `attributes`)."""
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return "event name must not be blank"
+    if len(name.encode()) > MAX_EVENT_NAME_BYTES:
+        return f"event name cannot be longer than {MAX_EVENT_NAME_BYTES} bytes"
+    data = body.get(data_key, {})
+    if not isinstance(data, dict):
+        return 'event data must be a hash (e.g., send "data":{} instead of "data":"")'
+    if json_size(data) > MAX_EVENT_DATA_BYTES:
+        return f"event data cannot be longer than {MAX_EVENT_DATA_BYTES} bytes"
+    timestamp = body.get("timestamp")
+    if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int)):
+        return "timestamp must be a Unix timestamp (integer seconds)"
+    if "id" in body and not (isinstance(body["id"], str) and ULID.match(body["id"])):
+        return "id must be a ULID"
+    if data_key == "data" and body.get("type", "event") not in ("event", "page", "screen"):
+        return "type must be one of event, page, screen"
+    return None

@@ -1,0 +1,164 @@
+"""Fake Mixpanel ingestion: `/import` (strict mode, partial success) and `/engage` profile updates."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from tests.fakes.server import FakeServer, Received, Reply, basic_credentials, json_size
+
+MAX_EVENTS = 2000
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_PROPERTIES = 255
+INSERT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+# Values Mixpanel refuses as distinct_id because they betray an instrumentation bug.
+PLACEHOLDERS = {"anon", "anonymous", "nil", "none", "null", "n/a", "na", "undefined", "unknown",
+                "<nil>", "0", "-1", "true", "false", "[]", "{}",
+                "00000000-0000-0000-0000-000000000000"}  # fmt: skip
+PROFILE_OPERATIONS = (
+    "$set",
+    "$set_once",
+    "$add",
+    "$union",
+    "$append",
+    "$remove",
+    "$unset",
+    "$delete",
+)
+EARLIEST = 31_536_000  # 1971-01-01
+
+
+class FakeMixpanel(FakeServer):
+    """Service account (with project_id) or API secret for /import; the project token for /engage."""
+
+    def __init__(
+        self,
+        *,
+        project_token: str = "token-1",
+        api_secret: str = "secret-1",
+        service_account: tuple[str, str] = ("sa-user", "sa-secret"),
+        project_id: str = "4242",
+    ) -> None:
+        super().__init__()
+        self.project_token, self.api_secret = project_token, api_secret
+        self.service_account, self.project_id = service_account, project_id
+        self.events: list[dict[str, Any]] = []  # accepted once each
+        self.profiles: dict[str, dict[str, Any]] = {}
+
+    def handle(self, request: Received) -> Reply:
+        """POST /import and POST /engage."""
+        if request.method == "POST" and request.path == "/import":
+            return self._import(request)
+        if request.method == "POST" and request.path == "/engage":
+            return self._engage(request)
+        return Reply(404, {"error": "not found", "status": 0})
+
+    def _import(self, request: Received) -> Reply:
+        credentials = basic_credentials(request.headers)
+        by_account = credentials == self.service_account
+        if by_account and request.query.get("project_id") != self.project_id:
+            return Reply(
+                400, {"code": 400, "error": "project_id is required", "status": "Bad Request"}
+            )
+        if not by_account and credentials != (self.api_secret, ""):
+            return Reply(401, {"code": 401, "error": "Invalid credentials", "status": "error"})
+        if len(request.body) > MAX_REQUEST_BYTES:
+            return Reply(413, {"code": 413, "error": "request exceeds 10MB", "status": "error"})
+        try:
+            events = request.json()
+        except ValueError:
+            return Reply(400, {"code": 400, "error": "invalid JSON", "status": "Bad Request"})
+        if isinstance(events, dict):
+            events = [events]
+        if not isinstance(events, list):
+            return Reply(
+                400, {"code": 400, "error": "expected a JSON array", "status": "Bad Request"}
+            )
+        if len(events) > MAX_EVENTS:
+            return Reply(413, {"code": 413, "error": "more than 2000 events", "status": "error"})
+        failed, imported = [], 0
+        for index, event in enumerate(events):
+            problem = check_event(event)
+            if problem:
+                field, message = problem
+                props = event.get("properties") if isinstance(event, dict) else None
+                insert_id = props.get("$insert_id") if isinstance(props, dict) else None
+                failed.append(
+                    {"index": index, "insert_id": insert_id, "field": field, "message": message}
+                )
+                continue
+            imported += 1
+            props = event["properties"]
+            if self.first_time(f"{props['$insert_id']}|{props['distinct_id']}"):
+                self.events.append(event)
+        if failed and request.query.get("strict") == "1":
+            return Reply(400, {
+                "code": 400,
+                "error": "some data points in the request failed validation",
+                "status": "Bad Request",
+                "num_records_imported": imported,
+                "failed_records": failed,
+            })  # fmt: skip
+        return Reply(200, {"code": 200, "num_records_imported": imported, "status": "OK"})
+
+    def _engage(self, request: Received) -> Reply:
+        try:
+            if request.headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                updates = json.loads(dict(parse_qsl(request.body.decode()))["data"])
+            else:
+                updates = request.json()
+        except (ValueError, KeyError):
+            return Reply(400, {"error": "invalid JSON", "status": 0})
+        if isinstance(updates, dict):
+            updates = [updates]
+        if not isinstance(updates, list) or len(updates) > MAX_EVENTS:
+            return Reply(400, {"error": "expected an array of up to 2000 updates", "status": 0})
+        for update in updates:
+            if not isinstance(update, dict) or update.get("$token") != self.project_token:
+                return Reply(401, {"error": "invalid project token", "status": 0})
+            if not isinstance(update.get("$distinct_id"), str) or not update["$distinct_id"]:
+                return Reply(400, {"error": "$distinct_id is required", "status": 0})
+            operations = [op for op in PROFILE_OPERATIONS if op in update]
+            if len(operations) != 1:
+                return Reply(
+                    400, {"error": "exactly one profile operation is required", "status": 0}
+                )
+        for update in updates:
+            if "$set" in update:
+                self.profiles.setdefault(update["$distinct_id"], {}).update(update["$set"])
+        return Reply(200, {"error": None, "status": 1})
+
+
+def check_event(event: Any) -> tuple[str, str] | None:
+    """/import's per-event validation: the field and Mixpanel's message."""
+    if not isinstance(event, dict) or not isinstance(event.get("properties"), dict):
+        return "properties", "'properties' must be an object"
+    if not isinstance(event.get("event"), str) or not event["event"]:
+        return "event", "'event' must be a non-empty string"
+    if json_size(event) > MAX_EVENT_BYTES:
+        return "", "event exceeds 1MB"
+    props = event["properties"]
+    if len(props) > MAX_PROPERTIES:
+        return "properties", f"more than {MAX_PROPERTIES} properties"
+    stamp = props.get("time")
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+        return (
+            "properties.time",
+            "'properties.time' is invalid: must be specified as seconds since epoch",
+        )
+    seconds = stamp / 1000 if stamp > 1e11 else stamp
+    if seconds < EARLIEST or seconds > time.time() + 3600:
+        return "properties.time", "'properties.time' is out of range"
+    distinct_id = props.get("distinct_id")
+    if not isinstance(distinct_id, str) or distinct_id.lower() in PLACEHOLDERS:
+        return "properties.distinct_id", "'properties.distinct_id' is invalid"
+    insert_id = props.get("$insert_id")
+    if not isinstance(insert_id, str) or not INSERT_ID.match(insert_id):
+        return "properties.$insert_id", "'properties.$insert_id' is invalid"
+    return None

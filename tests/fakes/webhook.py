@@ -1,0 +1,49 @@
+"""Fake webhook receiver: checks the HMAC-SHA256 signature the way a team's endpoint would."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from tests.fakes.server import FakeServer, Received, Reply
+
+TOLERANCE_SECONDS = 300
+
+
+class FakeWebhook(FakeServer):
+    """Accepts `{"batch": [...]}` at `path` when `x-trackwell-signature` is `v0=` +
+    HMAC-SHA256(secret, `v0:<x-trackwell-timestamp>:<body>`) and the timestamp is recent.
+
+    Written from the documented scheme, not from trackwell's code, so it proves a receiver can
+    verify what trackwell sends."""
+
+    def __init__(self, secret: str = "whsec-1", *, path: str = "/hooks/trackwell") -> None:
+        super().__init__()
+        self.secret, self.path = secret, path
+        self.messages: list[dict[str, Any]] = []  # accepted once each, by messageId
+
+    def handle(self, request: Received) -> Reply:
+        """POST to `path`."""
+        if request.method != "POST" or request.path != self.path:
+            return Reply(404, {"error": "not found"})
+        stamp = request.headers.get("x-trackwell-timestamp", "")
+        given = request.headers.get("x-trackwell-signature", "")
+        if not stamp.isdigit() or abs(time.time() - int(stamp)) > TOLERANCE_SECONDS:
+            return Reply(401, {"error": "missing or stale timestamp"})
+        signed = b"v0:" + stamp.encode() + b":" + request.body
+        expected = "v0=" + hmac.new(self.secret.encode(), signed, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, given):
+            return Reply(401, {"error": "bad signature"})
+        try:
+            body = request.json()
+        except ValueError:
+            return Reply(400, {"error": "invalid JSON"})
+        batch = body.get("batch") if isinstance(body, dict) else None
+        if not isinstance(batch, list):
+            return Reply(400, {"error": 'expected {"batch": [...]}'})
+        for message in batch:
+            if isinstance(message, dict) and self.first_time(str(message.get("messageId"))):
+                self.messages.append(message)
+        return Reply(200, {"ok": True})

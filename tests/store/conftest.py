@@ -1,0 +1,5 @@
+"""Store tests: the contract module's asserts are rewritten so failures show their values."""
+
+import pytest
+
+pytest.register_assert_rewrite("tests.store.contract")
