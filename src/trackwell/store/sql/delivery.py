@@ -8,6 +8,7 @@ message of the same person that is retrying, so one person's messages stay in or
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,9 @@ from trackwell.store.sql.rollups import DeliveryCount, add_deliveries
 
 # How many log rows one claim may look at past the cursor (filtered-out rows cost a look too).
 SCAN_FACTOR = 4
-# A router that stops claiming for this long loses its destination to another process.
-LEASE_MS = 30_000
+# A router that stops claiming for this long loses its destination to another process
+# (TRACKWELL_QUEUE_LEASE_MS tunes it: shorter fails over faster, longer tolerates GC pauses).
+LEASE_MS = int(os.environ.get("TRACKWELL_QUEUE_LEASE_MS", "30000"))
 
 
 @dataclass
