@@ -6,6 +6,7 @@ import atexit
 import itertools
 import logging
 import os
+import shutil
 import tempfile
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,7 @@ from trackwell.plan import Plan, load_plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.quality.violations import Violation
 from trackwell.serialize import json_object, unix_seconds
-from trackwell.store import Checked, Store, open_store
+from trackwell.store import Checked, Store, StoreError, open_store
 
 log = logging.getLogger("trackwell.client")
 
@@ -92,6 +93,7 @@ class Client:
         )
         self.plan: Plan = plan if isinstance(plan, Plan) else load_plan(settings.plan)
         self.compiled: CompiledPlan = compile_plan(self.plan)
+        self._owns_store = store is None or isinstance(store, str)
         self.store: Store = (
             store
             if store is not None and not isinstance(store, str)
@@ -108,12 +110,15 @@ class Client:
         targets = list(destinations)
         if gateway is not None:
             targets.append(_gateway_destination(gateway, write_key))
+        spill_path = _spill_path(self.store.url, spill_dir)
+        memory = spill_dir is None and ":memory:" in self.store.url
+        self._temporary_spill = spill_path.parent if memory else None
         self.router: Router | None = None
         if targets:
             self.router = Router(self.store, targets, on_error=self._delivery_error)
         self.outbox = Outbox(
             self.store,
-            spill_path=_spill_path(self.store.url, spill_dir),
+            spill_path=spill_path,
             max_queue=max_queue_size,
             batch_size=batch_size,
             flush_interval=flush_interval,
@@ -232,6 +237,10 @@ class Client:
         flushed = self.outbox.close(timeout)
         if self.router is not None:
             self.router.close()
+        if self._owns_store and flushed:
+            self.store.close()
+        if self._temporary_spill is not None and flushed:
+            shutil.rmtree(self._temporary_spill, ignore_errors=True)
         return flushed
 
     @property
@@ -310,7 +319,12 @@ class Client:
             if self.router is not None:
                 self.router.restart_after_fork()
         wait = SYNC_TIMEOUT_SECONDS if self.durability == "sync" else None
-        self.outbox.put(checked, wait=wait)
+        if not self.outbox.put(checked, wait=wait):
+            # Sync durability could not be reached in time: say so, never pretend.
+            error = StoreError(f"message {message.message_id} is queued but not yet durable")
+            if self.on_violation == "raise":
+                raise error
+            self._store_error(error)
         return message.message_id
 
     def _store_error(self, exc: Exception) -> None:

@@ -221,6 +221,15 @@ def _check_shape(value: Any, path: str, depth: int) -> None:
 
 def check_limits(message: Message) -> MessageError | None:
     """Nesting and key-length limits of a message built in Python (the parser checks its own)."""
+    for wire, value in (
+        ("userId", message.user_id),
+        ("anonymousId", message.anonymous_id),
+        ("messageId", message.message_id),
+        ("groupId", message.group_id),
+        ("previousId", message.previous_id),
+    ):
+        if value is not None and len(value) > MAX_ID_LENGTH:
+            return MessageError("malformed", wire, f"longer than {MAX_ID_LENGTH} characters")
     try:
         for name in ("properties", "traits", "context"):
             value = getattr(message, name)

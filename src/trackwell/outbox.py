@@ -15,6 +15,7 @@ import pickle
 import struct
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ class Outbox:
         self.after_write = after_write
         self.stats = OutboxStats()
         self._reset_runtime()
+        _outboxes.add(self)
         self._replay_spill()
         if self._replay is not None:
             self._start()  # a dead process's spill file is written now, not at the first call
@@ -89,8 +91,11 @@ class Outbox:
 
     # -- callers ---------------------------------------------------------------------------
 
-    def put(self, checked: Checked, *, wait: float | None = None) -> int:
-        """Enqueue one message; with `wait`, block until it is committed (up to that long)."""
+    def put(self, checked: Checked, *, wait: float | None = None) -> bool:
+        """Enqueue one message; with `wait`, block until it is committed (up to that long).
+
+        Returns False only when `wait` was given and the message is not durable yet.
+        """
         if os.getpid() != self._pid:
             self._after_fork()
         if self._thread is None:
@@ -106,8 +111,8 @@ class Outbox:
         if wait is not None or len(self._queue) >= self.batch_size:
             self._wake.set()
         if wait is not None:
-            self.wait_for(ticket, wait)
-        return ticket
+            return self.wait_for(ticket, wait)
+        return True
 
     def wait_for(self, ticket: int, timeout: float) -> bool:
         """Block until `ticket` is committed; False on timeout."""
@@ -339,6 +344,21 @@ class Outbox:
                 self.on_error(exc)
             except Exception:
                 log.exception("on_error callback failed")
+
+
+_outboxes: weakref.WeakSet[Outbox] = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    # Buffered spill records would otherwise be written twice: by the parent and the child.
+    for outbox in list(_outboxes):
+        handle = outbox._spill_handle
+        if handle is not None:
+            with contextlib.suppress(OSError, ValueError):
+                handle.flush()
+
+
+os.register_at_fork(before=_before_fork)
 
 
 def _spill_prefix(path: Path) -> str:

@@ -74,7 +74,10 @@ if fork and os.fork() != 0:
 for i in range(burst):
     client.track(f"user-{i % 5}", "Feature Used", {"feature_name": "projects"}, message_id=f"s-{i}")
 print("spilled", os.getpid(), client.stats.spilled, flush=True)
-time.sleep(600)
+parent = os.getppid()
+while os.getppid() == parent:  # wait to be killed; a forked worker orphaned by a failure leaves
+    time.sleep(0.05)
+os._exit(1)
 """
 
 # A new process: a Client on the same store replays what a dead one left in its spill file.

@@ -36,7 +36,7 @@ class Written:
     """What happened to one Checked message in `write_batch`."""
 
     message_id: str
-    seq: int | None  # position in the log; None for blocked messages and duplicates
+    seq: int | None  # position in the log (of the earlier copy, for a duplicate); None when blocked
     duplicate: bool = False
     identity: tuple[Violation, ...] = ()  # identity_conflict and friends, decided at write time
 

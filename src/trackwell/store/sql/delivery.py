@@ -336,7 +336,7 @@ def stats(conn: Conn, claims: dict[str, ClaimState], now_ms: int) -> list[Delive
                 pending=max(pending - (len(state.fresh) if state else 0), 0),
                 in_flight=in_flight,
                 delivered=delivered,
-                retry=counts.get("retry", 0),
+                retry=max(counts.get("retry", 0) - (len(state.retries) if state else 0), 0),
                 dead=counts.get("dead", 0),
                 waiting=counts.get("waiting", 0),
                 oldest_pending_ms=now_ms - min(oldest_values) if oldest_values else None,
