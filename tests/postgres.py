@@ -23,8 +23,21 @@ def _reachable() -> bool:
         return False
 
 
+def _install() -> None:
+    """Install the distribution's PostgreSQL when it is missing (root with apt-get only)."""
+    if Path("/etc/postgresql").is_dir() or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
+        subprocess.run(command, env=env, capture_output=True, check=False, timeout=900)
+    # The packaged cluster uses peer/md5 auth; the tests connect over TCP as postgres, as on CI.
+    for hba in Path("/etc/postgresql").glob("*/main/pg_hba.conf"):
+        hba.write_text("local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n")
+
+
 def _start() -> None:
-    """Start the distribution's cluster the way the machine's docs say."""
+    """Start the distribution's cluster the way the machine's docs say (installing it if needed)."""
+    _install()
     versions = sorted(Path("/etc/postgresql").iterdir()) if Path("/etc/postgresql").is_dir() else []
     if not versions or shutil.which("pg_ctlcluster") is None:
         return
