@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -45,9 +45,8 @@ class EventTally:
 class Tally:
     """What one write batch adds to the rollups."""
 
-    events: dict[tuple[int, int, str, str, str], EventTally] = field(
-        default_factory=lambda: defaultdict(EventTally)
-    )
+    # Per message only a Counter increment; the day and hour rows are built once, at flush.
+    raw: Counter[tuple[int, int, str, str, str, str, int]] = field(default_factory=Counter)
     codes: dict[tuple[int, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     identifies: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -60,28 +59,42 @@ class Tally:
         name: str,
         type_: str,
         verdict: str,
-        codes: Iterable[str],
+        codes: Sequence[str],
     ) -> None:
         """Count one message under its day and its hour."""
         day, hour = received_ms // DAY_MS, (received_ms % DAY_MS) // HOUR_MS
-        for key in ((day, ALL_DAY, source, name, type_), (day, hour, source, name, type_)):
-            tally = self.events[key]
-            tally.received += 1
-            if verdict == "accepted":
-                tally.accepted += 1
-            elif verdict == "repaired":
-                tally.repaired += 1
-            else:
-                tally.blocked += 1
-            code_set = set(codes)
-            if "missing_timestamp" in code_set:
-                tally.missing_timestamp += 1
-            elif timestamp_ms is not None and timestamp_ms // 1000 == received_ms // 1000:
-                tally.queue_time += 1  # action time equal to arrival to the second
-        for code in set(codes):
-            self.codes[(day, source, name, code)] += 1
+        if codes and "missing_timestamp" in codes:
+            timing = 1
+        elif timestamp_ms is not None and timestamp_ms // 1000 == received_ms // 1000:
+            timing = 2  # action time equal to arrival, to the second
+        else:
+            timing = 0
+        self.raw[(day, hour, source, name, type_, verdict, timing)] += 1
+        if codes:
+            for code in set(codes):
+                self.codes[(day, source, name, code)] += 1
         if type_ == "identify":
             self.identifies[day] += 1
+
+    @property
+    def events(self) -> dict[tuple[int, int, str, str, str], EventTally]:
+        """The batch's counts by (day, hour, source, name, type), with whole-day rows too."""
+        events: dict[tuple[int, int, str, str, str], EventTally] = defaultdict(EventTally)
+        for (day, hour, source, name, type_, verdict, timing), count in self.raw.items():
+            for key in ((day, ALL_DAY, source, name, type_), (day, hour, source, name, type_)):
+                tally = events[key]
+                tally.received += count
+                if verdict == "accepted":
+                    tally.accepted += count
+                elif verdict == "repaired":
+                    tally.repaired += count
+                else:
+                    tally.blocked += count
+                if timing == 1:
+                    tally.missing_timestamp += count
+                elif timing == 2:
+                    tally.queue_time += count
+        return events
 
     def flush(
         self,
@@ -90,7 +103,8 @@ class Tally:
         identifies_of_new: dict[int, int],
     ) -> None:
         """Add this batch's counts to the rollup tables."""
-        if self.events:
+        events = self.events
+        if events:
             conn.executemany(
                 "INSERT INTO rollup_events VALUES (?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (day, hour, source, name, type) DO UPDATE SET"
@@ -110,7 +124,7 @@ class Tally:
                         t.missing_timestamp,
                         t.queue_time,
                     )
-                    for key, t in self.events.items()
+                    for key, t in events.items()
                 ],
             )
         if self.codes:
