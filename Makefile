@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP) $(RUN_STAMP)
 
+# The gateway on the example plan and the embedded SQLite store (.trackwell/trackwell.db), with a
+# development write key; it prints the URL, the key and a curl line, and serves until Ctrl-C.
+DEV_WRITE_KEY ?= tw_dev_local_only
+PORT ?= 8500
 run: $(RUN_STAMP)
-	$(BIN)/trackwell plan lint examples/saas/tracking-plan.yaml
+	$(BIN)/trackwell serve --plan examples/saas/tracking-plan.yaml --write-key $(DEV_WRITE_KEY) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests $(wildcard bench)

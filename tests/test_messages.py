@@ -164,3 +164,10 @@ def test_from_python_takes_snake_case_and_datetimes() -> None:
     assert message == Message(
         type="identify", message_id="x", user_id="u1", traits={"email": "a@b.co"}, timestamp=T0
     )
+
+
+def test_absurd_skew_is_a_clear_error_not_an_overflow() -> None:
+    message = from_json(track(timestamp="0001-01-02T00:00:00Z", sentAt="9999-12-30T00:00:00Z"))
+    with pytest.raises(MessageError) as info:
+        normalise(message, received_at=T0)
+    assert info.value.code == "malformed" and info.value.path == "sentAt"

@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trackwell.messages import MESSAGE_TYPES
+
 CONFIG_FILE = "trackwell.toml"
 DEFAULT_PLAN = "tracking-plan.yaml"
 DEFAULT_STORE = "sqlite:///.trackwell/trackwell.db"
-KNOWN_KEYS = ("plan", "store", "destinations")
+KNOWN_KEYS = ("plan", "store", "destinations", "sources", "monitors", "alerts", "console")
+# What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
+SOURCE_KEYS = ("key_hashes", "types", "anonymous_only")
 
 
 class ConfigError(Exception):
@@ -28,6 +32,13 @@ class Settings:
     config_file: Path | None = None
     # [destinations.NAME] tables, as written (secrets are read from the environment later).
     destinations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # [sources.NAME] tables: the gateway's write keys, stored as hashes, and what each may send.
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # [monitors.NAME] thresholds and the [alerts] table; trackwell.monitor checks their contents.
+    monitors: dict[str, Any] = field(default_factory=dict)
+    alerts: dict[str, Any] = field(default_factory=dict)
+    # [console]: the web console's admin token, stored as a hash (the token itself only in the env).
+    console: dict[str, Any] = field(default_factory=dict)
 
 
 def load_settings(
@@ -67,7 +78,68 @@ def load_settings(
         store=store_value,
         config_file=config_path if file_values else None,
         destinations=destinations,
+        sources=parse_sources(config_path, file_values.get("sources", {})),
+        monitors=_table(config_path, "monitors", file_values.get("monitors", {})),
+        alerts=_table(config_path, "alerts", file_values.get("alerts", {})),
+        console=parse_console(config_path, file_values.get("console", {})),
     )
+
+
+def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
+    """A top-level table as written; its contents are checked by the package that uses it."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {key} must be a table: [{key}]")
+    return value
+
+
+def parse_console(path: Path, value: Any) -> dict[str, Any]:
+    """Validate the [console] table: only `admin_token_hash`, as `sha256:<64 hex digits>`."""
+    table = _table(path, "console", value)
+    for key in table:
+        if key != "admin_token_hash":
+            raise ConfigError(f"{path}: console.{key}: unknown key (expected admin_token_hash)")
+    digest = table.get("admin_token_hash", "sha256:" + "0" * 64)
+    if not (
+        isinstance(digest, str)
+        and digest.startswith("sha256:")
+        and len(digest) == 71
+        and all(c in "0123456789abcdef" for c in digest[7:])
+    ):
+        raise ConfigError(
+            f"{path}: console.admin_token_hash must be 'sha256:<64 hex digits>'"
+            ' (printf %s "$TOKEN" | sha256sum); keep the token itself in TRACKWELL_ADMIN_TOKEN'
+        )
+    return table
+
+
+def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
+    """Validate [sources.NAME] tables: `key_hashes`, optional `types` and `anonymous_only`."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: sources must be tables: [sources.NAME]")
+    for name, table in value.items():
+        where = f"{path}: sources.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        for key in table:
+            if key not in SOURCE_KEYS:
+                raise ConfigError(
+                    f"{where}: unknown key {key!r} (expected one of {', '.join(SOURCE_KEYS)})"
+                )
+        hashes = table.get("key_hashes", [])
+        if not isinstance(hashes, list) or not all(
+            isinstance(h, str) and h.startswith("sha256:") and len(h) == 71 for h in hashes
+        ):
+            raise ConfigError(
+                f"{where}.key_hashes must be a list of 'sha256:<64 hex digits>' (made by `trackwell keys add`)"
+            )
+        types = table.get("types")
+        if types is not None and (
+            not isinstance(types, list) or not all(t in MESSAGE_TYPES for t in types)
+        ):
+            raise ConfigError(f"{where}.types must list message types: {', '.join(MESSAGE_TYPES)}")
+        if not isinstance(table.get("anonymous_only", False), bool):
+            raise ConfigError(f"{where}.anonymous_only must be true or false")
+    return value
 
 
 def _read_config(path: Path, *, required: bool) -> dict[str, Any]:

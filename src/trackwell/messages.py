@@ -340,7 +340,13 @@ def normalise(message: Message, received_at: datetime | None = None) -> Message:
     elif message.sent_at is not None:
         # The client's clock may be off; its own sentAt - timestamp distance is trustworthy.
         message.original_timestamp = message.original_timestamp or message.timestamp
-        message.timestamp = received - (message.sent_at - message.timestamp)
+        try:
+            message.timestamp = received - (message.sent_at - message.timestamp)
+        except OverflowError:
+            # sentAt and timestamp centuries apart: the correction would leave the calendar.
+            raise MessageError(
+                "malformed", "sentAt", "sentAt and timestamp are too far apart to correct clock skew"
+            ) from None
     return message
 
 

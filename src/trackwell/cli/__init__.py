@@ -8,11 +8,17 @@ import typer
 
 from trackwell import __version__
 from trackwell.cli import plan
+from trackwell.cli.audit import audit_command
 from trackwell.cli.backfill import backfill_command
 from trackwell.cli.check import check_command
 from trackwell.cli.delivery import deliveries_command, replay_command, route_command
+from trackwell.cli.demo import demo_command
+from trackwell.cli.keys import app as keys_app
+from trackwell.cli.monitor import monitor_command, parity_command
 from trackwell.cli.options import options
+from trackwell.cli.serve import serve_command
 from trackwell.cli.timeline import timeline_command
+from trackwell.cli.why import why_command
 
 app = typer.Typer(
     name="trackwell",
@@ -24,10 +30,17 @@ app = typer.Typer(
 app.add_typer(plan.app, name="plan")
 app.command("check")(check_command)
 app.command("timeline")(timeline_command)
+app.command("monitor")(monitor_command)
+app.command("parity")(parity_command)
+app.command("audit")(audit_command)
+app.command("why")(why_command)
 app.command("deliveries")(deliveries_command)
 app.command("replay")(replay_command)
 app.command("route")(route_command)
 app.command("backfill")(backfill_command)
+app.command("serve")(serve_command)
+app.add_typer(keys_app, name="keys")
+app.command("demo")(demo_command)
 
 
 def _version(value: bool) -> None:

@@ -98,7 +98,9 @@ def check_events(
             )
             continue
         try:
+            # A file's own receivedAt (a log export) is when its events really arrived.
             message = from_json(raw.data, size=raw.size)
+            normalise(message, message.received_at or received)
         except MessageError as exc:
             data = raw.data if isinstance(raw.data, dict) else {}
             report.messages.append(
@@ -113,8 +115,6 @@ def check_events(
                 )
             )
             continue
-        # A file's own receivedAt (a log export) is when its events really arrived.
-        normalise(message, message.received_at or received)
         result = checker.check(message)
         shown = result.message or message
         report.messages.append(

@@ -1,0 +1,166 @@
+"""`trackwell serve`: the gateway (Segment- and Customer.io-compatible APIs) on uvicorn."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from trackwell.cli.options import options
+from trackwell.cli.output import fail, stdout
+from trackwell.config import ConfigError, Settings
+from trackwell.plan import PlanLoadError
+from trackwell.store import StoreError
+
+if TYPE_CHECKING:
+    from trackwell.server.settings import GatewaySettings
+
+# The same as trackwell.server's; repeated so `trackwell --help` does not import the server.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8500
+DEFAULT_HIGH_WATER = 1_000_000
+
+EXAMPLE_EVENT = (
+    '{"userId": "user-42", "event": "Account Created", "properties":'
+    ' {"plan": "free", "signup_source": "organic"}}'
+)
+
+
+def serve_command(
+    plan: Annotated[
+        str | None, typer.Option("--plan", help="Tracking plan (default: configured).")
+    ] = None,
+    store_url: Annotated[
+        str | None, typer.Option("--store", help="Store URL (default: configured).")
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = DEFAULT_PORT,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    no_router: Annotated[
+        bool, typer.Option("--no-router", help="Do not deliver here (run `trackwell route` apart).")
+    ] = False,
+    write_key: Annotated[
+        str | None,
+        typer.Option(
+            "--write-key",
+            envvar="TRACKWELL_WRITE_KEY",
+            help="A key for the `default` source (quick start).",
+            show_envvar=True,
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="TLS certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="TLS private key (PEM).")
+    ] = None,
+    high_water: Annotated[
+        int,
+        typer.Option(
+            "--high-water",
+            envvar="TRACKWELL_HIGH_WATER",
+            min=1,
+            help="Backlog (undelivered messages) above which requests get 429.",
+        ),
+    ] = DEFAULT_HIGH_WATER,
+    watch_plan: Annotated[
+        bool,
+        typer.Option(
+            "--watch-plan/--no-watch-plan",
+            help="Reload the plan when its file changes (SIGHUP always reloads).",
+        ),
+    ] = True,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "info",
+) -> None:
+    """Run the gateway: Segment and Customer.io APIs, the snippet, /metrics; routers in-process."""
+    from trackwell.server.run import Listen, ListenError, serve
+
+    if (tls_cert is None) != (tls_key is None):
+        fail("--tls-cert and --tls-key go together")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            fail(f"{path}: no such file")
+    try:
+        settings = options.settings(plan=plan, store=store_url)
+    except ConfigError as exc:
+        fail(str(exc))
+    if not settings.sources and not write_key:
+        fail(
+            "no write keys: run `trackwell keys add SOURCE` (stored hashed in trackwell.toml),"
+            " or pass --write-key KEY / TRACKWELL_WRITE_KEY for a quick start"
+        )
+    listen = Listen(host, port, workers, tls_cert, tls_key, log_level.lower())
+    gateway_settings = _gateway_settings(settings, write_key, not no_router, high_water)
+    if not watch_plan:
+        gateway_settings.plan_watch_seconds = None
+    if workers > 1 and write_key:
+        os.environ["TRACKWELL_WRITE_KEY"] = write_key  # the workers read it from there
+    worker_settings = {
+        "config": str(settings.config_file) if settings.config_file else options.config,
+        "plan": str(settings.plan),
+        "store": settings.store,
+        "router": not no_router,
+        "high_water": high_water,
+        "watch_plan": watch_plan,
+        "log_level": listen.log_level,
+    }
+    try:
+        serve(
+            gateway_settings,
+            listen,
+            worker_settings,
+            lambda: _banner(listen.url, settings, write_key, tls=tls_cert is not None),
+        )
+    except (PlanLoadError, StoreError) as exc:
+        fail(str(exc))
+    except ListenError as exc:
+        fail(f"cannot listen on {exc} (is another gateway running? pass --port)")
+
+
+def _gateway_settings(
+    settings: Settings, write_key: str | None, router: bool, high_water: int
+) -> GatewaySettings:
+    from trackwell.server.settings import GatewaySettings
+
+    destinations = []
+    if settings.destinations:
+        from trackwell.cli.delivery import configured_destinations
+
+        destinations = configured_destinations()
+    return GatewaySettings(
+        plan=settings.plan,
+        store=settings.store,
+        sources=settings.sources,
+        write_key=write_key,
+        destinations=destinations,
+        router=router,
+        high_water=high_water,
+    )
+
+
+def _banner(url: str, settings: Settings, write_key: str | None, *, tls: bool) -> None:
+    """What a person needs to send a first event, printed once the gateway is up."""
+    stdout.print(f"\n[bold]trackwell gateway[/] listening on [bold]{url}[/]")
+    stdout.print(f"  plan   {settings.plan}\n  store  {settings.store}")
+    key = write_key or "<your write key>"
+    if write_key:
+        stdout.print(f"  write key  [bold]{write_key}[/] (source 'default')")
+    insecure = " -k" if tls else ""
+    curl = (
+        f"curl -sS{insecure} {url}/v1/track -u {shlex.quote(key + ':')}"
+        f" -H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_EVENT)}"
+    )
+    stdout.print("\nSend an event:", highlight=False)
+    stdout.print(f"  {curl}", markup=False, highlight=False)
+    stdout.print(
+        f"\nThen: trackwell timeline user-42 · trackwell demo --url {url} --write-key {key}"
+        f"\nMetrics {url}/metrics · API {url}/openapi.json · snippet {url}/trackwell.js"
+        "\nCtrl-C stops (in-flight requests finish first).\n",
+        markup=False,
+        highlight=False,
+    )

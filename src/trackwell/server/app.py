@@ -1,0 +1,112 @@
+"""The ASGI app: routes, error handling, CORS, and the lifespan that runs the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from trackwell.server import cio_api, ops, segment_api, snippet
+from trackwell.server.gateway import Gateway
+from trackwell.server.logs import AccessLog
+from trackwell.server.problems import Problem, json_response
+from trackwell.server.settings import GatewaySettings
+
+log = logging.getLogger("trackwell.server")
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(exc.headers) if exc.headers else None
+    return json_response({"code": code, "message": str(exc.detail)}, exc.status_code, headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error", exc_info=exc, extra={"fields": {"path": request.url.path}})
+    return json_response({"code": "internal", "message": "internal error; nothing was stored"}, 500)
+
+
+async def _reload(gateway: Gateway) -> None:
+    # Loading and compiling take milliseconds of CPU: off the event loop, requests keep flowing.
+    await asyncio.to_thread(gateway.plan.reload)
+
+
+async def _watch_plan(gateway: Gateway, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        if gateway.plan.changed():
+            await _reload(gateway)
+
+
+def create_app(settings: GatewaySettings | Gateway) -> Starlette:
+    """The gateway app; `settings` may be a built Gateway (tests share one with the app)."""
+    gateway = settings if isinstance(settings, Gateway) else Gateway(settings)
+    config = gateway.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        gateway.start()
+        tasks: list[asyncio.Task[Any]] = []
+        reloads: set[asyncio.Task[None]] = set()
+
+        def on_hangup() -> None:
+            task = loop.create_task(_reload(gateway))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        hangup = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, on_hangup)
+            hangup = True
+        if config.plan_watch_seconds:
+            tasks.append(loop.create_task(_watch_plan(gateway, config.plan_watch_seconds)))
+        if config.on_ready is not None:
+            config.on_ready(gateway)
+        try:
+            yield
+        finally:
+            if hangup:
+                loop.remove_signal_handler(signal.SIGHUP)
+            for task in tasks:
+                task.cancel()
+            # Blocking joins (flush the writer, stop routers) off the loop thread.
+            await asyncio.to_thread(gateway.stop)
+
+    app = Starlette(
+        routes=[*segment_api.routes(), *cio_api.routes(), *ops.routes(), *snippet.routes()],
+        middleware=[
+            Middleware(AccessLog, gateway=gateway, log_requests=config.access_log),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=["*"],
+                max_age=86400,
+            ),
+        ],
+        exception_handlers={
+            Problem: _problem,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    return app

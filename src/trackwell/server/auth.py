@@ -1,0 +1,152 @@
+"""Write keys: generated once, stored as SHA-256 hashes, looked up in constant time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trackwell.server.problems import Problem
+
+KEY_PREFIX = "tw_"
+HASH_PREFIX = "sha256:"
+# The source a `--write-key` / TRACKWELL_WRITE_KEY key belongs to (quick starts, development).
+DEFAULT_SOURCE = "default"
+BROWSER_TYPES = ("page", "track")
+UNAUTHORIZED = {"WWW-Authenticate": 'Basic realm="trackwell"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A sender of messages and what its keys may send."""
+
+    name: str
+    types: frozenset[str] | None = None  # None: every message type
+    anonymous_only: bool = False  # a browser key: anonymous page and track only
+
+    def describe(self) -> str:
+        """What this source may send, for error messages and `keys list`."""
+        kinds = ", ".join(sorted(self.types)) if self.types is not None else "every type"
+        return f"{kinds}{' (anonymous only)' if self.anonymous_only else ''}"
+
+
+def new_key() -> str:
+    """A new random write key (192 bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def hash_key(key: str) -> str:
+    """The form a key is stored in: `sha256:<hex>`; keys are random, so no salt is needed."""
+    return HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyRing:
+    """Every accepted key's hash and its source."""
+
+    def __init__(self, sources: list[tuple[Source, list[str]]]) -> None:
+        self._entries: list[tuple[bytes, Source]] = []
+        self.sources: dict[str, Source] = {}
+        for source, hashes in sources:
+            self.sources[source.name] = source
+            for stored in hashes:
+                self._entries.append((bytes.fromhex(stored[len(HASH_PREFIX) :]), source))
+
+    @classmethod
+    def from_config(
+        cls, tables: Mapping[str, Mapping[str, Any]], write_key: str | None = None
+    ) -> KeyRing:
+        """From trackwell.toml's [sources.NAME] tables, plus an optional quick-start key."""
+        sources: list[tuple[Source, list[str]]] = []
+        for name, table in tables.items():
+            types = table.get("types")
+            source = Source(
+                name,
+                frozenset(types) if types is not None else None,
+                bool(table.get("anonymous_only", False)),
+            )
+            sources.append((source, list(table.get("key_hashes", []))))
+        if write_key:
+            known = dict(sources)
+            default = next((s for s in known if s.name == DEFAULT_SOURCE), Source(DEFAULT_SOURCE))
+            sources = [(s, h) for s, h in sources if s.name != DEFAULT_SOURCE]
+            sources.append((default, [*known.get(default, []), hash_key(write_key)]))
+        return cls(sources)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def find(self, key: str) -> Source | None:
+        """The source of a key, or None; compares against every hash, without an early exit."""
+        digest = hashlib.sha256(key.encode()).digest()
+        found: Source | None = None
+        for stored, source in self._entries:
+            if hmac.compare_digest(stored, digest):
+                found = source
+        return found
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(user, password) of an `Authorization: Basic ...` header; None when there is none."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise Problem(
+            401,
+            "unauthorized",
+            "use Basic authentication (the write key as user name)",
+            headers=UNAUTHORIZED,
+        )
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Problem(
+            401, "unauthorized", "the Authorization header is not valid Basic", headers=UNAUTHORIZED
+        ) from None
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
+def require(ring: KeyRing, key: str | None, where: str) -> Source:
+    """The source of a presented key; 401 when it is missing or unknown."""
+    if not key:
+        raise Problem(401, "unauthorized", f"no write key: {where}", headers=UNAUTHORIZED)
+    source = ring.find(key)
+    if source is None:
+        raise Problem(401, "unauthorized", "invalid write key", headers=UNAUTHORIZED)
+    return source
+
+
+def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) -> None:
+    """403 when a source sends what its keys may not: another type, or a person's identity."""
+    kind = item.get("type")
+    where = f"batch[{index}]." if index is not None else ""
+    if source.types is not None and isinstance(kind, str) and kind not in source.types:
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' may send {source.describe()}, not {kind}",
+            f"{where}type",
+        )
+    if not source.anonymous_only:
+        return
+    if item.get("userId") is not None:
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a browser key: messages must be anonymous (no userId);"
+            " identify people from your backend",
+            f"{where}userId",
+        )
+    if kind == "identify" and item.get("traits"):
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a browser key: it may not identify with traits",
+            f"{where}traits",
+        )

@@ -1,0 +1,79 @@
+"""The gateway's moving parts in one place: plan, store, keys, writer, backlog, routers, metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from trackwell.pipeline.router import Router
+from trackwell.server.auth import KeyRing
+from trackwell.server.backlog import Backlog
+from trackwell.server.metrics import Metrics
+from trackwell.server.planfile import PlanHolder
+from trackwell.server.settings import GatewaySettings
+from trackwell.server.writer import Writer
+from trackwell.store import Store, open_store
+
+log = logging.getLogger("trackwell.server")
+
+
+class Gateway:
+    """Built once per process; started and stopped by the app's lifespan."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.plan = PlanHolder(settings.plan)
+        self._owns_store = isinstance(settings.store, str)
+        self.store: Store = (
+            open_store(settings.store) if isinstance(settings.store, str) else settings.store
+        )
+        self.keys = KeyRing.from_config(settings.sources, settings.write_key)
+        destinations = list(settings.destinations)
+        # The router registers each destination's queue, so messages accepted while routing
+        # runs elsewhere (`--no-router`) are still delivered once it starts.
+        self.router = Router(self.store, destinations) if destinations else None
+        self.backlog = Backlog(
+            self.store,
+            [d.name for d in destinations],
+            settings.high_water,
+            poll_seconds=settings.backlog_poll_seconds,
+        )
+        self.writer = Writer(self.store, after_write=self._written)
+        self.metrics = Metrics(self)
+        self.started = False
+
+    def _written(self, count: int) -> None:
+        self.backlog.added(count)
+        if self.router is not None:
+            self.router.wake()
+
+    def start(self) -> None:
+        """Start the writer, the backlog poller and (unless disabled) the routers."""
+        self.writer.start()
+        self.backlog.start()
+        if self.router is not None and self.settings.router:
+            self.router.start()
+        self.started = True
+        log.info(
+            "gateway started",
+            extra={
+                "fields": {
+                    "plan": self.plan.plan.name,
+                    "plan_version": self.plan.plan.version,
+                    "store": self.store.url,
+                    "sources": sorted(self.keys.sources),
+                    "destinations": sorted(self.router.destinations) if self.router else [],
+                    "routing": bool(self.router and self.settings.router),
+                }
+            },
+        )
+
+    def stop(self) -> None:
+        """Flush the writer, stop the routers, close the store."""
+        self.started = False
+        self.writer.stop()
+        self.backlog.stop()
+        if self.router is not None:
+            self.router.close()
+        if self._owns_store:
+            self.store.close()
+        log.info("gateway stopped", extra={"fields": {"messages": self.writer.stats.messages}})

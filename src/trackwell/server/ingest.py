@@ -1,0 +1,122 @@
+"""From parsed messages to a durable answer: restrictions, backpressure, prepare, one writer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+
+from trackwell.ids import new_message_id
+from trackwell.messages import MAX_MESSAGE_BYTES, Message
+from trackwell.pipeline.accept import prepare
+from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.sensitive import redact, scan
+from trackwell.quality.violations import Violation
+from trackwell.server.auth import Source, check_allowed
+from trackwell.server.backlog import RETRY_AFTER_SECONDS
+from trackwell.server.gateway import Gateway
+from trackwell.server.problems import Problem
+from trackwell.store import Checked, StoreError, Written
+
+# A response lists at most this many violations; the counts always cover every message.
+MAX_LISTED_VIOLATIONS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Unmappable:
+    """An item of a batch that could not be turned into a message (kept, blocked, as data)."""
+
+    raw: Any
+    path: str
+    message: str
+
+
+def check_sources(source: Source, items: Sequence[Any], *, batch: bool) -> None:
+    """403 unless the source's keys may send every one of these messages."""
+    if source.types is None and not source.anonymous_only:
+        return
+    for index, item in enumerate(items):
+        if isinstance(item, Mapping):
+            check_allowed(source, item, index if batch else None)
+
+
+async def ingest(
+    gateway: Gateway, source: Source, items: Sequence[Any], *, batch: bool
+) -> dict[str, Any]:
+    """Check and durably store a request's messages together; the response body."""
+    check_sources(source, items, batch=batch)
+    if gateway.backlog.over():
+        raise Problem(
+            429,
+            "backpressure",
+            f"the delivery backlog ({gateway.backlog.size} messages) is above the high-water"
+            f" mark ({gateway.backlog.high_water}); retry later, nothing was stored",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    received = datetime.now(UTC)
+    compiled = gateway.plan.compiled
+    checked = [_prepare(compiled, item, received, source.name) for item in items]
+    try:
+        written = await gateway.writer.write(checked)
+    except StoreError:
+        raise Problem(
+            503,
+            "store_unavailable",
+            "the store cannot take writes right now; retry later, nothing was stored",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
+    gateway.metrics.record(source.name, checked, written, compiled)
+    return summarise(checked, written)
+
+
+def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:
+    """`prepare`, except that no message, however odd, can fail the whole request."""
+    if isinstance(item, Unmappable):
+        return _blocked(item, received, source)
+    try:
+        return prepare(compiled, item, received, source=source)
+    except (OverflowError, ValueError, TypeError) as exc:
+        # e.g. a sentAt/timestamp pair whose clock-skew correction leaves the datetime range
+        reason = f"the message cannot be normalised ({type(exc).__name__}: {exc})"
+        return _blocked(Unmappable(item, "", reason), received, source)
+
+
+def summarise(checked: Sequence[Checked], written: Sequence[Written]) -> dict[str, Any]:
+    """Counts by verdict, duplicates, and the violations with where they were found."""
+    counts = {"accepted": 0, "repaired": 0, "blocked": 0}
+    duplicates = 0
+    listed: list[dict[str, Any]] = []
+    total = 0
+    for index, (c, w) in enumerate(zip(checked, written, strict=True)):
+        counts[c.verdict] += 1
+        duplicates += w.duplicate
+        for violation in (*c.violations, *w.identity):
+            total += 1
+            if len(listed) < MAX_LISTED_VIOLATIONS:
+                listed.append(
+                    {"index": index, "messageId": c.message.message_id, **violation.to_dict()}
+                )
+    body: dict[str, Any] = {**counts, "duplicates": duplicates, "violations": listed}
+    if total > len(listed):
+        body["violationsNotListed"] = total - len(listed)
+    return body
+
+
+def _blocked(item: Unmappable, received: datetime, source: str) -> Checked:
+    """An item that is not a message, kept redacted in the blocked table with its reason."""
+    data: Any = item.raw
+    if isinstance(data, dict):
+        data = dict(data)
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        scan(data, (), found)
+        for path, kind in found:
+            redact(data, path, kind)
+    body = orjson.dumps(data, default=str)
+    if len(body) > MAX_MESSAGE_BYTES:
+        body = orjson.dumps({"truncated": True, "bytes": len(body)})
+    message = Message(type=cast(Any, "unknown"), message_id=new_message_id(), received_at=received)
+    violation = Violation("malformed", item.path, item.message, "block")
+    return Checked(message, "blocked", (violation,), body, source)

@@ -1,0 +1,303 @@
+"""The OpenAPI 3.1 description of the gateway: every route, its body and its answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trackwell import __version__
+from trackwell.messages import MESSAGE_TYPES
+
+JSON = "application/json"
+OBJECT: dict[str, Any] = {"type": "object"}
+ID = {"type": "string", "maxLength": 255}
+TIME = {
+    "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}],
+    "description": "ISO-8601, or Unix seconds or milliseconds",
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Message": {
+        "type": "object",
+        "description": "A Segment-spec message; `type` is taken from the path on single endpoints.",
+        "properties": {
+            "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
+            "messageId": ID,
+            "userId": ID,
+            "anonymousId": ID,
+            "event": {"type": "string", "maxLength": 255},
+            "name": {"type": "string"},
+            "groupId": ID,
+            "previousId": ID,
+            "properties": OBJECT,
+            "traits": OBJECT,
+            "context": OBJECT,
+            "integrations": OBJECT,
+            "timestamp": TIME,
+            "sentAt": TIME,
+            "writeKey": {"type": "string", "description": "the write key, if not in the header"},
+        },
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["batch"],
+        "properties": {
+            "batch": {
+                "type": "array",
+                "maxItems": 2500,
+                "items": {"$ref": "#/components/schemas/Message"},
+            },
+            "sentAt": TIME,
+            "context": OBJECT,
+            "writeKey": {"type": "string"},
+        },
+    },
+    "Violation": {
+        "type": "object",
+        "required": ["code", "path", "message", "effect"],
+        "properties": {
+            "index": {"type": "integer", "description": "position of the message in the request"},
+            "messageId": {"type": "string"},
+            "code": {"type": "string"},
+            "path": {"type": "string"},
+            "message": {"type": "string"},
+            "effect": {"type": "string", "enum": ["block", "repair", "report"]},
+            "suggestion": {"type": "string"},
+            "kind": {"type": "string"},
+        },
+    },
+    "Result": {
+        "type": "object",
+        "description": "The messages are durable in the store when this is returned.",
+        "required": ["accepted", "repaired", "blocked", "duplicates", "violations"],
+        "properties": {
+            "accepted": {"type": "integer", "minimum": 0},
+            "repaired": {"type": "integer", "minimum": 0},
+            "blocked": {"type": "integer", "minimum": 0},
+            "duplicates": {"type": "integer", "minimum": 0},
+            "violations": {"type": "array", "items": {"$ref": "#/components/schemas/Violation"}},
+            "violationsNotListed": {"type": "integer", "minimum": 1},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "field": {"type": "string", "description": "the field, header or path at fault"},
+        },
+    },
+    "CioEvent": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "data": OBJECT,
+            "timestamp": {"type": "integer", "description": "Unix seconds"},
+            "id": {"type": "string", "description": "dedup id (a ULID), becomes messageId"},
+            "type": {"type": "string", "enum": ["event", "page", "screen"]},
+            "anonymous_id": {"type": "string"},
+        },
+    },
+    "CioBatch": {
+        "type": "object",
+        "required": ["batch"],
+        "properties": {
+            "batch": {
+                "type": "array",
+                "maxItems": 2500,
+                "items": {
+                    "type": "object",
+                    "required": ["type", "action"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["person", "object", "delivery"]},
+                        "action": {"type": "string"},
+                        "identifiers": OBJECT,
+                        "name": {"type": "string"},
+                        "attributes": OBJECT,
+                        "timestamp": {"type": "integer"},
+                        "id": {"type": "string"},
+                    },
+                },
+            }
+        },
+    },
+}
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+WRITE_ANSWERS: dict[str, Any] = {
+    "200": {
+        "description": "Stored durably; verdicts and violations per message.",
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Result"}}},
+    },
+    "400": _error("Malformed JSON, a broken gzip stream, or a missing or invalid field."),
+    "401": _error("No key, or an unknown key."),
+    "403": _error("The key may not send this (its source's types, a browser key, another source)."),
+    "404": _error("No such call."),
+    "413": _error("Over 32 KB per message, 500 KB or 2,500 messages per batch."),
+    "415": _error("Not JSON (Content-Type) or an unsupported Content-Encoding."),
+    "429": _error("Backpressure: the delivery backlog is above the high-water mark.", RETRY_AFTER),
+    "503": _error("The store cannot take writes right now; nothing was stored.", RETRY_AFTER),
+}
+
+
+def _write(summary: str, schema: str | None, tag: str, security: str, path_param: bool = False,
+           optional_body: bool = False) -> dict[str, Any]:  # fmt: skip
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "security": [{security: []}],
+        "responses": WRITE_ANSWERS,
+    }
+    if schema is not None:
+        operation["requestBody"] = {
+            "required": not optional_body,
+            "content": {
+                JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    if path_param:
+        operation["parameters"] = [
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1},
+            }
+        ]
+    return operation
+
+
+def _get(
+    summary: str, content_type: str, schema: dict[str, Any], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {"description": summary, "content": {content_type: {"schema": schema}}}
+    }
+    responses.update(extra or {})
+    return {"get": {"summary": summary, "tags": ["operations"], "responses": responses}}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """The document served at /openapi.json."""
+    paths: dict[str, Any] = {}
+    for kind in MESSAGE_TYPES:
+        paths[f"/v1/{kind}"] = {
+            "post": _write(
+                f"One {kind} message (Segment HTTP API).", "Message", "segment", "segment"
+            )
+        }
+    paths["/v1/batch"] = {
+        "post": _write("Up to 2,500 messages (Segment HTTP API).", "Batch", "segment", "segment")
+    }
+    paths["/v1/import"] = {"post": _write("The same as /v1/batch.", "Batch", "segment", "segment")}
+    customer = "/api/v1/customers/{id}"
+    paths[customer] = {
+        "put": _write(
+            "Identify a person: attributes become traits.",
+            "Message",
+            "customerio",
+            "customerio",
+            True,
+        ),
+        "delete": _write(
+            "Delete a person (a `User Deleted` event).", None, "customerio", "customerio", True
+        ),
+    }
+    paths[customer + "/events"] = {
+        "post": _write(
+            "An event, page or screen of a person.", "CioEvent", "customerio", "customerio", True
+        )
+    }
+    paths[customer + "/devices"] = {
+        "put": _write(
+            "A push device (`Device Created or Updated`).",
+            "Message",
+            "customerio",
+            "customerio",
+            True,
+        )
+    }
+    paths[customer + "/suppress"] = {
+        "post": _write(
+            "Suppress a person (`User Suppressed`).", None, "customerio", "customerio", True
+        )
+    }
+    paths[customer + "/unsuppress"] = {
+        "post": _write(
+            "Unsuppress a person (`User Unsuppressed`).", None, "customerio", "customerio", True
+        )
+    }
+    paths["/api/v1/events"] = {
+        "post": _write(
+            "An anonymous event (`anonymous_id`).", "CioEvent", "customerio", "customerio"
+        )
+    }
+    paths["/api/v1/merge_customers"] = {
+        "post": _write("Merge two people (an alias).", "Message", "customerio", "customerio")
+    }
+    paths["/api/v2/entity"] = {
+        "post": _write("One Track v2 operation.", "Message", "customerio", "customerio")
+    }
+    paths["/api/v2/batch"] = {
+        "post": _write("Track v2 operations.", "CioBatch", "customerio", "customerio")
+    }
+    status = {
+        "type": "object",
+        "properties": {"status": {"type": "string"}},
+        "required": ["status"],
+    }
+    paths["/healthz"] = _get("The process is alive.", JSON, status)
+    paths["/readyz"] = _get(
+        "Ready to take writes.",
+        JSON,
+        status,
+        {
+            "503": {
+                "description": "Not ready: the body says why.",
+                "content": {JSON: {"schema": status}},
+            }
+        },
+    )
+    paths["/metrics"] = _get("Prometheus metrics.", "text/plain", {"type": "string"})
+    paths["/openapi.json"] = _get("This document.", JSON, OBJECT)
+    paths["/trackwell.js"] = _get(
+        "The marketing-page snippet.", "application/javascript", {"type": "string"}
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "trackwell gateway",
+            "version": __version__,
+            "description": "Segment- and Customer.io-compatible event intake, checked against the tracking plan. A 200 means the messages are durable in the store.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "segment": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "the write key as user name, empty password (or writeKey in the body)",
+                },
+                "customerio": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "site_id = the source name, api_key = its key",
+                },
+            },
+        },
+    }

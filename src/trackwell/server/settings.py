@@ -1,0 +1,38 @@
+"""What a gateway runs with: plan, store, keys, destinations and limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackwell.server.backlog import DEFAULT_HIGH_WATER
+from trackwell.store import Store
+
+if TYPE_CHECKING:
+    from trackwell.destinations.base import Destination
+    from trackwell.server.gateway import Gateway
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8500
+# How often the plan file is checked for changes (seconds); SIGHUP reloads at once.
+PLAN_WATCH_SECONDS = 1.0
+
+
+@dataclass
+class GatewaySettings:
+    """Everything `create_app` needs; the CLI builds it from flags, environment and trackwell.toml."""
+
+    plan: Path
+    store: str | Store
+    sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    write_key: str | None = None  # a quick-start key for the `default` source
+    destinations: Sequence[Destination] = ()
+    router: bool = True  # run the destinations' routers in this process
+    high_water: int | None = DEFAULT_HIGH_WATER
+    plan_watch_seconds: float | None = PLAN_WATCH_SECONDS
+    backlog_poll_seconds: float = 0.5
+    cors_origins: Sequence[str] = ("*",)
+    access_log: bool = True
+    on_ready: Callable[[Gateway], None] | None = None

@@ -1,0 +1,62 @@
+"""`trackwell keys add|list`: a key printed once, only its hash in trackwell.toml, the rest kept."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from trackwell.cli import app
+from trackwell.config import ConfigError, load_settings
+from trackwell.server.auth import KeyRing, hash_key
+
+runner = CliRunner()
+
+
+def _keys(config: Path, *args: str) -> str:
+    result = runner.invoke(app, ["--config", str(config), "keys", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_add_prints_a_key_once_and_stores_only_its_hash(tmp_path: Path) -> None:
+    config = tmp_path / "trackwell.toml"
+    config.write_text(
+        '# our settings\nplan = "plan.yaml"  # the plan\n\n[destinations.cio]\ntype = "customerio"\n'
+    )
+    key = _keys(config, "add", "backend").strip().splitlines()[-1]
+    assert key.startswith("tw_")
+    text = config.read_text()
+    assert key not in text and hash_key(key) in text
+    assert text.startswith('# our settings\nplan = "plan.yaml"  # the plan\n')  # untouched
+    second = _keys(config, "add", "backend").strip().splitlines()[-1]
+    settings = load_settings(config=config)
+    assert settings.sources["backend"]["key_hashes"] == [hash_key(key), hash_key(second)]
+    assert "# the plan" in config.read_text()
+    ring = KeyRing.from_config(settings.sources)
+    assert (
+        ring.find(key) is not None and ring.find(second) is not None and ring.find("tw_x") is None
+    )
+
+
+def test_a_browser_key_is_limited_to_anonymous_pages_and_events(tmp_path: Path) -> None:
+    config = tmp_path / "trackwell.toml"
+    _keys(config, "add", "web", "--browser")
+    table = tomllib.loads(config.read_text())["sources"]["web"]
+    assert table["types"] == ["page", "track"] and table["anonymous_only"] is True
+    listed = _keys(config, "list", "--json")
+    assert '"may_send": "page, track (anonymous only)"' in listed
+
+
+def test_a_bad_source_name_or_table_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "trackwell.toml"
+    result = runner.invoke(app, ["--config", str(config), "keys", "add", "bad name"])
+    assert result.exit_code == 2 and "source name" in result.output
+    config.write_text('[sources.web]\nkey_hashes = ["plain-text-key"]\n')
+    with pytest.raises(ConfigError, match="sha256"):
+        load_settings(config=config)
+    config.write_text('[sources.web]\ntypes = ["click"]\n')
+    with pytest.raises(ConfigError, match="message types"):
+        load_settings(config=config)
