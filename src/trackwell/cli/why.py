@@ -1,0 +1,135 @@
+"""`trackwell why USER`: a person's history and why an event did not do what was expected."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from trackwell.cli.delivery import parse_since
+from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt, settings_for
+from trackwell.cli.output import fail, print_json, stdout
+from trackwell.cli.plan import resolve_plan
+from trackwell.cli.stores import existing_store
+from trackwell.cli.timeline import profile_document, timeline_document
+from trackwell.monitor.why import WhyReport, why
+from trackwell.quality.compiled import compile_plan
+from trackwell.store import Timeline
+
+_OK = frozenset(["ok"])
+
+
+def why_command(
+    person: Annotated[str, typer.Argument(help="A user id or any of their anonymous ids.")],
+    event: Annotated[
+        str | None, typer.Option("--event", help="The event that did not fire.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only messages received since: 2h, 7d, or a time.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Events shown.")] = 20,
+    json_output: JsonOpt = False,
+    plan_path: PlanOpt = None,
+    store_url: StoreOpt = None,
+) -> None:
+    """Profile, merged history, last events with verdicts and deliveries, and a diagnosis."""
+    settings = settings_for(plan_path, store_url)
+    try:
+        since_ms = int(parse_since(since).timestamp() * 1000) if since else None
+    except ValueError as exc:
+        fail(str(exc))
+    plan = compile_plan(resolve_plan(plan_path))
+    store = existing_store(store_url)
+    try:
+        report = why(
+            store,
+            plan,
+            person,
+            now_ms=int(time.time() * 1000),
+            event=event,
+            since_ms=since_ms,
+            destinations=settings.destinations,
+        )
+    finally:
+        store.close()
+    if json_output:
+        print_json(why_document(report))
+    else:
+        _render(report, limit)
+
+
+def why_document(report: WhyReport) -> dict[str, Any]:
+    """The JSON form: the timeline document of the shown events, and the diagnosis."""
+    timeline = report.timeline
+    shown = Timeline(
+        timeline.profile, timeline.anonymous_ids, timeline.merges, tuple(report.entries)
+    )
+    return {
+        "person": report.person,
+        "event": report.event,
+        **timeline_document(shown),
+        "diagnosis": [d.to_dict() for d in report.diagnoses],
+    }
+
+
+def _render(report: WhyReport, limit: int) -> None:
+    profile = profile_document(report.timeline.profile)
+    if profile is not None:
+        stdout.print(
+            f"[bold]{escape(profile['userId'])}[/]  first seen {profile['firstSeen']}, last seen {profile['lastSeen']}"
+        )
+        for key, value in sorted(profile["traits"].items()):
+            stdout.print(
+                f"  {escape(key)} = {escape(repr(value))}  [dim](set {profile['traitsSetAt'].get(key)})[/]"
+            )
+    else:
+        stdout.print(f"[bold]{escape(report.person)}[/] (no profile: never identified)")
+    if report.timeline.anonymous_ids:
+        stdout.print(
+            f"anonymous ids (merged history): {escape(', '.join(report.timeline.anonymous_ids))}"
+        )
+    stdout.print("")
+    title = f"Why '{report.event}'" if report.event else "Diagnosis"
+    stdout.print(f"[bold]{escape(title)}[/]")
+    for diagnosis in report.diagnoses:
+        mark = "[green]ok[/]" if diagnosis.code in _OK else "[red]![/]"
+        stdout.print(f"  {mark} {escape(diagnosis.message)}")
+    if not report.diagnoses:
+        stdout.print("  Nothing wrong that trackwell can see.")
+    if report.entries:
+        stdout.print("")
+        stdout.print(_events(report, limit))
+
+
+def _events(report: WhyReport, limit: int) -> Table:
+    table = Table(title=f"last {min(limit, len(report.entries))} messages", show_edge=False)
+    for column in (
+        "received",
+        "action time",
+        "type",
+        "event / name",
+        "verdict",
+        "violations",
+        "deliveries",
+    ):
+        table.add_column(column)
+    for entry in report.entries[-limit:]:
+        message = entry.message
+        deliveries = "; ".join(
+            f"{name}: {state['status']}"
+            + (f" ({str(state['error'])[:60]})" if state.get("error") else "")
+            for name, state in sorted(entry.deliveries.items())
+        )
+        table.add_row(
+            str(message.get("receivedAt", ""))[:19],
+            str(message.get("timestamp", ""))[:19],
+            str(message.get("type", "")),
+            escape(str(message.get("event") or message.get("name") or "")),
+            entry.verdict,
+            escape(", ".join(str(v.get("code", "")) for v in entry.violations)),
+            escape(deliveries),
+        )
+    return table
