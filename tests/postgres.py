@@ -32,7 +32,9 @@ def _install() -> None:
         subprocess.run(command, env=env, capture_output=True, check=False, timeout=900)
     # The packaged cluster uses peer/md5 auth; the tests connect over TCP as postgres, as on CI.
     for hba in Path("/etc/postgresql").glob("*/main/pg_hba.conf"):
-        hba.write_text("local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n")
+        hba.write_text(
+            "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
+        )
 
 
 def _start() -> None:

@@ -345,7 +345,9 @@ def normalise(message: Message, received_at: datetime | None = None) -> Message:
         except OverflowError:
             # sentAt and timestamp centuries apart: the correction would leave the calendar.
             raise MessageError(
-                "malformed", "sentAt", "sentAt and timestamp are too far apart to correct clock skew"
+                "malformed",
+                "sentAt",
+                "sentAt and timestamp are too far apart to correct clock skew",
             ) from None
     return message
 
