@@ -76,6 +76,12 @@ def serve_command(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
+    no_monitor: Annotated[
+        bool,
+        typer.Option(
+            "--no-monitor", help="Do not evaluate monitors here (run `trackwell monitor`)."
+        ),
+    ] = False,
 ) -> None:
     """Run the gateway: Segment and Customer.io APIs, the snippet, /metrics; routers in-process."""
     from trackwell.server.run import Listen, ListenError, serve
@@ -96,6 +102,9 @@ def serve_command(
         )
     listen = Listen(host, port, workers, tls_cert, tls_key, log_level.lower())
     gateway_settings = _gateway_settings(settings, write_key, not no_router, high_water)
+    if not no_monitor and not no_router and workers == 1:
+        # One evaluator per deployment: the process that routes (several workers would alert twice).
+        gateway_settings.monitor_interval = 60.0
     if not watch_plan:
         gateway_settings.plan_watch_seconds = None
     if workers > 1 and write_key:
@@ -140,6 +149,10 @@ def _gateway_settings(
         destinations=destinations,
         router=router,
         high_water=high_water,
+        monitors=settings.monitors,
+        alerts=settings.alerts,
+        destination_tables=settings.destinations,
+        base_dir=settings.config_file.parent if settings.config_file else Path(),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from trackwell.monitor.loop import MonitorLoop
 from trackwell.pipeline.router import Router
 from trackwell.server.auth import KeyRing
 from trackwell.server.backlog import Backlog
@@ -39,6 +40,17 @@ class Gateway:
         )
         self.writer = Writer(self.store, after_write=self._written)
         self.metrics = Metrics(self)
+        self.monitor: MonitorLoop | None = None
+        if settings.monitor_interval is not None:
+            self.monitor = MonitorLoop(
+                self.store,
+                lambda: self.plan.compiled,
+                monitors=settings.monitors,
+                alerts=settings.alerts,
+                destinations=settings.destination_tables,
+                base_dir=settings.base_dir,
+                interval=settings.monitor_interval,
+            )
         self.started = False
 
     def _written(self, count: int) -> None:
@@ -52,6 +64,8 @@ class Gateway:
         self.backlog.start()
         if self.router is not None and self.settings.router:
             self.router.start()
+        if self.monitor is not None:
+            self.monitor.start()
         self.started = True
         log.info(
             "gateway started",
@@ -72,6 +86,8 @@ class Gateway:
         self.started = False
         self.writer.stop()
         self.backlog.stop()
+        if self.monitor is not None:
+            self.monitor.stop()
         if self.router is not None:
             self.router.close()
         if self._owns_store:

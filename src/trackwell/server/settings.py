@@ -36,3 +36,9 @@ class GatewaySettings:
     cors_origins: Sequence[str] = ("*",)
     access_log: bool = True
     on_ready: Callable[[Gateway], None] | None = None
+    # Monitors inside the gateway: seconds between evaluations (None: not here), and their tables.
+    monitor_interval: float | None = None
+    monitors: Mapping[str, Any] = field(default_factory=dict)
+    alerts: Mapping[str, Any] = field(default_factory=dict)
+    destination_tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    base_dir: Path = Path()
