@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from trackwell.monitor.context import day_label
+from trackwell.monitor.context import DAY_MS, day_label
 from trackwell.monitor.properties import PropertyFinding, profile_messages
 from trackwell.plan import naming
 from trackwell.quality.compiled import CompiledPlan
@@ -129,6 +129,10 @@ def audit(
     report.unplanned = _unplanned(plan, codes, today)
     report.aliases = _aliases(plan, codes)
     report.deprecations = _deprecations(plan, tracked, today)
+    if sample is None:
+        # Without a file, the store's own recent messages (bounded) are the sample.
+        recent = store.sample(limit=SAMPLE_LIMIT, since_ms=since * DAY_MS)
+        sample = [entry.message for entry in recent] if recent else None
     _sample(report, plan, sample)
     if report.days_with_data < days:
         report.notes.append(
@@ -229,15 +233,17 @@ def _deprecations(
     return found
 
 
+SAMPLE_LIMIT = 20_000
+
+
 def _sample(
     report: AuditReport, plan: CompiledPlan, sample: Iterable[Mapping[str, Any]] | None
 ) -> None:
     if sample is None:
         report.notes.append(
-            "Properties and traits were not checked: the store keeps counts, not values, and has "
-            "no way yet to read a sample of recent messages. Pass --sample FILE (events as JSON "
-            "Lines, e.g. an export) to check for properties that are always empty or never vary "
-            "and traits that are never set."
+            "Properties and traits were not checked: the store holds no messages in this period. "
+            "Pass --sample FILE (events as JSON Lines, e.g. an export) to check for properties "
+            "that are always empty or never vary and traits that are never set."
         )
         return
     profile = profile_messages(plan, sample)

@@ -14,6 +14,8 @@ Outcome: TypeAlias = Literal["delivered", "retry", "dead"]
 MergeOutcome: TypeAlias = Literal["merged", "conflict", "refused"]
 
 DEFAULT_DEDUP_WINDOW_DAYS = 7
+# How far back `Store.sample` looks: recent enough to be cheap on a log of any size.
+SAMPLE_SCAN_ROWS = 200_000
 
 
 class StoreError(Exception):
@@ -278,6 +280,20 @@ class Store(Protocol):
 
     def people_rollups(self, since_day: int, until_day: int) -> list[PeopleRollup]:
         """Per day: new profiles and identify calls."""
+        ...
+
+    def sample(
+        self,
+        *,
+        limit: int = 1000,
+        since_ms: int | None = None,
+        type: str | None = None,
+        name: str | None = None,
+    ) -> list[TimelineEntry]:
+        """The most recent stored messages (newest first), optionally of one type or name.
+
+        Bounded: it looks at most at the last `SAMPLE_SCAN_ROWS` rows of the log, never the whole.
+        """
         ...
 
     def profiles_without_traits(self) -> int:

@@ -14,6 +14,7 @@ import orjson
 
 from trackwell.store.base import (
     DEFAULT_DEDUP_WINDOW_DAYS,
+    SAMPLE_SCAN_ROWS,
     Checked,
     Delivery,
     DeliveryFilter,
@@ -344,6 +345,34 @@ class SQLStore:
         """Per day: new profiles and identify calls."""
         with self._db.read() as conn:
             return rollups.people(conn, since_day, until_day)
+
+    def sample(
+        self,
+        *,
+        limit: int = 1000,
+        since_ms: int | None = None,
+        type: str | None = None,
+        name: str | None = None,
+    ) -> list[TimelineEntry]:
+        """The most recent stored messages (newest first), optionally of one type or name."""
+        clauses = ["seq > (SELECT coalesce(max(seq), 0) FROM log) - ?"]
+        params: list[Any] = [SAMPLE_SCAN_ROWS]
+        for column, value in (
+            ("received_ms >= ?", since_ms),
+            ("type = ?", type),
+            ("name = ?", name),
+        ):
+            if value is not None:
+                clauses.append(column)
+                params.append(value)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT seq, verdict, violations, body FROM log WHERE "
+                + " AND ".join(clauses)
+                + " ORDER BY seq DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [_entry(row, {}) for row in rows]
 
     def profiles_without_traits(self) -> int:
         """Profiles that no identify has given a trait."""
