@@ -938,3 +938,13 @@ class StoreContract:
         # "old" was never handed to the destination: it must not show as delivered to it.
         assert old.deliveries.get(HOOK, {}).get("status") != "delivered"
         assert new.deliveries[HOOK]["status"] == "pending"
+
+    def test_sample_is_newest_first_and_filters(self, store: Store, compiled: CompiledPlan) -> None:
+        self.write(store, compiled, *(track(f"s{i}", minute=i) for i in range(5)))
+        self.write(store, compiled, identify("id-s", "user-1", minute=6))
+        newest = store.sample(limit=3)
+        assert [e.message["messageId"] for e in newest] == ["id-s", "s4", "s3"]
+        tracks = store.sample(limit=10, type="track", name="Feature Used")
+        assert [e.message["messageId"] for e in tracks] == ["s4", "s3", "s2", "s1", "s0"]
+        assert store.sample(limit=10, name="Nothing Like It") == []
+        assert all(e.verdict in ("accepted", "repaired") for e in newest)
