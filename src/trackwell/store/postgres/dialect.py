@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import psycopg
@@ -48,14 +49,15 @@ class PostgresDialect:
     def create_partition(self, conn: Conn, day: int) -> None:
         """One day's partition of the log, if it does not exist yet."""
         assert isinstance(conn, Adapter)
-        try:
-            with conn.savepoint():
-                conn.execute(
-                    f'CREATE TABLE IF NOT EXISTS "{partition_name(day)}" PARTITION OF log'
-                    f" FOR VALUES FROM ({day * DAY_MS}) TO ({(day + 1) * DAY_MS})"
-                )
-        except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
-            pass  # created by another process between our check and our create
+        # Another process may create it between our check and our create: that is fine.
+        with (
+            contextlib.suppress(psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation),
+            conn.savepoint(),
+        ):
+            conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{partition_name(day)}" PARTITION OF log'
+                f" FOR VALUES FROM ({day * DAY_MS}) TO ({(day + 1) * DAY_MS})"
+            )
 
     def forget_partition(self, day: int) -> None:
         """A partition was dropped (retention)."""
