@@ -23,9 +23,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # The gateway on the example plan and the embedded SQLite store (.trackwell/trackwell.db), with a
 # development write key; it prints the URL, the key and a curl line, and serves until Ctrl-C.
 DEV_WRITE_KEY ?= tw_dev_local_only
+DEV_ADMIN_TOKEN ?= tw_dev_admin_local_only
 PORT ?= 8500
 run: $(RUN_STAMP)
-	$(BIN)/trackwell serve --plan examples/saas/tracking-plan.yaml --write-key $(DEV_WRITE_KEY) --port $(PORT)
+	@echo "console login token: $(DEV_ADMIN_TOKEN)"
+	TRACKWELL_ADMIN_TOKEN=$(DEV_ADMIN_TOKEN) $(BIN)/trackwell serve --plan examples/saas/tracking-plan.yaml \
+		--write-key $(DEV_WRITE_KEY) --port $(PORT) --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests $(wildcard bench)

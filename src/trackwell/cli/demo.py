@@ -147,6 +147,22 @@ def _send(client: httpx.Client, url: str, batch: list[dict[str, Any]]) -> dict[s
         return result
 
 
+def send_day(
+    url: str, write_key: str, messages: list[dict[str, Any]], *, insecure: bool = False
+) -> tuple[Counter[str], Counter[str]]:
+    """Post a day of traffic in batches; totals by verdict, and violations by code."""
+    totals: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    with httpx.Client(auth=(write_key, ""), timeout=30, verify=not insecure) as client:
+        for start in range(0, len(messages), BATCH):
+            result = _send(client, url, messages[start : start + BATCH])
+            for verdict in ("accepted", "repaired", "blocked", "duplicates"):
+                totals[verdict] += result.get(verdict, 0)
+            for violation in result.get("violations", []):
+                codes[violation["code"]] += 1
+    return totals, codes
+
+
 def demo_command(
     url: Annotated[str, typer.Option("--url", help="The gateway.")] = "http://127.0.0.1:8500",
     write_key: Annotated[
@@ -167,15 +183,7 @@ def demo_command(
         fail("--write-key (or TRACKWELL_WRITE_KEY) is needed: the key `trackwell serve` printed")
     url = url.rstrip("/")
     messages = day_of_traffic(users, seed)
-    totals: Counter[str] = Counter()
-    codes: Counter[str] = Counter()
-    with httpx.Client(auth=(write_key, ""), timeout=30, verify=not insecure) as client:
-        for start in range(0, len(messages), BATCH):
-            result = _send(client, url, messages[start : start + BATCH])
-            for verdict in ("accepted", "repaired", "blocked", "duplicates"):
-                totals[verdict] += result.get(verdict, 0)
-            for violation in result.get("violations", []):
-                codes[violation["code"]] += 1
+    totals, codes = send_day(url, write_key, messages, insecure=insecure)
     people = len({m["userId"] for m in messages if "userId" in m})
     if json_output:
         print_json(

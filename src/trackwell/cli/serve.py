@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import shlex
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import httpx
 import typer
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, stdout
 from trackwell.config import ConfigError, Settings
+from trackwell.console.auth import admin_token_hash
 from trackwell.plan import PlanLoadError
 from trackwell.store import StoreError
 
@@ -82,6 +86,12 @@ def serve_command(
             "--no-monitor", help="Do not evaluate monitors here (run `trackwell monitor`)."
         ),
     ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Once up, send a day of demo traffic to itself (for the console)."
+        ),
+    ] = False,
 ) -> None:
     """Run the gateway: Segment and Customer.io APIs, the snippet, /metrics; routers in-process."""
     from trackwell.server.run import Listen, ListenError, serve
@@ -123,7 +133,7 @@ def serve_command(
             gateway_settings,
             listen,
             worker_settings,
-            lambda: _banner(listen.url, settings, write_key, tls=tls_cert is not None),
+            lambda: _started(listen.url, settings, write_key, tls=tls_cert is not None, demo=demo),
         )
     except (PlanLoadError, StoreError) as exc:
         fail(str(exc))
@@ -153,6 +163,36 @@ def _gateway_settings(
         alerts=settings.alerts,
         destination_tables=settings.destinations,
         base_dir=settings.config_file.parent if settings.config_file else Path(),
+        admin_token_hash=admin_token_hash(settings.console, os.environ),
+    )
+
+
+def _started(url: str, settings: Settings, write_key: str | None, *, tls: bool, demo: bool) -> None:
+    """The banner, and the demo traffic when asked for."""
+    _banner(url, settings, write_key, tls=tls)
+    if demo and write_key:
+        threading.Thread(
+            target=_send_demo, args=(url, write_key, tls), name="trackwell-demo", daemon=True
+        ).start()
+
+
+def _send_demo(url: str, write_key: str, tls: bool) -> None:
+    """Wait until the gateway answers, then send a day of traffic through it."""
+    from trackwell.cli.demo import day_of_traffic, send_day
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1, verify=not tls).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    messages = day_of_traffic(300, 7)
+    totals, _ = send_day(url, write_key, messages, insecure=tls)
+    stdout.print(
+        f"Demo: {len(messages):,} messages sent ({totals['accepted']:,} accepted, "
+        f"{totals['repaired']:,} repaired, {totals['blocked']:,} blocked); open the console.",
+        highlight=False,
     )
 
 
@@ -170,6 +210,12 @@ def _banner(url: str, settings: Settings, write_key: str | None, *, tls: bool) -
     )
     stdout.print("\nSend an event:", highlight=False)
     stdout.print(f"  {curl}", markup=False, highlight=False)
+    console = (
+        "log in with TRACKWELL_ADMIN_TOKEN"
+        if os.environ.get("TRACKWELL_ADMIN_TOKEN")
+        else ("set TRACKWELL_ADMIN_TOKEN (or [console] admin_token_hash) to log in")
+    )
+    stdout.print(f"\nConsole  {url}/  ({console})", highlight=False)
     stdout.print(
         f"\nThen: trackwell timeline user-42 · trackwell demo --url {url} --write-key {key}"
         f"\nMetrics {url}/metrics · API {url}/openapi.json · snippet {url}/trackwell.js"

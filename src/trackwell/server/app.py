@@ -15,6 +15,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from trackwell.server import cio_api, ops, segment_api, snippet
 from trackwell.server.gateway import Gateway
@@ -54,6 +56,35 @@ async def _watch_plan(gateway: Gateway, every: float) -> None:
             await _reload(gateway)
 
 
+class ConsoleMount(Mount):
+    """The console at `/`, matching only its own paths, so the API keeps its 404s and 405s."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        from trackwell.console import is_console_path
+
+        if scope["type"] == "http" and not is_console_path(scope["path"]):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _console(gateway: Gateway) -> Starlette:
+    """The web console over the gateway's store, plan and monitor round."""
+    from trackwell.console import create_console
+    from trackwell.monitor import load_options
+
+    config = gateway.settings
+    monitor = gateway.monitor
+    return create_console(
+        gateway.store,
+        lambda: gateway.plan.plan,
+        admin_token_hash=config.admin_token_hash,
+        latest_evaluation=(lambda: monitor.latest) if monitor is not None else None,
+        monitor_options=load_options(config.monitors),
+        destinations=config.destination_tables,
+        base_dir=config.base_dir,
+    )
+
+
 def create_app(settings: GatewaySettings | Gateway) -> Starlette:
     """The gateway app; `settings` may be a built Gateway (tests share one with the app)."""
     gateway = settings if isinstance(settings, Gateway) else Gateway(settings)
@@ -90,7 +121,14 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
             await asyncio.to_thread(gateway.stop)
 
     app = Starlette(
-        routes=[*segment_api.routes(), *cio_api.routes(), *ops.routes(), *snippet.routes()],
+        # The console goes last, so the gateway's own routes win.
+        routes=[
+            *segment_api.routes(),
+            *cio_api.routes(),
+            *ops.routes(),
+            *snippet.routes(),
+            ConsoleMount("/", app=_console(gateway)),
+        ],
         middleware=[
             Middleware(AccessLog, gateway=gateway, log_requests=config.access_log),
             Middleware(

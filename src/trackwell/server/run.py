@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from trackwell.console.auth import admin_token_hash
 from trackwell.server import logs
 from trackwell.server.app import create_app
 from trackwell.server.settings import PLAN_WATCH_SECONDS, GatewaySettings
@@ -127,5 +128,8 @@ def worker_app() -> Starlette:
             router=options.get("router", True),
             high_water=options.get("high_water"),
             plan_watch_seconds=PLAN_WATCH_SECONDS if options.get("watch_plan", True) else None,
+            admin_token_hash=admin_token_hash(settings.console, os.environ),
+            monitors=settings.monitors,
+            destination_tables=settings.destinations,
         )
     )

@@ -42,3 +42,5 @@ class GatewaySettings:
     alerts: Mapping[str, Any] = field(default_factory=dict)
     destination_tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     base_dir: Path = Path()
+    # The web console at `/`: `sha256:<hex>` of the admin token (None: nobody can log in).
+    admin_token_hash: str | None = None

@@ -1,0 +1,140 @@
+"""Console login: an admin token, a signed session cookie, and CSRF tokens bound to the session."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+HASH_PREFIX = "sha256:"
+TOKEN_ENV = "TRACKWELL_ADMIN_TOKEN"
+SESSION_COOKIE = "tw_console"
+LOGIN_COOKIE = "tw_console_login"
+SESSION_SECONDS = 12 * 3600
+LOGIN_FORM_SECONDS = 3600
+# Failed logins tolerated per window before the form answers 429: admin tokens are random,
+# so this only slows down guessing and keeps it out of reach of a script.
+MAX_FAILURES = 10
+FAILURE_WINDOW_SECONDS = 60.0
+
+
+def hash_token(token: str) -> str:
+    """The form an admin token is stored in: `sha256:<hex>` (tokens are random: no salt needed)."""
+    return HASH_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def valid_hash(value: object) -> bool:
+    """Whether a configured value looks like `sha256:<64 hex digits>`."""
+    if not isinstance(value, str) or not value.startswith(HASH_PREFIX):
+        return False
+    digest = value[len(HASH_PREFIX) :]
+    return len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+
+
+def admin_token_hash(
+    console: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The admin token's hash: TRACKWELL_ADMIN_TOKEN wins over `[console] admin_token_hash`."""
+    env = environ if environ is not None else {}
+    token = env.get(TOKEN_ENV, "")
+    if token:
+        return hash_token(token)
+    configured = (console or {}).get("admin_token_hash")
+    return configured if isinstance(configured, str) and valid_hash(configured) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in browser: its id (CSRF tokens derive from it) and when it expires."""
+
+    sid: str
+    expires: int
+
+
+@dataclass
+class Guard:
+    """Checks tokens and signs cookies with a secret made per process (a restart logs out)."""
+
+    token_hash: str | None
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    revoked: set[str] = field(default_factory=set)
+    failures: deque[float] = field(default_factory=deque)
+
+    @property
+    def configured(self) -> bool:
+        """Whether any token can log in at all."""
+        return self.token_hash is not None
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
+
+    def check_token(self, token: str) -> bool:
+        """Whether `token` is the admin token (constant time; write keys are never accepted)."""
+        if self.token_hash is None or not token:
+            return False
+        return hmac.compare_digest(hash_token(token).encode(), self.token_hash.encode())
+
+    def throttled(self, now: float | None = None) -> bool:
+        """Too many failed logins in the last minute."""
+        moment = time.monotonic() if now is None else now
+        while self.failures and self.failures[0] < moment - FAILURE_WINDOW_SECONDS:
+            self.failures.popleft()
+        return len(self.failures) >= MAX_FAILURES
+
+    def failed(self, now: float | None = None) -> None:
+        """Count a failed login."""
+        self.failures.append(time.monotonic() if now is None else now)
+
+    def new_session(self, now: float | None = None) -> tuple[Session, str]:
+        """A fresh session and its cookie value."""
+        expires = int((time.time() if now is None else now) + SESSION_SECONDS)
+        session = Session(secrets.token_urlsafe(18), expires)
+        body = f"{session.sid}.{expires}"
+        return session, f"{body}.{self._sign('session|' + body)}"
+
+    def session(self, cookie: str | None, now: float | None = None) -> Session | None:
+        """The session a cookie carries, when its signature holds and it has not expired."""
+        if not cookie or cookie.count(".") != 2:
+            return None
+        sid, expires_text, signature = cookie.split(".")
+        body = f"{sid}.{expires_text}"
+        if not hmac.compare_digest(signature, self._sign("session|" + body)):
+            return None
+        if not expires_text.isdigit() or int(expires_text) < (time.time() if now is None else now):
+            return None
+        return None if sid in self.revoked else Session(sid, int(expires_text))
+
+    def revoke(self, session: Session) -> None:
+        """Log a session out (its cookie stops working in this process)."""
+        self.revoked.add(session.sid)
+
+    def csrf(self, session: Session) -> str:
+        """The CSRF token every form of this session carries."""
+        return self._sign("csrf|" + session.sid)
+
+    def check_csrf(self, session: Session, token: str) -> bool:
+        """Whether a submitted CSRF token belongs to this session."""
+        return bool(token) and hmac.compare_digest(token, self.csrf(session))
+
+    def login_nonce(self, now: float | None = None) -> tuple[str, str]:
+        """(cookie value, form token) for the login form, which has no session yet."""
+        expires = int((time.time() if now is None else now) + LOGIN_FORM_SECONDS)
+        body = f"{secrets.token_urlsafe(12)}.{expires}"
+        return f"{body}.{self._sign('login|' + body)}", self._sign("login-form|" + body)
+
+    def check_login_nonce(self, cookie: str | None, token: str, now: float | None = None) -> bool:
+        """Whether the login form was served by this process to this browser, recently."""
+        if not cookie or cookie.count(".") != 2 or not token:
+            return False
+        nonce, expires_text, signature = cookie.split(".")
+        body = f"{nonce}.{expires_text}"
+        if not hmac.compare_digest(signature, self._sign("login|" + body)):
+            return False
+        if not expires_text.isdigit() or int(expires_text) < (time.time() if now is None else now):
+            return False
+        return hmac.compare_digest(token, self._sign("login-form|" + body))

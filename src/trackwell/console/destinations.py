@@ -1,0 +1,128 @@
+"""Destinations: queue states, latency over time, last errors, and dead letters to replay."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from trackwell.console import series
+from trackwell.console.context import Console, console
+from trackwell.console.templating import json_response
+from trackwell.store.base import StoreError
+
+LATENCY_DAYS = 30
+DEAD_SHOWN = 20
+ERRORS_SHOWN = 5
+QUEUE_PARTS = ("queues",)
+
+
+def queues(c: Console) -> list[dict[str, Any]]:
+    """Every destination's queue right now."""
+    return [
+        {
+            "name": s.destination,
+            "pending": s.pending,
+            "in_flight": s.in_flight,
+            "delivered": s.delivered,
+            "retry": s.retry,
+            "waiting": s.waiting,
+            "dead": s.dead,
+            "oldest_pending_s": s.oldest_pending_ms / 1000 if s.oldest_pending_ms else None,
+            "last_error": s.last_error,
+        }
+        for s in c.store.delivery_stats(c.now_ms())
+    ]
+
+
+def destinations_view(c: Console) -> dict[str, Any]:
+    """Queues, plus per destination its latency chart, last errors and dead letters."""
+    today = c.today()
+    since = today - LATENCY_DAYS + 1
+    rollups = c.store.delivery_rollups(since, today)
+    found = queues(c)
+    details = []
+    for queue in found:
+        name = queue["name"]
+        chart, overall = series.latency(rollups, name, since, today)
+        details.append(
+            {
+                "name": name,
+                "chart": chart.to_dict(),
+                "has_latency": not chart.empty,
+                "p50": overall["p50"],
+                "p95": overall["p95"],
+                "errors": [
+                    {"seq": e.seq, "status": e.status, "at_ms": e.at_ms, "detail": e.detail}
+                    for e in c.reads.delivery_errors(name, ERRORS_SHOWN)
+                ],
+                "dead": [
+                    {
+                        "seq": d.seq,
+                        "message_id": d.message_id,
+                        "label": d.label,
+                        "person": d.person,
+                        "attempts": d.attempts,
+                        "error": d.error,
+                        "updated_ms": d.updated_ms,
+                    }
+                    for d in c.reads.dead_letters(name, DEAD_SHOWN)
+                ],
+            }
+        )
+    return {"queues": found, "destinations": details, "days": LATENCY_DAYS}
+
+
+def destinations_page(request: Request) -> Response:
+    """The delivery health page (the queue table refreshes live)."""
+    c = console(request)
+    flash = None
+    if "replayed" in request.query_params:
+        flash = {
+            "count": request.query_params.get("replayed", "0"),
+            "destination": request.query_params.get("destination", ""),
+        }
+    return c.renderer.page(
+        request, "destinations.html", view=destinations_view(c), flash=flash, parts=QUEUE_PARTS
+    )
+
+
+def _known(c: Console, name: str) -> bool:
+    return any(q["name"] == name for q in queues(c))
+
+
+def replay_confirm(request: Request) -> Response:
+    """The confirmation step: what will be sent again, and where."""
+    c = console(request)
+    name = request.path_params["name"]
+    if not _known(c, name):
+        return c.renderer.page(request, "missing.html", 404, what="destination", name=name)
+    message_id = request.query_params.get("message_id") or None
+    letter = next((d for d in c.reads.dead_letters(name, 1000) if d.message_id == message_id), None)
+    return c.renderer.page(
+        request, "replay.html", destination=name, message_id=message_id, letter=letter
+    )
+
+
+def replay(request: Request) -> Response:
+    """Requeue one dead letter (or all of a destination's) and go back to the destinations page."""
+    c = console(request)
+    name = request.path_params["name"]
+    form: dict[str, str] = request.scope.get("console_form") or {}
+    if not _known(c, name):
+        return c.renderer.page(request, "missing.html", 404, what="destination", name=name)
+    message_id = form.get("message_id") or None
+    try:
+        count = c.store.requeue(name, dead_only=True, message_id=message_id, now_ms=c.now_ms())
+    except StoreError as exc:
+        return json_response({"code": 409, "message": str(exc)}, 409)
+    query = urlencode({"replayed": count, "destination": name})
+    base = request.scope.get("root_path", "")
+    return RedirectResponse(f"{base}/destinations?{query}#{quote(name, safe='')}", 303)
+
+
+def api_destinations(request: Request) -> Response:
+    """JSON: queues, latency, errors and dead letters."""
+    return json_response(destinations_view(console(request)))
