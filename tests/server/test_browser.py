@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,47 +11,13 @@ from pathlib import Path
 import pytest
 
 import trackwell
+from tests.chromium import CHROMIUM_ARGS, chromium
 from trackwell.server.auth import hash_key
 from trackwell.store.sqlite import SQLiteStore
 
 from .conftest import BROWSER_KEY, EXAMPLE_PLAN, Served, start_gateway
 
-CHROMIUM = "/usr/bin/chromium"
-# Debian's Chromium, offline: no first-run, sync, component or network side traffic.
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-def _apt_install() -> str | None:
-    """Install Debian's chromium; the reason when it cannot be done here."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return "not root or no apt-get"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    for step in ([install], [["apt-get", "update"], install]):
-        results = [
-            subprocess.run(c, env=env, capture_output=True, text=True, timeout=900) for c in step
-        ]
-        if results[-1].returncode == 0 and Path(CHROMIUM).exists():
-            return None
-    return (
-        results[-1].stderr.strip().splitlines()[-1]
-        if results[-1].stderr.strip()
-        else "apt-get failed"
-    )
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's chromium, installed with apt-get when missing (never a browser download)."""
-    pytest.importorskip("playwright.sync_api", reason="playwright (a dev extra) is not installed")
-    if not Path(CHROMIUM).exists():
-        reason = _apt_install()
-        if reason is not None:
-            pytest.skip(
-                f"Debian's chromium is not installed and cannot be installed here ({reason})"
-            )
-    return CHROMIUM
+__all__ = ["chromium"]  # the fixture, imported for pytest
 
 
 class _Page(BaseHTTPRequestHandler):
@@ -117,7 +80,7 @@ def test_snippet_cookie_page_view_and_merged_timeline(
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             page = context.new_page()
