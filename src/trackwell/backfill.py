@@ -127,6 +127,8 @@ def run_backfill(
     checkpoint = _load_checkpoint(state, file, destination.name, options.restart)
     report = BackfillReport(resumed_from=checkpoint.line, dry_run=options.dry_run)
     errors = state.with_suffix(".errors.jsonl")
+    if not options.dry_run:
+        state.parent.mkdir(parents=True, exist_ok=True)
     report.errors_file = str(errors)
     limiter = RateLimiter(options.rate or destination.rate_limit)
     batch: list[tuple[int, dict[str, Any]]] = []
@@ -137,8 +139,10 @@ def run_backfill(
             report.reasons[code] = report.reasons.get(code, 0) + 1
             error_log.write(json.dumps({"line": line, "code": code, "reason": reason}) + "\n")
 
+        last_line = checkpoint.line
         for row in read_rows(file, fmt, plan.plan):
             report.read += 1
+            last_line = max(last_line, row.line)
             if row.line <= checkpoint.line:
                 report.skipped += 1
                 continue
@@ -157,7 +161,8 @@ def run_backfill(
                 _advance(checkpoint, row.line, report, state, options)
         if batch:
             _send(batch, destination, limiter, report, error_log, options)
-            _advance(checkpoint, batch[-1][0], report, state, options)
+        # Every line has been handled, refused ones after the last batch included.
+        _advance(checkpoint, last_line, report, state, options)
         checkpoint.finished = True
         if not options.dry_run:
             _save(state, checkpoint)
