@@ -139,8 +139,11 @@ def bench_burst(folder: Path, burst: int) -> dict[str, Any]:
 
 
 def bench_segment(n: int, burst: int) -> dict[str, Any]:
+    import logging
+
     from segment.analytics import Client as SegmentClient
 
+    logging.getLogger("segment").setLevel(logging.CRITICAL)  # it logs every dropped message
     server, port = sink()
     client = SegmentClient(
         write_key="bench", host=f"http://127.0.0.1:{port}", max_queue_size=10_000
