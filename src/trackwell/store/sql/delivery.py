@@ -24,6 +24,9 @@ SCAN_FACTOR = 4
 # A router that stops claiming for this long loses its destination to another process
 # (TRACKWELL_QUEUE_LEASE_MS tunes it: shorter fails over faster, longer tolerates GC pauses).
 LEASE_MS = int(os.environ.get("TRACKWELL_QUEUE_LEASE_MS", "30000"))
+# No retry is ever scheduled further ahead than this (Retry-After is capped at an hour, backoff
+# at ten minutes): one that is, was scheduled by a clock that has since stepped back, and is due.
+FURTHEST_RETRY_MS = 3_660_000
 
 
 @dataclass
@@ -108,12 +111,25 @@ def claim(
     state.high = max(state.high, cursor)
     claimed: list[Delivery] = []
     busy = set(state.retries)
-    for seq, attempts, person, body in conn.execute(
+    due = conn.execute(
         "SELECT d.seq, d.attempts, d.person, l.body FROM deliveries d JOIN log l ON l.seq = d.seq"
-        " WHERE d.destination = ? AND d.status = 'retry' AND d.next_ms <= ? ORDER BY d.seq LIMIT ?",
-        (destination, now_ms, limit),
-    ):
-        if seq in busy:
+        " WHERE d.destination = ? AND d.status = 'retry' AND (d.next_ms <= ? OR d.next_ms > ?)"
+        " ORDER BY d.seq LIMIT ?",
+        (destination, now_ms, now_ms + FURTHEST_RETRY_MS, limit),
+    ).fetchall()
+    # Each retry has its own jittered backoff, so a person's later message can come due before
+    # an earlier one: it is taken only once every earlier unsettled message of that person is.
+    unsettled = _unsettled(conn, destination, {row[2] for row in due if row[2] is not None})
+    held: set[str] = set()
+    for seq, attempts, person, body in due:
+        if person is not None:
+            earlier = unsettled.get(person)
+            if person in held or seq in busy or (earlier and earlier[0] != seq):
+                held.add(person)
+                continue
+            if earlier:
+                earlier.pop(0)
+        elif seq in busy:
             continue
         state.retries[seq] = person
         claimed.append(Delivery(destination, seq, orjson.loads(body), attempts))
@@ -163,6 +179,23 @@ def claim(
         )
     _advance(conn, state, destination, 0)
     return claimed
+
+
+def _unsettled(conn: Conn, destination: str, people: set[str]) -> dict[str, list[int]]:
+    """person -> seqs of their messages still retrying, oldest first (a waiting message is
+    always behind one of these, and becomes due only when they have all settled)."""
+    found: dict[str, list[int]] = {}
+    ordered = sorted(people)
+    for start in range(0, len(ordered), 500):
+        part = ordered[start : start + 500]
+        marks = ",".join("?" * len(part))
+        for person, seq in conn.execute(
+            "SELECT person, seq FROM deliveries WHERE destination = ? AND status = 'retry'"
+            f" AND person IN ({marks}) ORDER BY seq",
+            (destination, *part),
+        ):
+            found.setdefault(person, []).append(seq)
+    return found
 
 
 def _blocked_people(conn: Conn, destination: str) -> set[str]:

@@ -47,12 +47,24 @@ class Tally:
 
     # Per message only a Counter increment; the day and hour rows are built once, at flush.
     raw: Counter[tuple[int, int, str, str, str, str, int]] = field(default_factory=Counter)
-    codes: dict[tuple[int, str, str, str], int] = field(default_factory=lambda: defaultdict(int))
-    identifies: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    codes: Counter[tuple[int, str, str, str]] = field(default_factory=Counter)
+    identifies: Counter[int] = field(default_factory=Counter)
+    new_profiles: Counter[int] = field(default_factory=Counter)
+    identifies_of_new: Counter[int] = field(default_factory=Counter)
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally's counts to this one."""
+        self.raw.update(other.raw)
+        self.codes.update(other.codes)
+        self.identifies.update(other.identifies)
+        self.new_profiles.update(other.new_profiles)
+        self.identifies_of_new.update(other.identifies_of_new)
+
+    def __len__(self) -> int:
+        return len(self.raw) + len(self.codes)
 
     def count(
         self,
-        *,
         received_ms: int,
         timestamp_ms: int | None,
         source: str,
@@ -96,13 +108,9 @@ class Tally:
                     tally.queue_time += count
         return events
 
-    def flush(
-        self,
-        conn: Conn,
-        new_profiles: dict[int, int],
-        identifies_of_new: dict[int, int],
-    ) -> None:
-        """Add this batch's counts to the rollup tables."""
+    def flush(self, conn: Conn) -> None:
+        """Add these counts to the rollup tables."""
+        new_profiles, identifies_of_new = self.new_profiles, self.identifies_of_new
         events = self.events
         if events:
             conn.executemany(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -326,6 +327,7 @@ class SQLStore:
 
     def volume(self, since_day: int, until_day: int, *, hourly: bool = False) -> list[VolumeRollup]:
         """Event counts per day (or per hour, kept for 7 days) between two days inclusive."""
+        self.flush_rollups()
         with self._db.read() as conn:
             return rollups.volume(conn, since_day, until_day, hourly=hourly)
 
@@ -333,16 +335,19 @@ class SQLStore:
         self, since_day: int, until_day: int
     ) -> list[tuple[int, str, str, str, int]]:
         """(day, source, name, code, count) between two days inclusive."""
+        self.flush_rollups()
         with self._db.read() as conn:
             return rollups.violation_counts(conn, since_day, until_day)
 
     def delivery_rollups(self, since_day: int, until_day: int) -> list[DeliveryRollup]:
         """Per day, destination and event: outcomes and latency histograms."""
+        self.flush_rollups()
         with self._db.read() as conn:
             return rollups.deliveries(conn, since_day, until_day)
 
     def people_rollups(self, since_day: int, until_day: int) -> list[PeopleRollup]:
         """Per day: new profiles and identify calls."""
+        self.flush_rollups()
         with self._db.read() as conn:
             return rollups.people(conn, since_day, until_day)
 
@@ -381,8 +386,23 @@ class SQLStore:
                 conn.execute("SELECT count(*) FROM profiles WHERE traits = '{}'").fetchone()[0]
             )
 
+    def flush_rollups(self) -> None:
+        """Write the rollup counts still gathered in memory (readers want current numbers)."""
+        pending = self._window.take_pending()
+        if not len(pending):
+            return
+        try:
+            with self._db.write() as conn:
+                pending.flush(conn)
+        except StoreError:
+            self._window.give_back(pending)
+            raise
+
     def close(self) -> None:
-        """Close every connection."""
+        """Write pending rollup counts, then close every connection."""
+        # Closing anyway if that fails: at most a second of counts is lost, never a message.
+        with contextlib.suppress(StoreError):
+            self.flush_rollups()
         self._db.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from trackwell.store.sql.dialect import Conn, Dialect
 from trackwell.store.sql.rollups import Tally, prune_hours
 
 DAY_MS = 86_400_000
+ROLLUP_FLUSH_MS = 1_000
+ROLLUP_FLUSH_KEYS = 20_000
 # SQLite caps bound parameters per statement; stay well under the oldest default (999).
 CHUNK = 500
 
@@ -54,6 +57,31 @@ class DedupWindow:
     tables: set[str] = field(default_factory=set)
     loaded: bool = False
     pruned_day: int = 0  # the day hour-level rollups were last pruned
+    # Rollup counts are gathered over ROLLUP_FLUSH_MS of batches and then written in one go:
+    # with many event names, an upsert per name per batch would cost a quarter of ingest.
+    pending: Tally = field(default_factory=Tally)
+    flushed_ms: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_counts(self, conn: Conn, tally: Tally, now_ms: int) -> None:
+        """Keep a batch's counts; write them all (in this transaction) once a second has passed."""
+        with self.lock:
+            self.pending.merge(tally)
+            if now_ms - self.flushed_ms < ROLLUP_FLUSH_MS and len(self.pending) < ROLLUP_FLUSH_KEYS:
+                return
+            pending, self.pending, self.flushed_ms = self.pending, Tally(), now_ms
+        pending.flush(conn)
+
+    def take_pending(self) -> Tally:
+        """Everything not yet written (for a reader that wants current numbers)."""
+        with self.lock:
+            pending, self.pending = self.pending, Tally()
+            return pending
+
+    def give_back(self, tally: Tally) -> None:
+        """Counts whose write failed go back to the pending ones."""
+        with self.lock:
+            self.pending.merge(tally)
 
     def live_tables(self, conn: Conn, today: int) -> list[str]:
         """Tables within the window, dropping the ones that fell out of it."""
@@ -141,17 +169,19 @@ def write_batch(
         timestamp = message.timestamp or message.received_at
         at = int(timestamp.timestamp() * 1000) if timestamp else 0
         received = message.received_at
+        received_ms = int(received.timestamp() * 1000) if received else now_ms
         violations = checked.violations
+        name = message.event if kind == "track" else message.name
         log_rows.append(
             (
                 seq,
                 message_id,
                 kind,
-                message.event if kind == "track" else message.name,
+                name,
                 message.user_id,
                 message.anonymous_id,
                 at,
-                int(received.timestamp() * 1000) if received else 0,
+                received_ms,
                 checked.verdict,
                 _violations_json([*violations, *identity]) if violations or identity else None,
                 checked.body or encode(message),
@@ -169,7 +199,15 @@ def write_batch(
             if identity
             else Written(message_id, seq)
         )
-        _count(tally, checked, now_ms, at)
+        tally.count(
+            received_ms,
+            at,
+            checked.source or "unknown",
+            name or "",
+            kind,
+            checked.verdict,
+            [v.code for v in violations] if violations else (),
+        )
     if log_rows:
         window.dialect.prepare_log(conn, {row[7] // DAY_MS for row in log_rows})
         conn.executemany(
@@ -190,29 +228,29 @@ def write_batch(
         )
     new_users = people.flush()
     identities.flush()
-    identifies_of_new = sum(1 for m in people.identifies if m.user_id in new_users)
-    tally.flush(
-        conn,
-        {today: len(new_users)} if new_users else {},
-        {today: identifies_of_new} if identifies_of_new else {},
-    )
+    if new_users:
+        tally.new_profiles[today] += len(new_users)
+        of_new = sum(1 for m in people.identifies if m.user_id in new_users)
+        if of_new:
+            tally.identifies_of_new[today] += of_new
+    window.add_counts(conn, tally, now_ms)
     if window.pruned_day != today:
         prune_hours(conn, now_ms)
         window.pruned_day = today
     return results
 
 
-def _count(tally: Tally, checked: Checked, now_ms: int, action_ms: int | None = None) -> None:
+def _count(tally: Tally, checked: Checked, now_ms: int) -> None:
     message = checked.message
     received = message.received_at
     tally.count(
-        received_ms=int(received.timestamp() * 1000) if received else now_ms,
-        timestamp_ms=action_ms,
-        source=checked.source or "unknown",
-        name=(message.event if message.type == "track" else message.name) or "",
-        type_=message.type,
-        verdict=checked.verdict,
-        codes=[v.code for v in checked.violations],
+        int(received.timestamp() * 1000) if received else now_ms,
+        None,
+        checked.source or "unknown",
+        (message.event if message.type == "track" else message.name) or "",
+        message.type,
+        checked.verdict,
+        [v.code for v in checked.violations],
     )
 
 
