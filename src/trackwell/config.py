@@ -16,7 +16,7 @@ DEFAULT_PLAN = "tracking-plan.yaml"
 DEFAULT_STORE = "sqlite:///.trackwell/trackwell.db"
 KNOWN_KEYS = ("plan", "store", "destinations", "sources", "monitors", "alerts", "console")
 # What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
-SOURCE_KEYS = ("key_hashes", "types", "anonymous_only")
+SOURCE_KEYS = ("key_hashes", "types", "anonymous_only", "rate_limit")
 
 
 class ConfigError(Exception):
@@ -113,7 +113,8 @@ def parse_console(path: Path, value: Any) -> dict[str, Any]:
 
 
 def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
-    """Validate [sources.NAME] tables: `key_hashes`, optional `types` and `anonymous_only`."""
+    """Validate [sources.NAME] tables: `key_hashes`, optional `types`, `anonymous_only` and
+    `rate_limit`."""
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: sources must be tables: [sources.NAME]")
     for name, table in value.items():
@@ -139,6 +140,11 @@ def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{where}.types must list message types: {', '.join(MESSAGE_TYPES)}")
         if not isinstance(table.get("anonymous_only", False), bool):
             raise ConfigError(f"{where}.anonymous_only must be true or false")
+        rate = table.get("rate_limit")
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0
+        ):
+            raise ConfigError(f"{where}.rate_limit must be a positive number of events per second")
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -129,14 +130,27 @@ def parse_time(value: Any, path: str) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            shown = value if len(value) <= 40 else value[:37] + "..."
             raise MessageError(
-                "malformed", path, f"expected ISO-8601 or Unix time, got {shown!r}"
+                "malformed", path, f"expected ISO-8601 or Unix time, got {shown(value)}"
             ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)  # Segment reads offset-less times as UTC
         return parsed.astimezone(UTC)
     raise MessageError("malformed", path, f"expected a timestamp, got {_json_type(value)}")
+
+
+_DIGIT = re.compile(r"\d")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_+/=]{12,}")
+
+
+def shown(value: str) -> str:
+    """A value quoted in an error message, which reaches answers, logs and the store: cut to 40
+    characters, digits masked when there are enough to be a card or id number, and long
+    token-like runs cut short, so a secret sent in the wrong field is never repeated."""
+    text = value if len(value) <= 40 else value[:37] + "..."
+    if len(_DIGIT.findall(text)) >= 9:
+        text = _DIGIT.sub("#", text)
+    return repr(_TOKEN_RUN.sub(lambda run: run.group()[:4] + "...", text))
 
 
 def _is_number(text: str) -> bool:
@@ -254,11 +268,11 @@ def from_json(data: Any, *, size: int | None = None) -> Message:
         raise MessageError("malformed", "", f"expected a JSON object, got {_json_type(data)}")
     kind = data.get("type")
     if kind not in MESSAGE_TYPES:
-        shown = "missing" if kind is None else repr(kind)[:40]
+        found = "missing" if kind is None else shown(kind) if isinstance(kind, str) else "not text"
         raise MessageError(
             "malformed",
             "type",
-            f"unknown message type {shown} (expected one of {', '.join(MESSAGE_TYPES)})",
+            f"unknown message type {found} (expected one of {', '.join(MESSAGE_TYPES)})",
         )
     message = Message(type=cast(MessageType, kind))
     message_id = _identifier(data.get("messageId"), "messageId")

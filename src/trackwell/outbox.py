@@ -9,6 +9,7 @@ the writer has drained it, so the order of messages is never changed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import pickle
@@ -81,6 +82,10 @@ class Outbox:
         self._queue: deque[tuple[int, Checked]] = deque()
         self._ticket = 0
         self._committed = 0
+        # Tickets of messages dropped (reported through on_error): [first, last] runs, and the
+        # highest ticket a flush has answered for, so each drop fails exactly one flush.
+        self._dropped: list[list[int]] = []
+        self._answered = 0
         self._spilling = False
         self._spill_offset = 0
         self._spill_last_ticket = 0
@@ -103,20 +108,28 @@ class Outbox:
         with self._lock:
             self._ticket += 1
             ticket = self._ticket
+            kept = True
             if self._spilling or len(self._queue) >= self.max_queue:
-                self._spill(ticket, checked)
+                kept = self._spill(ticket, checked)
             else:
                 self._queue.append((ticket, checked))
             self.stats.enqueued += 1
         if wait is not None or len(self._queue) >= self.batch_size:
             self._wake.set()
         if wait is not None:
-            return self.wait_for(ticket, wait)
+            return kept and self.wait_for(ticket, wait)
         return True
 
     def wait_for(self, ticket: int, timeout: float) -> bool:
-        """Block until `ticket` is committed; False on timeout."""
+        """Block until `ticket` is committed (or, if it was dropped, the last kept one before it);
+        False on timeout."""
         deadline = time.monotonic() + timeout
+        with self._lock:
+            if ticket <= self._answered:
+                return True  # a flush saw everything up to there written or dropped
+            for first, last in self._dropped:
+                if first <= ticket <= last:
+                    ticket = first - 1  # never written: wait for what came before it
         with self._done:
             while self._committed < ticket:
                 remaining = deadline - time.monotonic()
@@ -143,7 +156,15 @@ class Outbox:
         if target == 0 or self._thread is None:
             return True
         self._wake.set()
-        return self.wait_for(target, max(deadline - time.monotonic(), 0.0))
+        written = self.wait_for(target, max(deadline - time.monotonic(), 0.0))
+        with self._lock:
+            # A message dropped since the last answer was not stored: this flush says so (once;
+            # on_error already named the cause), instead of waiting out its timeout.
+            lost = any(last > self._answered for _, last in self._dropped)
+            if written:
+                self._answered = max(self._answered, target)
+                self._dropped = [run for run in self._dropped if run[1] > self._answered]
+        return written and not lost
 
     def pending(self) -> int:
         """Messages enqueued and not yet committed."""
@@ -157,32 +178,45 @@ class Outbox:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
+        with self._lock:
+            # What is still in the spill file stays there for the next Client to replay.
+            if self._spill_handle is not None:
+                with contextlib.suppress(OSError):
+                    self._spill_handle.close()
+                self._spill_handle = None
         return flushed
 
     # -- spill file ------------------------------------------------------------------------
 
-    def _spill(self, ticket: int, checked: Checked) -> None:
-        """Append one message to the spill file (caller holds the lock)."""
+    def _spill(self, ticket: int, checked: Checked) -> bool:
+        """Append one message to the spill file (caller holds the lock); False if dropped."""
         # The file is private to this store and written only by trackwell, so pickle (exact,
         # for every message shape, and fast) is safe; each record is length-prefixed so a
         # record torn by a crash is recognised and ignored.
         payload = pickle.dumps((ticket, checked), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if self._spill_handle is None:
-                self._spill_handle = self.spill_path.open("ab")
-            self._spill_handle.write(_FRAME.pack(len(payload)) + payload)
+                # Unbuffered: a full disk fails this call, where this message can be reported,
+                # not a later flush on the writer thread after the caller was told it was kept.
+                self._spill_handle = self.spill_path.open("ab", buffering=0)
+            _append_frame(self._spill_handle, _FRAME.pack(len(payload)) + payload)
         except OSError as exc:
             # Disk full and queue full: nowhere to keep it. Say so; never pretend it was stored.
             self.stats.dropped += 1
+            if self._dropped and self._dropped[-1][1] == ticket - 1:
+                self._dropped[-1][1] = ticket
+            else:
+                self._dropped.append([ticket, ticket])
             self._report(
                 StoreError(
                     f"outbox full and spill file unwritable ({exc.strerror}); message dropped"
                 )
             )
-            return
+            return False
         self._spilling = True
         self._spill_last_ticket = ticket
         self.stats.spilled += 1
+        return True
 
     def _read_spill(
         self, path: Path, offset: int, limit: int
@@ -311,7 +345,13 @@ class Outbox:
         batch: list[tuple[int, Checked]] = []
         while True:
             if not batch:
-                batch = self._next_batch()
+                try:
+                    batch = self._next_batch()
+                except OSError as exc:  # the spill file cannot be read now: keep it, retry
+                    self._report(StoreError(f"cannot read the spill file ({exc.strerror})"))
+                    time.sleep(delay)
+                    delay = min(delay * 2, RETRY_MAX_SECONDS)
+                    continue
             if not batch:
                 if self._stop:
                     return
@@ -359,6 +399,22 @@ def _before_fork() -> None:
 
 
 os.register_at_fork(before=_before_fork)
+
+
+def _append_frame(handle: BinaryIO, frame: bytes) -> None:
+    """Write a whole frame at the end of the file, or nothing: a short write is cut off again."""
+    size = os.fstat(handle.fileno()).st_size
+    try:
+        view = memoryview(frame)
+        while view:
+            written = handle.write(view)
+            if not written:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(handle.fileno(), size)
+        raise
 
 
 def _spill_prefix(path: Path) -> str:

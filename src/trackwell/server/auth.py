@@ -28,11 +28,13 @@ class Source:
     name: str
     types: frozenset[str] | None = None  # None: every message type
     anonymous_only: bool = False  # a browser key: anonymous page and track only
+    rate_limit: float | None = None  # events per second on average (None: no limit)
 
     def describe(self) -> str:
         """What this source may send, for error messages and `keys list`."""
         kinds = ", ".join(sorted(self.types)) if self.types is not None else "every type"
-        return f"{kinds}{' (anonymous only)' if self.anonymous_only else ''}"
+        limit = f", at most {self.rate_limit:g} events/s" if self.rate_limit is not None else ""
+        return f"{kinds}{' (anonymous only)' if self.anonymous_only else ''}{limit}"
 
 
 def new_key() -> str:
@@ -64,10 +66,12 @@ class KeyRing:
         sources: list[tuple[Source, list[str]]] = []
         for name, table in tables.items():
             types = table.get("types")
+            rate = table.get("rate_limit")
             source = Source(
                 name,
                 frozenset(types) if types is not None else None,
                 bool(table.get("anonymous_only", False)),
+                float(rate) if rate is not None else None,
             )
             sources.append((source, list(table.get("key_hashes", []))))
         if write_key:

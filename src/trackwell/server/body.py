@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from typing import Any
 
@@ -9,6 +10,7 @@ import orjson
 from starlette.requests import Request
 
 from trackwell.server.problems import Problem
+from trackwell.server.timeouts import BODY_TIMEOUT_SECONDS
 
 # text/plain is what `navigator.sendBeacon` and CORS-simple requests can send.
 JSON_TYPES = frozenset(["application/json", "text/plain"])
@@ -53,18 +55,35 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large(int(declared), limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        elif size > DRAIN_LIMIT:
-            break
+    seconds = _body_timeout(request)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size <= limit:
+                    chunks.append(chunk)
+                elif size > DRAIN_LIMIT:
+                    break
+    except TimeoutError:
+        # A body trickling in (or stalled) holds a connection and a task: give up on it.
+        raise Problem(
+            408,
+            "request_timeout",
+            f"the request body did not arrive within {seconds:g} s; nothing was stored",
+            headers={"Connection": "close"},
+        ) from None
     if size > limit:
         raise _too_large(size, limit)
     raw = b"".join(chunks)
     if encoding == "identity":
         return raw
     return _inflate(raw, limit, encoding)
+
+
+def _body_timeout(request: Request) -> float:
+    gateway = getattr(request.app.state, "gateway", None)
+    seconds = getattr(getattr(gateway, "settings", None), "body_timeout", None)
+    return float(seconds) if seconds else BODY_TIMEOUT_SECONDS
 
 
 def _too_large(size: int, limit: int) -> Problem:

@@ -10,6 +10,7 @@ from trackwell.server.auth import KeyRing
 from trackwell.server.backlog import Backlog
 from trackwell.server.metrics import Metrics
 from trackwell.server.planfile import PlanHolder
+from trackwell.server.ratelimit import SourceLimits
 from trackwell.server.settings import GatewaySettings
 from trackwell.server.writer import Writer
 from trackwell.store import Store, open_store
@@ -28,6 +29,7 @@ class Gateway:
             open_store(settings.store) if isinstance(settings.store, str) else settings.store
         )
         self.keys = KeyRing.from_config(settings.sources, settings.write_key)
+        self.limits = SourceLimits(self.keys.sources.values())
         destinations = list(settings.destinations)
         # The router registers each destination's queue, so messages accepted while routing
         # runs elsewhere (`--no-router`) are still delivered once it starts.

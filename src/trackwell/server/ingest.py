@@ -19,6 +19,7 @@ from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem
+from trackwell.server.ratelimit import retry_after
 from trackwell.store import Checked, StoreError, Written
 
 # A response lists at most this many violations; the counts always cover every message.
@@ -48,6 +49,15 @@ async def ingest(
 ) -> dict[str, Any]:
     """Check and durably store a request's messages together; the response body."""
     check_sources(source, items, batch=batch)
+    wait = gateway.limits.take(source.name, len(items))
+    if wait > 0:
+        raise Problem(
+            429,
+            "rate_limited",
+            f"source '{source.name}' is over its rate limit ({source.rate_limit:g} events/s);"
+            f" retry in {retry_after(wait)} s, nothing was stored",
+            headers={"Retry-After": retry_after(wait)},
+        )
     if gateway.backlog.over():
         raise Problem(
             429,
@@ -61,15 +71,31 @@ async def ingest(
     checked = [_prepare(compiled, item, received, source.name) for item in items]
     try:
         written = await gateway.writer.write(checked)
-    except StoreError:
+    except StoreError as exc:
         raise Problem(
             503,
             "store_unavailable",
-            "the store cannot take writes right now; retry later, nothing was stored",
+            f"the store cannot take writes right now ({store_reason(exc)}); retry later,"
+            " nothing was stored",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
     gateway.metrics.record(source.name, checked, written, compiled)
     return summarise(checked, written)
+
+
+# Why a write failed, in words a client may see: the store's own message names paths and hosts.
+_REASONS = (
+    ("full", "the disk or database is full"),
+    ("locked", "the database is locked by another process"),
+    ("read-only", "the database is read-only"),
+    ("I/O error", "a disk input-output error: the disk may be read-only or failing"),
+)
+
+
+def store_reason(exc: StoreError) -> str:
+    """The cause of a failed write without the store's location (paths, hosts, users)."""
+    text = str(exc)
+    return next((reason for word, reason in _REASONS if word in text), "the store is unavailable")
 
 
 def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:

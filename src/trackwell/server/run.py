@@ -15,7 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from trackwell.console.auth import admin_token_hash
-from trackwell.server import logs
+from trackwell.server import logs, timeouts
 from trackwell.server.app import create_app
 from trackwell.server.settings import PLAN_WATCH_SECONDS, GatewaySettings
 
@@ -72,6 +72,7 @@ def _options(listen: Listen) -> dict[str, Any]:
         "ssl_certfile": str(listen.tls_cert) if listen.tls_cert else None,
         "ssl_keyfile": str(listen.tls_key) if listen.tls_key else None,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "http": timeouts.protocol(),  # a deadline on each request's head (idle, slowloris)
         "log_level": listen.log_level,
     }
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trackwell.server.backlog import DEFAULT_HIGH_WATER
+from trackwell.server.timeouts import BODY_TIMEOUT_SECONDS
 from trackwell.store import Store
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ class GatewaySettings:
     backlog_poll_seconds: float = 0.5
     cors_origins: Sequence[str] = ("*",)
     access_log: bool = True
+    # Seconds a request body may take to arrive (408 past it); the head's deadline is uvicorn's
+    # protocol's (server/timeouts.py).
+    body_timeout: float = BODY_TIMEOUT_SECONDS
     on_ready: Callable[[Gateway], None] | None = None
     # Monitors inside the gateway: seconds between evaluations (None: not here), and their tables.
     monitor_interval: float | None = None
