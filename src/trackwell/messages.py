@@ -101,7 +101,7 @@ class Message:
             received_at=self.received_at,
             context=_deep_copy(self.context),
             integrations=dict(self.integrations),
-            extra=dict(self.extra),
+            extra=_deep_copy(self.extra),
             timestamp_missing=self.timestamp_missing,
         )
 

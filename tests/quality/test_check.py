@@ -305,3 +305,15 @@ def test_python_built_message_with_wrong_types_is_malformed(plan: CompiledPlan) 
     bad.properties = ["not", "a", "dict"]  # type: ignore[assignment]
     result = check_message(plan, bad)
     assert result.verdict == "blocked" and result.codes == ["malformed"]
+
+
+def test_sensitive_data_in_an_unknown_top_level_field_is_redacted(plan: CompiledPlan) -> None:
+    original = message(card_on_file="4111 1111 1111 1111")
+    result = check_message(plan, original)
+    (violation,) = result.violations
+    assert violation.code == "sensitive_data" and violation.path == "card_on_file"
+    assert (
+        result.message is not None
+        and result.message.extra["card_on_file"] == "[redacted:card_number]"
+    )
+    assert original.extra["card_on_file"] == "4111 1111 1111 1111"  # the caller's copy untouched

@@ -51,7 +51,7 @@ def check_message(plan: CompiledPlan, message: Message, *, backfill: bool = Fals
             violations.append(
                 Violation(
                     "sensitive_data",
-                    format_path(path),
+                    format_path(path[1:] if path[0] == "extra" else path),
                     f"{KIND_LABELS[kind]} found; redacted before storage",
                     effect,
                     kind=kind,
@@ -86,9 +86,12 @@ def _shape(message: Message) -> Violation | None:
 
 
 def _root(message: Message, section: str | int) -> dict[str, Any]:
-    return {"properties": message.properties, "traits": message.traits, "context": message.context}[
-        str(section)
-    ]
+    return {
+        "properties": message.properties,
+        "traits": message.traits,
+        "context": message.context,
+        "extra": message.extra,
+    }[str(section)]
 
 
 def _sensitive(message: Message) -> list[tuple[Path, str]]:
@@ -99,6 +102,9 @@ def _sensitive(message: Message) -> list[tuple[Path, str]]:
         scan(message.traits, ("traits",), found)
     if message.context:
         scan(message.context, ("context",), found)
+    if message.extra:
+        # Unknown top-level fields travel with the message (lossless), so they are scanned too.
+        scan(message.extra, ("extra",), found)
     return found
 
 
