@@ -103,6 +103,8 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
             task.add_done_callback(reloads.discard)
 
         hangup = False
+        # Event loops without signal support (or not in the main thread) refuse the handler;
+        # then the plan file watcher is the only way to reload.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, on_hangup)
             hangup = True
