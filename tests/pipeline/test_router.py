@@ -210,3 +210,31 @@ def test_messages_stored_before_a_destination_existed_are_not_sent_to_it(
     router.drain("new")
     assert destination.ids() == ["later-0"]
     router.close()
+
+
+def test_a_wall_clock_step_back_does_not_stretch_a_retry_after_pause(
+    store: Store, example_plan: Plan
+) -> None:
+    offset = [0.0]
+    calls: list[float] = []
+
+    def answer(message: Message) -> Outcome:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            # The server clock steps back two hours while the pause is running.
+            threading.Timer(0.1, lambda: offset.__setitem__(0, -7200.0)).start()
+            return Outcome("retry", "HTTP 429", retry_after=0.3)
+        return Outcome("delivered")
+
+    destination = Scripted("cio", answer)
+    destination.batch_size = 1
+    router = Router(store, [destination], poll_interval=0.05, clock=lambda: time.time() + offset[0])
+    seed(store, example_plan, [track("a", 0), track("b", 0)])
+    router.start()
+    router.wake()
+    deadline = time.monotonic() + 5
+    while len(destination.ids()) < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    router.close()
+    assert destination.ids(), "the destination stayed paused after the clock stepped back"
+    assert calls[1] - calls[0] >= 0.25

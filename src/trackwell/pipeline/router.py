@@ -37,7 +37,7 @@ class DestinationCounters:
     batches: int = 0
     # Seconds from receivedAt to acknowledgement of recently delivered messages.
     latencies: list[float] = field(default_factory=list)
-    paused_until: float = 0.0
+    paused_until: float = 0.0  # time.monotonic() until which the tool asked us to wait
     last_error: str | None = None
 
 
@@ -188,9 +188,11 @@ class Router:
         destination = self.destinations[name]
         counters = self.counters[name]
         now = self.clock()
-        if counters.paused_until > now:
-            # The tool asked us to wait (429 Retry-After): send nothing to it until then.
-            self._stop.wait(min(counters.paused_until - now, self.poll_interval))
+        waiting = counters.paused_until - time.monotonic()
+        if waiting > 0:
+            # The tool asked us to wait (429 Retry-After): send nothing to it until then. The
+            # pause runs on the monotonic clock, so a wall-clock step cannot stretch it.
+            self._stop.wait(min(waiting, self.poll_interval))
             return 0
         batch = self.store.claim(name, destination.batch_size, int(now * 1000))
         if not batch:
@@ -233,7 +235,7 @@ class Router:
         del counters.latencies[:-10_000]  # keep a bounded window for percentiles
         waits = [o.retry_after for o in outcomes if o.retry_after]
         if waits:
-            counters.paused_until = now + max(waits)
+            counters.paused_until = time.monotonic() + max(waits)
 
     def _report(self, name: str, exc: Exception) -> None:
         log.warning("trackwell router %s: %s", name, exc)
