@@ -20,6 +20,7 @@ from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem
 from trackwell.server.ratelimit import retry_after
+from trackwell.server.storeerrors import store_reason
 from trackwell.store import Checked, StoreError, Written
 
 # A response lists at most this many violations; the counts always cover every message.
@@ -81,21 +82,6 @@ async def ingest(
         ) from None
     gateway.metrics.record(source.name, checked, written, compiled)
     return summarise(checked, written)
-
-
-# Why a write failed, in words a client may see: the store's own message names paths and hosts.
-_REASONS = (
-    ("full", "the disk or database is full"),
-    ("locked", "the database is locked by another process"),
-    ("read-only", "the database is read-only"),
-    ("I/O error", "a disk input-output error: the disk may be read-only or failing"),
-)
-
-
-def store_reason(exc: StoreError) -> str:
-    """The cause of a failed write without the store's location (paths, hosts, users)."""
-    text = str(exc)
-    return next((reason for word, reason in _REASONS if word in text), "the store is unavailable")
 
 
 def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:

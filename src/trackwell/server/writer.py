@@ -16,7 +16,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from trackwell.store import Checked, Store, Written
+from trackwell.server.storeerrors import store_reason
+from trackwell.store import Checked, Store, StoreError, Written
 
 log = logging.getLogger("trackwell.server.writer")
 
@@ -108,7 +109,10 @@ class Writer:
                 written = self.store.write_batch(batch)
             except Exception as exc:  # StoreError, or a bug: every waiting request hears of it
                 self.stats.failures += 1
-                self.stats.last_error = str(exc)
+                # What /readyz shows anyone: the cause, never the store's path or host.
+                self.stats.last_error = (
+                    store_reason(exc) if isinstance(exc, StoreError) else type(exc).__name__
+                )
                 self.stats.healthy = False
                 log.error("store write failed", extra={"fields": {"error": str(exc)}})
                 for _, future, loop in group:
