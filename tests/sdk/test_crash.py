@@ -164,6 +164,8 @@ class Child:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            if not line.endswith("\n"):
+                continue  # cut short by the kill: the child never finished saying it
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
                 self._changed.notify_all()
