@@ -103,9 +103,10 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
             task.add_done_callback(reloads.discard)
 
         hangup = False
-        # Event loops without signal support (or not in the main thread) refuse the handler;
+        # Event loops without signal support (or not in the main thread) refuse the handler
+        # with a RuntimeError (its subclass on platforms without signals) or a ValueError;
         # then the plan file watcher is the only way to reload.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        with contextlib.suppress(RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, on_hangup)
             hangup = True
         if config.plan_watch_seconds:
