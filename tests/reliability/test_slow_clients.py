@@ -120,7 +120,11 @@ def test_idle_and_trickling_connections_are_cut_and_others_do_not_notice(tmp_pat
             f"p95 {percentile(during, 95) * 1000:.1f} ms with slow clients, "
             f"{percentile(baseline, 95) * 1000:.1f} ms without"
         )
-        assert latencies(client, url, "after", 5)  # still serving
+        # Still serving, on a new connection: the client's own keep-alive connection has been
+        # idle about as long as the head deadline, and a request sent just as the server closes
+        # an idle connection is reset (HTTP/1.1's keep-alive race, which no server avoids).
+        with httpx.Client(auth=(SERVER_KEY, ""), timeout=5) as fresh:
+            assert latencies(fresh, url, "after", 5)
 
 
 def _basic(key: str) -> bytes:
