@@ -125,7 +125,7 @@ def parse_time(value: Any, path: str) -> datetime:
         return _from_epoch(float(value), path)
     if isinstance(value, str):
         text = value.strip()
-        if text and (text[0].isdigit() or text[0] == "-") and _is_number(text):
+        if text and _EPOCH_TEXT.match(text) and _is_number(text):
             return _from_epoch(float(text), path)
         try:
             parsed = datetime.fromisoformat(text)
@@ -139,6 +139,9 @@ def parse_time(value: Any, path: str) -> datetime:
     raise MessageError("malformed", path, f"expected a timestamp, got {_json_type(value)}")
 
 
+# Unix time sent as text ("1700000000", "1.7e9", "-5"); an ISO date ("2026-...") never matches,
+# so it is not first tried as a float (an exception per message).
+_EPOCH_TEXT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _DIGIT = re.compile(r"\d")
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9_+/=]{12,}")
 
@@ -207,8 +210,29 @@ def _object(value: Any, path: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise MessageError("malformed", path, f"expected an object, got {_json_type(value)}")
-    _check_shape(value, path, 1)
+    if not _shape_ok(value, 1):
+        _check_shape(value, path, 1)  # raises, with the path of the first offender
     return value
+
+
+def _shape_ok(value: dict[str, Any] | list[Any], depth: int) -> bool:
+    """Whether `_check_shape` would pass; builds no paths (every message takes this walk)."""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH:
+                return False
+            if isinstance(item, _CONTAINERS) and not _shape_ok(item, depth + 1):
+                return False
+    else:
+        for item in value:
+            if isinstance(item, _CONTAINERS) and not _shape_ok(item, depth + 1):
+                return False
+    return True
+
+
+_CONTAINERS = (dict, list)
 
 
 def _check_shape(value: Any, path: str, depth: int) -> None:
