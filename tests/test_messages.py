@@ -49,7 +49,14 @@ def test_seconds_and_milliseconds_are_told_apart_by_magnitude() -> None:
     assert parse_time(100_000_000_000, "t").year == 1973
 
 
-@pytest.mark.parametrize("value", ["yesterday", True, -5, float("inf"), 10**15, [1]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday", True, -5, float("inf"), 10**15, [1], "-inf", "nan", "1e400",
+        "0001-01-01T00:00:05+00:04",  # before the first UTC instant a datetime can hold
+        "9999-12-31T23:59:59-01:00",  # after the last
+    ],
+)  # fmt: skip
 def test_bad_timestamps(value: Any) -> None:
     with pytest.raises(MessageError) as info:
         parse_time(value, "timestamp")

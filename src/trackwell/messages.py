@@ -135,7 +135,12 @@ def parse_time(value: Any, path: str) -> datetime:
             ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)  # Segment reads offset-less times as UTC
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+00:04, before the first representable UTC
+            raise MessageError(
+                "malformed", path, "the time is out of range (in UTC, before year 1 or after 9999)"
+            ) from None
     raise MessageError("malformed", path, f"expected a timestamp, got {_json_type(value)}")
 
 
