@@ -46,8 +46,9 @@ def test_gateway_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Pa
     rng = random.Random(os.getpid() ^ time.time_ns())
     hook = TimedWebhook().start()
     hook_config(tmp_path, batch_size=100)
-    # The dead process's router held the queue's lease: a short one lets the next take over soon.
-    env = hook_env(hook, TRACKWELL_QUEUE_LEASE_MS="1000")
+    # The dead process's router held the queue's lease (the default 30 s): the next gateway's
+    # router sees that process is gone and takes the queue at once.
+    env = hook_env(hook)
     ledger = Ledger()
     served = start_gateway(tmp_path, "--no-watch-plan", "--log-level", "warning", env=env)
     url = [served.url]
@@ -96,7 +97,9 @@ def test_router_sigkill_mid_batch_hands_the_queue_over(tmp_path: Path) -> None:
     hook_config(tmp_path, batch_size=25)
     db = tmp_path / "route.db"
     url = f"sqlite:///{db}"
-    env = hook_env(hook, TRACKWELL_QUEUE_LEASE_MS="700")
+    # The default lease (30 s): a killed router on this machine is seen to be gone, and its
+    # queue taken over at once, well inside the 20 s the test waits for it.
+    env = hook_env(hook)
     store = open_store(url)
     store.register_destination("hook", DeliveryFilter())  # before the first message
     compiled = compile_plan(load_plan(EXAMPLE_PLAN))
@@ -127,7 +130,7 @@ def test_router_sigkill_mid_batch_hands_the_queue_over(tmp_path: Path) -> None:
             routers.remove(victim)
             routers.append(Router(tmp_path, url, env, f"router-{len(killed) + 1}-{round_}"))
             feed(8)
-            # The survivor takes the queue over once the dead owner's lease has run out.
+            # The survivor takes the queue over without waiting for the dead owner's lease.
             assert wait_until(lambda o=owner: lease_owner(db, "hook")[0] not in (None, o), 20)
         feed(5)
         acked = ledger.snapshot()

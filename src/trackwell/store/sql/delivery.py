@@ -8,6 +8,7 @@ message of the same person that is retrying, so one person's messages stay in or
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ import orjson
 
 from trackwell.store.base import Delivery, DeliveryFilter, DeliveryResult, DeliveryStats
 from trackwell.store.sql.dialect import Conn
+from trackwell.store.sql.owners import owner_is_gone
 from trackwell.store.sql.rollups import DeliveryCount, add_deliveries
+
+log = logging.getLogger("trackwell.store.delivery")
 
 # How many log rows one claim may look at past the cursor (filtered-out rows cost a look too).
 SCAN_FACTOR = 4
@@ -80,7 +84,13 @@ def take_lease(conn: Conn, state: ClaimState, destination: str, now_ms: int) -> 
         raise KeyError(destination)
     owner, lease_ms, cursor = row
     if owner not in (None, state.owner) and lease_ms > now_ms:
-        return False
+        if not owner_is_gone(owner):
+            return False
+        # Its holder was a process of this machine that has died: no need to wait out the lease.
+        log.warning(
+            "took over a delivery queue whose router is no longer running",
+            extra={"fields": {"destination": destination}},
+        )
     if owner != state.owner:
         # Newly owned (first claim, or taken over from a dead owner): start from the cursor.
         state.fresh.clear()

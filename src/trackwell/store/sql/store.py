@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +31,7 @@ from trackwell.store.base import (
 )
 from trackwell.store.sql import delivery, rollups
 from trackwell.store.sql.dialect import Conn, Database, Dialect
+from trackwell.store.sql.owners import new_owner
 from trackwell.store.sql.writes import DedupWindow, chunks, message_hash, write_batch
 
 
@@ -266,9 +265,7 @@ class SQLStore:
                 self._claims = {}
             state = self._claims.get(destination)
             if state is None:
-                state = delivery.ClaimState(
-                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-                )
+                state = delivery.ClaimState(owner=new_owner())
                 self._claims[destination] = state
             return state
 

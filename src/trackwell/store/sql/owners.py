@@ -1,0 +1,54 @@
+"""Who holds a destination's queue: an owner name that says where it runs, and whether it still does.
+
+An owner is `node:pid:nonce`. The node names this machine's process space (host name, boot and
+PID namespace on Linux), so a router can tell that a lease holder was a process beside it that
+has since died, and take its queue at once instead of waiting for the lease to run out. A holder
+on another node, or one whose liveness cannot be told, keeps its lease until it expires.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import uuid
+from pathlib import Path
+
+
+@functools.cache
+def this_node() -> str:
+    """The name of this machine's process space (the same for every process that shares PIDs)."""
+    parts = [socket.gethostname().replace(":", "_")]
+    try:
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()[:8])
+        parts.append(str(Path("/proc/self/ns/pid").stat().st_ino))
+    except OSError:
+        pass  # not Linux: host name alone, where processes of one host share their PIDs
+    return "/".join(parts)
+
+
+def new_owner() -> str:
+    """A fresh owner name for this process."""
+    return f"{this_node()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_gone(owner: str) -> bool:
+    """Whether `owner` ran in this process space and its process no longer exists.
+
+    False whenever it cannot be sure: another node, an unreadable name, a PID in use (perhaps by
+    an unrelated process that reused it, which only costs the wait for the lease).
+    """
+    node, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if node != this_node() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, but belongs to someone else (EPERM)
+    return False
