@@ -276,8 +276,8 @@ def check_limits(message: Message) -> MessageError | None:
     try:
         for name in ("properties", "traits", "context"):
             value = getattr(message, name)
-            if isinstance(value, dict) and value:
-                _check_shape(value, name, 1)
+            if isinstance(value, dict) and value and not _shape_ok(value, 1):
+                _check_shape(value, name, 1)  # raises, with the path of the first offender
     except MessageError as exc:
         return exc
     except RecursionError:
