@@ -26,7 +26,6 @@ from trackwell.console.auth import (
 )
 from trackwell.console.context import Console, PlanCache, console
 from trackwell.console.gate import Gate, cookies
-from trackwell.console.reads import ConsoleReads
 from trackwell.console.templating import Renderer, build_environment, json_response
 from trackwell.monitor.runner import Evaluation
 from trackwell.plan import Plan
@@ -202,7 +201,6 @@ def create_console(
         plans=plans,
         guard=guard,
         renderer=renderer,
-        reads=ConsoleReads(store),
         monitor_options=monitor_options,
         latest_evaluation=latest_evaluation,
         destinations=destinations or {},

@@ -12,7 +12,6 @@ from typing import Any
 from starlette.requests import Request
 
 from trackwell.console.auth import Guard
-from trackwell.console.reads import ConsoleReads
 from trackwell.console.templating import Renderer
 from trackwell.monitor.runner import Evaluation
 from trackwell.plan import Plan
@@ -70,7 +69,6 @@ class Console:
     plans: PlanCache
     guard: Guard
     renderer: Renderer
-    reads: ConsoleReads
     monitor_options: Mapping[str, Mapping[str, Any]] | None = None
     # The gateway's monitor loop's latest round (MonitorLoop.latest), when it runs one.
     latest_evaluation: Callable[[], Evaluation | None] | None = None

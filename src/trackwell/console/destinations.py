@@ -56,7 +56,7 @@ def destinations_view(c: Console) -> dict[str, Any]:
                 "p95": overall["p95"],
                 "errors": [
                     {"seq": e.seq, "status": e.status, "at_ms": e.at_ms, "detail": e.detail}
-                    for e in c.reads.delivery_errors(name, ERRORS_SHOWN)
+                    for e in c.store.delivery_errors(name, ERRORS_SHOWN)
                 ],
                 "dead": [
                     {
@@ -68,7 +68,7 @@ def destinations_view(c: Console) -> dict[str, Any]:
                         "error": d.error,
                         "updated_ms": d.updated_ms,
                     }
-                    for d in c.reads.dead_letters(name, DEAD_SHOWN)
+                    for d in c.store.dead_letters(name, DEAD_SHOWN)
                 ],
             }
         )
@@ -100,7 +100,7 @@ def replay_confirm(request: Request) -> Response:
     if not _known(c, name):
         return c.renderer.page(request, "missing.html", 404, what="destination", name=name)
     message_id = request.query_params.get("message_id") or None
-    letter = next((d for d in c.reads.dead_letters(name, 1000) if d.message_id == message_id), None)
+    letter = next((d for d in c.store.dead_letters(name, 1000) if d.message_id == message_id), None)
     return c.renderer.page(
         request, "replay.html", destination=name, message_id=message_id, letter=letter
     )

@@ -29,7 +29,7 @@ def search(c: Console, query: str) -> list[dict[str, Any]]:
         found[query] = {"key": query, "via": "anonymous id", "anonymous": True, "email": None}
     if found:
         return list(found.values())  # an id names one person: no need to read every profile
-    for user_id in c.reads.find_people(query):
+    for user_id in c.store.find_people(query):
         if user_id not in found:
             person = c.store.profile(user_id)
             found[user_id] = _result(user_id, "trait value", person.traits if person else {})
@@ -130,15 +130,8 @@ def people_page(request: Request) -> Response:
     if query and len(results) == 1:
         target = f"{request.scope.get('root_path', '')}/people/{quote(results[0]['key'], safe='')}"
         return RedirectResponse(target, 303)
-    recent = [] if query else c.reads.recent_people()
-    return c.renderer.page(
-        request,
-        "people.html",
-        query=query,
-        results=results,
-        recent=recent,
-        searchable=c.reads.available,
-    )
+    recent = [] if query else c.store.recent_people()
+    return c.renderer.page(request, "people.html", query=query, results=results, recent=recent)
 
 
 def person_page(request: Request) -> Response:
@@ -164,7 +157,7 @@ def api_people(request: Request) -> Response:
         return json_response({"query": query, "results": search(c, query)})
     recent = [
         {"key": p.key, "anonymous": p.anonymous, "last_ms": p.last_ms, "last": p.last_label}
-        for p in c.reads.recent_people()
+        for p in c.store.recent_people()
     ]
     return json_response({"recent": recent})
 

@@ -36,7 +36,7 @@ def violations_view(c: Console, chosen: dict[str, str | None]) -> dict[str, Any]
     chart, totals, sources = series.codes_over_time(
         rows, since, today, event=chosen["event"], source=chosen["source"], code=chosen["code"]
     )
-    feed = c.reads.violations(code=chosen["code"], event=chosen["event"], limit=FEED_SIZE)
+    feed = c.store.stored_violations(code=chosen["code"], event=chosen["event"], limit=FEED_SIZE)
     events = sorted({name for _d, _s, name, _c, _n in rows if name} | set(c.plans.plan().events))
     return {
         "filters": chosen,
@@ -47,7 +47,6 @@ def violations_view(c: Console, chosen: dict[str, str | None]) -> dict[str, Any]
         "days": COUNT_DAYS,
         "totals": totals,
         "chart": chart.to_dict(),
-        "feed_available": c.reads.available,
         "feed": [
             {
                 "received_ms": m.received_ms,

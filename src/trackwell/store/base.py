@@ -203,6 +203,62 @@ class PeopleRollup:
     identifies_of_new: int
 
 
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """One message as stored, with its verdict and violations (values already redacted)."""
+
+    seq: int | None  # None for blocked messages, which never enter the log
+    received_ms: int
+    timestamp_ms: int | None
+    verdict: str
+    violations: list[dict[str, Any]]
+    message: dict[str, Any]
+
+    @property
+    def person(self) -> str | None:
+        """The user id, else the anonymous id."""
+        key = self.message.get("userId") or self.message.get("anonymousId")
+        return str(key) if key is not None else None
+
+    @property
+    def label(self) -> str:
+        """The event or page name, else the message type."""
+        return str(self.message.get("event") or self.message.get("name") or self.message["type"])
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """A person seen recently: user id (or an anonymous visitor's id) and the last thing they did."""
+
+    key: str
+    anonymous: bool
+    last_ms: int
+    last_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message a destination refused for good."""
+
+    seq: int
+    message_id: str
+    label: str
+    person: str | None
+    attempts: int
+    error: str | None
+    updated_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryError:
+    """One failed attempt in a destination's history."""
+
+    seq: int
+    status: str
+    at_ms: int
+    detail: str
+
+
 class Store(Protocol):
     """Durable storage for the log, profiles, identities and delivery queues."""
 
@@ -298,6 +354,32 @@ class Store(Protocol):
 
     def profiles_without_traits(self) -> int:
         """Profiles that no identify has given a trait (the broken-identify failure)."""
+        ...
+
+    def log_size(self) -> int:
+        """The highest log position: an upper bound of the log's size, read from the key."""
+        ...
+
+    def recent_people(self, limit: int = 50) -> list[PersonRow]:
+        """People with the newest messages, anonymous visitors shown under their person once tied."""
+        ...
+
+    def find_people(self, text: str, limit: int = 20) -> list[str]:
+        """User ids whose traits hold `text` (an email, a name, any value): reads profiles, not the log."""
+        ...
+
+    def stored_violations(
+        self, *, code: str | None = None, event: str | None = None, limit: int = 100
+    ) -> list[StoredMessage]:
+        """The newest messages with violations, logged or blocked, newest arrival first."""
+        ...
+
+    def dead_letters(self, destination: str, limit: int = 50) -> list[DeadLetter]:
+        """A destination's dead messages, most recently failed first."""
+        ...
+
+    def delivery_errors(self, destination: str, limit: int = 10) -> list[DeliveryError]:
+        """A destination's newest failed attempts (retries and dead), from the delivery history."""
         ...
 
     def close(self) -> None:

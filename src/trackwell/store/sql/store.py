@@ -15,21 +15,25 @@ from trackwell.store.base import (
     DEFAULT_DEDUP_WINDOW_DAYS,
     SAMPLE_SCAN_ROWS,
     Checked,
+    DeadLetter,
     Delivery,
+    DeliveryError,
     DeliveryFilter,
     DeliveryResult,
     DeliveryRollup,
     DeliveryStats,
     MergeRecord,
     PeopleRollup,
+    PersonRow,
     Profile,
+    StoredMessage,
     StoreError,
     Timeline,
     TimelineEntry,
     VolumeRollup,
     Written,
 )
-from trackwell.store.sql import delivery, rollups
+from trackwell.store.sql import browse, delivery, rollups
 from trackwell.store.sql.dialect import Conn, Database, Dialect
 from trackwell.store.sql.owners import new_owner
 from trackwell.store.sql.writes import DedupWindow, chunks, message_hash, write_batch
@@ -382,6 +386,40 @@ class SQLStore:
             return int(
                 conn.execute("SELECT count(*) FROM profiles WHERE traits = '{}'").fetchone()[0]
             )
+
+    # -- browsing (bounded to the newest rows; see sql/browse.py) ----------------------------
+
+    def log_size(self) -> int:
+        """The highest log position: an upper bound of the log's size, read from the key."""
+        with self._db.read() as conn:
+            return browse.log_size(conn)
+
+    def recent_people(self, limit: int = 50) -> list[PersonRow]:
+        """People with the newest messages, anonymous visitors shown under their person once tied."""
+        with self._db.read() as conn:
+            return browse.recent_people(conn, limit)
+
+    def find_people(self, text: str, limit: int = 20) -> list[str]:
+        """User ids whose traits hold `text` (an email, a name, any value): reads profiles, not the log."""
+        with self._db.read() as conn:
+            return browse.find_people(conn, text, limit)
+
+    def stored_violations(
+        self, *, code: str | None = None, event: str | None = None, limit: int = 100
+    ) -> list[StoredMessage]:
+        """The newest messages with violations, logged or blocked, newest arrival first."""
+        with self._db.read() as conn:
+            return browse.stored_violations(conn, code=code, event=event, limit=limit)
+
+    def dead_letters(self, destination: str, limit: int = 50) -> list[DeadLetter]:
+        """A destination's dead messages, most recently failed first."""
+        with self._db.read() as conn:
+            return browse.dead_letters(conn, destination, limit)
+
+    def delivery_errors(self, destination: str, limit: int = 10) -> list[DeliveryError]:
+        """A destination's newest failed attempts (retries and dead), from the delivery history."""
+        with self._db.read() as conn:
+            return browse.delivery_errors(conn, destination, limit)
 
     def flush_rollups(self) -> None:
         """Write the rollup counts still gathered in memory (readers want current numbers)."""
