@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -19,6 +21,8 @@ from trackwell.messages import (
     parse_time,
     to_json,
 )
+from trackwell.quality.violations import Violation
+from trackwell.store.base import Checked
 
 T0 = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
 
@@ -178,3 +182,35 @@ def test_absurd_skew_is_a_clear_error_not_an_overflow() -> None:
     with pytest.raises(MessageError) as info:
         normalise(message, received_at=T0)
     assert info.value.code == "malformed" and info.value.path == "sentAt"
+
+
+def test_a_message_survives_pickling_field_for_field() -> None:
+    """The SDK's spill file pickles messages by position: every field must come back in place."""
+    plus_two = timezone(timedelta(hours=2))
+    message = Message(
+        type="track",
+        message_id="m-1",
+        user_id="u-1",
+        anonymous_id="a-1",
+        event="Feature Used",
+        name="n",
+        properties={"feature_name": "projects", "nested": [1, {"x": None}]},
+        traits={"email": "e@example.com"},
+        group_id="g-1",
+        previous_id="p-1",
+        timestamp=datetime(2026, 11, 29, 12, 0, 0, 123456, tzinfo=UTC),
+        original_timestamp=datetime(2026, 11, 29, 13, 0, tzinfo=plus_two),  # kept as given
+        sent_at=datetime(2026, 11, 29, 12, 0, 1, tzinfo=UTC),
+        received_at=datetime(1970, 1, 1, tzinfo=UTC),
+        context={"ip": "203.0.113.9"},
+        integrations={"All": False},
+        extra={"custom": True},
+        timestamp_missing=True,
+    )
+    assert len(message.__reduce__()[1]) == len(fields(Message))
+    back = pickle.loads(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == message
+    assert back.timestamp is not None and back.timestamp.tzinfo is UTC
+    assert back.original_timestamp is not None and back.original_timestamp.tzinfo == plus_two
+    checked = Checked(message, "repaired", (Violation("x", "p", "m", "repair"),), b"{}", "sdk")
+    assert pickle.loads(pickle.dumps(checked)) == checked

@@ -72,6 +72,20 @@ class Message:
     extra: dict[str, Any] = field(default_factory=dict)
     timestamp_missing: bool = False
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle fast (the SDK's spill file): UTC times travel as integer microseconds, which
+        pickle several times faster than datetimes with a tzinfo."""
+        return (
+            _unpickle_message,
+            (
+                self.type, self.message_id, self.user_id, self.anonymous_id, self.event, self.name,
+                self.properties, self.traits, self.group_id, self.previous_id,
+                _pickled_time(self.timestamp), _pickled_time(self.original_timestamp),
+                _pickled_time(self.sent_at), _pickled_time(self.received_at),
+                self.context, self.integrations, self.extra, self.timestamp_missing,
+            ),
+        )  # fmt: skip
+
     @property
     def payload(self) -> dict[str, Any]:
         """The user data of the message: traits for identify and group, properties otherwise."""
@@ -104,6 +118,26 @@ class Message:
             extra=_deep_copy(self.extra),
             timestamp_missing=self.timestamp_missing,
         )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _pickled_time(value: datetime | None) -> datetime | int | None:
+    if value is not None and value.tzinfo is UTC:
+        return (value - _EPOCH) // _MICROSECOND
+    return value
+
+
+def _unpickle_message(*values: Any) -> Message:
+    """The inverse of `Message.__reduce__` (times are the only ints among the time fields)."""
+    message = Message(*values)
+    for name in ("timestamp", "original_timestamp", "sent_at", "received_at"):
+        value = getattr(message, name)
+        if type(value) is int:
+            setattr(message, name, _EPOCH + value * _MICROSECOND)
+    return message
 
 
 def _deep_copy(value: Any) -> Any:

@@ -31,6 +31,9 @@ _FRAME = struct.Struct(">I")
 DEFAULT_MAX_QUEUE = 10_000
 DEFAULT_BATCH_SIZE = 1_000
 DEFAULT_FLUSH_INTERVAL = 0.2
+# Spilled records are written in groups of about this size: a system call per message would make
+# a caller that outpaces the store pay for one each.
+SPILL_GROUP_BYTES = 64 * 1024
 # After a failed write, wait this long (doubling to the cap) before trying again.
 RETRY_MIN_SECONDS = 0.05
 RETRY_MAX_SECONDS = 5.0
@@ -88,8 +91,10 @@ class Outbox:
         self._answered = 0
         self._spilling = False
         self._spill_offset = 0
-        self._spill_last_ticket = 0
         self._spill_handle: BinaryIO | None = None
+        self._spill_group = bytearray()  # records not yet written, tickets first..last
+        self._spill_group_first = 0
+        self._spill_group_last = 0
         self._thread: threading.Thread | None = None
         self._stop = False
         self._pid = os.getpid()
@@ -110,7 +115,7 @@ class Outbox:
             ticket = self._ticket
             kept = True
             if self._spilling or len(self._queue) >= self.max_queue:
-                kept = self._spill(ticket, checked)
+                kept = self._spill(ticket, checked, now=wait is not None)
             else:
                 self._queue.append((ticket, checked))
             self.stats.enqueued += 1
@@ -152,6 +157,9 @@ class Outbox:
             with self._done:
                 self._done.wait(0.05)
         with self._lock:
+            # Gathered spill records are written (or found unwritable, and dropped) first, so the
+            # wait below knows every message's fate.
+            self._write_spill_group()
             target = self._ticket
         if target == 0 or self._thread is None:
             return True
@@ -180,6 +188,7 @@ class Outbox:
         self._thread = None
         with self._lock:
             # What is still in the spill file stays there for the next Client to replay.
+            self._write_spill_group()
             if self._spill_handle is not None:
                 with contextlib.suppress(OSError):
                     self._spill_handle.close()
@@ -188,34 +197,55 @@ class Outbox:
 
     # -- spill file ------------------------------------------------------------------------
 
-    def _spill(self, ticket: int, checked: Checked) -> bool:
-        """Append one message to the spill file (caller holds the lock); False if dropped."""
+    def _spill(self, ticket: int, checked: Checked, *, now: bool) -> bool:
+        """Append one message to the spill file (caller holds the lock); False if dropped.
+
+        Records are gathered in memory and written SPILL_GROUP_BYTES at a time (one system
+        call, not one per message); `now` writes at once, for a caller that waits for this one.
+        """
         # The file is private to this store and written only by trackwell, so pickle (exact,
         # for every message shape, and fast) is safe; each record is length-prefixed so a
         # record torn by a crash is recognised and ignored.
         payload = pickle.dumps((ticket, checked), protocol=pickle.HIGHEST_PROTOCOL)
+        if not self._spill_group:
+            self._spill_group_first = ticket
+        self._spill_group += _FRAME.pack(len(payload))
+        self._spill_group += payload
+        self._spill_group_last = ticket
+        self._spilling = True
+        self.stats.spilled += 1
+        if now or len(self._spill_group) >= SPILL_GROUP_BYTES:
+            return self._write_spill_group()
+        return True
+
+    def _write_spill_group(self) -> bool:
+        """Write the gathered spill records (caller holds the lock); False if they were dropped."""
+        if not self._spill_group:
+            return True
+        first, last = self._spill_group_first, self._spill_group_last
         try:
             if self._spill_handle is None:
-                # Unbuffered: a full disk fails this call, where this message can be reported,
-                # not a later flush on the writer thread after the caller was told it was kept.
+                # Unbuffered: the group is this write, whole or not at all (`_append_frame`).
                 self._spill_handle = self.spill_path.open("ab", buffering=0)
-            _append_frame(self._spill_handle, _FRAME.pack(len(payload)) + payload)
+            _append_frame(self._spill_handle, bytes(self._spill_group))
         except OSError as exc:
-            # Disk full and queue full: nowhere to keep it. Say so; never pretend it was stored.
-            self.stats.dropped += 1
-            if self._dropped and self._dropped[-1][1] == ticket - 1:
-                self._dropped[-1][1] = ticket
+            # Disk full and queue full: nowhere to keep them. Say so; never pretend they were
+            # stored (one report per message, as each is a message lost).
+            self.stats.spilled -= last - first + 1  # counted as kept when gathered
+            self.stats.dropped += last - first + 1
+            if self._dropped and self._dropped[-1][1] == first - 1:
+                self._dropped[-1][1] = last
             else:
-                self._dropped.append([ticket, ticket])
-            self._report(
-                StoreError(
-                    f"outbox full and spill file unwritable ({exc.strerror}); message dropped"
+                self._dropped.append([first, last])
+            for _ in range(first, last + 1):
+                self._report(
+                    StoreError(
+                        f"outbox full and spill file unwritable ({exc.strerror}); message dropped"
+                    )
                 )
-            )
             return False
-        self._spilling = True
-        self._spill_last_ticket = ticket
-        self.stats.spilled += 1
+        finally:
+            self._spill_group = bytearray()
         return True
 
     def _read_spill(
@@ -224,8 +254,7 @@ class Outbox:
         """Up to `limit` complete records from `offset`; returns them and the new offset."""
         if path == self.spill_path:
             with self._lock:
-                if self._spill_handle is not None:
-                    self._spill_handle.flush()
+                self._write_spill_group()
         out: list[tuple[int, Checked]] = []
         try:
             with path.open("rb") as handle:
@@ -255,10 +284,10 @@ class Outbox:
 
     def _finish_spill(self) -> None:
         with self._lock:
-            # Callers append under this lock; flush their buffered lines before comparing sizes,
-            # or the last records would be unlinked unread.
-            if self._spill_handle is not None:
-                self._spill_handle.flush()
+            # Callers append under this lock; write their gathered records before comparing
+            # sizes, or the last records would be unlinked unread.
+            if self._spill_group:
+                self._write_spill_group()
             try:
                 size = self.spill_path.stat().st_size
             except FileNotFoundError:

@@ -32,6 +32,10 @@ class Checked:
     body: bytes = b""  # the message's wire JSON, when the caller already encoded it
     source: str = ""  # which source sent it (a gateway key's source, "sdk", "backfill")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by position (the SDK's spill file): quicker than the dataclass's state dict."""
+        return (Checked, (self.message, self.verdict, self.violations, self.body, self.source))
+
 
 @dataclass(frozen=True, slots=True)
 class Written:
