@@ -243,6 +243,10 @@ class Outbox:
                         f"outbox full and spill file unwritable ({exc.strerror}); message dropped"
                     )
                 )
+            # Keep spilling only while the file holds records not yet read: with none, the next
+            # message may go to the queue again (those dropped are gone, so order still holds).
+            with contextlib.suppress(OSError):  # cannot tell: keep spilling
+                self._spilling = self._spill_offset < _size(self.spill_path)
             return False
         finally:
             self._spill_group = bytearray()
@@ -288,11 +292,7 @@ class Outbox:
             # sizes, or the last records would be unlinked unread.
             if self._spill_group:
                 self._write_spill_group()
-            try:
-                size = self.spill_path.stat().st_size
-            except FileNotFoundError:
-                size = 0
-            if self._spill_offset >= size:
+            if self._spill_offset >= _size(self.spill_path):
                 if self._spill_handle is not None:
                     self._spill_handle.close()
                     self._spill_handle = None
@@ -444,6 +444,14 @@ def _append_frame(handle: BinaryIO, frame: bytes) -> None:
         with contextlib.suppress(OSError):
             os.ftruncate(handle.fileno(), size)
         raise
+
+
+def _size(path: Path) -> int:
+    """A file's size, 0 when it does not exist."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _spill_prefix(path: Path) -> str:

@@ -14,6 +14,13 @@ from pathlib import Path
 from trackwell.store.base import StoreError
 
 BUSY_TIMEOUT_MS = 5000
+# Checkpoint the WAL into the database every ~40 MB instead of SQLite's 4 MB: a batch with random
+# keys (dedup hashes, user ids) dirties thousands of pages, so at 4 MB every commit paid for a
+# checkpoint (a copy and two fsyncs); at 40 MB a page changed by many commits is copied once.
+# Ingest measured 1.4-1.5x faster (`python bench/bench_gateway.py`).
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+# After a checkpoint, a WAL file grown past this is cut back, so the disk it holds stays bounded.
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 MEMORY = ":memory:"
 
 
@@ -58,6 +65,9 @@ class Connections:
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
             conn.execute("PRAGMA foreign_keys = OFF")
+            if not self.memory:
+                conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+                conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
         with self._lock:
