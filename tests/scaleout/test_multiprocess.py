@@ -167,7 +167,13 @@ def test_kill_a_gateway_and_a_router_mid_run(cluster: dict[str, Any]) -> None:
                 alive.remove(ports[1])
                 killed["gateway"] = ports[1]
             if number == BATCHES // 2:
-                owner = lease_owner_pid(cluster["url"])
+                # The router holding the queue (routers start in parallel with the first
+                # batches, and a slow start may not have claimed yet: wait for one that has).
+                owner = None
+                deadline = time.monotonic() + 30
+                while owner is None and time.monotonic() < deadline:
+                    owner = lease_owner_pid(cluster["url"])
+                    time.sleep(0 if owner is not None else 0.1)
                 if owner is not None:
                     os.kill(owner, signal.SIGKILL)
                     killed["router"] = owner
