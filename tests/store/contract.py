@@ -184,6 +184,26 @@ class StoreContract:
 
     # -- the log ------------------------------------------------------------------------------
 
+    def test_a_large_batch_is_stored_whole_with_its_duplicates_and_people(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        # Far more rows than one multi-row INSERT takes: the statements are cut into parts.
+        messages = [track(f"big-{i}", f"user-{i % 300}", minute=i / 100) for i in range(1000)]
+        messages += [track(f"big-{i}", f"user-{i % 300}") for i in range(0, 1000, 7)]  # repeats
+        accepted = self.write(store, compiled, *messages)
+        assert sum(not a.duplicate for a in accepted) == 1000
+        assert sum(a.duplicate for a in accepted) == len(range(0, 1000, 7))
+        assert store.count() == 1000
+        positions = [a.seq for a in accepted[:1000]]
+        assert positions == sorted(positions) and len(set(positions)) == 1000  # type: ignore[type-var]
+        # user-0 acted at minutes 0, 3, 6 and 9 (its repeat at minute 30 was a duplicate).
+        profile = store.profile("user-0")
+        assert profile is not None
+        assert (profile.first_seen_ms, profile.last_seen_ms) == (at_ms(0), at_ms(9))
+        assert store.profile("user-299") is not None and store.profile("user-300") is None
+        stored = store.get("big-999")
+        assert stored is not None and stored.seq == accepted[999].seq
+
     def test_write_batch_keeps_batch_order_and_seqs_grow_across_batches(
         self, store: Store, compiled: CompiledPlan
     ) -> None:
