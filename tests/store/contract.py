@@ -204,6 +204,28 @@ class StoreContract:
         stored = store.get("big-999")
         assert stored is not None and stored.seq == accepted[999].seq
 
+    def test_new_profiles_and_their_identifies_are_counted_once(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        today = int(time.time() * 1000) // 86_400_000
+        self.write(
+            store,
+            compiled,
+            track("n1", "old-1"),
+            track("n2", "old-2"),
+            identify("n3", "new-1", minute=31),
+        )
+        self.write(
+            store,
+            compiled,
+            track("n4", "old-1"),  # known since the batch before
+            track("n5", "new-2"),
+            track("n6", "new-2"),  # twice in one batch, one profile
+            identify("n7", "old-2", minute=32),  # an identify of someone already known
+        )
+        (day,) = store.people_rollups(today, today)
+        assert (day.new_profiles, day.identifies, day.identifies_of_new) == (4, 2, 1)
+
     def test_write_batch_keeps_batch_order_and_seqs_grow_across_batches(
         self, store: Store, compiled: CompiledPlan
     ) -> None:

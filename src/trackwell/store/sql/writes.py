@@ -316,16 +316,19 @@ class _People:
         new_users: set[str] = set()
         if self.seen:
             users = list(self.seen)
-            existing: set[str] = set()
             for part in chunks(users):
-                marks = ",".join("?" * len(part))
-                existing.update(
+                # Ask for the new ones, not the known ones: usually a handful of rows instead of
+                # one per person of the batch (each row fetched is another wait for the lock,
+                # see `insert_rows`).
+                new_users.update(
                     row[0]
                     for row in self.conn.execute(
-                        f"SELECT user_id FROM profiles WHERE user_id IN ({marks})", part
+                        f"WITH batch (user_id) AS (VALUES {_placeholders(1, len(part))})"
+                        " SELECT user_id FROM batch WHERE NOT EXISTS"
+                        " (SELECT 1 FROM profiles WHERE profiles.user_id = batch.user_id)",
+                        part,
                     )
                 )
-            new_users = set(users) - existing
             insert_rows(
                 self.conn,
                 "INSERT INTO profiles (user_id, traits, trait_times, first_seen_ms, last_seen_ms)",
