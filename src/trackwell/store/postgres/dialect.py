@@ -21,6 +21,9 @@ def partition_name(day: int) -> str:
 class PostgresDialect:
     """Several writers at once: positions come from a counter row held until commit."""
 
+    # psycopg pipelines `executemany`; wide multi-row statements cost it more client CPU.
+    multi_row_insert = False
+
     def __init__(self) -> None:
         self._partitions: set[int] = set()
 

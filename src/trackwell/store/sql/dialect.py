@@ -54,6 +54,9 @@ class Database(Protocol):
 class Dialect(Protocol):
     """The few things SQLite and PostgreSQL do differently."""
 
+    # Whether many rows per INSERT statement beat `executemany` (see `writes.insert_rows`).
+    multi_row_insert: bool
+
     def reserve_seqs(self, conn: Conn, count: int) -> int:
         """The first of `count` log positions, in commit order (no later commit gets a lower one)."""
         ...

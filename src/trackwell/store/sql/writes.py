@@ -51,15 +51,23 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def insert_rows(
-    conn: Conn, head: str, width: int, rows: Sequence[Sequence[Any]], tail: str = ""
+    conn: Conn,
+    dialect: Dialect,
+    head: str,
+    width: int,
+    rows: Sequence[Sequence[Any]],
+    tail: str = "",
 ) -> None:
-    """`head VALUES (..),(..) tail` with many rows per statement.
+    """`head VALUES (..),(..) tail`: many rows per statement where the dialect gains by it.
 
-    `executemany` runs one statement per row, and the driver lets go of the interpreter lock
-    around each: with another thread busy (the SDK's caller, the gateway's event loop), taking
-    it back can wait the whole switch interval (5 ms) every time, and a 1,000-row batch crawled.
-    One statement per ~90 rows takes the lock back a dozen times instead.
+    SQLite's driver runs `executemany` one statement per row and lets go of the interpreter
+    lock around each: with another thread busy (the SDK's caller, the gateway's event loop),
+    taking it back can wait the whole switch interval (5 ms) every time, and a 1,000-row batch
+    crawled. One statement per ~90 rows takes the lock back a dozen times instead.
     """
+    if not dialect.multi_row_insert:
+        conn.executemany(f"{head} VALUES {_placeholders(width, 1)}{tail}", rows)
+        return
     per = max(1, MAX_PARAMS // width)
     for part in chunks(rows, per):
         params = [value for row in part for value in row]
@@ -163,7 +171,7 @@ def write_batch(
     earlier = find_duplicates(conn, window, {h: i for i, h in hashes.items()}, today)
     # Positions are reserved in commit order; duplicates leave gaps, which cursors skip.
     next_seq = window.dialect.reserve_seqs(conn, len(hashes)) if hashes else 0
-    people = _People(conn)
+    people = _People(conn, window.dialect)
     identities = _Identities(conn, people.seen)
     log_rows: list[tuple[Any, ...]] = []
     dedup_rows: list[tuple[int, int]] = []
@@ -236,6 +244,7 @@ def write_batch(
         window.dialect.prepare_log(conn, {row[7] // DAY_MS for row in log_rows})
         insert_rows(
             conn,
+            window.dialect,
             "INSERT INTO log (seq, message_id, type, name, user_id, anonymous_id, timestamp_ms,"
             " received_ms, verdict, violations, body)",
             11,
@@ -244,7 +253,12 @@ def write_batch(
         table = dedup_table(today)
         window.ensure(conn, table)
         insert_rows(
-            conn, f'INSERT INTO "{table}" (hash, seq)', 2, dedup_rows, " ON CONFLICT DO NOTHING"
+            conn,
+            window.dialect,
+            f'INSERT INTO "{table}" (hash, seq)',
+            2,
+            dedup_rows,
+            " ON CONFLICT DO NOTHING",
         )
     if blocked_rows:
         conn.executemany(
@@ -306,8 +320,9 @@ def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
 class _People:
     """Profile updates for one batch: first/last seen for everyone, traits from identify."""
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, dialect: Dialect) -> None:
         self.conn = conn
+        self.dialect = dialect
         self.seen: dict[str, tuple[int, int]] = {}
         self.identifies: list[Message] = []
 
@@ -331,6 +346,7 @@ class _People:
                 )
             insert_rows(
                 self.conn,
+                self.dialect,
                 "INSERT INTO profiles (user_id, traits, trait_times, first_seen_ms, last_seen_ms)",
                 5,
                 [(user, "{}", "{}", first, last) for user, (first, last) in self.seen.items()],

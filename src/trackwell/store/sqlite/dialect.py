@@ -8,6 +8,9 @@ from trackwell.store.sql.dialect import Conn
 class SQLiteDialect:
     """One writer at a time (BEGIN IMMEDIATE), so max(seq) + 1 is already in commit order."""
 
+    # The driver lets go of the interpreter lock around every row of an `executemany`.
+    multi_row_insert = True
+
     def reserve_seqs(self, conn: Conn, count: int) -> int:
         """The next free log position."""
         return int(conn.execute("SELECT coalesce(max(seq), 0) FROM log").fetchone()[0]) + 1
