@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.postgres import fresh_schema_url, postgres_database
+from tests.backends import AT, any_store, feature, postgres_database
 from trackwell.console import create_console, hash_token
 from trackwell.pipeline import accept
 from trackwell.plan import Plan
 from trackwell.quality import compile_plan
-from trackwell.store import Store, open_store
+from trackwell.store import Store
 from trackwell.store.base import Store as StoreProtocol
 
 from .conftest import ADMIN_TOKEN, log_in
 
-__all__ = ["postgres_database"]
-
-AT = {"timestamp": "2026-01-05T10:00:00Z"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'reads.db'}"
-    else:
-        url = fresh_schema_url(request.getfixturevalue("postgres_database"))
-    opened = open_store(url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-def feature(n: int, user: str = "u1", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "track",
-        "userId": user,
-        "event": "Feature Used",
-        "properties": {"feature_name": "projects", **extra},
-        "messageId": f"f-{n}",
-        "timestamp": "2026-01-05T10:00:00Z",
-    }
+__all__ = ["any_store", "postgres_database"]
 
 
 PAGES = ("/people", "/people/u1", "/people?q=a-1", "/events", "/events/Feature%20Used",

@@ -7,34 +7,24 @@ first. The store now holds a person's retry until every earlier retry of theirs 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.postgres import fresh_schema_url, postgres_database
+from tests.backends import any_store, postgres_database
 from trackwell.pipeline.accept import accept
 from trackwell.quality import compile_plan
-from trackwell.store import DeliveryResult, Store, open_store
+from trackwell.store import DeliveryResult, Store
 
 from .helpers import track
 
-__all__ = ["postgres_database"]
+__all__ = ["any_store", "postgres_database"]
 
 NOW = 1_800_000_000_000
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'order.db'}"
-    else:
-        url = fresh_schema_url(request.getfixturevalue("postgres_database"))
-    opened = open_store(url)
-    try:
-        yield opened
-    finally:
-        opened.close()
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    """The store under test, on each backend in turn."""
+    return any_store
 
 
 def ids(batch: list[object]) -> list[str]:

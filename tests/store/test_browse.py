@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from tests.postgres import fresh_schema_url, postgres_database
+from tests.backends import AT, any_store, feature, postgres_database
 from trackwell.pipeline import accept
 from trackwell.plan import Plan
 from trackwell.quality import compile_plan
-from trackwell.store import DeliveryResult, Store, open_store
+from trackwell.store import DeliveryResult, Store
 from trackwell.store.sql import browse
 
-__all__ = ["postgres_database"]
-
-AT = {"timestamp": "2026-01-05T10:00:00Z"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'reads.db'}"
-    else:
-        url = fresh_schema_url(request.getfixturevalue("postgres_database"))
-    opened = open_store(url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-def feature(n: int, user: str = "u1", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "track",
-        "userId": user,
-        "event": "Feature Used",
-        "properties": {"feature_name": "projects", **extra},
-        "messageId": f"f-{n}",
-        "timestamp": "2026-01-05T10:00:00Z",
-    }
+__all__ = ["any_store", "postgres_database"]
 
 
 def test_people_messages_violations_and_dead_letters(any_store: Store, example_plan: Plan) -> None:
