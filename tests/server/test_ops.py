@@ -9,7 +9,9 @@ import pytest
 from starlette.routing import Route
 
 from trackwell.cli import serve as serve_cli
-from trackwell.server import backlog, settings
+from trackwell.config import load_settings
+from trackwell.console.auth import hash_token
+from trackwell.server import backlog, ops, settings
 from trackwell.server.app import ConsoleMount, create_app
 
 from .conftest import EXAMPLE_PLAN, SERVER_KEY, TRACK, harness
@@ -43,6 +45,40 @@ async def test_metrics_count_messages_by_source_event_and_verdict(tmp_path: Path
         assert 'trackwell_http_requests_total{route="/v1/batch",status="200"} 1.0' in text
         assert "trackwell_store_messages_total 2.0" in text
         assert 'trackwell_plan_info{name="Acme Projects",version="3"} 1.0' in text
+
+
+async def test_metrics_behind_a_bearer_token_when_one_is_set(tmp_path: Path) -> None:
+    token_hash = ops.metrics_token_hash({"TRACKWELL_METRICS_TOKEN": "scrape-s3cret"})
+    assert token_hash is not None and "scrape-s3cret" not in token_hash
+    assert ops.metrics_token_hash({}) is None  # unset: open, as Prometheus endpoints usually are
+    async with harness(tmp_path, metrics_token_hash=token_hash) as h:
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Bearer "},
+            {"Authorization": "Basic c2NyYXBlLXMzY3JldDo="},  # the right secret, wrong scheme
+        ):
+            refused = await h.client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "trackwell_" not in refused.text and "scrape-s3cret" not in refused.text
+        allowed = await h.client.get("/metrics", headers={"Authorization": "Bearer scrape-s3cret"})
+        assert allowed.status_code == 200 and "trackwell_plan_info" in allowed.text
+        # Only /metrics is guarded: health checks stay open for the load balancer.
+        assert (await h.client.get("/healthz")).status_code == 200
+
+
+def test_serve_reads_the_metrics_token_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = load_settings(
+        config=None, plan=EXAMPLE_PLAN, store=f"sqlite:///{tmp_path / 'm.db'}", environ={}
+    )
+    monkeypatch.delenv("TRACKWELL_METRICS_TOKEN", raising=False)
+    assert serve_cli._gateway_settings(loaded, None, False, 10).metrics_token_hash is None
+    monkeypatch.setenv("TRACKWELL_METRICS_TOKEN", "from-env")
+    built = serve_cli._gateway_settings(loaded, None, False, 10)
+    assert built.metrics_token_hash == hash_token("from-env")
 
 
 async def test_the_openapi_document_describes_every_route(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from trackwell.cli.output import fail, stdout
 from trackwell.config import ConfigError, Settings
 from trackwell.console.auth import admin_token_hash
 from trackwell.plan import PlanLoadError
+from trackwell.server.ops import metrics_token_hash
 from trackwell.store import StoreError
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ def _gateway_settings(
         destination_tables=settings.destinations,
         base_dir=settings.config_file.parent if settings.config_file else Path(),
         admin_token_hash=admin_token_hash(settings.console, os.environ),
+        metrics_token_hash=metrics_token_hash(os.environ),
     )
 
 

@@ -271,7 +271,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             }
         },
     )
-    paths["/metrics"] = _get("Prometheus metrics.", "text/plain", {"type": "string"})
+    paths["/metrics"] = _get(
+        "Prometheus metrics.",
+        "text/plain",
+        {"type": "string"},
+        {"401": _error("TRACKWELL_METRICS_TOKEN is set: a matching bearer token is needed.")},
+    )
     paths["/openapi.json"] = _get("This document.", JSON, OBJECT)
     paths["/trackwell.js"] = _get(
         "The marketing-page snippet.", "application/javascript", {"type": "string"}

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Mapping
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from trackwell import __version__
+from trackwell.console.auth import hash_token
 from trackwell.server.gateway import Gateway
 from trackwell.server.openapi import openapi_document
-from trackwell.server.problems import json_response
+from trackwell.server.problems import Problem, json_response
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+METRICS_TOKEN_ENV = "TRACKWELL_METRICS_TOKEN"
 
 
 def _gateway(request: Request) -> Gateway:
@@ -50,8 +55,32 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
-    return Response(_gateway(request).metrics.render(), media_type=PROMETHEUS_TYPE)
+    """Prometheus text exposition (behind a bearer token when TRACKWELL_METRICS_TOKEN is set)."""
+    gateway = _gateway(request)
+    expected = gateway.settings.metrics_token_hash
+    if expected is not None and not _bearer_matches(request, expected):
+        raise Problem(
+            401,
+            "unauthorized",
+            "/metrics needs the bearer token of TRACKWELL_METRICS_TOKEN"
+            " (Prometheus: `authorization: {credentials: ...}` in the scrape config)",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return Response(gateway.metrics.render(), media_type=PROMETHEUS_TYPE)
+
+
+def metrics_token_hash(environ: Mapping[str, str]) -> str | None:
+    """The hash of TRACKWELL_METRICS_TOKEN, or None when /metrics is open."""
+    token = environ.get(METRICS_TOKEN_ENV, "")
+    return hash_token(token) if token else None
+
+
+def _bearer_matches(request: Request, expected_hash: str) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    # Hashes of equal length, compared in constant time: the token's length leaks nothing either.
+    return hmac.compare_digest(hash_token(token.strip()), expected_hash)
 
 
 async def openapi(request: Request) -> Response:

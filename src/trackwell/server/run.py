@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from trackwell.console.auth import admin_token_hash
 from trackwell.server import logs, timeouts
 from trackwell.server.app import create_app
+from trackwell.server.ops import metrics_token_hash
 from trackwell.server.settings import PLAN_WATCH_SECONDS, GatewaySettings
 
 # Workers are separate processes: they rebuild their settings from this variable (no secrets;
@@ -130,6 +131,7 @@ def worker_app() -> Starlette:
             high_water=options.get("high_water"),
             plan_watch_seconds=PLAN_WATCH_SECONDS if options.get("watch_plan", True) else None,
             admin_token_hash=admin_token_hash(settings.console, os.environ),
+            metrics_token_hash=metrics_token_hash(os.environ),
             monitors=settings.monitors,
             destination_tables=settings.destinations,
         )

@@ -48,3 +48,5 @@ class GatewaySettings:
     base_dir: Path = Path()
     # The web console at `/`: `sha256:<hex>` of the admin token (None: nobody can log in).
     admin_token_hash: str | None = None
+    # /metrics: `sha256:<hex>` of the bearer token a scraper must send (None: open, as usual).
+    metrics_token_hash: str | None = None
