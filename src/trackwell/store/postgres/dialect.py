@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
@@ -20,9 +22,6 @@ def partition_name(day: int) -> str:
 
 class PostgresDialect:
     """Several writers at once: positions come from a counter row held until commit."""
-
-    # psycopg pipelines `executemany`; wide multi-row statements cost it more client CPU.
-    multi_row_insert = False
 
     def __init__(self) -> None:
         self._partitions: set[int] = set()
@@ -65,3 +64,33 @@ class PostgresDialect:
     def forget_partition(self, day: int) -> None:
         """A partition was dropped (retention)."""
         self._partitions.discard(day)
+
+    def insert_rows(
+        self,
+        conn: Conn,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[Any]],
+        tail: str = "",
+    ) -> None:
+        """One statement for the whole batch: each column goes as one typed array, `unnest`ed.
+
+        psycopg's `executemany` costs tens of microseconds of Python per row; arrays sent in
+        binary (`%b`, psycopg's C dumpers) cost about a tenth of that, and as text every element
+        would be quoted by a regular expression.
+        """
+        assert isinstance(conn, Adapter)
+        if not rows:
+            return
+        names = ", ".join(name for name, _ in columns)
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
+        # Written in psycopg's own placeholders, so past the adapter's `?` translation.
+        query = f"INSERT INTO {_literal(table)} ({names}) SELECT * FROM unnest({arrays})"
+        conn.raw.execute(
+            query + _literal(tail), [list(values) for values in zip(*rows, strict=True)]
+        )
+
+
+def _literal(sql: str) -> str:
+    """SQL text with its percent signs escaped for psycopg."""
+    return sql.replace("%", "%%")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -54,9 +55,6 @@ class Database(Protocol):
 class Dialect(Protocol):
     """The few things SQLite and PostgreSQL do differently."""
 
-    # Whether many rows per INSERT statement beat `executemany` (see `writes.insert_rows`).
-    multi_row_insert: bool
-
     def reserve_seqs(self, conn: Conn, count: int) -> int:
         """The first of `count` log positions, in commit order (no later commit gets a lower one)."""
         ...
@@ -68,3 +66,22 @@ class Dialect(Protocol):
     def prepare_log(self, conn: Conn, days: set[int]) -> None:
         """Make the log ready for rows received on these days (partitions, where there are any)."""
         ...
+
+    def insert_rows(
+        self,
+        conn: Conn,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[Any]],
+        tail: str = "",
+    ) -> None:
+        """`INSERT INTO table (columns) ... tail` for many rows in a few statements, not one per
+        row (`columns` are names with their SQL types; `tail` is an ON CONFLICT clause)."""
+        ...
+
+
+@functools.lru_cache(maxsize=64)
+def value_rows(width: int, count: int) -> str:
+    """`(?,?),(?,?)`: `count` rows of `width` placeholders, for a VALUES list."""
+    row = "(" + ",".join("?" * width) + ")"
+    return ",".join([row] * count)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from collections.abc import Iterable, Sequence
@@ -16,7 +15,7 @@ from trackwell.messages import Message, encode
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
-from trackwell.store.sql.dialect import Conn, Dialect
+from trackwell.store.sql.dialect import Conn, Dialect, value_rows
 from trackwell.store.sql.rollups import Tally, prune_hours
 
 DAY_MS = 86_400_000
@@ -24,7 +23,18 @@ ROLLUP_FLUSH_MS = 1_000
 ROLLUP_FLUSH_KEYS = 20_000
 # SQLite caps bound parameters per statement; stay well under the oldest default (999).
 CHUNK = 500
-MAX_PARAMS = 990
+
+# The columns `write_batch` inserts in bulk, with their types (PostgreSQL sends them as arrays).
+LOG_COLUMNS = (
+    ("seq", "bigint"), ("message_id", "text"), ("type", "text"), ("name", "text"),
+    ("user_id", "text"), ("anonymous_id", "text"), ("timestamp_ms", "bigint"),
+    ("received_ms", "bigint"), ("verdict", "text"), ("violations", "text"), ("body", "bytea"),
+)  # fmt: skip
+DEDUP_COLUMNS = (("hash", "bigint"), ("seq", "bigint"))
+PROFILE_COLUMNS = (
+    ("user_id", "text"), ("traits", "text"), ("trait_times", "text"),
+    ("first_seen_ms", "bigint"), ("last_seen_ms", "bigint"),
+)  # fmt: skip
 
 
 def message_hash(message_id: str) -> int:
@@ -48,36 +58,6 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     """Slices of at most `size` items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def insert_rows(
-    conn: Conn,
-    dialect: Dialect,
-    head: str,
-    width: int,
-    rows: Sequence[Sequence[Any]],
-    tail: str = "",
-) -> None:
-    """`head VALUES (..),(..) tail`: many rows per statement where the dialect gains by it.
-
-    SQLite's driver runs `executemany` one statement per row and lets go of the interpreter
-    lock around each: with another thread busy (the SDK's caller, the gateway's event loop),
-    taking it back can wait the whole switch interval (5 ms) every time, and a 1,000-row batch
-    crawled. One statement per ~90 rows takes the lock back a dozen times instead.
-    """
-    if not dialect.multi_row_insert:
-        conn.executemany(f"{head} VALUES {_placeholders(width, 1)}{tail}", rows)
-        return
-    per = max(1, MAX_PARAMS // width)
-    for part in chunks(rows, per):
-        params = [value for row in part for value in row]
-        conn.execute(f"{head} VALUES {_placeholders(width, len(part))}{tail}", params)
-
-
-@functools.lru_cache(maxsize=64)
-def _placeholders(width: int, count: int) -> str:
-    row = "(" + ",".join("?" * width) + ")"
-    return ",".join([row] * count)
 
 
 @dataclass
@@ -242,23 +222,11 @@ def write_batch(
         )
     if log_rows:
         window.dialect.prepare_log(conn, {row[7] // DAY_MS for row in log_rows})
-        insert_rows(
-            conn,
-            window.dialect,
-            "INSERT INTO log (seq, message_id, type, name, user_id, anonymous_id, timestamp_ms,"
-            " received_ms, verdict, violations, body)",
-            11,
-            log_rows,
-        )
+        window.dialect.insert_rows(conn, "log", LOG_COLUMNS, log_rows)
         table = dedup_table(today)
         window.ensure(conn, table)
-        insert_rows(
-            conn,
-            window.dialect,
-            f'INSERT INTO "{table}" (hash, seq)',
-            2,
-            dedup_rows,
-            " ON CONFLICT DO NOTHING",
+        window.dialect.insert_rows(
+            conn, f'"{table}"', DEDUP_COLUMNS, dedup_rows, " ON CONFLICT DO NOTHING"
         )
     if blocked_rows:
         conn.executemany(
@@ -334,21 +302,20 @@ class _People:
             for part in chunks(users):
                 # Ask for the new ones, not the known ones: usually a handful of rows instead of
                 # one per person of the batch (each row fetched is another wait for the lock,
-                # see `insert_rows`).
+                # see `Dialect.insert_rows`).
                 new_users.update(
                     row[0]
                     for row in self.conn.execute(
-                        f"WITH batch (user_id) AS (VALUES {_placeholders(1, len(part))})"
+                        f"WITH batch (user_id) AS (VALUES {value_rows(1, len(part))})"
                         " SELECT user_id FROM batch WHERE NOT EXISTS"
                         " (SELECT 1 FROM profiles WHERE profiles.user_id = batch.user_id)",
                         part,
                     )
                 )
-            insert_rows(
+            self.dialect.insert_rows(
                 self.conn,
-                self.dialect,
-                "INSERT INTO profiles (user_id, traits, trait_times, first_seen_ms, last_seen_ms)",
-                5,
+                "profiles",
+                PROFILE_COLUMNS,
                 [(user, "{}", "{}", first, last) for user, (first, last) in self.seen.items()],
                 " ON CONFLICT (user_id) DO UPDATE SET"
                 " first_seen_ms = CASE WHEN excluded.first_seen_ms < profiles.first_seen_ms"
