@@ -8,6 +8,7 @@ on another node, or one whose liveness cannot be told, keeps its lease until it 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
@@ -19,11 +20,10 @@ from pathlib import Path
 def this_node() -> str:
     """The name of this machine's process space (the same for every process that shares PIDs)."""
     parts = [socket.gethostname().replace(":", "_")]
-    try:
+    # Not Linux: the host name alone, where every process of a host shares one PID space.
+    with contextlib.suppress(OSError):
         parts.append(Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()[:8])
         parts.append(str(Path("/proc/self/ns/pid").stat().st_ino))
-    except OSError:
-        pass  # not Linux: host name alone, where processes of one host share their PIDs
     return "/".join(parts)
 
 
