@@ -12,8 +12,10 @@ from starlette.requests import Request
 from trackwell.server.problems import Problem
 from trackwell.server.timeouts import BODY_TIMEOUT_SECONDS
 
-# text/plain is what `navigator.sendBeacon` and CORS-simple requests can send.
-JSON_TYPES = frozenset(["application/json", "text/plain"])
+# The bodies are JSON whatever the label: text/plain is what `navigator.sendBeacon` and CORS-simple
+# requests (analytics.js) can send, and RudderStack's Node SDK labels its gzipped JSON
+# application/x-www-form-urlencoded by default.
+JSON_TYPES = frozenset(["application/json", "text/plain", "application/x-www-form-urlencoded"])
 ENCODINGS = frozenset(["identity", "gzip", "x-gzip", "deflate"])
 # Past a limit the rest of a body is read and dropped up to here, so that the client can read
 # the 413 instead of failing to write into a closed connection.
