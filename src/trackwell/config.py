@@ -16,7 +16,7 @@ DEFAULT_PLAN = "tracking-plan.yaml"
 DEFAULT_STORE = "sqlite:///.trackwell/trackwell.db"
 KNOWN_KEYS = ("plan", "store", "destinations", "sources", "monitors", "alerts", "console")
 # What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
-SOURCE_KEYS = ("key_hashes", "types", "anonymous_only", "rate_limit")
+SOURCE_KEYS = ("key_hashes", "types", "anonymous_only", "rate_limit", "strict")
 
 
 class ConfigError(Exception):
@@ -113,8 +113,8 @@ def parse_console(path: Path, value: Any) -> dict[str, Any]:
 
 
 def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
-    """Validate [sources.NAME] tables: `key_hashes`, optional `types`, `anonymous_only` and
-    `rate_limit`."""
+    """Validate [sources.NAME] tables: `key_hashes`, optional `types`, `anonymous_only`,
+    `rate_limit` and `strict`."""
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: sources must be tables: [sources.NAME]")
     for name, table in value.items():
@@ -145,6 +145,8 @@ def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
             isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0
         ):
             raise ConfigError(f"{where}.rate_limit must be a positive number of events per second")
+        if not isinstance(table.get("strict", False), bool):
+            raise ConfigError(f"{where}.strict must be true or false")
     return value
 
 

@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "duplicate_message_id": "a messageId seen before",
     "identify_after_track": "a user's events arrived before their first identify",
     "identity_conflict": "an anonymous id already tied to another person, or a merge of two users",
+    "strict_mode": "refused with its request in strict mode because another message was blocked",
 }
 
 

@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from trackwell.server import cio_api, ops, segment_api, snippet
 from trackwell.server.gateway import Gateway
+from trackwell.server.ingest import COUNT_HEADERS
 from trackwell.server.logs import AccessLog
 from trackwell.server.problems import Problem, json_response
 from trackwell.server.settings import GatewaySettings
@@ -139,6 +140,8 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
                 allow_origins=list(config.cors_origins),
                 allow_methods=["GET", "POST", "PUT", "DELETE"],
                 allow_headers=["*"],
+                # Browsers hide response headers from scripts unless they are listed here.
+                expose_headers=list(COUNT_HEADERS),
                 max_age=86400,
             ),
         ],

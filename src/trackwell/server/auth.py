@@ -29,12 +29,14 @@ class Source:
     types: frozenset[str] | None = None  # None: every message type
     anonymous_only: bool = False  # a browser key: anonymous page and track only
     rate_limit: float | None = None  # events per second on average (None: no limit)
+    strict: bool = False  # a request with a blocked message is refused whole (400)
 
     def describe(self) -> str:
         """What this source may send, for error messages and `keys list`."""
         kinds = ", ".join(sorted(self.types)) if self.types is not None else "every type"
         limit = f", at most {self.rate_limit:g} events/s" if self.rate_limit is not None else ""
-        return f"{kinds}{' (anonymous only)' if self.anonymous_only else ''}{limit}"
+        strict = ", strict" if self.strict else ""
+        return f"{kinds}{' (anonymous only)' if self.anonymous_only else ''}{limit}{strict}"
 
 
 def new_key() -> str:
@@ -72,6 +74,7 @@ class KeyRing:
                 frozenset(types) if types is not None else None,
                 bool(table.get("anonymous_only", False)),
                 float(rate) if rate is not None else None,
+                strict=bool(table.get("strict", False)),
             )
             sources.append((source, list(table.get("key_hashes", []))))
         if write_key:

@@ -16,8 +16,8 @@ from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, requi
 from trackwell.server.body import check_content_type, parse_json, read_body
 from trackwell.server.cio_map import MapError
 from trackwell.server.gateway import Gateway
-from trackwell.server.ingest import Unmappable, ingest
-from trackwell.server.problems import Problem, json_response
+from trackwell.server.ingest import Unmappable, answer
+from trackwell.server.problems import Problem
 
 KEY_HELP = "use Basic authentication with site_id (the source name) and api_key (its key)"
 CUSTOMERS = b"/api/v1/customers/"
@@ -61,7 +61,7 @@ async def _answer(
         messages = build(body)
     except MapError as exc:
         raise Problem(400, "malformed", exc.message, exc.field) from None
-    return json_response(await ingest(gateway, source, messages, batch=len(messages) > 1))
+    return await answer(request, gateway, source, messages, batch=len(messages) > 1)
 
 
 async def customers(request: Request) -> Response:
@@ -132,7 +132,7 @@ async def batch(request: Request) -> Response:
             items.extend(cio_map.operation(op, f"batch[{index}]."))
         except MapError as exc:
             items.append(Unmappable(op, exc.field, exc.message))
-    return json_response(await ingest(gateway, source, items, batch=True))
+    return await answer(request, gateway, source, items, batch=True)
 
 
 def routes() -> list[BaseRoute]:

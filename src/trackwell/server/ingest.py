@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 
 from trackwell.ids import new_message_id
 from trackwell.messages import MAX_MESSAGE_BYTES, Message
@@ -18,13 +20,24 @@ from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.gateway import Gateway
-from trackwell.server.problems import Problem
+from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
 from trackwell.server.storeerrors import store_reason
 from trackwell.store import Checked, StoreError, Written
 
 # A response lists at most this many violations; the counts always cover every message.
 MAX_LISTED_VIOLATIONS = 100
+# Counts of the request's verdicts on every ingest answer: clients and proxies that never read
+# the body (Segment's libraries do not) still show a refusal in their logs and dashboards.
+BLOCKED_HEADER = "X-Trackwell-Blocked"
+REPAIRED_HEADER = "X-Trackwell-Repaired"
+COUNT_HEADERS = (BLOCKED_HEADER, REPAIRED_HEADER)
+# Customer.io's Data Pipelines libraries send `X-Strict-Mode: 1` to be answered with an error
+# instead of a silent drop (customerio-node's PipelinesDefaults.strictMode); "true" is taken too.
+STRICT_HEADER = "X-Strict-Mode"
+STRICT_VALUES = frozenset({"1", "true"})
+# The violation given, in a strict-mode refusal, to the messages that passed the checks.
+STRICT_CODE = "strict_mode"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +58,38 @@ def check_sources(source: Source, items: Sequence[Any], *, batch: bool) -> None:
             check_allowed(source, item, index if batch else None)
 
 
+async def answer(
+    request: Request, gateway: Gateway, source: Source, items: Sequence[Any], *, batch: bool
+) -> Response:
+    """`ingest`, answered: the summary, with the blocked and repaired counts as headers."""
+    body = await ingest(gateway, source, items, batch=batch, strict=strict_requested(request))
+    return json_response(body, headers=count_headers(body))
+
+
+def strict_requested(request: Request) -> bool:
+    """Whether the caller asked for strict mode with `X-Strict-Mode: 1` (or `true`)."""
+    return request.headers.get(STRICT_HEADER, "").strip().lower() in STRICT_VALUES
+
+
+def count_headers(summary: Mapping[str, Any]) -> dict[str, str]:
+    """`X-Trackwell-Blocked` and `X-Trackwell-Repaired` of a request's summary."""
+    return {BLOCKED_HEADER: str(summary["blocked"]), REPAIRED_HEADER: str(summary["repaired"])}
+
+
 async def ingest(
-    gateway: Gateway, source: Source, items: Sequence[Any], *, batch: bool
+    gateway: Gateway,
+    source: Source,
+    items: Sequence[Any],
+    *,
+    batch: bool,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    """Check and durably store a request's messages together; the response body."""
+    """Check and durably store a request's messages together; the response body.
+
+    In strict mode (the source's `strict`, or `strict=True` from the request) a request with a
+    blocked message is refused whole: every message is kept blocked, so none is delivered and a
+    corrected resend is not a duplicate, and a 400 lists the violations.
+    """
     check_sources(source, items, batch=batch)
     wait = gateway.limits.take(source.name, len(items))
     if wait > 0:
@@ -70,8 +111,10 @@ async def ingest(
     received = datetime.now(UTC)
     compiled = gateway.plan.compiled
     checked = [_prepare(compiled, item, received, source.name) for item in items]
+    refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
+    kept = [_refuse(c) for c in checked] if refused else checked
     try:
-        written = await gateway.writer.write(checked)
+        written = await gateway.writer.write(kept)
     except StoreError as exc:
         raise Problem(
             503,
@@ -80,8 +123,34 @@ async def ingest(
             " nothing was stored",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
-    gateway.metrics.record(source.name, checked, written, compiled)
-    return summarise(checked, written)
+    gateway.metrics.record(source.name, kept, written, compiled)
+    summary = summarise(checked, written)
+    if refused:
+        gateway.metrics.strict_refusals.labels(source.name).inc()
+        raise StrictRefusal(summary)
+    return summary
+
+
+class StrictRefusal(Problem):
+    """A strict-mode 400: the request had blocked messages, and none of it goes on."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        blocked = summary["blocked"]
+        total = summary["accepted"] + summary["repaired"] + blocked
+        super().__init__(
+            400,
+            STRICT_CODE,
+            f"strict mode: {blocked} of the {total} messages were blocked, so the whole request"
+            " was refused and nothing of it will be delivered (every message is kept as blocked,"
+            " with its reasons); fix the violations listed and send the request again",
+            headers=count_headers(summary),
+        )
+        self.summary = summary
+
+    def response(self) -> Response:
+        """The error, with the counts and every listed violation (index, code, path, message)."""
+        body = {"code": self.code, "message": self.message, **self.summary}
+        return json_response(body, self.status, self.headers)
 
 
 def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:
@@ -115,6 +184,19 @@ def summarise(checked: Sequence[Checked], written: Sequence[Written]) -> dict[st
     if total > len(listed):
         body["violationsNotListed"] = total - len(listed)
     return body
+
+
+def _refuse(checked: Checked) -> Checked:
+    """A message of a strict-mode refusal, kept blocked: as it was, or with `strict_mode` added."""
+    if checked.verdict == "blocked":
+        return checked
+    reason = Violation(
+        STRICT_CODE,
+        "",
+        "refused with its request in strict mode: another message of it was blocked",
+        "block",
+    )
+    return replace(checked, verdict="blocked", violations=(*checked.violations, reason))
 
 
 def _blocked(item: Unmappable, received: datetime, source: str) -> Checked:

@@ -48,6 +48,18 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.blocking = Counter(
+            "trackwell_blocking_violations",
+            "Violations that blocked a message, by source and code (what to fix, and where).",
+            ["source", "code"],
+            registry=self.registry,
+        )
+        self.strict_refusals = Counter(
+            "trackwell_strict_refusals",
+            "Requests refused whole (400) in strict mode because a message was blocked, by source.",
+            ["source"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "trackwell_http_requests",
             "HTTP requests answered, by route and status.",
@@ -73,16 +85,21 @@ class Metrics:
         """Count one request's messages (tallied first: one label lookup per distinct label)."""
         messages: Tally[tuple[str, str]] = Tally()
         codes: Tally[str] = Tally()
+        blocking: Tally[str] = Tally()
         for c, w in zip(checked, written, strict=True):
             messages[(_label(c, plan), c.verdict)] += 1
             for violation in c.violations:
                 codes[violation.code] += 1
+                if c.verdict == "blocked" and violation.effect == "block":
+                    blocking[violation.code] += 1
             for violation in w.identity:
                 codes[violation.code] += 1
         for (event, verdict), count in messages.items():
             self.messages.labels(source, event, verdict).inc(count)
         for code, count in codes.items():
             self.violations.labels(code).inc(count)
+        for code, count in blocking.items():
+            self.blocking.labels(source, code).inc(count)
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""

@@ -136,12 +136,37 @@ def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str,
 
 
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+COUNTS = {
+    "X-Trackwell-Blocked": {
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "how many of the request's messages were blocked (kept, not delivered)",
+    },
+    "X-Trackwell-Repaired": {
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "how many of the request's messages were changed on the way",
+    },
+}
+STRICT = {
+    "name": "X-Strict-Mode",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "enum": ["1", "true", "0", "false"]},
+    "description": "1 or true: refuse the whole request (400) when any message is blocked,"
+    " as the source's `strict = true` does",
+}
 WRITE_ANSWERS: dict[str, Any] = {
     "200": {
         "description": "Stored durably; verdicts and violations per message.",
+        "headers": COUNTS,
         "content": {JSON: {"schema": {"$ref": "#/components/schemas/Result"}}},
     },
-    "400": _error("Malformed JSON, a broken gzip stream, or a missing or invalid field."),
+    "400": _error(
+        "Malformed JSON, a broken gzip stream, or a missing or invalid field; or, in strict mode"
+        " (`code` `strict_mode`), a request with a blocked message: the body adds the counts and"
+        " the violations of the Result, and nothing of the request is delivered."
+    ),
     "401": _error("No key, or an unknown key."),
     "403": _error("The key may not send this (its source's types, a browser key, another source)."),
     "404": _error("No such call."),
@@ -168,15 +193,17 @@ def _write(summary: str, schema: str | None, tag: str, security: str, path_param
                 "text/plain": {"schema": {"type": "string"}},
             },
         }
+    operation["parameters"] = [STRICT]
     if path_param:
-        operation["parameters"] = [
+        operation["parameters"].insert(
+            0,
             {
                 "name": "id",
                 "in": "path",
                 "required": True,
                 "schema": {"type": "string", "minLength": 1},
-            }
-        ]
+            },
+        )
     return operation
 
 

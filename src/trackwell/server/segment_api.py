@@ -20,8 +20,8 @@ from trackwell.messages import (
 from trackwell.server.auth import Source, basic_credentials, require
 from trackwell.server.body import read_json_object
 from trackwell.server.gateway import Gateway
-from trackwell.server.ingest import ingest
-from trackwell.server.problems import Problem, json_response
+from trackwell.server.ingest import answer
+from trackwell.server.problems import Problem
 
 KEY_HELP = "send the write key as the Basic user name, or as writeKey in the body"
 
@@ -78,7 +78,7 @@ async def single(kind: str, request: Request) -> Response:
     except MessageError as exc:
         status = 413 if exc.code == "too_large" else 400
         raise Problem(status, exc.code, exc.message, exc.path or None) from None
-    return json_response(await ingest(gateway, source, [body], batch=False))
+    return await answer(request, gateway, source, [body], batch=False)
 
 
 async def batch(request: Request) -> Response:
@@ -104,7 +104,7 @@ async def batch(request: Request) -> Response:
             item.pop("writeKey", None)
             for key, value in shared.items():
                 item.setdefault(key, value)  # the batch's sentAt and context apply to each
-    return json_response(await ingest(gateway, source, items, batch=True))
+    return await answer(request, gateway, source, items, batch=True)
 
 
 def _single_endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
