@@ -90,6 +90,13 @@ class Reads:
         )
         return rows
 
+    def blocking(self, since: int, until: int) -> list[tuple[int, str, str, str, int]]:
+        """(day, source, name, code, blocked messages) rows between two days, inclusive."""
+        rows: list[tuple[int, str, str, str, int]] = self._rows(
+            "blocking", since, until, self.store.blocking_counts, lambda r: r[0]
+        )
+        return rows
+
     def deliveries(self, since: int, until: int) -> list[DeliveryRollup]:
         """Delivery outcome rows (by day of acknowledgement) between two days, inclusive."""
         rows: list[DeliveryRollup] = self._rows(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from trackwell.monitor import (
+    blocked,
     budget,
     delivery,
     identify,
@@ -39,6 +40,7 @@ MONITORS: tuple[Monitor, ...] = (
     timestamps.MONITOR,
     sensitive.MONITOR,
     budget.MONITOR,
+    blocked.MONITOR,
 )
 BY_NAME = {m.name: m for m in MONITORS}
 

@@ -334,6 +334,13 @@ class Store(Protocol):
         """(day, source, name, code, count) between two days inclusive."""
         ...
 
+    def blocking_counts(
+        self, since_day: int, until_day: int
+    ) -> list[tuple[int, str, str, str, int]]:
+        """(day, source, name, code, blocked messages) between two days inclusive: the codes
+        that blocked messages (a message blocked for two reasons counts under both)."""
+        ...
+
     def delivery_rollups(self, since_day: int, until_day: int) -> list[DeliveryRollup]:
         """Per day, destination and event: outcomes and latency histograms."""
         ...

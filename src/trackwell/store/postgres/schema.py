@@ -151,7 +151,15 @@ def _v1(conn: Adapter) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: tuple[tuple[str, Migration], ...] = (("0001_initial", _v1),)
+def _v2_blocked_codes(conn: Adapter) -> None:
+    # Which codes blocked a source's messages, for the blocked_rate monitor (SQLite's 0005).
+    conn.execute("ALTER TABLE rollup_codes ADD COLUMN blocked BIGINT NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("0001_initial", _v1),
+    ("0002_blocked_codes", _v2_blocked_codes),
+)
 
 
 def migrate(conn: Adapter) -> list[str]:

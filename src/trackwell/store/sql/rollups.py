@@ -48,6 +48,8 @@ class Tally:
     # Per message only a Counter increment; the day and hour rows are built once, at flush.
     raw: Counter[tuple[int, int, str, str, str, str, int]] = field(default_factory=Counter)
     codes: Counter[tuple[int, str, str, str]] = field(default_factory=Counter)
+    # Of those, blocked messages that this code blocked: what a source must fix, exactly.
+    blocking: Counter[tuple[int, str, str, str]] = field(default_factory=Counter)
     identifies: Counter[int] = field(default_factory=Counter)
     new_profiles: Counter[int] = field(default_factory=Counter)
     identifies_of_new: Counter[int] = field(default_factory=Counter)
@@ -56,6 +58,7 @@ class Tally:
         """Add another tally's counts to this one."""
         self.raw.update(other.raw)
         self.codes.update(other.codes)
+        self.blocking.update(other.blocking)
         self.identifies.update(other.identifies)
         self.new_profiles.update(other.new_profiles)
         self.identifies_of_new.update(other.identifies_of_new)
@@ -72,8 +75,9 @@ class Tally:
         type_: str,
         verdict: str,
         codes: Sequence[str],
+        blocking: Sequence[str] = (),
     ) -> None:
-        """Count one message under its day and its hour."""
+        """Count one message under its day and its hour (`blocking`: the codes that blocked it)."""
         day, hour = received_ms // DAY_MS, (received_ms % DAY_MS) // HOUR_MS
         if codes and "missing_timestamp" in codes:
             timing = 1
@@ -85,6 +89,8 @@ class Tally:
         if codes:
             for code in set(codes):
                 self.codes[(day, source, name, code)] += 1
+        for code in set(blocking):
+            self.blocking[(day, source, name, code)] += 1
         if type_ == "identify":
             self.identifies[day] += 1
 
@@ -135,11 +141,14 @@ class Tally:
                     for key, t in events.items()
                 ],
             )
-        if self.codes:
+        if self.codes or self.blocking:
+            keys = set(self.codes) | set(self.blocking)
             conn.executemany(
-                "INSERT INTO rollup_codes VALUES (?,?,?,?,?) ON CONFLICT (day, source, name, code)"
-                " DO UPDATE SET count = rollup_codes.count + excluded.count",
-                [(*key, count) for key, count in self.codes.items()],
+                "INSERT INTO rollup_codes (day, source, name, code, count, blocked)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (day, source, name, code) DO UPDATE SET"
+                " count = rollup_codes.count + excluded.count,"
+                " blocked = rollup_codes.blocked + excluded.blocked",
+                [(*key, self.codes.get(key, 0), self.blocking.get(key, 0)) for key in keys],
             )
         days = set(self.identifies) | set(new_profiles)
         if days:
@@ -235,6 +244,20 @@ def violation_counts(
         tuple(row)
         for row in conn.execute(
             "SELECT day, source, name, code, count FROM rollup_codes WHERE day BETWEEN ? AND ? ORDER BY day",
+            (since_day, until_day),
+        )
+    ]
+
+
+def blocking_counts(
+    conn: Conn, since_day: int, until_day: int
+) -> list[tuple[int, str, str, str, int]]:
+    """(day, source, name, code, blocked messages) between two days: the codes that blocked."""
+    return [
+        tuple(row)
+        for row in conn.execute(
+            "SELECT day, source, name, code, blocked FROM rollup_codes"
+            " WHERE day BETWEEN ? AND ? AND blocked > 0 ORDER BY day",
             (since_day, until_day),
         )
     ]

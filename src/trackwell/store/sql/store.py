@@ -340,6 +340,14 @@ class SQLStore:
         with self._db.read() as conn:
             return rollups.violation_counts(conn, since_day, until_day)
 
+    def blocking_counts(
+        self, since_day: int, until_day: int
+    ) -> list[tuple[int, str, str, str, int]]:
+        """(day, source, name, code, blocked messages) between two days inclusive."""
+        self.flush_rollups()
+        with self._db.read() as conn:
+            return rollups.blocking_counts(conn, since_day, until_day)
+
     def delivery_rollups(self, since_day: int, until_day: int) -> list[DeliveryRollup]:
         """Per day, destination and event: outcomes and latency histograms."""
         self.flush_rollups()

@@ -259,6 +259,7 @@ def _count(tally: Tally, checked: Checked, now_ms: int) -> None:
         message.type,
         checked.verdict,
         [v.code for v in checked.violations],
+        [v.code for v in checked.violations if v.effect == "block"],
     )
 
 

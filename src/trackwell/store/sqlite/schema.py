@@ -170,11 +170,18 @@ def _v4_destination_start(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE destinations SET start_seq = 0")
 
 
+def _v5_blocked_codes(conn: sqlite3.Connection) -> None:
+    # Which codes blocked a source's messages (not only which codes they carried), for the
+    # blocked_rate monitor; earlier days keep 0, as nothing counted them.
+    conn.execute("ALTER TABLE rollup_codes ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
     ("0003_rollups", _v3_rollups),
     ("0004_destination_start", _v4_destination_start),
+    ("0005_blocked_codes", _v5_blocked_codes),
 )
 
 
