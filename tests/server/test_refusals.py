@@ -149,3 +149,16 @@ def test_strict_is_read_from_the_source_table(tmp_path: Path) -> None:
     assert "strict" in ring.sources["dev"].describe()
     with pytest.raises(ConfigError, match=r"sources\.dev\.strict must be true or false"):
         parse_sources(tmp_path / "trackwell.toml", {"dev": {"strict": "yes"}})
+
+
+async def test_the_headers_and_strict_mode_are_in_the_openapi_document(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        document = (await h.client.get("/openapi.json")).json()
+    for path, method in (("/v1/batch", "post"), ("/api/v2/batch", "post")):
+        operation = document["paths"][path][method]
+        assert set(operation["responses"]["200"]["headers"]) == {
+            "X-Trackwell-Blocked",
+            "X-Trackwell-Repaired",
+        }
+        assert "X-Strict-Mode" in {p["name"] for p in operation["parameters"]}
+        assert "strict_mode" in operation["responses"]["400"]["description"]

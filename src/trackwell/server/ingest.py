@@ -148,8 +148,18 @@ class StrictRefusal(Problem):
         self.summary = summary
 
     def response(self) -> Response:
-        """The error, with the counts and every listed violation (index, code, path, message)."""
+        """The error, with the counts and every listed violation (index, code, path, message).
+
+        `meta.errors` is Customer.io's error shape: its libraries print those lines (customerio-node's
+        CustomerIORequestError.composeMessage), so the developer sees why at once.
+        """
+        errors = [
+            f"[{v['index']}] {v['path'] or 'message'}: {v['message']} ({v['code']})"
+            for v in self.summary["violations"]
+            if v["effect"] == "block"
+        ]
         body = {"code": self.code, "message": self.message, **self.summary}
+        body["meta"] = {"errors": errors or [self.message]}
         return json_response(body, self.status, self.headers)
 
 
