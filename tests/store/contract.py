@@ -323,6 +323,30 @@ class StoreContract:
             ("fine", "accepted"),
         ]
 
+    def test_rollups_count_the_codes_that_blocked_each_sources_messages(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        messages = [
+            track("typo-1", event="Feature Usedd"),
+            track("typo-2", event="Feature Usedd"),
+            track("placeholder", "undefined"),
+            track("fine"),
+        ]
+        accept(store, compiled, messages, received_at=NOW, source="web")
+        accept(store, compiled, [track("other", event="Feature Usedd")], received_at=NOW)
+        day = NOW_MS // 86_400_000
+        blocking = {
+            (source, name, code): n
+            for _d, source, name, code, n in store.blocking_counts(day - 1, day + 1)
+        }
+        assert blocking[("web", "Feature Usedd", "unplanned_event")] == 2
+        assert blocking[("web", "Feature Used", "invalid_identity")] == 1
+        assert sum(n for (source, _, _), n in blocking.items() if source == "web") == 3
+        assert not any(code == "strict_mode" for _s, _n, code in blocking)
+        # Every code is still counted as before, whether it blocked or not.
+        counted = {(s, name, code) for _d, s, name, code, _n in store.violation_counts(day, day)}
+        assert ("web", "Feature Usedd", "unplanned_event") in counted
+
     def test_a_blocked_message_resent_fixed_with_the_same_id_is_stored(
         self, store: Store, compiled: CompiledPlan
     ) -> None:
