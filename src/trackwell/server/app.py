@@ -20,9 +20,9 @@ from starlette.types import Scope
 
 from trackwell.server import cio_api, ops, segment_api, snippet
 from trackwell.server.gateway import Gateway
-from trackwell.server.ingest import COUNT_HEADERS
 from trackwell.server.logs import AccessLog
 from trackwell.server.problems import Problem, json_response
+from trackwell.server.refusals import COUNT_HEADERS
 from trackwell.server.settings import GatewaySettings
 
 log = logging.getLogger("trackwell.server")

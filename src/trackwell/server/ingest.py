@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -22,22 +22,12 @@ from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
+from trackwell.server.refusals import StrictRefusal, count_headers, refuse, strict_requested
 from trackwell.server.storeerrors import store_reason
 from trackwell.store import Checked, StoreError, Written
 
 # A response lists at most this many violations; the counts always cover every message.
 MAX_LISTED_VIOLATIONS = 100
-# Counts of the request's verdicts on every ingest answer: clients and proxies that never read
-# the body (Segment's libraries do not) still show a refusal in their logs and dashboards.
-BLOCKED_HEADER = "X-Trackwell-Blocked"
-REPAIRED_HEADER = "X-Trackwell-Repaired"
-COUNT_HEADERS = (BLOCKED_HEADER, REPAIRED_HEADER)
-# Customer.io's Data Pipelines libraries send `X-Strict-Mode: 1` to be answered with an error
-# instead of a silent drop (customerio-node's PipelinesDefaults.strictMode); "true" is taken too.
-STRICT_HEADER = "X-Strict-Mode"
-STRICT_VALUES = frozenset({"1", "true"})
-# The violation given, in a strict-mode refusal, to the messages that passed the checks.
-STRICT_CODE = "strict_mode"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +54,6 @@ async def answer(
     """`ingest`, answered: the summary, with the blocked and repaired counts as headers."""
     body = await ingest(gateway, source, items, batch=batch, strict=strict_requested(request))
     return json_response(body, headers=count_headers(body))
-
-
-def strict_requested(request: Request) -> bool:
-    """Whether the caller asked for strict mode with `X-Strict-Mode: 1` (or `true`)."""
-    return request.headers.get(STRICT_HEADER, "").strip().lower() in STRICT_VALUES
-
-
-def count_headers(summary: Mapping[str, Any]) -> dict[str, str]:
-    """`X-Trackwell-Blocked` and `X-Trackwell-Repaired` of a request's summary."""
-    return {BLOCKED_HEADER: str(summary["blocked"]), REPAIRED_HEADER: str(summary["repaired"])}
 
 
 async def ingest(
@@ -112,7 +92,7 @@ async def ingest(
     compiled = gateway.plan.compiled
     checked = [_prepare(compiled, item, received, source.name) for item in items]
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
-    kept = [_refuse(c) for c in checked] if refused else checked
+    kept = [refuse(c) for c in checked] if refused else checked
     try:
         written = await gateway.writer.write(kept)
     except StoreError as exc:
@@ -129,38 +109,6 @@ async def ingest(
         gateway.metrics.strict_refusals.labels(source.name).inc()
         raise StrictRefusal(summary)
     return summary
-
-
-class StrictRefusal(Problem):
-    """A strict-mode 400: the request had blocked messages, and none of it goes on."""
-
-    def __init__(self, summary: dict[str, Any]) -> None:
-        blocked = summary["blocked"]
-        total = summary["accepted"] + summary["repaired"] + blocked
-        super().__init__(
-            400,
-            STRICT_CODE,
-            f"strict mode: {blocked} of the {total} messages were blocked, so the whole request"
-            " was refused and nothing of it will be delivered (every message is kept as blocked,"
-            " with its reasons); fix the violations listed and send the request again",
-            headers=count_headers(summary),
-        )
-        self.summary = summary
-
-    def response(self) -> Response:
-        """The error, with the counts and every listed violation (index, code, path, message).
-
-        `meta.errors` is Customer.io's error shape: its libraries print those lines (customerio-node's
-        CustomerIORequestError.composeMessage), so the developer sees why at once.
-        """
-        errors = [
-            f"[{v['index']}] {v['path'] or 'message'}: {v['message']} ({v['code']})"
-            for v in self.summary["violations"]
-            if v["effect"] == "block"
-        ]
-        body = {"code": self.code, "message": self.message, **self.summary}
-        body["meta"] = {"errors": errors or [self.message]}
-        return json_response(body, self.status, self.headers)
 
 
 def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:
@@ -194,19 +142,6 @@ def summarise(checked: Sequence[Checked], written: Sequence[Written]) -> dict[st
     if total > len(listed):
         body["violationsNotListed"] = total - len(listed)
     return body
-
-
-def _refuse(checked: Checked) -> Checked:
-    """A message of a strict-mode refusal, kept blocked: as it was, or with `strict_mode` added."""
-    if checked.verdict == "blocked":
-        return checked
-    reason = Violation(
-        STRICT_CODE,
-        "",
-        "refused with its request in strict mode: another message of it was blocked",
-        "block",
-    )
-    return replace(checked, verdict="blocked", violations=(*checked.violations, reason))
 
 
 def _blocked(item: Unmappable, received: datetime, source: str) -> Checked:
