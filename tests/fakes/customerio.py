@@ -170,8 +170,8 @@ class FakeCustomerIO(FakeServer):
     def _batch(self, request: Received, body: dict[str, Any]) -> Reply:
         if len(request.body) > MAX_BATCH_BYTES:
             return _error(413, "request body must be smaller than 500kb")
-        if (problem := violation(V2, "batch", body)) is not None:
-            return _error(400, str(problem))
+        if (wrong := violation(V2, "batch", body)) is not None:
+            return _error(400, str(wrong))
         operations = body["batch"]
         errors = []
         for index, operation in enumerate(operations):
@@ -189,11 +189,11 @@ class FakeCustomerIO(FakeServer):
         if json_size(op) > MAX_OPERATION_BYTES:
             return "", "operation must be smaller than 32kb"
         kind, action = op.get("type"), op.get("action")
-        shape = V2_SHAPES.get((kind, action))
+        shape = V2_SHAPES.get((str(kind), str(action)))
         if shape is None:
             return "action", f"unknown action {action!r} for type {kind!r}"
-        if (problem := violation(V2, shape, op)) is not None:
-            return problem.field, problem.message
+        if (wrong := violation(V2, shape, op)) is not None:
+            return wrong.field, wrong.message
         if kind == "object":
             return self._object(op)
         if action == "merge":
@@ -238,8 +238,8 @@ def check_v1_shape(request: Received) -> str | None:
                 body = request.json()
             except ValueError:
                 return "request body is not valid JSON"
-            problem = violation(V1, shape, body)
-            return None if problem is None else str(problem)
+            wrong = violation(V1, shape, body)
+            return None if wrong is None else str(wrong)
     return None
 
 

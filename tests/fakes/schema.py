@@ -13,20 +13,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
 
 SCHEMAS = Path(__file__).with_name("schemas")
 _FORMATS = FormatChecker()
 
 
-@_FORMATS.checks("date-time", raises=ValueError)
 def _is_date_time(value: object) -> bool:
     """RFC 3339 date-time with a zone, as the Segment spec's times are."""
     if not isinstance(value, str):
         return True  # the `type` keyword judges non-strings
     parsed = datetime.fromisoformat(value)
     return "T" in value.upper() and parsed.tzinfo is not None
+
+
+_FORMATS.checkers["date-time"] = (_is_date_time, ValueError)
 
 
 @dataclass(frozen=True)
@@ -60,23 +62,35 @@ def _validator(api: str, name: str) -> Draft202012Validator:
 def violation(api: str, name: str, instance: Any) -> Violation | None:
     """The most relevant way `instance` breaks definition `name` of `api`, or None if it fits."""
     error = best_match(_validator(api, name).iter_errors(instance))
+    while error is not None and error.validator in ("oneOf", "anyOf") and error.context:
+        names = _alternatives(error)
+        if names:
+            parts = [str(part) for part in error.absolute_path]
+            return Violation(".".join([*parts, names[0]]), f"needs one of {', '.join(names)}")
+        # Name the alternative that came closest rather than "is not valid under any".
+        error = best_match(error.context)
     if error is None:
         return None
-    return Violation(_path(error), _message(error))
-
-
-def _path(error: ValidationError) -> str:
-    parts = [str(part) for part in error.absolute_path]
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [key for key in error.validator_value if key not in error.instance]
-        parts += missing[:1]
-    return ".".join(parts)
-
-
-def _message(error: ValidationError) -> str:
     if error.validator == "required":
-        return "is required"
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        # Name the alternative that came closest rather than "is not valid under any".
-        return _message(best_match(error.context) or error)
-    return error.message
+        return Violation(
+            ".".join([*map(str, error.absolute_path), *_missing(error)[:1]]), "is required"
+        )
+    return Violation(".".join(str(part) for part in error.absolute_path), error.message)
+
+
+def _missing(error: ValidationError) -> list[str]:
+    present = error.instance if isinstance(error.instance, dict) else {}
+    return [str(key) for key in error.validator_value if key not in present]
+
+
+def _alternatives(error: ValidationError) -> list[str]:
+    """The fields of an "one of these fields" choice (e.g. userId or anonymousId), else []."""
+    names: list[str] = []
+    for sub in error.context or []:
+        if sub.validator == "required" and not sub.relative_path:
+            names += _missing(sub)
+        elif len(sub.relative_path) == 1 and sub.validator == "type":
+            names.append(str(sub.relative_path[0]))
+        else:
+            return []
+    return list(dict.fromkeys(names))
