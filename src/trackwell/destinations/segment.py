@@ -1,4 +1,11 @@
-"""Segment-compatible `/v1/batch`: Segment, Customer.io Data Pipelines, RudderStack, Jitsu, trackwell."""
+"""Segment-compatible `/v1/batch`: Segment, Customer.io Data Pipelines, RudderStack, Jitsu, trackwell.
+
+Request shape: Segment's HTTP Tracking API reference (segment.com/docs/connections/sources/
+catalog/libraries/server/http-api/, "Batch"): `POST /v1/batch` with the write key as the Basic
+auth user, body `{"batch": [...], "sentAt": ...}`, each message in the Segment Spec (common fields
+`type`, `userId`/`anonymousId`, `messageId`, `timestamp`, `context`, `integrations`), at most
+32 KB a message and 500 KB a batch; `X-Strict-Mode: 1` for real error statuses.
+"""
 
 from __future__ import annotations
 
