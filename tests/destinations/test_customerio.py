@@ -255,6 +255,8 @@ def test_describe_names_settings_never_credentials() -> None:
         (track(properties={"blob": "x" * 100_001}), "the event data is 100,012 bytes"),
         (track(timestamp="not a time"), "timestamp"),
         (track(messageId=""), "messageId"),
+        (track(user_id="u" * 151), "the person's identifier is 151 bytes; the limit is 150"),
+        (identify("é" * 76), "the person's identifier is 152 bytes; the limit is 150"),
     ],
 )
 def test_oversize_messages_are_dead_with_a_reason(

@@ -328,3 +328,15 @@ def test_segment_strict_mode_refuses_undocumented_shapes(
     )
     assert response.status_code == 400 and words in response.json()["message"]
     assert segment_fake.messages == []
+
+
+def test_customerio_refuses_person_ids_over_150_bytes(customerio_fake: FakeCustomerIO) -> None:
+    auth = (customerio_fake.site_id, customerio_fake.api_key)
+    long_id = "u" * 151
+    response = send(
+        customerio_fake, f"/api/v1/customers/{long_id}", {"plan": "pro"}, method="PUT", auth=auth
+    )
+    assert response.status_code == 400 and "150 bytes" in response.json()["meta"]["error"]
+    operation = {"type": "person", "identifiers": {"id": long_id}, "action": "event", "name": "x"}
+    (error,) = v2(customerio_fake, operation).json()["errors"]
+    assert "150 bytes" in error["message"]

@@ -16,6 +16,7 @@ from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply, TlsFiles, basic_credentials, json_size
 
 # Documented limits (docs: "Invalid API requests", Track API v2 batch).
+MAX_ID_BYTES = 150  # the reference's "Customer limits": a person's ID
 MAX_ATTRIBUTES = 300
 MAX_ATTRIBUTE_NAME_BYTES = 150
 MAX_ATTRIBUTE_VALUE_BYTES = 1000
@@ -129,6 +130,8 @@ class FakeCustomerIO(FakeServer):
     ) -> str | None:
         if not person:
             return "id attribute cannot be an empty string"
+        if len(person.encode()) > MAX_ID_BYTES:
+            return f"id cannot be longer than {MAX_ID_BYTES} bytes"
         attributes = dict(attributes)
         timestamp = attributes.pop("_timestamp", timestamp)  # v1 in the body, v2 beside it
         if error := check_attributes(attributes):
@@ -152,6 +155,8 @@ class FakeCustomerIO(FakeServer):
             return error
         if anonymous_id is not None and not isinstance(anonymous_id, str):
             return "anonymous_id must be a string"
+        if person is not None and len(person.encode()) > MAX_ID_BYTES:
+            return f"id cannot be longer than {MAX_ID_BYTES} bytes"
         key = body.get("id")
         if key is None or self.first_time(f"event:{key}"):
             self.events.append({**body, "person": person, "anonymous_id": anonymous_id})

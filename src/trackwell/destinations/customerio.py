@@ -41,7 +41,9 @@ from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
 from trackwell.store.base import DeliveryFilter
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
-# Customer.io's documented limits ("Invalid API requests"); over them a call is rejected.
+# Customer.io's documented limits ("Invalid API requests", and the Track API reference's
+# "Customer limits"); over them a call is rejected.
+MAX_ID_BYTES = 150
 MAX_ATTRIBUTES = 300
 MAX_ATTRIBUTE_NAME_BYTES = 150
 MAX_ATTRIBUTE_VALUE_BYTES = 1000
@@ -239,12 +241,16 @@ class CustomerIO(HttpDestination):
 
 
 def _path(identifier: str) -> str:
-    return quote(str(identifier), safe="")
+    """A person's identifier as the v1 path segment, within the documented ID limit."""
+    text = str(identifier)
+    within(len(text.encode()), MAX_ID_BYTES, "the person's identifier", "bytes")
+    return quote(text, safe="")
 
 
 def _identifiers(value: str) -> dict[str, str]:
     """Customer.io's identifier kinds: `cio_` ids, email addresses, otherwise an id."""
     text = str(value)
+    within(len(text.encode()), MAX_ID_BYTES, "the person's identifier", "bytes")
     if text.startswith("cio_"):
         return {"cio_id": text[4:]}
     if _EMAIL.match(text):
