@@ -34,7 +34,8 @@ MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 475_000
 # Per-hop fields: the receiver stamps its own; the action time travels in `timestamp`, already
 # corrected for the original client's clock, so re-sending the old sentAt would skew it again.
-_HOP_FIELDS = ("sentAt", "receivedAt", "originalTimestamp")
+# A `writeKey` a client put in a message is trackwell's source credential, never the next hop's.
+_HOP_FIELDS = ("sentAt", "receivedAt", "originalTimestamp", "writeKey")
 
 
 class SegmentCompatible(HttpDestination):
