@@ -51,6 +51,8 @@ def test_identify_group_page_and_screen() -> None:
         "$set": {"email": "ada@example.com", "plan": "pro", "createdAt": "2024-01-02T03:04:05Z"}
     }
     assert grouped["groups"] == {"account": "acme-01"}
+    # As the SDKs' setGroup: the group is also set as a user property.
+    assert grouped["user_properties"] == {"$set": {"account": "acme-01"}}
     assert viewed["event_type"] == "Viewed Pricing Page"
     assert screened["event_type"] == "Viewed Settings Screen"
 

@@ -94,6 +94,7 @@ def test_identify(
         plan="pro",
         created_at=CREATED,
         anonymous_id="anon-77",
+        _timestamp=ACTION,  # the reference's field for ordering rapid updates
     )
     theirs = last(customerio_tls_fake)
     assert kinds(ours().deliver([identify(anonymousId="anon-77")])) == ["delivered"]
@@ -169,13 +170,8 @@ def test_merge(
 def test_v2_batch_through_the_library_is_accepted(
     official: OfficialClient, ours: Callable[..., CustomerIO], customerio_tls_fake: FakeCustomerIO
 ) -> None:
-    messages = [
-        identify(anonymousId="anon-77"),
-        track(),
-        track(user_id=None, anonymousId="anon-77"),
-        page(),
-        alias(),
-    ]
+    # Anonymous events have no documented v2 form and go through v1 (see the other tests).
+    messages = [identify(anonymousId="anon-77"), track(), page(), alias()]
     capture = CaptureTransport()
     CustomerIO(mode="v2", transport=capture).deliver(messages)
     (built,) = capture.requests
@@ -183,7 +179,7 @@ def test_v2_batch_through_the_library_is_accepted(
     response = official.batch(operations)  # the library sends our operations as they are
     assert response.status_code == 200  # not 207: the fake found no operation to refuse
     theirs = last(customerio_tls_fake)
-    assert len(customerio_tls_fake.events) == 3
+    assert len(customerio_tls_fake.events) == 2
     assert set(kinds(ours("v2").deliver(messages))) == {"delivered"}
     same_call(theirs, last(customerio_tls_fake))
-    assert len(customerio_tls_fake.events) == 3  # de-duplicated by the derived ULIDs
+    assert len(customerio_tls_fake.events) == 2  # de-duplicated by the derived ULIDs

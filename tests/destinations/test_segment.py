@@ -89,3 +89,12 @@ def test_batch_size(segment_fake: FakeSegment, closing: Closing, batch_size: int
     destination = connected(segment_fake, closing, batch_size=batch_size)
     destination.deliver([track() for _ in range(6)])
     assert len(segment_fake.requests) == 6 // batch_size
+
+
+def test_a_clients_write_key_in_a_message_is_not_forwarded() -> None:
+    # A browser library may put trackwell's source key in each event; it is not the next hop's.
+    transport = CaptureTransport()
+    destination = SegmentCompatible(write_key="wk-9", transport=transport)
+    destination.deliver([track(writeKey="tw_source_key")])
+    (request,) = transport.requests
+    assert b"tw_source_key" not in request.body

@@ -1,15 +1,21 @@
-"""Fake Amplitude HTTP V2 API (`/2/httpapi`)."""
+"""Fake Amplitude HTTP V2 API (`/2/httpapi`).
+
+Requests are checked against `schemas/amplitude-http-v2.json`, written from Amplitude's HTTP V2
+reference: an undocumented event key, a wrong type or a missing id is named in
+`events_with_invalid_fields` / `events_with_missing_fields` as Amplitude does."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply
 
 MAX_EVENTS = 2000
 MAX_REQUEST_BYTES = 1_000_000
 DEFAULT_MIN_ID_LENGTH = 5
+API = "amplitude-http-v2"
 
 
 class FakeAmplitude(FakeServer):
@@ -55,6 +61,8 @@ class FakeAmplitude(FakeServer):
             )
         if len(events) > MAX_EVENTS:
             return Reply(413, {"code": 413, "error": "Too many events in request"})
+        if (wrong := violation(API, "upload", body)) is not None:
+            return Reply(400, {"code": 400, "error": f"Invalid request: {wrong}"})
         options = body.get("options") or {}
         shortest = options.get("min_id_length") or DEFAULT_MIN_ID_LENGTH
         invalid: dict[str, list[int]] = {}
@@ -90,6 +98,12 @@ def check_event(
     """Record the fields one event lacks or gets wrong."""
     if not isinstance(event, dict):
         invalid.setdefault("event", []).append(index)
+        return
+    if (wrong := violation(API, "event", event)) is not None:
+        # Amplitude counts an absent, null or empty field as missing, anything else as invalid.
+        absent = wrong.message == "is required" or wrong.message.startswith("needs one of")
+        named = missing if absent or event.get(wrong.field, 0) in (None, "") else invalid
+        named.setdefault(wrong.field or "event", []).append(index)
         return
     if not isinstance(event.get("event_type"), str) or not event["event_type"]:
         missing.setdefault("event_type", []).append(index)

@@ -1,4 +1,10 @@
-"""Fake Customer.io Track API: v1 people, events, anonymous events and merges; the v2 batch."""
+"""Fake Customer.io Track API: v1 people, events, anonymous events and merges; the v2 batch.
+
+Every request is first checked against the shapes written from Customer.io's published Track
+API reference (`schemas/customerio-track-v1.json`, `schemas/customerio-track-v2.json`): a field
+the reference does not list, a missing required one, a wrong type or an identifier outside the
+documented kinds is refused as Customer.io refuses it (v1: 400 `meta.error`; v2: 207 with the
+operation's `batch_index`)."""
 
 from __future__ import annotations
 
@@ -6,9 +12,11 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply, TlsFiles, basic_credentials, json_size
 
 # Documented limits (docs: "Invalid API requests", Track API v2 batch).
+MAX_ID_BYTES = 150  # the reference's "Customer limits": a person's ID
 MAX_ATTRIBUTES = 300
 MAX_ATTRIBUTE_NAME_BYTES = 150
 MAX_ATTRIBUTE_VALUE_BYTES = 1000
@@ -20,6 +28,39 @@ ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 ID_KINDS = ("id", "email", "cio_id")
 _CUSTOMER = re.compile(r"^/api/v1/customers/([^/]+)$")
 _CUSTOMER_EVENTS = re.compile(r"^/api/v1/customers/([^/]+)/events$")
+V1 = "customerio-track-v1"
+V2 = "customerio-track-v2"
+# v1 routes and the definition of their body in the v1 schema file.
+V1_SHAPES = (
+    ("PUT", _CUSTOMER, "identify"),
+    ("DELETE", _CUSTOMER, "no_body"),
+    ("POST", _CUSTOMER_EVENTS, "customer_event"),
+    ("POST", re.compile(r"^/api/v1/events$"), "anonymous_event"),
+    ("POST", re.compile(r"^/api/v1/merge_customers$"), "merge_customers"),
+    ("PUT", re.compile(r"^/api/v1/customers/[^/]+/devices$"), "add_device"),
+    ("DELETE", re.compile(r"^/api/v1/customers/[^/]+/devices/[^/]+$"), "no_body"),
+    ("POST", re.compile(r"^/api/v1/customers/[^/]+/(?:suppress|unsuppress)$"), "no_body"),
+)
+# v2 operations by (type, action), the reference's discriminator, and their definition.
+V2_SHAPES = {
+    ("person", "identify"): "person_identify",
+    ("person", "event"): "person_event",
+    ("person", "page"): "person_event",
+    ("person", "screen"): "person_event",
+    ("person", "merge"): "person_merge",
+    ("person", "delete"): "person_delete",
+    ("person", "suppress"): "person_delete",
+    ("person", "unsuppress"): "person_delete",
+    ("person", "add_device"): "person_add_device",
+    ("person", "delete_device"): "person_delete_device",
+    ("person", "add_relationships"): "person_relationships_change",
+    ("person", "delete_relationships"): "person_relationships_change",
+    ("object", "identify"): "object_identify",
+    ("object", "identify_anonymous"): "object_identify_anonymous",
+    ("object", "delete"): "object_delete",
+    ("object", "add_relationships"): "object_relationships_change",
+    ("object", "delete_relationships"): "object_relationships_change",
+}
 
 
 def _error(status: int, message: str) -> Reply:
@@ -40,11 +81,25 @@ class FakeCustomerIO(FakeServer):
         ] = []  # accepted once each, with "person" or "anonymous_id"
         self.merges: list[dict[str, Any]] = []
         self.objects: dict[str, dict[str, Any]] = {}
+        self.updated_at: dict[str, int] = {}  # a person's latest `_timestamp` / `timestamp`
+
+    def activity(self, person: str) -> list[dict[str, Any]]:
+        """The events on a person's profile: their own, and anonymous ones whose anonymous_id
+        an identify set on them (Customer.io's anonymous event merge)."""
+        anonymous_id = self.people.get(person, {}).get("anonymous_id")
+        return [
+            event
+            for event in self.events
+            if event["person"] == person
+            or (anonymous_id is not None and event["anonymous_id"] == anonymous_id)
+        ]
 
     def handle(self, request: Received) -> Reply:
         """Route as the Track API does."""
         if basic_credentials(request.headers) != (self.site_id, self.api_key):
             return _error(401, "Unauthorized request")
+        if (problem := check_v1_shape(request)) is not None:
+            return _error(400, problem)
         try:
             body = request.json()
         except ValueError:
@@ -70,11 +125,21 @@ class FakeCustomerIO(FakeServer):
 
     # -- v1 ---------------------------------------------------------------------------------
 
-    def _identify(self, person: str, attributes: dict[str, Any]) -> str | None:
+    def _identify(
+        self, person: str, attributes: dict[str, Any], timestamp: int | None = None
+    ) -> str | None:
         if not person:
             return "id attribute cannot be an empty string"
+        if len(person.encode()) > MAX_ID_BYTES:
+            return f"id cannot be longer than {MAX_ID_BYTES} bytes"
+        attributes = dict(attributes)
+        timestamp = attributes.pop("_timestamp", timestamp)  # v1 in the body, v2 beside it
         if error := check_attributes(attributes):
             return error
+        if timestamp is not None:
+            if timestamp < self.updated_at.get(person, timestamp):
+                return None  # an older update arriving late: the newer attributes stand
+            self.updated_at[person] = timestamp
         self.people.setdefault(person, {}).update(attributes)
         return None
 
@@ -90,6 +155,8 @@ class FakeCustomerIO(FakeServer):
             return error
         if anonymous_id is not None and not isinstance(anonymous_id, str):
             return "anonymous_id must be a string"
+        if person is not None and len(person.encode()) > MAX_ID_BYTES:
+            return f"id cannot be longer than {MAX_ID_BYTES} bytes"
         key = body.get("id")
         if key is None or self.first_time(f"event:{key}"):
             self.events.append({**body, "person": person, "anonymous_id": anonymous_id})
@@ -108,9 +175,9 @@ class FakeCustomerIO(FakeServer):
     def _batch(self, request: Received, body: dict[str, Any]) -> Reply:
         if len(request.body) > MAX_BATCH_BYTES:
             return _error(413, "request body must be smaller than 500kb")
-        operations = body.get("batch")
-        if not isinstance(operations, list) or not operations:
-            return _error(400, "batch must be a non-empty array")
+        if (wrong := violation(V2, "batch", body)) is not None:
+            return _error(400, str(wrong))
+        operations = body["batch"]
         errors = []
         for index, operation in enumerate(operations):
             problem = self._operation(operation)
@@ -127,30 +194,22 @@ class FakeCustomerIO(FakeServer):
         if json_size(op) > MAX_OPERATION_BYTES:
             return "", "operation must be smaller than 32kb"
         kind, action = op.get("type"), op.get("action")
+        shape = V2_SHAPES.get((str(kind), str(action)))
+        if shape is None:
+            return "action", f"unknown action {action!r} for type {kind!r}"
+        if (wrong := violation(V2, shape, op)) is not None:
+            return wrong.field, wrong.message
         if kind == "object":
             return self._object(op)
-        if kind != "person":
-            return "type", f"unknown type {kind!r}"
         if action == "merge":
             error = self._merge(op)
             return ("primary", error) if error else None
-        identifiers = op.get("identifiers")
-        kinds = (*ID_KINDS, "anonymous_id") if action != "identify" else ID_KINDS
-        if not isinstance(identifiers, dict) or len(identifiers) != 1:
-            return "identifiers", "identifiers must hold exactly one identifier"
-        ((id_kind, value),) = identifiers.items()
-        if id_kind not in kinds or not isinstance(value, str) or not value:
-            return "identifiers", f"invalid identifier {id_kind!r} for {action}"
+        ((_, value),) = op["identifiers"].items()
         if action == "identify":
-            attributes = op.get("attributes", {})
-            if not isinstance(attributes, dict):
-                return "attributes", "attributes must be an object"
-            error = self._identify(value, attributes)
+            error = self._identify(value, op.get("attributes", {}), op.get("timestamp"))
             return ("attributes", error) if error else None
         if action in ("event", "page", "screen"):
-            person = value if id_kind != "anonymous_id" else None
-            anonymous = value if id_kind == "anonymous_id" else None
-            error = self._event(op, person=person, anonymous_id=anonymous, data_key="attributes")
+            error = self._event(op, person=value, data_key="attributes")
             return ("name", error) if error else None
         return "action", f"unknown action {action!r} for a person"
 
@@ -172,6 +231,21 @@ class FakeCustomerIO(FakeServer):
         entry["attributes"].update(op.get("attributes") or {})
         entry["members"].extend(r.get("identifiers") for r in relationships)
         return None
+
+
+def check_v1_shape(request: Received) -> str | None:
+    """How a v1 request breaks its documented body shape, or None (also for other routes)."""
+    for method, route, shape in V1_SHAPES:
+        if request.method == method and route.match(request.path):
+            if shape == "no_body" and not request.body.strip():
+                return None
+            try:
+                body = request.json()
+            except ValueError:
+                return "request body is not valid JSON"
+            wrong = violation(V1, shape, body)
+            return None if wrong is None else str(wrong)
+    return None
 
 
 def check_attributes(attributes: Any) -> str | None:

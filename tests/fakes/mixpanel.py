@@ -1,4 +1,8 @@
-"""Fake Mixpanel ingestion: `/import` (strict mode, partial success) and `/engage` profile updates."""
+"""Fake Mixpanel ingestion: `/import` (strict mode, partial success) and `/engage` profile updates.
+
+Requests are checked against `schemas/mixpanel-ingestion.json`, written from Mixpanel's published
+Ingestion API reference: an event or profile update with an undocumented field, a missing
+required one or a wrong type is refused in Mixpanel's own answer format."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply, basic_credentials, json_size
 
 MAX_EVENTS = 2000
@@ -30,6 +35,7 @@ PROFILE_OPERATIONS = (
     "$delete",
 )
 EARLIEST = 31_536_000  # 1971-01-01
+API = "mixpanel-ingestion"
 
 
 class FakeMixpanel(FakeServer):
@@ -80,6 +86,8 @@ class FakeMixpanel(FakeServer):
             )
         if len(events) > MAX_EVENTS:
             return Reply(413, {"code": 413, "error": "more than 2000 events", "status": "error"})
+        if (wrong := violation(API, "import", events)) is not None:
+            return Reply(400, {"code": 400, "error": str(wrong), "status": "Bad Request"})
         failed, imported = [], 0
         for index, event in enumerate(events):
             problem = check_event(event)
@@ -119,9 +127,13 @@ class FakeMixpanel(FakeServer):
             updates = [updates]
         if not isinstance(updates, list) or len(updates) > MAX_EVENTS:
             return Reply(400, {"error": "expected an array of up to 2000 updates", "status": 0})
+        if (wrong := violation(API, "engage", updates)) is not None:
+            return Reply(400, {"error": str(wrong), "status": 0})
         for update in updates:
             if not isinstance(update, dict) or update.get("$token") != self.project_token:
                 return Reply(401, {"error": "invalid project token", "status": 0})
+            if (wrong := violation(API, "engage_update", update)) is not None:
+                return Reply(400, {"error": str(wrong), "status": 0})
             if not isinstance(update.get("$distinct_id"), str) or not update["$distinct_id"]:
                 return Reply(400, {"error": "$distinct_id is required", "status": 0})
             operations = [op for op in PROFILE_OPERATIONS if op in update]
@@ -137,6 +149,8 @@ class FakeMixpanel(FakeServer):
 
 def check_event(event: Any) -> tuple[str, str] | None:
     """/import's per-event validation: the field and Mixpanel's message."""
+    if (wrong := violation(API, "import_event", event)) is not None:
+        return wrong.field, wrong.message
     if not isinstance(event, dict) or not isinstance(event.get("properties"), dict):
         return "properties", "'properties' must be an object"
     if not isinstance(event.get("event"), str) or not event["event"]:

@@ -1,14 +1,19 @@
-"""Fake Segment HTTP tracking API (`/v1/batch`), strict mode included."""
+"""Fake Segment HTTP tracking API (`/v1/batch`), strict mode included.
+
+Requests are checked against `schemas/segment-tracking.json`, written from Segment's HTTP
+Tracking API reference and the Spec's common fields."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply, basic_credentials, json_size
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
+API = "segment-tracking"
 
 
 class FakeSegment(FakeServer):
@@ -43,6 +48,8 @@ class FakeSegment(FakeServer):
         batch = body.get("batch") if isinstance(body, dict) else None
         if not isinstance(batch, list) or not batch:
             return self._fail(strict, 400, "batch must be a non-empty array", "invalid_request")
+        if (wrong := violation(API, "batch", body)) is not None:
+            return self._fail(strict, 400, str(wrong), "invalid_request")
         problems = [(i, p) for i, m in enumerate(batch) if (p := check_message(m))]
         if problems and strict:
             index, problem = problems[0]
@@ -85,4 +92,5 @@ def check_message(message: Any) -> str | None:
     for key in ("properties", "traits", "context", "integrations"):
         if key in message and message[key] is not None and not isinstance(message[key], dict):
             return f"{key} must be an object"
-    return None
+    wrong = violation(API, "message", message)
+    return None if wrong is None else str(wrong)

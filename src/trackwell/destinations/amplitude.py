@@ -1,4 +1,11 @@
-"""Amplitude HTTP V2 API (`/2/httpapi`): events with `insert_id`, identify as `$identify`."""
+"""Amplitude HTTP V2 API (`/2/httpapi`): events with `insert_id`, identify as `$identify`.
+
+Request shape: Amplitude's HTTP V2 reference (amplitude.com/docs/apis/analytics/http-v2, "Upload
+request body" and "Keys for the event argument"): `{"api_key", "events", "options"}`, each event
+with `event_type`, `user_id` and/or `device_id`, `time` in Unix milliseconds, `insert_id`. Identify
+and group membership are `$identify` events carrying `user_properties` operations, as Amplitude's
+own SDKs send them to this endpoint (analytics-core `createIdentifyEvent`, `setGroup`).
+"""
 
 from __future__ import annotations
 
@@ -141,13 +148,18 @@ class Amplitude(HttpDestination):
         elif kind == "identify":
             event["event_type"] = "$identify"
             event["user_properties"] = {"$set": dict(message.get("traits") or {})}
-        else:  # group: the person joins the group (group properties need the Group Identify API)
+        else:
+            # group: the person joins the group, as the SDKs' setGroup does (`groups`, and the
+            # group set as a user property); group properties need a `$groupidentify` event.
+            group_id = str(message.get("groupId"))
             event["event_type"] = "$identify"
-            event["groups"] = {self.group_type: str(message.get("groupId"))}
+            event["groups"] = {self.group_type: group_id}
+            event["user_properties"] = {"$set": {self.group_type: group_id}}
         context = message.get("context") or {}
         if context.get("ip"):
             event["ip"] = context["ip"]
         if isinstance(context.get("library"), dict) and context["library"].get("name"):
+            # Not in the reference's key table, but sent by Amplitude's own SDKs (EventOptions).
             event["library"] = str(context["library"]["name"])
         return event
 

@@ -1,4 +1,12 @@
-"""Customer.io Track API: per-message v1 calls, or the v2 batch endpoint for throughput."""
+"""Customer.io Track API: per-message v1 calls, or the v2 batch endpoint for throughput.
+
+Every request shape follows Customer.io's published Track API reference (the OpenAPI 3.1
+document behind docs.customer.io/integrations/api/track): v1 `PUT /api/v1/customers/{id}`
+(operationId `identify`), `POST /api/v1/customers/{id}/events` (`track`), `POST /api/v1/events`
+(`trackAnonymous`), `POST /api/v1/merge_customers` (`merge`), and v2 `POST /api/v2/batch`
+(`batch`, operations `identify_person`, `person_event`, `person_page`, `person_screen`,
+`person_merge`, `object_identify`, `object_identify_anonymous`).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +41,9 @@ from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
 from trackwell.store.base import DeliveryFilter
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
-# Customer.io's documented limits ("Invalid API requests"); over them a call is rejected.
+# Customer.io's documented limits ("Invalid API requests", and the Track API reference's
+# "Customer limits"); over them a call is rejected.
+MAX_ID_BYTES = 150
 MAX_ATTRIBUTES = 300
 MAX_ATTRIBUTE_NAME_BYTES = 150
 MAX_ATTRIBUTE_VALUE_BYTES = 1000
@@ -96,9 +106,16 @@ class CustomerIO(HttpDestination):
             for index, (method, path, body) in self.mapped(messages, prepared, self._v1_call):
                 prepared.requests.append(Outgoing(self._request(method, path, body), (index,)))
             return prepared
+        calls: list[tuple[int, tuple[str, str, bytes]]] = []
+        operations: list[tuple[int, dict[str, Any]]] = []
+        for index, (kind, item) in self.mapped(messages, prepared, self._v2_item):
+            (calls if kind == "call" else operations).append((index, item))
+        # Anonymous events first: they happened before the identify that ties them to a person.
+        for index, (method, path, body) in calls:
+            prepared.requests.append(Outgoing(self._request(method, path, body), (index,)))
         self.batched(
             prepared,
-            self.mapped(messages, prepared, self._operation),
+            operations,
             partial(self._request, "POST", "/api/v2/batch"),
             max_count=self.batch_size,
             max_bytes=MAX_BATCH_BYTES,
@@ -135,31 +152,72 @@ class CustomerIO(HttpDestination):
     def _v1_call(self, message: Message) -> tuple[str, str, bytes]:
         kind, user_id = message["type"], message.get("userId")
         if kind == "identify":
+            # operationId `identify`: flat attributes; `_timestamp` orders rapid updates.
             person = _person_for_identify(message)
-            return "PUT", f"/api/v1/customers/{_path(person)}", json_bytes(_attributes(message))
+            body = _attributes(message)
+            body["_timestamp"] = epoch_seconds(message)
+            return "PUT", f"/api/v1/customers/{_path(person)}", json_bytes(body)
         if kind == "alias":
+            if _ties_anonymous_id(message):
+                # An anonymous visitor is merged by identifying the person with `anonymous_id`.
+                body = {
+                    "anonymous_id": str(message["previousId"]),
+                    "_timestamp": epoch_seconds(message),
+                }
+                return "PUT", f"/api/v1/customers/{_path(str(user_id))}", json_bytes(body)
+            # operationId `merge`: two known people; `secondary` is merged into `primary`.
             return "POST", "/api/v1/merge_customers", json_bytes(_merge(message))
         body = _event(message)
         body["data"] = body.pop("attributes")
         if user_id:
+            # operationId `track`: name, type, id (a ULID), timestamp, data.
             return "POST", f"/api/v1/customers/{_path(user_id)}/events", json_bytes(body)
+        # operationId `trackAnonymous`: the same fields plus `anonymous_id`.
         body["anonymous_id"] = _anonymous(message)
         return "POST", "/api/v1/events", json_bytes(body)
+
+    def _v2_item(self, message: Message) -> tuple[Literal["call", "operation"], Any]:
+        """A v2 batch operation, or a v1 call for what the v2 API has no documented form of.
+
+        Customer.io's v2 reference lists only `id`, `email`, `phone` and `cio_id` as a person's
+        `identifiers` (schema `person_common`), so an anonymous event has no documented v2 form.
+        Segment's Customer.io (Actions) destination and RudderStack's v2 transformer send
+        `identifiers: {anonymous_id}` anyway; Customer.io does not document that, while its v1
+        `POST /api/v1/events` with `anonymous_id` is documented (operationId `trackAnonymous`)
+        and is what its own libraries, RudderStack's v1 destination and Segment's "Track
+        Anonymous Event" action send. Anonymous events therefore go through v1, one request each.
+        """
+        if message["type"] in ("track", "page", "screen") and not message.get("userId"):
+            return "call", self._v1_call(message)
+        return "operation", self._operation(message)
 
     def _operation(self, message: Message) -> dict[str, Any]:
         kind = message["type"]
         user_id = message.get("userId")
         if kind == "identify":
+            # Schema `identify_person`; `timestamp` orders attribute updates sent in quick succession.
             person = _person_for_identify(message)
             return {
                 "type": "person",
                 "action": "identify",
                 "identifiers": _identifiers(person),
                 "attributes": _attributes(message),
+                "timestamp": epoch_seconds(message),
             }
         if kind == "alias":
+            if _ties_anonymous_id(message):
+                return {
+                    "type": "person",
+                    "action": "identify",
+                    "identifiers": _identifiers(str(user_id)),
+                    "attributes": {"anonymous_id": str(message["previousId"])},
+                    "timestamp": epoch_seconds(message),
+                }
+            # Schema `person_merge`: `primary` and `secondary` at the top, no `identifiers`.
             return {"type": "person", "action": "merge", **_merge(message)}
         if kind == "group":
+            # Schemas `object_identify` (members by id, email or cio_id) and
+            # `object_identify_anonymous` (members by anonymous_id).
             member = _identifiers(user_id) if user_id else {"anonymous_id": _anonymous(message)}
             return {
                 "type": "object",
@@ -171,19 +229,28 @@ class CustomerIO(HttpDestination):
                 "attributes": _checked_attributes(dict(message.get("traits") or {})),
                 "cio_relationships": [{"identifiers": member}],
             }
-        identifiers = _identifiers(user_id) if user_id else {"anonymous_id": _anonymous(message)}
+        # Schemas `person_event`, `person_page`, `person_screen`: known people only (see _v2_item).
         event = _event(message)
         action = event.pop("type", "event")
-        return {"type": "person", "action": action, "identifiers": identifiers, **event}
+        return {
+            "type": "person",
+            "action": action,
+            "identifiers": _identifiers(str(user_id)),
+            **event,
+        }
 
 
 def _path(identifier: str) -> str:
-    return quote(str(identifier), safe="")
+    """A person's identifier as the v1 path segment, within the documented ID limit."""
+    text = str(identifier)
+    within(len(text.encode()), MAX_ID_BYTES, "the person's identifier", "bytes")
+    return quote(text, safe="")
 
 
 def _identifiers(value: str) -> dict[str, str]:
     """Customer.io's identifier kinds: `cio_` ids, email addresses, otherwise an id."""
     text = str(value)
+    within(len(text.encode()), MAX_ID_BYTES, "the person's identifier", "bytes")
     if text.startswith("cio_"):
         return {"cio_id": text[4:]}
     if _EMAIL.match(text):
@@ -257,8 +324,24 @@ def _event(message: Message) -> dict[str, Any]:
     return event
 
 
+def _ties_anonymous_id(message: Message) -> bool:
+    """Whether an alias ties an anonymous visitor (rather than a known person) to its userId.
+
+    Destinations see only the message, so the rule is the message's own evidence: analytics.js,
+    Segment's and RudderStack's libraries fill `previousId` with the visitor's anonymous id when
+    no user id was known yet, and send that same value as the message's `anonymousId`. Equal
+    means anonymous; anything else is a known person's id, merged with `merge_customers`.
+    """
+    previous_id, anonymous_id = message.get("previousId"), message.get("anonymousId")
+    if not message.get("userId") or not previous_id:
+        raise UnsendableError("an alias needs both userId and previousId to merge people")
+    return bool(anonymous_id) and str(previous_id) == str(anonymous_id)
+
+
 def _merge(message: Message) -> dict[str, Any]:
     user_id, previous_id = message.get("userId"), message.get("previousId")
     if not user_id or not previous_id:
         raise UnsendableError("an alias needs both userId and previousId to merge people")
+    if str(user_id) == str(previous_id):
+        raise UnsendableError("this alias names the same person twice; there is nothing to merge")
     return {"primary": _identifiers(user_id), "secondary": _identifiers(previous_id)}

@@ -1,4 +1,12 @@
-"""Mixpanel: events through `/import` (strict mode), identify as profile updates through `/engage`."""
+"""Mixpanel: events through `/import` (strict mode), identify as profile updates through `/engage`.
+
+Request shapes: Mixpanel's Ingestion API reference (docs.mixpanel.com/reference, OpenAPI
+`ingestion.openapi.yaml`). `POST /import?strict=1&project_id=...` (operationId import-events):
+a JSON array of `{"event", "properties": {"time", "distinct_id", "$insert_id", ...}}`, Basic auth
+with a service account or the project secret. `POST /engage?verbose=1` (profile-set,
+profile-batch-update): a JSON array of `{"$token", "$distinct_id", "$set", "$ip"}`. Mixpanel's
+`/groups` is not used: group calls are not sent to Mixpanel.
+"""
 
 from __future__ import annotations
 

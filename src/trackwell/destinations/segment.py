@@ -1,4 +1,11 @@
-"""Segment-compatible `/v1/batch`: Segment, Customer.io Data Pipelines, RudderStack, Jitsu, trackwell."""
+"""Segment-compatible `/v1/batch`: Segment, Customer.io Data Pipelines, RudderStack, Jitsu, trackwell.
+
+Request shape: Segment's HTTP Tracking API reference (segment.com/docs/connections/sources/
+catalog/libraries/server/http-api/, "Batch"): `POST /v1/batch` with the write key as the Basic
+auth user, body `{"batch": [...], "sentAt": ...}`, each message in the Segment Spec (common fields
+`type`, `userId`/`anonymousId`, `messageId`, `timestamp`, `context`, `integrations`), at most
+32 KB a message and 500 KB a batch; `X-Strict-Mode: 1` for real error statuses.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +34,8 @@ MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 475_000
 # Per-hop fields: the receiver stamps its own; the action time travels in `timestamp`, already
 # corrected for the original client's clock, so re-sending the old sentAt would skew it again.
-_HOP_FIELDS = ("sentAt", "receivedAt", "originalTimestamp")
+# A `writeKey` a client put in a message is trackwell's source credential, never the next hop's.
+_HOP_FIELDS = ("sentAt", "receivedAt", "originalTimestamp", "writeKey")
 
 
 class SegmentCompatible(HttpDestination):
