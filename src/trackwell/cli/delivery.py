@@ -40,20 +40,29 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         raise ValueError(f"--since: {exc.message} (or a duration like 2h, 7d)") from None
 
 
-def configured_destinations() -> list[Destination]:
-    """Every destination of the config file's [destinations.NAME] tables."""
+def configured_destinations(only: str | None = None) -> list[Destination]:
+    """The destinations of the config file's [destinations.NAME] tables (or just `only`);
+    exits with every problem, one line each, when one cannot be built."""
     from trackwell.destinations.registry import from_settings
 
     try:
         settings = options.settings()
     except ConfigError as exc:
         fail(str(exc))
-    built = []
+    built: list[Destination] = []
+    problems: list[str] = []
     for name, table in settings.destinations.items():
+        if only is not None and name != only:
+            continue
         try:
             built.append(from_settings(name, table, os.environ))
         except ValueError as exc:
-            fail(f"destinations.{name}: {exc}")
+            # Every destination's problems at once, one line each: fix them all in one go.
+            problems.extend(f"destinations.{name}: {line}" for line in str(exc).splitlines())
+    if problems:
+        for destination in built:
+            destination.close()
+        fail("\n".join(problems))
     return built
 
 
@@ -61,7 +70,7 @@ def deliveries_command(
     store_url: StoreOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Per destination: pending, in flight, delivered, retrying, dead, oldest pending, last error."""
+    """Per destination: pending, in flight, delivered, captured, retrying, dead, oldest pending, last error."""
     store = existing_store(store_url)
     try:
         stats = store.delivery_stats(int(time.time() * 1000))
@@ -76,6 +85,7 @@ def deliveries_command(
                         "pending": s.pending,
                         "in_flight": s.in_flight,
                         "delivered": s.delivered,
+                        "captured": s.captured,
                         "retry": s.retry,
                         "waiting": s.waiting,
                         "dead": s.dead,
@@ -100,6 +110,7 @@ def deliveries_command(
         "pending",
         "in flight",
         "delivered",
+        "captured",
         "retry",
         "waiting",
         "dead",
@@ -114,6 +125,7 @@ def deliveries_command(
             str(s.pending),
             str(s.in_flight),
             str(s.delivered),
+            f"[yellow]{s.captured}[/]" if s.captured else "0",
             str(s.retry),
             str(s.waiting),
             f"[red]{s.dead}[/]" if s.dead else "0",
@@ -131,12 +143,16 @@ def replay_command(
         str | None, typer.Option("--since", help="Received since: 2h, 7d, or a time.")
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Only dead letters.")] = False,
+    captured: Annotated[
+        bool,
+        typer.Option("--captured", help="Only messages captured in capture mode (never sent)."),
+    ] = False,
     message_id: Annotated[str | None, typer.Option("--message-id", help="One message.")] = None,
     store_url: StoreOpt = None,
 ) -> None:
     """Schedule stored messages for re-delivery; the router sends them (ids keep it idempotent)."""
-    if not dead and since is None and message_id is None:
-        fail("say what to replay: --dead, --since TIME and/or --message-id ID")
+    if not dead and not captured and since is None and message_id is None:
+        fail("say what to replay: --dead, --captured, --since TIME and/or --message-id ID")
     try:
         since_ms = int(parse_since(since).timestamp() * 1000) if since else None
     except ValueError as exc:
@@ -146,6 +162,7 @@ def replay_command(
         count = store.requeue(
             destination,
             dead_only=dead,
+            captured_only=captured,
             since_ms=since_ms,
             message_id=message_id,
             now_ms=int(time.time() * 1000),
@@ -175,12 +192,8 @@ def route_command(
         fail(str(exc))
     router = Router(store, destinations)
     for d in destinations:
-        mode = (
-            " (capture mode: no credentials, requests are recorded, not sent)"
-            if getattr(d, "capture", False)
-            else ""
-        )
-        stderr.print(f"routing to {d.name} ({d.kind}){mode}")
+        mode = " in capture mode: requests are recorded, not sent (outcome captured)"
+        stderr.print(f"routing to {d.name} ({d.kind}){mode if d.capture else ''}")
     try:
         if once:
             total = sum(router.drain(name) for name in router.destinations)

@@ -27,6 +27,7 @@ def queues(c: Console) -> list[dict[str, Any]]:
             "pending": s.pending,
             "in_flight": s.in_flight,
             "delivered": s.delivered,
+            "captured": s.captured,
             "retry": s.retry,
             "waiting": s.waiting,
             "dead": s.dead,

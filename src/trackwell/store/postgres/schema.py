@@ -151,7 +151,15 @@ def _v1(conn: Adapter) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: tuple[tuple[str, Migration], ...] = (("0001_initial", _v1),)
+def _v2_captured(conn: Adapter) -> None:
+    # Messages recorded in capture mode are counted apart from delivered ones.
+    conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured BIGINT NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("0001_initial", _v1),
+    ("0002_captured", _v2_captured),
+)
 
 
 def migrate(conn: Adapter) -> list[str]:

@@ -170,11 +170,17 @@ def _v4_destination_start(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE destinations SET start_seq = 0")
 
 
+def _v5_captured(conn: sqlite3.Connection) -> None:
+    # Messages recorded in capture mode are counted apart from delivered ones.
+    conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
     ("0003_rollups", _v3_rollups),
     ("0004_destination_start", _v4_destination_start),
+    ("0005_captured", _v5_captured),
 )
 
 
