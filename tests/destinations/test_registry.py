@@ -221,3 +221,12 @@ def test_mixpanel_api_secret_from_env() -> None:
     assert isinstance(destination, Mixpanel) and not destination.capture
     assert destination.base_url == "https://api-eu.mixpanel.com"
     destination.close()
+
+
+def test_a_gateway_that_never_sends_needs_no_credentials() -> None:
+    # `serve --no-router` nodes only register the queues; the routers hold the secrets.
+    built = from_settings("amp", {"type": "amplitude"}, {}, sending=False)
+    assert built.capture  # should anything send through it, it is captured, never delivered
+    built.close()
+    env = {"TRACKWELL_AMP_API_KEY": "k"}
+    assert not from_settings("amp", {"type": "amplitude"}, env, sending=False).capture

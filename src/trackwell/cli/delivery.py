@@ -40,9 +40,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         raise ValueError(f"--since: {exc.message} (or a duration like 2h, 7d)") from None
 
 
-def configured_destinations(only: str | None = None) -> list[Destination]:
+def configured_destinations(only: str | None = None, *, sending: bool = True) -> list[Destination]:
     """The destinations of the config file's [destinations.NAME] tables (or just `only`);
-    exits with every problem, one line each, when one cannot be built."""
+    exits with every problem, one line each, when one cannot be built. `sending=False`: for a
+    process that only registers the queues, so credentials are not needed there."""
     from trackwell.destinations.registry import from_settings
 
     try:
@@ -55,7 +56,7 @@ def configured_destinations(only: str | None = None) -> list[Destination]:
         if only is not None and name != only:
             continue
         try:
-            built.append(from_settings(name, table, os.environ))
+            built.append(from_settings(name, table, os.environ, sending=sending))
         except ValueError as exc:
             # Every destination's problems at once, one line each: fix them all in one go.
             problems.extend(f"destinations.{name}: {line}" for line in str(exc).splitlines())

@@ -151,7 +151,8 @@ def _gateway_settings(
     if settings.destinations:
         from trackwell.cli.delivery import configured_destinations
 
-        destinations = configured_destinations()
+        # Only a gateway that routes sends; one run with --no-router needs no credentials.
+        destinations = configured_destinations(sending=router)
     return GatewaySettings(
         plan=settings.plan,
         store=settings.store,

@@ -76,12 +76,14 @@ def env_var(name: str, key: str) -> str:
 
 
 def from_settings(
-    name: str, settings: Mapping[str, Any], environ: Mapping[str, str]
+    name: str, settings: Mapping[str, Any], environ: Mapping[str, str], *, sending: bool = True
 ) -> Destination:
     """Build a destination from its trackwell.toml table; credentials come from `environ` only.
 
     Missing credentials are a ValueError naming each missing variable, one per line, unless the
-    table says `mode = "capture"` (requests recorded, not sent, outcomes `captured`)."""
+    table says `mode = "capture"` (requests recorded, not sent, outcomes `captured`). A process
+    that never sends (`sending=False`: a gateway that only registers the queues) needs none: what
+    it builds without them is in capture mode, so even a stray send is never called delivered."""
     kind_name = settings.get("type")
     if kind_name not in KINDS:
         shown = "missing" if kind_name is None else repr(kind_name)
@@ -116,7 +118,9 @@ def from_settings(
     try:
         destination = KINDS[kind_name](name, **arguments)
     except MissingCredentialsError as exc:
-        raise ValueError("\n".join(_missing_lines(name, exc))) from None
+        if sending:
+            raise ValueError("\n".join(_missing_lines(name, exc))) from None
+        destination = KINDS[kind_name](name, **{**arguments, "capture": True})
     types = destination.filter.types or frozenset()
     if not types <= destination.supported_types:
         destination.close()
