@@ -163,6 +163,9 @@ def test_capture_mode_is_captured_everywhere_and_replayed_once_credentials_exist
         # Credentials arrive: the captured messages go to the real tool once replayed.
         config.write_text('[destinations.hook]\ntype = "webhook"\n')
         monkeypatch.setenv("TRACKWELL_HOOK_SECRET", SECRET)
+        code, out = run("route", "--store", url, "--once")
+        assert "6 message(s) captured earlier were never sent to hook" in out
+        assert hook.requests == []  # a replay is asked for, never implied
         code, out = run("replay", "--store", url, "--destination", "hook", "--captured")
         assert code == 0 and "Scheduled 6 message(s)" in out, out
         code, out = run("route", "--store", url, "--once")

@@ -192,9 +192,16 @@ def route_command(
     except (StoreError, ConfigError) as exc:
         fail(str(exc))
     router = Router(store, destinations)
+    captured = {s.destination: s.captured for s in store.delivery_stats(int(time.time() * 1000))}
     for d in destinations:
         mode = " in capture mode: requests are recorded, not sent (outcome captured)"
         stderr.print(f"routing to {d.name} ({d.kind}){mode if d.capture else ''}")
+        if not d.capture and captured.get(d.name):
+            # Recorded while it had no credentials: never sent, and not sent now unless asked.
+            stderr.print(
+                f"  {captured[d.name]} message(s) captured earlier were never sent to {d.name}: "
+                f"`trackwell replay --destination {d.name} --captured` sends them"
+            )
     try:
         if once:
             total = sum(router.drain(name) for name in router.destinations)
