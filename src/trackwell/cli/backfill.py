@@ -74,7 +74,7 @@ def backfill_command(
             task = bar.add_task(f"backfill -> {destination}", total=total, speed="0", errors=0)
 
             def update(report: BackfillReport) -> None:
-                done = report.delivered + report.refused + report.failed
+                done = report.delivered + report.captured + report.refused + report.failed
                 elapsed = max(bar.tasks[task].elapsed or 0.0, 1e-6)
                 bar.update(
                     task,
