@@ -211,3 +211,22 @@ def test_captured_lines_are_never_checkpointed_so_a_run_with_credentials_sends_t
     assert sorted(m["messageId"] for m in hook.messages) == sorted(f"h-{i}" for i in range(25))
     again = run_backfill(file, "jsonl", plan, destination, options)
     assert (again.skipped, again.delivered) == (26, 0)
+
+
+def test_the_command_line_in_capture_mode_reports_captured_not_delivered(
+    tmp_path: Path, hook: FakeWebhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "trackwell.toml").write_text(
+        f'plan = "{EXAMPLE_PLAN}"\n[destinations.hook]\ntype = "webhook"\nmode = "capture"\n'
+    )
+    monkeypatch.setenv("TRACKWELL_HOOK_URL", f"{hook.url}/hooks/trackwell")
+    monkeypatch.delenv("TRACKWELL_HOOK_SECRET", raising=False)
+    monkeypatch.delenv("TRACKWELL_PLAN", raising=False)
+    file = write(tmp_path / "h.jsonl", [event(i) for i in range(5)])
+    result = runner.invoke(app, ["backfill", str(file), "--destination", "hook", "--json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["captured"], summary["delivered"]) == (5, 0) and hook.requests == []
+    text = runner.invoke(app, ["backfill", str(file), "--destination", "hook"])
+    assert "5 captured, not sent" in text.stdout and "0 already done" in text.stdout
