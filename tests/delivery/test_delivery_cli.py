@@ -173,3 +173,16 @@ def test_capture_mode_is_captured_everywhere_and_replayed_once_credentials_exist
         state = deliveries(url)["hook"]
         assert (state["captured"], state["delivered"], state["retry"]) == (0, 6, 0)
         assert sorted(m["messageId"] for m in hook.messages) == [f"c-{i}" for i in range(6)]
+
+
+def test_the_serve_banner_names_destinations_in_capture_mode(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from trackwell.cli import serve as serve_cli
+    from trackwell.config import Settings
+
+    tables = {"dev": {"type": "webhook", "mode": "capture"}, "cio": {"type": "customerio"}}
+    settings = Settings(plan=Path("plan.yaml"), store="sqlite:///x.db", destinations=tables)
+    serve_cli._banner("http://127.0.0.1:8000", settings, None, tls=False)
+    out = capsys.readouterr().out
+    assert "dev: capture mode (requests recorded, not sent)" in out and "cio:" not in out
