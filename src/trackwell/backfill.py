@@ -3,7 +3,9 @@
 Each record is normalised and checked against the plan (stale timestamps allowed), refused
 when older than `max_age`, and delivered in batches at a bounded rate with retries. After each
 acknowledged batch a checkpoint is written atomically, so a run stopped by Ctrl-C or a crash
-resumes where it stopped, and a finished run sends nothing when started again. Records without
+resumes where it stopped, and a finished run sends nothing when started again. A line captured
+by a destination in capture mode was never sent, so the checkpoint never passes it: the next run
+(with credentials) sends it. Records without
 a messageId get one derived from their content, so even a fresh re-run is deduplicated by the
 destination's own id field.
 """
@@ -58,6 +60,8 @@ class BackfillReport:
 
     read: int = 0
     delivered: int = 0
+    captured: int = 0  # recorded in capture mode, not sent: left for a run with credentials
+    captured_from: int | None = None  # the first captured line; the checkpoint stays before it
     refused: int = 0
     failed: int = 0
     skipped: int = 0  # handled by an earlier run
@@ -163,7 +167,7 @@ def run_backfill(
             _send(batch, destination, limiter, report, error_log, options)
         # Every line has been handled, refused ones after the last batch included.
         _advance(checkpoint, last_line, report, state, options)
-        checkpoint.finished = True
+        checkpoint.finished = report.captured == 0
         if not options.dry_run:
             _save(state, checkpoint)
     report.seconds = time.monotonic() - started
@@ -232,6 +236,10 @@ def _send(
         for (line, message), outcome in zip(pending, outcomes, strict=True):
             if outcome.kind == "delivered":
                 report.delivered += 1
+            elif outcome.kind == "captured":
+                report.captured += 1
+                if report.captured_from is None or line < report.captured_from:
+                    report.captured_from = line
             elif outcome.kind == "dead":
                 _failed(report, error_log, line, message, outcome)
             else:
@@ -271,7 +279,10 @@ def _failed(
 def _advance(
     checkpoint: Checkpoint, line: int, report: BackfillReport, path: Path, options: BackfillOptions
 ) -> None:
-    checkpoint.line = line
+    if report.captured_from is not None:
+        # Never past a captured line: it was not sent, so the next run must send it.
+        line = min(line, report.captured_from - 1)
+    checkpoint.line = max(checkpoint.line, line)
     checkpoint.delivered = report.delivered
     checkpoint.refused = report.refused
     checkpoint.failed = report.failed

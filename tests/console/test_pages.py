@@ -18,7 +18,17 @@ from trackwell.plan import Plan
 from trackwell.quality import compile_plan
 from trackwell.store.sqlite import SQLiteStore
 
-from .conftest import ADMIN_TOKEN, ANONYMOUS, CARD, DEAD_ID, PERSON, Logged, Seeded, log_in
+from .conftest import (
+    ADMIN_TOKEN,
+    ANONYMOUS,
+    CARD,
+    DEAD_ID,
+    PERSON,
+    Logged,
+    Seeded,
+    log_in,
+    seed_person,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -279,3 +289,37 @@ async def test_quality_shows_the_gateways_latest_monitor_round(
         app.state.console.quality_cache.seconds = 0  # the page keeps its view a minute
         page = await client.get("/quality")
         assert "Account Created stopped" in page.text and "Fix the deploy." in page.text
+
+
+async def test_captured_messages_are_shown_as_captured_and_can_be_sent_later(
+    logged: Logged, store: SQLiteStore, plan: Plan
+) -> None:
+    from trackwell.destinations import CaptureTransport, Webhook
+    from trackwell.pipeline.router import Router
+
+    dev = Webhook("dev", url="https://hooks.example.com/in", capture=True)
+    router = Router(store, [dev])
+    try:
+        seed_person(store, plan)
+        router.drain("dev")
+        assert isinstance(dev.transport, CaptureTransport) and dev.transport.requests
+        (queue,) = (await logged.client.get("/api/destinations")).json()["queues"]
+        assert queue["captured"] > 0 and queue["delivered"] == 0
+        page = await logged.client.get("/destinations")
+        assert "Send captured messages" in page.text
+        person = (await logged.client.get(f"/api/people/{PERSON}")).json()
+        statuses = {d["status"] for e in person["entries"] for d in e["deliveries"]}
+        assert statuses == {"captured"}
+        person_page = await logged.client.get(f"/people/{PERSON}")
+        assert "status-captured" in person_page.text
+
+        confirm = await logged.client.get("/destinations/dev/replay", params={"what": "captured"})
+        assert "every captured message" in _text(confirm.text)
+        done = await logged.client.post(
+            "/destinations/dev/replay", data={"what": "captured", "csrf": logged.csrf}
+        )
+        assert done.status_code == 303 and "what=captured" in done.headers["location"]
+        (queue,) = (await logged.client.get("/api/destinations")).json()["queues"]
+        assert queue["captured"] == 0 and queue["retry"] > 0
+    finally:
+        router.close()

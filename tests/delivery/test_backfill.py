@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLE_PLAN
 from tests.fakes.webhook import FakeWebhook
-from trackwell.backfill import BackfillOptions, run_backfill
+from trackwell.backfill import BackfillOptions, checkpoint_path, run_backfill
 from trackwell.backfill_io import content_id
 from trackwell.cli import app
 from trackwell.destinations.webhook import Webhook
@@ -188,3 +188,45 @@ def test_the_command_line(
     missing = runner.invoke(app, ["backfill", str(file), "--destination", "nope"])
     assert missing.exit_code == 2 and "no destination 'nope'" in missing.stderr
     assert os.environ["TRACKWELL_HOOK_SECRET"] not in result.stdout + result.stderr
+
+
+def test_captured_lines_are_never_checkpointed_so_a_run_with_credentials_sends_them(
+    tmp_path: Path, hook: FakeWebhook, destination: Webhook
+) -> None:
+    rows = [event(i) for i in range(25)]
+    rows.insert(0, event(99, days_ago=500))  # refused before anything is captured
+    file = write(tmp_path / "history.jsonl", rows)
+    plan = compile_plan(load_plan(EXAMPLE_PLAN))
+    options = BackfillOptions(state_dir=tmp_path / "state", batch_size=10)
+    capture = Webhook("hook", url=f"{hook.url}/hooks/trackwell", capture=True, batch_size=10)
+    report = run_backfill(file, "jsonl", plan, capture, options)
+    assert (report.captured, report.delivered, report.refused) == (25, 0, 1)
+    assert report.captured_from == 2 and hook.requests == []
+    saved = json.loads(checkpoint_path(file, "hook", options.state_dir).read_text())
+    # Up to the refused line only: the captured lines were never sent.
+    assert (saved["line"], saved["finished"]) == (1, False)
+
+    sent = run_backfill(file, "jsonl", plan, destination, options)
+    assert (sent.skipped, sent.delivered, sent.captured) == (1, 25, 0)
+    assert sorted(m["messageId"] for m in hook.messages) == sorted(f"h-{i}" for i in range(25))
+    again = run_backfill(file, "jsonl", plan, destination, options)
+    assert (again.skipped, again.delivered) == (26, 0)
+
+
+def test_the_command_line_in_capture_mode_reports_captured_not_delivered(
+    tmp_path: Path, hook: FakeWebhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "trackwell.toml").write_text(
+        f'plan = "{EXAMPLE_PLAN}"\n[destinations.hook]\ntype = "webhook"\nmode = "capture"\n'
+    )
+    monkeypatch.setenv("TRACKWELL_HOOK_URL", f"{hook.url}/hooks/trackwell")
+    monkeypatch.delenv("TRACKWELL_HOOK_SECRET", raising=False)
+    monkeypatch.delenv("TRACKWELL_PLAN", raising=False)
+    file = write(tmp_path / "h.jsonl", [event(i) for i in range(5)])
+    result = runner.invoke(app, ["backfill", str(file), "--destination", "hook", "--json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["captured"], summary["delivered"]) == (5, 0) and hook.requests == []
+    text = runner.invoke(app, ["backfill", str(file), "--destination", "hook"])
+    assert "5 captured, not sent" in text.stdout and "0 already done" in text.stdout

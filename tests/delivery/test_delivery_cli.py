@@ -82,3 +82,107 @@ def test_a_dead_letter_is_shown_then_replayed(
         assert code == 2 and "say what to replay" in out
         code, out = run("deliveries", "--store", url)
         assert code == 0 and "hook" in out
+
+
+def _feature_used(count: int, prefix: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "track",
+            "userId": f"u-{i}",
+            "event": "Feature Used",
+            "properties": {"feature_name": "projects"},
+            "messageId": f"{prefix}-{i}",
+        }
+        for i in range(count)
+    ]
+
+
+def test_missing_credentials_stop_serve_route_and_backfill_naming_each_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRACKWELL_PLAN", raising=False)
+    for variable in ("TRACKWELL_HOOK_SECRET", "TRACKWELL_CIO_SITE_ID", "TRACKWELL_CIO_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    (tmp_path / "trackwell.toml").write_text(
+        f'plan = "{EXAMPLE_PLAN}"\nstore = "sqlite:///{tmp_path / "tw.db"}"\n'
+        '[destinations.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/in"\n'
+        '[destinations.cio]\ntype = "customerio"\n'
+    )
+    (tmp_path / "h.jsonl").write_text(json.dumps(_feature_used(1, "h")[0]) + "\n")
+    expected = [
+        "destinations.hook: TRACKWELL_HOOK_SECRET is not set",
+        "destinations.cio: TRACKWELL_CIO_SITE_ID is not set",
+        "destinations.cio: TRACKWELL_CIO_API_KEY is not set",
+    ]
+    for args in (["route", "--once"], ["serve", "--port", "0", "--write-key", "k"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.stdout + result.stderr
+        problems = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        # One line per missing variable, every destination's at once.
+        assert [p.removeprefix("error: ").split(":")[0:2] for p in problems] == [
+            e.split(":")[0:2] for e in expected
+        ]
+        assert all(e in result.stderr for e in expected)
+    backfill = runner.invoke(app, ["backfill", "h.jsonl", "--destination", "hook"])
+    assert backfill.exit_code == 2
+    assert "TRACKWELL_HOOK_SECRET is not set" in backfill.stderr
+    assert "TRACKWELL_CIO" not in backfill.stderr  # only the destination it sends to matters
+    assert not (tmp_path / ".trackwell").exists()  # nothing checkpointed
+
+
+def test_capture_mode_is_captured_everywhere_and_replayed_once_credentials_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeWebhook(secret=SECRET) as hook:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("TRACKWELL_HOOK_URL", f"{hook.url}/hooks/trackwell")
+        monkeypatch.delenv("TRACKWELL_HOOK_SECRET", raising=False)
+        config = tmp_path / "trackwell.toml"
+        config.write_text('[destinations.hook]\ntype = "webhook"\nmode = "capture"\n')
+        url = f"sqlite:///{tmp_path / 'tw.db'}"
+        store = open_store(url)
+        store.register_destination("hook")
+        accept(store, compile_plan(load_plan(EXAMPLE_PLAN)), _feature_used(6, "c"))
+        store.close()
+
+        code, out = run("route", "--store", url, "--once")
+        assert code == 0 and "capture mode" in out, out
+        assert hook.requests == []  # nothing reached the tool
+        state = deliveries(url)["hook"]
+        assert (state["captured"], state["delivered"], state["pending"]) == (6, 0, 0)
+        assert state["last_error"] is None
+        monkeypatch.setenv("COLUMNS", "200")
+        code, out = run("deliveries", "--store", url)
+        assert code == 0 and "captured" in out
+        code, out = run("timeline", "u-1", "--store", url, "--json")
+        assert code == 0, out
+        (event,) = json.loads(out)["events"]
+        assert event["deliveries"]["hook"]["status"] == "captured"
+
+        # Credentials arrive: the captured messages go to the real tool once replayed.
+        config.write_text('[destinations.hook]\ntype = "webhook"\n')
+        monkeypatch.setenv("TRACKWELL_HOOK_SECRET", SECRET)
+        code, out = run("route", "--store", url, "--once")
+        assert "6 message(s) captured earlier were never sent to hook" in out
+        assert hook.requests == []  # a replay is asked for, never implied
+        code, out = run("replay", "--store", url, "--destination", "hook", "--captured")
+        assert code == 0 and "Scheduled 6 message(s)" in out, out
+        code, out = run("route", "--store", url, "--once")
+        assert code == 0, out
+        state = deliveries(url)["hook"]
+        assert (state["captured"], state["delivered"], state["retry"]) == (0, 6, 0)
+        assert sorted(m["messageId"] for m in hook.messages) == [f"c-{i}" for i in range(6)]
+
+
+def test_the_serve_banner_names_destinations_in_capture_mode(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from trackwell.cli import serve as serve_cli
+    from trackwell.config import Settings
+
+    tables = {"dev": {"type": "webhook", "mode": "capture"}, "cio": {"type": "customerio"}}
+    settings = Settings(plan=Path("plan.yaml"), store="sqlite:///x.db", destinations=tables)
+    serve_cli._banner("http://127.0.0.1:8000", settings, None, tls=False)
+    out = capsys.readouterr().out
+    assert "dev: capture mode (requests recorded, not sent)" in out and "cio:" not in out

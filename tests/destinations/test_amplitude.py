@@ -59,11 +59,11 @@ def test_identify_group_page_and_screen() -> None:
 
 def test_short_ids_are_dead_unless_allowed() -> None:
     short = track(user_id="u1")
-    (outcome,) = Amplitude().deliver([short])
+    (outcome,) = Amplitude(capture=True).deliver([short])
     assert outcome.kind == "dead" and "at least 5 characters" in (outcome.error or "")
     request = captured([short], min_id_length=1)
     assert json.loads(request.body)["options"] == {"min_id_length": 1}
-    assert kinds(Amplitude().deliver([alias()])) == ["dead"]
+    assert kinds(Amplitude(capture=True).deliver([alias()])) == ["dead"]
 
 
 def test_delivered_once(amplitude_fake: FakeAmplitude, closing: Closing) -> None:
@@ -87,7 +87,7 @@ def test_400_kills_the_named_events_and_resends_the_rest(
 
 
 def test_parse_reads_missing_and_invalid_field_lists() -> None:
-    destination = Amplitude()
+    destination = Amplitude(capture=True)
     outgoing = Outgoing(HttpRequest("POST", "http://x/2/httpapi", {}), (10, 11, 12))
     answer = {
         "code": 400,
@@ -129,4 +129,4 @@ def test_429_without_retry_after_waits_30_seconds(
 
 
 def test_eu_region() -> None:
-    assert Amplitude(region="eu").base_url == "https://api.eu.amplitude.com"
+    assert Amplitude(region="eu", capture=True).base_url == "https://api.eu.amplitude.com"

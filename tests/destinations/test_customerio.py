@@ -29,7 +29,7 @@ Closing = Callable[[CustomerIO], CustomerIO]
 
 def captured(mode: str, messages: list[dict[str, Any]]) -> list[HttpRequest]:
     """The requests a destination in capture mode makes for `messages`."""
-    destination = CustomerIO(mode=mode)  # type: ignore[arg-type]
+    destination = CustomerIO(mode=mode, capture=True)  # type: ignore[arg-type]
     assert destination.capture
     destination.deliver(messages)
     assert isinstance(destination.transport, CaptureTransport)
@@ -150,14 +150,14 @@ def test_v1_alias_merges_people() -> None:
 
 
 def test_v1_has_no_groups() -> None:
-    destination = CustomerIO(mode="v1")
+    destination = CustomerIO(mode="v1", capture=True)
     assert destination.filter.types is not None and "group" not in destination.filter.types
     (outcome,) = destination.deliver([group()])
     assert outcome.kind == "dead" and "group" in (outcome.error or "")
 
 
 def test_unidentifiable_messages_are_dead() -> None:
-    destination = CustomerIO(mode="v1")
+    destination = CustomerIO(mode="v1", capture=True)
     outcomes = destination.deliver(
         [identify(user_id=None, anonymousId="a", traits={"plan": "x"}), track(user_id=None)]
     )
@@ -219,8 +219,11 @@ def test_v2_anonymous_events_use_the_documented_v1_endpoint_first() -> None:
 
 
 def test_region_and_base_url() -> None:
-    assert CustomerIO(region="eu").base_url == "https://track-eu.customer.io"
-    assert CustomerIO(base_url="http://proxy.local:8080/").base_url == "http://proxy.local:8080"
+    assert CustomerIO(region="eu", capture=True).base_url == "https://track-eu.customer.io"
+    assert (
+        CustomerIO(base_url="http://proxy.local:8080/", capture=True).base_url
+        == "http://proxy.local:8080"
+    )
     with pytest.raises(ValueError, match="region"):
         CustomerIO(region="apac")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="mode"):
@@ -262,16 +265,16 @@ def test_describe_names_settings_never_credentials() -> None:
 def test_oversize_messages_are_dead_with_a_reason(
     mode: str, message: dict[str, Any], reason: str
 ) -> None:
-    destination = CustomerIO(mode=mode)  # type: ignore[arg-type]
+    destination = CustomerIO(mode=mode, capture=True)  # type: ignore[arg-type]
     ok, refused = destination.deliver([track(), message])
-    assert ok.kind == "delivered"
+    assert ok.kind == "captured"  # recorded, never sent: not delivered
     assert refused.kind == "dead" and reason in (refused.error or "")
 
 
 def test_v2_operations_over_32kb_are_dead_but_v1_sends_them() -> None:
     big = track(properties={"blob": "x" * 40_000})
-    assert kinds(CustomerIO(mode="v2").deliver([big])) == ["dead"]
-    assert kinds(CustomerIO(mode="v1").deliver([big])) == ["delivered"]
+    assert kinds(CustomerIO(mode="v2", capture=True).deliver([big])) == ["dead"]
+    assert kinds(CustomerIO(mode="v1", capture=True).deliver([big])) == ["captured"]
 
 
 def test_v2_batches_stay_under_500kb(customerio_fake: FakeCustomerIO, closing: Closing) -> None:
@@ -328,7 +331,7 @@ def test_v2_partial_failure_207_is_per_message(
 
 
 def test_parse_maps_batch_index_through_the_request() -> None:
-    destination = CustomerIO()
+    destination = CustomerIO(capture=True)
     outgoing = Outgoing(HttpRequest("POST", "http://x/api/v2/batch", {}), (4, 7, 9))
     answer = {"errors": [{"batch_index": 2, "reason": "invalid", "message": "too long"}]}
     response = HttpResponse(207, {}, json.dumps(answer).encode())

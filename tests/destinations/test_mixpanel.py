@@ -11,7 +11,7 @@ import pytest
 
 from tests.destinations.helpers import ACTION_MS, alias, group, identify, kinds, page, screen, track
 from tests.fakes import FakeMixpanel
-from trackwell.destinations import CaptureTransport, HttpRequest, Mixpanel
+from trackwell.destinations import CaptureTransport, HttpRequest, MissingCredentialsError, Mixpanel
 from trackwell.destinations.mixpanel import insert_id
 
 Closing = Callable[[Mixpanel], Mixpanel]
@@ -98,18 +98,29 @@ def test_insert_id_fits_mixpanel_rules() -> None:
 
 
 def test_alias_and_group_are_not_mixpanel_calls() -> None:
-    destination = Mixpanel()
+    destination = Mixpanel(capture=True)
     assert destination.filter.types == frozenset(["identify", "track", "page", "screen"])
     assert kinds(destination.deliver([alias(), group()])) == ["dead", "dead"]
 
 
-def test_credentials_and_capture_mode() -> None:
-    assert Mixpanel().capture
-    assert Mixpanel(project_token="tok").capture  # /import cannot be authorised
+def test_missing_credentials_are_an_error_unless_capture_is_chosen() -> None:
+    # Used to fall back to capture mode silently and report every message delivered.
+    with pytest.raises(MissingCredentialsError, match="project_token, api_secret") as error:
+        Mixpanel()
+    assert "capture=True" in str(error.value)
+    with pytest.raises(MissingCredentialsError) as error:
+        Mixpanel(project_token="tok")  # /import cannot be authorised
+    assert [c.described() for c in error.value.missing] == [
+        "api_secret (or service_account_username and service_account_secret)"
+    ]
+    with pytest.raises(MissingCredentialsError, match="service_account_secret"):
+        Mixpanel(project_token="tok", service_account_username="u", project_id="1")
+    assert Mixpanel(capture=True).capture
+    assert Mixpanel(project_token="tok", capture=True).capture
     assert not Mixpanel(project_token="tok", api_secret="s").capture
     with pytest.raises(ValueError, match="project_id"):
         Mixpanel(project_token="t", service_account_username="u", service_account_secret="s")
-    assert Mixpanel(region="eu").base_url == "https://api-eu.mixpanel.com"
+    assert Mixpanel(region="eu", capture=True).base_url == "https://api-eu.mixpanel.com"
 
 
 def test_delivered_once_to_the_fake(mixpanel_fake: FakeMixpanel, closing: Closing) -> None:
@@ -160,5 +171,7 @@ def test_413_splits(mixpanel_fake: FakeMixpanel, closing: Closing) -> None:
 
 
 def test_too_many_properties_is_dead() -> None:
-    (outcome,) = Mixpanel().deliver([track(properties={f"p{i}": i for i in range(260)})])
+    (outcome,) = Mixpanel(capture=True).deliver(
+        [track(properties={f"p{i}": i for i in range(260)})]
+    )
     assert outcome.kind == "dead" and "properties" in (outcome.error or "")

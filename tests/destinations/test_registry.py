@@ -16,7 +16,7 @@ CONFIG = """
 [destinations.cio-eu]
 type = "customerio"
 region = "eu"
-mode = "v1"
+api = "v1"
 batch_size = 50
 rate_limit = 100
 timeout = 5
@@ -79,7 +79,7 @@ def test_tables_build_configured_destinations_with_env_secrets() -> None:
     built = build_all(ENV)
     cio = built["cio-eu"]
     assert isinstance(cio, CustomerIO)
-    assert (cio.name, cio.region, cio.mode, cio.base_url) == (
+    assert (cio.name, cio.region, cio.api, cio.base_url) == (
         "cio-eu",
         "eu",
         "v1",
@@ -98,12 +98,57 @@ def test_tables_build_configured_destinations_with_env_secrets() -> None:
         destination.close()
 
 
-def test_missing_credentials_mean_capture_mode() -> None:
-    built = build_all({})
-    assert all(d.capture for d in built.values())
-    assert all(d.describe()["capture"] is True for d in built.values())
-    partial = from_settings("cio", {"type": "customerio"}, {"TRACKWELL_CIO_SITE_ID": "s"})
-    assert isinstance(partial, HttpDestination) and partial.capture
+def test_missing_credentials_are_an_error_naming_each_variable() -> None:
+    # They used to mean a silent capture mode whose messages all counted as delivered.
+    tables = tomllib.loads(CONFIG)["destinations"]
+    expected = {
+        "cio-eu": ["TRACKWELL_CIO_EU_SITE_ID", "TRACKWELL_CIO_EU_API_KEY"],
+        "analytics": [
+            "TRACKWELL_ANALYTICS_PROJECT_TOKEN",
+            "TRACKWELL_ANALYTICS_API_SECRET (or TRACKWELL_ANALYTICS_SERVICE_ACCOUNT_USERNAME"
+            " and TRACKWELL_ANALYTICS_SERVICE_ACCOUNT_SECRET)",
+        ],
+        "amp": ["TRACKWELL_AMP_API_KEY"],
+        "cdp": ["TRACKWELL_CDP_WRITE_KEY"],
+        "hook": ["TRACKWELL_HOOK_SECRET"],
+    }
+    for name, table in tables.items():
+        with pytest.raises(ValueError) as error:
+            from_settings(name, table, {})
+        lines = str(error.value).splitlines()
+        assert [line.split(" is not set")[0] for line in lines] == expected[name]
+        assert all('mode = "capture"' in line for line in lines)
+    with pytest.raises(ValueError) as error:
+        from_settings("cio", {"type": "customerio"}, {"TRACKWELL_CIO_SITE_ID": "s"})
+    assert str(error.value).startswith("TRACKWELL_CIO_API_KEY is not set: customerio cannot send")
+
+
+def test_capture_mode_is_chosen_in_the_table() -> None:
+    tables = tomllib.loads(CONFIG)["destinations"]
+    for name, table in tables.items():
+        built = from_settings(name, {**table, "mode": "capture"}, {})
+        assert isinstance(built, HttpDestination) and built.capture
+        assert built.describe()["capture"] is True
+        built.close()
+    # Explicit: even with credentials at hand, a capture destination sends nothing.
+    cio = from_settings("cio-eu", {**tables["cio-eu"], "mode": "capture"}, ENV)
+    assert isinstance(cio, CustomerIO) and cio.capture and cio.api == "v1"
+    with pytest.raises(ValueError, match='mode must be "capture" or left out'):
+        from_settings("amp", {"type": "amplitude", "mode": "record"}, {})
+
+
+def test_customerio_mode_v1_is_still_read_as_the_api_version(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {"TRACKWELL_CIO_SITE_ID": "s", "TRACKWELL_CIO_API_KEY": "k"}
+    cio = from_settings("cio", {"type": "customerio", "mode": "v1"}, env)
+    assert isinstance(cio, CustomerIO) and cio.api == "v1" and not cio.capture
+    assert 'write api = "v1"' in caplog.text  # deprecated, and the log says what to write
+    with pytest.raises(ValueError, match="disagree"):
+        from_settings("cio", {"type": "customerio", "mode": "v1", "api": "v2"}, env)
+    with pytest.raises(ValueError, match='api = "v1" or "v2"'):
+        from_settings("cio", {"type": "customerio", "mode": "v3"}, env)
+    cio.close()
 
 
 @pytest.mark.parametrize(
@@ -139,9 +184,12 @@ def test_secrets_in_the_file_are_refused(table: dict[str, Any], key: str, variab
         ({"type": "segment", "regoin": "eu"}, "unknown key(s) regoin"),
         ({"type": "segment", "region": "eu"}, "unknown key(s) region"),
         ({"type": "segment", "types": ["track", "purchase"]}, "unknown message type(s) purchase"),
-        ({"type": "mixpanel", "types": ["alias"]}, "mixpanel cannot deliver alias"),
         (
-            {"type": "customerio", "mode": "v1", "types": ["group"]},
+            {"type": "mixpanel", "mode": "capture", "types": ["alias"]},
+            "mixpanel cannot deliver alias",
+        ),
+        (
+            {"type": "customerio", "mode": "capture", "api": "v1", "types": ["group"]},
             "customerio cannot deliver group",
         ),
         ({"type": "segment", "batch_size": 0}, "batch_size must be a positive integer"),
@@ -173,3 +221,12 @@ def test_mixpanel_api_secret_from_env() -> None:
     assert isinstance(destination, Mixpanel) and not destination.capture
     assert destination.base_url == "https://api-eu.mixpanel.com"
     destination.close()
+
+
+def test_a_gateway_that_never_sends_needs_no_credentials() -> None:
+    # `serve --no-router` nodes only register the queues; the routers hold the secrets.
+    built = from_settings("amp", {"type": "amplitude"}, {}, sending=False)
+    assert built.capture  # should anything send through it, it is captured, never delivered
+    built.close()
+    env = {"TRACKWELL_AMP_API_KEY": "k"}
+    assert not from_settings("amp", {"type": "amplitude"}, env, sending=False).capture

@@ -50,6 +50,22 @@ def test_a_destination_that_lost_events_is_reported(steady: History) -> None:
     assert finding.severity == "critical"  # 37 % is over five times the threshold
 
 
+def test_captured_messages_are_not_counted_as_delivered(steady: History) -> None:
+    for hour in (9, 12, 15):
+        steady.track(TODAY - 2, hour, "Account Created", 200)
+        steady.deliver("mixpanel", ms(TODAY - 2, hour) + 5_000)
+        steady.deliver(
+            "customerio",
+            ms(TODAY - 2, hour) + 5_000,
+            outcome=lambda d: "captured" if d.seq % 2 else "delivered",
+            error="capture mode: recorded, not sent to the tool",
+        )
+    [finding] = only(steady.evaluate(ms(TODAY, 8)), "parity")
+    assert finding.key == "accepted:customerio"
+    assert finding.numbers["events"]["Account Created"]["delivered"] == 7 * 30 + 300
+    assert "300 captured, not sent" in finding.explanation
+
+
 def test_a_destination_registered_mid_window_is_not_compared(steady: History) -> None:
     steady.store.register_destination("amplitude")
     steady.track(TODAY - 1, 9, "Feature Used", 10)

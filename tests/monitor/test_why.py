@@ -33,6 +33,8 @@ def outcome(delivery: Delivery, destination: str) -> str:
     gus_track = delivery.message.get("userId") == "gus" and delivery.message["type"] == "track"
     if gus_track:
         return "dead" if destination == "customerio" else "retry"
+    if delivery.message.get("userId") == "ivy" and destination == "mixpanel":
+        return "captured"  # mixpanel configured in capture mode
     return "delivered"
 
 
@@ -56,6 +58,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         TODAY, 9, [identify_message("fay", hello), track("fay", 0, timestamp=stale)], minute=4
     )
     history.send(TODAY, 9, [identify_message("gus", hello), track("gus", 1)], minute=5)
+    history.send(TODAY, 9, [identify_message("ivy", hello), track("ivy", 1)], minute=5)
     for name in DESTINATIONS:
         history.deliver(
             name,
@@ -140,6 +143,16 @@ def test_dead_and_retrying_deliveries_show_the_answer(history: History) -> None:
     ]
     assert "invalid attribute 'plan'" in report.diagnoses[0].message
     assert "trackwell replay --destination customerio --message-id" in report.diagnoses[0].message
+
+
+def test_a_captured_message_is_never_called_delivered(history: History) -> None:
+    report = ask(history, "ivy")
+    assert [(d.code, d.destination) for d in report.diagnoses] == [
+        ("delivery_captured", "mixpanel")
+    ]
+    (captured,) = report.diagnoses
+    assert "capture mode" in captured.message and "never sent" in captured.message
+    assert "trackwell replay --destination mixpanel --captured" in captured.message
 
 
 def test_a_message_the_router_never_took(history: History) -> None:

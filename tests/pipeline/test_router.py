@@ -78,6 +78,13 @@ def test_results_for_table() -> None:
     )
 
 
+def test_results_for_keeps_captured_apart_from_delivered() -> None:
+    note = "capture mode: recorded, not sent to the tool"
+    (result,) = results_for([delivery(1, attempts=11)], [Outcome("captured", note)], now=1000.0)
+    # Settled as captured (never "gave up", never delivered), with the note for people to read.
+    assert (result.outcome, result.error, result.next_attempt_ms) == ("captured", note, None)
+
+
 def test_rate_limiter() -> None:
     now = [0.0]
     limiter = RateLimiter(10.0, clock=lambda: now[0])

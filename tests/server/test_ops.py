@@ -146,3 +146,21 @@ def test_the_snippet_ships_inside_the_package() -> None:
     from importlib import resources
 
     assert resources.files("trackwell.server").joinpath("static/trackwell.js").is_file()
+
+
+async def test_metrics_count_captured_apart_from_delivered(tmp_path: Path) -> None:
+    from trackwell.destinations import Webhook
+
+    dev = Webhook("dev", url="https://hooks.example.com/in", capture=True)
+    async with harness(tmp_path, destinations=[dev], backlog_poll_seconds=0.05) as h:
+        await h.client.post("/v1/batch", json={"batch": [TRACK]}, auth=(SERVER_KEY, ""))
+        text = ""
+        for _ in range(100):
+            text = (await h.client.get("/metrics")).text
+            if 'trackwell_captured_messages{destination="dev"} 1.0' in text:
+                break
+            await asyncio.sleep(0.05)
+        assert 'trackwell_captured_messages{destination="dev"} 1.0' in text
+        assert 'trackwell_deliveries_total{destination="dev",result="captured"} 1.0' in text
+        assert 'trackwell_deliveries_total{destination="dev",result="delivered"} 0.0' in text
+        assert 'trackwell_delivery_latency_seconds{destination="dev"' not in text

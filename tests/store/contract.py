@@ -872,6 +872,46 @@ class StoreContract:
         assert self.stats(store).dead == 0
         assert claimed_ids(store.claim(HOOK, 10, now)) == ["dead"]
 
+    def test_captured_is_its_own_settled_state_and_replayable(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        store.register_destination(HOOK)
+        self.write(store, compiled, track("cap", "a"), track("later", "a", minute=31))
+        now = now_ms()
+        captured, later = store.claim(HOOK, 10, now)
+        note = "capture mode: recorded, not sent to the tool"
+        store.ack(
+            HOOK,
+            [
+                DeliveryResult(captured.seq, "captured", error=note),
+                DeliveryResult(later.seq, "retry", now, "503"),
+            ],
+            now,
+        )
+        stats = self.stats(store)
+        assert (stats.captured, stats.delivered, stats.pending) == (1, 0, 0)
+        assert stats.last_error == "503"  # a capture note is not an error
+        entry = store.get("cap")
+        assert entry is not None and entry.deliveries[HOOK]["status"] == "captured"
+        assert entry.deliveries[HOOK]["error"] == note
+        day = now // 86_400_000
+        (rollup,) = store.delivery_rollups(day, day)
+        assert (rollup.captured, rollup.delivered, rollup.retried) == (1, 0, 1)
+        assert sum(rollup.received_latency) == 0  # no latency: it never reached the tool
+        assert claimed_ids(store.claim(HOOK, 10, now)) == ["later"]
+        store.ack(HOOK, [DeliveryResult(later.seq, "delivered")], now)
+
+        assert store.requeue(HOOK, dead_only=True, now_ms=now) == 0
+        assert store.requeue(HOOK, captured_only=True, now_ms=now) == 1
+        assert self.stats(store).captured == 0
+        [again] = store.claim(HOOK, 10, now)
+        assert again.message["messageId"] == "cap"
+        store.ack(HOOK, [DeliveryResult(again.seq, "delivered")], now)
+        stats = self.stats(store)
+        assert (stats.captured, stats.delivered, stats.retry) == (0, 2, 0)
+        entry = store.get("cap")
+        assert entry is not None and entry.deliveries[HOOK]["status"] == "delivered"
+
     def test_requeue_by_message_id_redelivers_a_delivered_message(
         self, store: Store, compiled: CompiledPlan
     ) -> None:

@@ -49,7 +49,7 @@ def backfill_command(
     if not file.is_file():
         fail(f"{file}: no such file")
     plan = compile_plan(resolve_plan(plan_path))
-    chosen = [d for d in configured_destinations() if d.name == destination]
+    chosen = configured_destinations(only=destination)
     if not chosen:
         fail(f"--destination: no destination {destination!r} in trackwell.toml")
     target = chosen[0]
@@ -74,7 +74,7 @@ def backfill_command(
             task = bar.add_task(f"backfill -> {destination}", total=total, speed="0", errors=0)
 
             def update(report: BackfillReport) -> None:
-                done = report.delivered + report.refused + report.failed
+                done = report.delivered + report.captured + report.refused + report.failed
                 elapsed = max(bar.tasks[task].elapsed or 0.0, 1e-6)
                 bar.update(
                     task,
@@ -99,6 +99,7 @@ def _summary(report: BackfillReport, json_output: bool) -> None:
             {
                 "read": report.read,
                 "delivered": report.delivered,
+                "captured": report.captured,
                 "refused": report.refused,
                 "failed": report.failed,
                 "skipped": report.skipped,
@@ -115,6 +116,11 @@ def _summary(report: BackfillReport, json_output: bool) -> None:
         f"{report.read} read, {report.delivered} {verb}, {report.refused} refused, {report.failed} failed, "
         f"{report.skipped} already done by an earlier run ({report.seconds:.1f}s)"
     )
+    if report.captured:
+        stdout.print(
+            f"{report.captured} captured, not sent: the destination is in capture mode, so the "
+            f"checkpoint stays before line {report.captured_from} and a run with credentials sends them"
+        )
     for code, count in sorted(report.reasons.items()):
         stdout.print(f"  refused {code}: {count}")
     if report.refused or report.failed:

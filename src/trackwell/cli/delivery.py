@@ -40,20 +40,30 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         raise ValueError(f"--since: {exc.message} (or a duration like 2h, 7d)") from None
 
 
-def configured_destinations() -> list[Destination]:
-    """Every destination of the config file's [destinations.NAME] tables."""
+def configured_destinations(only: str | None = None, *, sending: bool = True) -> list[Destination]:
+    """The destinations of the config file's [destinations.NAME] tables (or just `only`);
+    exits with every problem, one line each, when one cannot be built. `sending=False`: for a
+    process that only registers the queues, so credentials are not needed there."""
     from trackwell.destinations.registry import from_settings
 
     try:
         settings = options.settings()
     except ConfigError as exc:
         fail(str(exc))
-    built = []
+    built: list[Destination] = []
+    problems: list[str] = []
     for name, table in settings.destinations.items():
+        if only is not None and name != only:
+            continue
         try:
-            built.append(from_settings(name, table, os.environ))
+            built.append(from_settings(name, table, os.environ, sending=sending))
         except ValueError as exc:
-            fail(f"destinations.{name}: {exc}")
+            # Every destination's problems at once, one line each: fix them all in one go.
+            problems.extend(f"destinations.{name}: {line}" for line in str(exc).splitlines())
+    if problems:
+        for destination in built:
+            destination.close()
+        fail("\n".join(problems))
     return built
 
 
@@ -61,7 +71,7 @@ def deliveries_command(
     store_url: StoreOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Per destination: pending, in flight, delivered, retrying, dead, oldest pending, last error."""
+    """Per destination: pending, in flight, delivered, captured, retrying, dead, oldest pending, last error."""
     store = existing_store(store_url)
     try:
         stats = store.delivery_stats(int(time.time() * 1000))
@@ -76,6 +86,7 @@ def deliveries_command(
                         "pending": s.pending,
                         "in_flight": s.in_flight,
                         "delivered": s.delivered,
+                        "captured": s.captured,
                         "retry": s.retry,
                         "waiting": s.waiting,
                         "dead": s.dead,
@@ -100,6 +111,7 @@ def deliveries_command(
         "pending",
         "in flight",
         "delivered",
+        "captured",
         "retry",
         "waiting",
         "dead",
@@ -114,6 +126,7 @@ def deliveries_command(
             str(s.pending),
             str(s.in_flight),
             str(s.delivered),
+            f"[yellow]{s.captured}[/]" if s.captured else "0",
             str(s.retry),
             str(s.waiting),
             f"[red]{s.dead}[/]" if s.dead else "0",
@@ -131,12 +144,16 @@ def replay_command(
         str | None, typer.Option("--since", help="Received since: 2h, 7d, or a time.")
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Only dead letters.")] = False,
+    captured: Annotated[
+        bool,
+        typer.Option("--captured", help="Only messages captured in capture mode (never sent)."),
+    ] = False,
     message_id: Annotated[str | None, typer.Option("--message-id", help="One message.")] = None,
     store_url: StoreOpt = None,
 ) -> None:
     """Schedule stored messages for re-delivery; the router sends them (ids keep it idempotent)."""
-    if not dead and since is None and message_id is None:
-        fail("say what to replay: --dead, --since TIME and/or --message-id ID")
+    if not dead and not captured and since is None and message_id is None:
+        fail("say what to replay: --dead, --captured, --since TIME and/or --message-id ID")
     try:
         since_ms = int(parse_since(since).timestamp() * 1000) if since else None
     except ValueError as exc:
@@ -146,6 +163,7 @@ def replay_command(
         count = store.requeue(
             destination,
             dead_only=dead,
+            captured_only=captured,
             since_ms=since_ms,
             message_id=message_id,
             now_ms=int(time.time() * 1000),
@@ -174,13 +192,16 @@ def route_command(
     except (StoreError, ConfigError) as exc:
         fail(str(exc))
     router = Router(store, destinations)
+    captured = {s.destination: s.captured for s in store.delivery_stats(int(time.time() * 1000))}
     for d in destinations:
-        mode = (
-            " (capture mode: no credentials, requests are recorded, not sent)"
-            if getattr(d, "capture", False)
-            else ""
-        )
-        stderr.print(f"routing to {d.name} ({d.kind}){mode}")
+        mode = " in capture mode: requests are recorded, not sent (outcome captured)"
+        stderr.print(f"routing to {d.name} ({d.kind}){mode if d.capture else ''}")
+        if not d.capture and captured.get(d.name):
+            # Recorded while it had no credentials: never sent, and not sent now unless asked.
+            stderr.print(
+                f"  {captured[d.name]} message(s) captured earlier were never sent to {d.name}: "
+                f"`trackwell replay --destination {d.name} --captured` sends them"
+            )
     try:
         if once:
             total = sum(router.drain(name) for name in router.destinations)

@@ -151,7 +151,8 @@ def _gateway_settings(
     if settings.destinations:
         from trackwell.cli.delivery import configured_destinations
 
-        destinations = configured_destinations()
+        # Only a gateway that routes sends; one run with --no-router needs no credentials.
+        destinations = configured_destinations(sending=router)
     return GatewaySettings(
         plan=settings.plan,
         store=settings.store,
@@ -202,6 +203,9 @@ def _banner(url: str, settings: Settings, write_key: str | None, *, tls: bool) -
     """What a person needs to send a first event, printed once the gateway is up."""
     stdout.print(f"\n[bold]trackwell gateway[/] listening on [bold]{url}[/]")
     stdout.print(f"  plan   {settings.plan}\n  store  {settings.store}")
+    for name, table in settings.destinations.items():
+        if table.get("mode") == "capture":
+            stdout.print(f"  [yellow]{name}: capture mode[/] (requests recorded, not sent)")
     key = write_key or "<your write key>"
     if write_key:
         stdout.print(f"  write key  [bold]{write_key}[/] (source 'default')")

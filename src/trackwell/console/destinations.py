@@ -27,6 +27,7 @@ def queues(c: Console) -> list[dict[str, Any]]:
             "pending": s.pending,
             "in_flight": s.in_flight,
             "delivered": s.delivered,
+            "captured": s.captured,
             "retry": s.retry,
             "waiting": s.waiting,
             "dead": s.dead,
@@ -83,6 +84,9 @@ def destinations_page(request: Request) -> Response:
         flash = {
             "count": request.query_params.get("replayed", "0"),
             "destination": request.query_params.get("destination", ""),
+            "what": "captured message"
+            if request.query_params.get("what") == "captured"
+            else "dead letter",
         }
     return c.renderer.page(
         request, "destinations.html", view=destinations_view(c), flash=flash, parts=QUEUE_PARTS
@@ -101,24 +105,40 @@ def replay_confirm(request: Request) -> Response:
         return c.renderer.page(request, "missing.html", 404, what="destination", name=name)
     message_id = request.query_params.get("message_id") or None
     letter = next((d for d in c.store.dead_letters(name, 1000) if d.message_id == message_id), None)
+    captured = request.query_params.get("what") == "captured"
     return c.renderer.page(
-        request, "replay.html", destination=name, message_id=message_id, letter=letter
+        request,
+        "replay.html",
+        destination=name,
+        message_id=None if captured else message_id,
+        letter=letter,
+        captured=captured,
     )
 
 
 def replay(request: Request) -> Response:
-    """Requeue one dead letter (or all of a destination's) and go back to the destinations page."""
+    """Requeue one dead letter (or all of a destination's, or its captured messages) and go back
+    to the destinations page."""
     c = console(request)
     name = request.path_params["name"]
     form: dict[str, str] = request.scope.get("console_form") or {}
     if not _known(c, name):
         return c.renderer.page(request, "missing.html", 404, what="destination", name=name)
     message_id = form.get("message_id") or None
+    captured = form.get("what") == "captured"
     try:
-        count = c.store.requeue(name, dead_only=True, message_id=message_id, now_ms=c.now_ms())
+        count = c.store.requeue(
+            name,
+            dead_only=not captured,
+            captured_only=captured,
+            message_id=None if captured else message_id,
+            now_ms=c.now_ms(),
+        )
     except StoreError as exc:
         return json_response({"code": 409, "message": str(exc)}, 409)
-    query = urlencode({"replayed": count, "destination": name})
+    query = urlencode(
+        {"replayed": count, "destination": name, **({"what": "captured"} if captured else {})}
+    )
     base = request.scope.get("root_path", "")
     return RedirectResponse(f"{base}/destinations?{query}#{quote(name, safe='')}", 303)
 

@@ -3,6 +3,7 @@
 from trackwell.destinations.amplitude import Amplitude
 from trackwell.destinations.base import Destination, Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.common import MissingCredentialsError
 from trackwell.destinations.customerio import CustomerIO
 from trackwell.destinations.http import (
     CaptureTransport,
@@ -24,6 +25,7 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "HttpxTransport",
+    "MissingCredentialsError",
     "Mixpanel",
     "Outcome",
     "Outgoing",

@@ -27,6 +27,7 @@ from trackwell.destinations.common import (
     message_id,
     one_of,
     page_event_name,
+    required,
     response_json,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
@@ -54,6 +55,7 @@ class Amplitude(HttpDestination):
         region: Literal["us", "eu"] = "us",
         group_type: str = "group",
         min_id_length: int | None = None,
+        capture: bool = False,
         base_url: str | None = None,
         transport: Transport | None = None,
         filter: DeliveryFilter | None = None,
@@ -67,7 +69,8 @@ class Amplitude(HttpDestination):
         self._api_key = api_key
         super().__init__(
             name,
-            credentials_complete=bool(api_key),
+            missing=required(api_key=api_key),
+            capture=capture,
             base_url=base_url or HOSTS[region],
             transport=transport,
             filter=filter,

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.base_types import CAPTURED_NOTE, Outcome
 from trackwell.destinations.http import (
+    CaptureTransport,
     HttpRequest,
     HttpResponse,
     HttpxTransport,
@@ -85,7 +86,16 @@ class Destination(ABC):
             for i in range(len(messages))
         ]
 
+    @property
+    def capture(self) -> bool:
+        """Whether requests are only recorded (capture mode, chosen explicitly), never sent."""
+        return isinstance(self.transport, CaptureTransport)
+
     def _send(self, outgoing: Outgoing, messages: Sequence[Message]) -> dict[int, Outcome]:
+        if self.capture:
+            # Recorded, not sent: the tool never saw it, so it must not count as delivered.
+            self.transport.send(outgoing.request, self.timeout)
+            return dict.fromkeys(outgoing.indices, Outcome("captured", CAPTURED_NOTE))
         try:
             response = self.transport.send(outgoing.request, self.timeout)
         except TransportError as exc:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-OutcomeKind = Literal["delivered", "retry", "dead"]
+# `captured`: recorded in capture mode (explicitly configured) and never sent to the tool.
+OutcomeKind = Literal["delivered", "captured", "retry", "dead"]
+CAPTURED_NOTE = "capture mode: recorded, not sent to the tool"
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """Delivered, retry (maybe after `retry_after` seconds) or dead, with the destination's words."""
+    """Delivered, captured (not sent), retry (maybe after `retry_after` seconds) or dead, with
+    the destination's words."""
 
     kind: OutcomeKind
     error: str | None = None

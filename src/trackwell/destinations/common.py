@@ -6,6 +6,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -35,6 +36,36 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 class UnsendableError(Exception):
     """A message this destination can never deliver (too large, missing ids): dead, with why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A constructor argument a destination needs to send, and what may stand in for it."""
+
+    argument: str
+    instead: tuple[str, ...] = ()  # arguments that together replace it (e.g. a service account)
+
+    def described(self) -> str:
+        """`api_secret (or service_account_username and service_account_secret)`."""
+        alternative = f" (or {' and '.join(self.instead)})" if self.instead else ""
+        return self.argument + alternative
+
+
+class MissingCredentialsError(ValueError):
+    """A destination asked to send without its credentials and not told to capture instead."""
+
+    def __init__(self, name: str, kind: str, missing: Sequence[Credential]) -> None:
+        self.name, self.kind, self.missing = name, kind, tuple(missing)
+        needed = ", ".join(c.described() for c in self.missing)
+        super().__init__(
+            f"{kind} destination {name!r} cannot send without {needed}: pass them, or "
+            "capture=True to record requests without sending (their outcome is then captured)"
+        )
+
+
+def required(**given: str | None) -> list[Credential]:
+    """The credentials among `given` that are missing or empty."""
+    return [Credential(argument) for argument, value in given.items() if not value]
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -177,7 +208,7 @@ def classify_response(response: HttpResponse) -> Outcome:
 
 
 class HttpDestination(Destination):
-    """A Destination with a base URL, a capture mode when credentials are missing, and limits."""
+    """A Destination with a base URL, credentials (or capture mode, chosen explicitly), and limits."""
 
     default_base_url: ClassVar[str] = ""
     supported_types: frozenset[str] = frozenset(MESSAGE_TYPES)  # per instance where modes differ
@@ -186,7 +217,8 @@ class HttpDestination(Destination):
         self,
         name: str | None = None,
         *,
-        credentials_complete: bool,
+        missing: Sequence[Credential],
+        capture: bool = False,
         base_url: str | None = None,
         transport: Transport | None = None,
         filter: DeliveryFilter | None = None,
@@ -198,13 +230,20 @@ class HttpDestination(Destination):
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
-        if transport is None and not credentials_complete:
-            # Without credentials nothing could be sent; record what would have been, visibly.
-            transport = CaptureTransport()
-            log.warning(
-                "destination %s has no credentials: capture mode (requests recorded, not sent)",
+        if capture:
+            if transport is None:
+                transport = CaptureTransport()
+            elif not isinstance(transport, CaptureTransport):
+                raise ValueError(
+                    "capture=True records requests in a CaptureTransport: pass one, or no transport"
+                )
+            log.info(
+                "destination %s in capture mode: requests are recorded, not sent",
                 name or self.kind,
             )
+        elif transport is None and missing:
+            # Nothing could be sent: refuse to start rather than report messages as handled.
+            raise MissingCredentialsError(name or self.kind, self.kind, missing)
         if filter is None or filter.types is None:
             # No list of types means every type this tool can take, so no call is sent in vain.
             base = filter or DeliveryFilter()
@@ -220,11 +259,6 @@ class HttpDestination(Destination):
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http:// or https:// URL, got {self.base_url!r}")
-
-    @property
-    def capture(self) -> bool:
-        """Whether requests are only recorded (no credentials), not sent."""
-        return isinstance(self.transport, CaptureTransport)
 
     def url(self, path: str) -> str:
         """An absolute URL under `base_url`."""

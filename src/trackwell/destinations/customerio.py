@@ -31,6 +31,7 @@ from trackwell.destinations.common import (
     json_headers,
     message_id,
     one_of,
+    required,
     response_json,
     size_of,
     to_epoch_seconds,
@@ -67,8 +68,10 @@ class CustomerIO(HttpDestination):
         site_id: str | None = None,
         api_key: str | None = None,
         region: Literal["us", "eu"] = "us",
-        mode: Literal["v1", "v2"] = "v2",
+        api: Literal["v1", "v2"] | None = None,
+        mode: Literal["v1", "v2"] | None = None,
         object_type_id: str = "1",
+        capture: bool = False,
         base_url: str | None = None,
         transport: Transport | None = None,
         filter: DeliveryFilter | None = None,
@@ -77,16 +80,23 @@ class CustomerIO(HttpDestination):
         timeout: float = 10.0,
     ) -> None:
         self.region = one_of("region", region, HOSTS)
-        self.mode = one_of("mode", mode, ("v1", "v2"))
+        # `api` is the Track API version; `mode` is its deprecated name (now `mode = "capture"`
+        # in trackwell.toml is every destination's switch to capture mode).
+        if api is not None and mode is not None and api != mode:
+            raise ValueError(f"api={api!r} and its deprecated name mode={mode!r} disagree")
+        given = "mode" if api is None and mode is not None else "api"
+        self.api = one_of(given, api or mode or "v2", ("v1", "v2"))
         self.object_type_id = object_type_id
         # v1 has no objects, so a group call has nowhere to go there.
         self.supported_types = frozenset(
-            ["identify", "track", "page", "screen", "alias"] + (["group"] if mode == "v2" else [])
+            ["identify", "track", "page", "screen", "alias"]
+            + (["group"] if self.api == "v2" else [])
         )
         self._auth = basic_auth(site_id, api_key) if site_id and api_key else None
         super().__init__(
             name,
-            credentials_complete=self._auth is not None,
+            missing=required(site_id=site_id, api_key=api_key),
+            capture=capture,
             base_url=base_url or HOSTS[region],
             transport=transport,
             filter=filter,
@@ -96,13 +106,13 @@ class CustomerIO(HttpDestination):
         )
 
     def settings(self) -> dict[str, Any]:
-        """Region and API mode."""
-        return {"region": self.region, "mode": self.mode}
+        """Region and Track API version."""
+        return {"region": self.region, "api": self.api}
 
     def build(self, messages: Sequence[Message]) -> Prepared:
         """One request per message (v1) or batches of operations within the size limits (v2)."""
         prepared = Prepared()
-        if self.mode == "v1":
+        if self.api == "v1":
             for index, (method, path, body) in self.mapped(messages, prepared, self._v1_call):
                 prepared.requests.append(Outgoing(self._request(method, path, body), (index,)))
             return prepared
@@ -130,7 +140,7 @@ class CustomerIO(HttpDestination):
         self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
     ) -> dict[int, Outcome]:
         """v2 answers 207 with `errors[].batch_index` for the operations it refused."""
-        if not (200 <= response.status < 300) or self.mode == "v1":
+        if not (200 <= response.status < 300) or self.api == "v1":
             return dict.fromkeys(outgoing.indices, classify_response(response))
         outcomes = dict.fromkeys(outgoing.indices, Outcome("delivered"))
         data = response_json(response)

@@ -94,14 +94,15 @@ class HttpxTransport:
 
 
 class CaptureTransport:
-    """Records requests instead of sending them (destinations without credentials, dry runs)."""
+    """Records requests instead of sending them: a destination given one is in capture mode,
+    and reports each message it records as `captured`, never as delivered."""
 
     def __init__(self) -> None:
         self.requests: list[HttpRequest] = []
         self._lock = threading.Lock()
 
     def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
-        """Keep the request; answer 200 as the real service would for a good one."""
+        """Keep the request (the destination, not this answer, decides the outcome)."""
         with self._lock:
             self.requests.append(request)
         return HttpResponse(200, {"content-type": "application/json"}, b"{}")

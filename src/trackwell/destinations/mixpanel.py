@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 from trackwell.destinations.base import Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
+    Credential,
     HttpDestination,
     Message,
     UnsendableError,
@@ -82,6 +83,7 @@ class Mixpanel(HttpDestination):
         service_account_secret: str | None = None,
         project_id: str | None = None,
         region: Literal["us", "eu", "in"] = "us",
+        capture: bool = False,
         base_url: str | None = None,
         transport: Transport | None = None,
         filter: DeliveryFilter | None = None,
@@ -101,7 +103,10 @@ class Mixpanel(HttpDestination):
             self._auth = basic_auth(api_secret, "")
         super().__init__(
             name,
-            credentials_complete=bool(self._auth and project_token),
+            missing=_missing(
+                project_token, api_secret, service_account_username, service_account_secret
+            ),
+            capture=capture,
             base_url=base_url or HOSTS[region],
             transport=transport,
             filter=filter,
@@ -225,3 +230,25 @@ def insert_id(message_id: str) -> str:
     if _INSERT_ID.match(message_id):
         return message_id
     return hashlib.sha256(message_id.encode()).hexdigest()[:32]
+
+
+def _missing(
+    project_token: str | None,
+    api_secret: str | None,
+    username: str | None,
+    secret: str | None,
+) -> list[Credential]:
+    """What Mixpanel lacks: the token for /engage, and the API secret or a service account for /import."""
+    missing = [] if project_token else [Credential("project_token")]
+    if api_secret or (username and secret):
+        return missing
+    if username or secret:
+        # A service account half given: name its other half rather than the API secret.
+        missing.append(
+            Credential("service_account_secret" if username else "service_account_username")
+        )
+    else:
+        missing.append(
+            Credential("api_secret", ("service_account_username", "service_account_secret"))
+        )
+    return missing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 
 from trackwell.destinations.amplitude import Amplitude
 from trackwell.destinations.base import Destination
-from trackwell.destinations.common import HttpDestination
+from trackwell.destinations.common import HttpDestination, MissingCredentialsError
 from trackwell.destinations.customerio import CustomerIO
 from trackwell.destinations.mixpanel import Mixpanel
 from trackwell.destinations.segment import SegmentCompatible
@@ -25,8 +26,14 @@ KINDS: dict[str, type[HttpDestination]] = {
     "webhook": Webhook,
 }
 COMMON_KEYS = frozenset(
-    ["type", "batch_size", "rate_limit", "timeout", "types", "events", "exclude_events"]
+    ["type", "mode", "batch_size", "rate_limit", "timeout", "types", "events", "exclude_events"]
 )
+# `mode = "capture"`: record requests, send nothing, report each message as captured.
+CAPTURE = "capture"
+# Customer.io's Track API version was once `mode`; still read, as a deprecated name of `api`.
+_DEPRECATED_CIO_MODES = ("v1", "v2")
+
+log = logging.getLogger("trackwell.destinations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +45,7 @@ class _Kind:
 
 _KINDS = {
     "customerio": _Kind(
-        frozenset(["base_url", "region", "mode", "object_type_id"]), ("site_id", "api_key")
+        frozenset(["base_url", "region", "api", "object_type_id"]), ("site_id", "api_key")
     ),
     "segment": _Kind(frozenset(["base_url"]), ("write_key",)),
     "mixpanel": _Kind(
@@ -58,7 +65,7 @@ SECRET_KEYS = frozenset(
     + ["password", "token", "key", "secret_key", "auth", "authorization", "headers"]
 )
 _STRINGS = frozenset(
-    ["base_url", "region", "mode", "object_type_id", "project_id", "group_type", "url"]
+    ["base_url", "region", "api", "mode", "object_type_id", "project_id", "group_type", "url"]
 )
 _INTEGERS = frozenset(["batch_size", "min_id_length", "max_body_bytes"])
 
@@ -69,11 +76,14 @@ def env_var(name: str, key: str) -> str:
 
 
 def from_settings(
-    name: str, settings: Mapping[str, Any], environ: Mapping[str, str]
+    name: str, settings: Mapping[str, Any], environ: Mapping[str, str], *, sending: bool = True
 ) -> Destination:
     """Build a destination from its trackwell.toml table; credentials come from `environ` only.
 
-    Missing credentials give a destination in capture mode (requests recorded, not sent)."""
+    Missing credentials are a ValueError naming each missing variable, one per line, unless the
+    table says `mode = "capture"` (requests recorded, not sent, outcomes `captured`). A process
+    that never sends (`sending=False`: a gateway that only registers the queues) needs none: what
+    it builds without them is in capture mode, so even a stray send is never called delivered."""
     kind_name = settings.get("type")
     if kind_name not in KINDS:
         shown = "missing" if kind_name is None else repr(kind_name)
@@ -104,13 +114,56 @@ def from_settings(
     if kind_name == "webhook" and not arguments.get("url"):
         raise ValueError(f"a webhook needs url (in the table, or {env_var(name, 'url')})")
     arguments["filter"] = _filter(settings)
-    destination = KINDS[kind_name](name, **arguments)
+    arguments["capture"] = _capture(name, kind_name, settings, arguments)
+    try:
+        destination = KINDS[kind_name](name, **arguments)
+    except MissingCredentialsError as exc:
+        if sending:
+            raise ValueError("\n".join(_missing_lines(name, exc))) from None
+        destination = KINDS[kind_name](name, **{**arguments, "capture": True})
     types = destination.filter.types or frozenset()
     if not types <= destination.supported_types:
         destination.close()
         extra = ", ".join(sorted(types - destination.supported_types))
         raise ValueError(f"{kind_name} cannot deliver {extra} (it takes {_listed(destination)})")
     return destination
+
+
+def _capture(
+    name: str, kind_name: str, settings: Mapping[str, Any], arguments: dict[str, Any]
+) -> bool:
+    """Whether the table asks for capture mode; reads Customer.io's deprecated `mode = "v1"`."""
+    mode = settings.get("mode")
+    if mode is None or mode == CAPTURE:
+        return mode == CAPTURE
+    if kind_name == "customerio" and mode in _DEPRECATED_CIO_MODES:
+        if arguments.setdefault("api", mode) != mode:
+            raise ValueError(
+                f"api = {arguments['api']!r} and the deprecated mode = {mode!r} disagree"
+            )
+        log.warning(
+            'destinations.%s: mode = "%s" is deprecated for the Track API version; write api = "%s"'
+            ' (mode = "capture" is the switch to capture mode)',
+            name,
+            mode,
+            mode,
+        )
+        return False
+    older = ' (the Track API version is api = "v1" or "v2")' if kind_name == "customerio" else ""
+    raise ValueError(f'mode must be "capture" or left out, got {mode!r}{older}')
+
+
+def _missing_lines(name: str, error: MissingCredentialsError) -> list[str]:
+    """One line per missing environment variable, saying how to get going without it."""
+    lines = []
+    for credential in error.missing:
+        instead = " and ".join(env_var(name, argument) for argument in credential.instead)
+        alternative = f" (or {instead})" if instead else ""
+        lines.append(
+            f"{env_var(name, credential.argument)}{alternative} is not set: {error.kind} cannot "
+            f'send without it (or set mode = "capture" to record requests without sending)'
+        )
+    return lines
 
 
 def _listed(destination: HttpDestination) -> str:

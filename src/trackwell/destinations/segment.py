@@ -22,6 +22,7 @@ from trackwell.destinations.common import (
     basic_auth,
     classify_response,
     json_headers,
+    required,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
 from trackwell.messages import format_time
@@ -49,6 +50,7 @@ class SegmentCompatible(HttpDestination):
         name: str | None = None,
         *,
         write_key: str | None = None,
+        capture: bool = False,
         base_url: str | None = None,
         transport: Transport | None = None,
         filter: DeliveryFilter | None = None,
@@ -59,7 +61,8 @@ class SegmentCompatible(HttpDestination):
         self._auth = basic_auth(write_key, "") if write_key else None
         super().__init__(
             name,
-            credentials_complete=self._auth is not None,
+            missing=required(write_key=write_key),
+            capture=capture,
             base_url=base_url,
             transport=transport,
             filter=filter,

@@ -14,6 +14,7 @@ from trackwell.destinations.common import (
     HttpDestination,
     Message,
     json_headers,
+    required,
 )
 from trackwell.destinations.http import HttpRequest, Transport
 from trackwell.messages import format_time
@@ -69,6 +70,7 @@ class Webhook(HttpDestination):
         secret: str | None = None,
         headers: Mapping[str, str] | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        capture: bool = False,
         clock: Callable[[], float] = time.time,
         transport: Transport | None = None,
         filter: DeliveryFilter | None = None,
@@ -83,7 +85,8 @@ class Webhook(HttpDestination):
         self.target_url = url  # exactly as given: a trailing slash can matter to the receiver
         super().__init__(
             name,
-            credentials_complete=bool(secret),
+            missing=required(secret=secret),
+            capture=capture,
             base_url=url,
             transport=transport,
             filter=filter,

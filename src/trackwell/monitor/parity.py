@@ -59,7 +59,7 @@ def taken_events(ctx: Context, destination: str, since: int, until: int) -> set[
         return {
             r.name
             for r in ctx.reads.deliveries(since, until)
-            if r.destination == destination and r.delivered + r.dead
+            if r.destination == destination and r.delivered + r.dead + r.captured
         }
     flt = destination_filter(table)
     arrived = {r.name for r in ctx.reads.daily(since, until) if r.type == "track"}
@@ -71,10 +71,12 @@ def _accepted_vs_delivered(ctx: Context, destination: str, since: int, until: in
     accepted = accepted_counts(ctx.reads, events, since, until)
     delivered: dict[str, int] = {}
     dead: dict[str, int] = {}
+    captured: dict[str, int] = {}  # recorded in capture mode: never reached the tool
     for row in ctx.reads.deliveries(since, until):
         if row.destination == destination and row.name in events:
             delivered[row.name] = delivered.get(row.name, 0) + row.delivered
             dead[row.name] = dead.get(row.name, 0) + row.dead
+            captured[row.name] = captured.get(row.name, 0) + row.captured
     rows = compare(accepted, {(0, k): v for k, v in delivered.items()}, events)
     # Only fewer delivered is a problem: more is a replay, which the ids keep idempotent.
     bad = [p for p in _diverging(ctx, rows) if p.b < p.a]
@@ -84,6 +86,7 @@ def _accepted_vs_delivered(ctx: Context, destination: str, since: int, until: in
     details = "; ".join(
         f"'{p.event}' {count(p.b)} of {count(p.a)} ({percent(p.divergence)} fewer"
         + (f", {count(dead[p.event])} dead" if dead.get(p.event) else "")
+        + (f", {count(captured[p.event])} captured, not sent" if captured.get(p.event) else "")
         + ")"
         for p in bad[:5]
     )

@@ -319,6 +319,12 @@ def _delivery_text(
             f"{destination} refused it for good{answer}. Fix the cause, then "
             f"`trackwell replay --destination {destination} --message-id {message_id}`."
         )
+    if status == "captured":
+        return "delivery_captured", (
+            f"{destination} is in capture mode: the message was recorded, never sent to the "
+            "tool. Give it credentials, then "
+            f"`trackwell replay --destination {destination} --captured`."
+        )
     if status == "retry":
         return (
             "delivery_retrying",

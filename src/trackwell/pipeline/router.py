@@ -2,8 +2,9 @@
 
 Each destination has its own thread, so one that is down, slow or rate-limited never delays
 the others. A worker claims a batch, hands it to the destination, and acks per message:
-delivered, retry (with exponential backoff and full jitter, or the tool's Retry-After), or dead
-(after the tool refused it, or after `max_attempts`).
+delivered, captured (a destination in capture mode recorded it and sent nothing), retry (with
+exponential backoff and full jitter, or the tool's Retry-After), or dead (after the tool refused
+it, or after `max_attempts`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class DestinationCounters:
     """What one worker has done since it started, for metrics and monitors."""
 
     delivered: int = 0
+    captured: int = 0  # recorded in capture mode, never sent
     retried: int = 0
     dead: int = 0
     batches: int = 0
@@ -73,6 +75,10 @@ def results_for(
     for delivery, outcome in zip(batch, outcomes, strict=True):
         if outcome.kind == "delivered":
             results.append(DeliveryResult(delivery.seq, "delivered"))
+            continue
+        if outcome.kind == "captured":
+            # Settled without reaching the tool: its own state, never delivered, replayable.
+            results.append(DeliveryResult(delivery.seq, "captured", error=outcome.error))
             continue
         attempts = delivery.attempts + 1
         if outcome.kind == "dead" or attempts >= max_attempts:
@@ -226,6 +232,8 @@ class Router:
                 received = delivery.message.get("receivedAt")
                 if isinstance(received, str):
                     counters.latencies.append(max(now - _epoch(received), 0.0))
+            elif result.outcome == "captured":
+                counters.captured += 1
             elif result.outcome == "retry":
                 counters.retried += 1
                 counters.last_error = result.error

@@ -173,13 +173,20 @@ class _Scraped(Collector):
             "Messages a destination refused for good.",
             labels=["destination"],
         )
+        captured = GaugeMetricFamily(
+            "trackwell_captured_messages",
+            "Messages a destination in capture mode recorded and never sent (replayable).",
+            labels=["destination"],
+        )
         for s in backlog.stats:
             size.add_metric([s.destination], s.pending + s.in_flight + s.retry + s.waiting)
             age.add_metric([s.destination], (s.oldest_pending_ms or 0) / 1000)
             dead.add_metric([s.destination], s.dead)
+            captured.add_metric([s.destination], s.captured)
         yield size
         yield age
         yield dead
+        yield captured
         if backlog.high_water is not None:
             yield GaugeMetricFamily(
                 "trackwell_backlog_high_water",
@@ -201,6 +208,7 @@ class _Scraped(Collector):
         )
         for name, counters in router.counters.items() if router else ():
             results.add_metric([name, "delivered"], counters.delivered)
+            results.add_metric([name, "captured"], counters.captured)  # never sent
             results.add_metric([name, "retry"], counters.retried)
             results.add_metric([name, "dead"], counters.dead)
             recent = list(counters.latencies)

@@ -118,7 +118,8 @@ def worker_app() -> Starlette:
         config=options.get("config"), plan=options["plan"], store=options["store"]
     )
     destinations = [
-        from_settings(name, table, os.environ) for name, table in settings.destinations.items()
+        from_settings(name, table, os.environ, sending=options.get("router", True))
+        for name, table in settings.destinations.items()
     ]
     return create_app(
         GatewaySettings(

@@ -9,8 +9,11 @@ from typing import Any, Literal, Protocol, TypeAlias
 from trackwell.messages import Message
 from trackwell.quality.violations import Verdict, Violation
 
-DeliveryStatus: TypeAlias = Literal["pending", "in_flight", "delivered", "retry", "dead", "waiting"]
-Outcome: TypeAlias = Literal["delivered", "retry", "dead"]
+DeliveryStatus: TypeAlias = Literal[
+    "pending", "in_flight", "delivered", "captured", "retry", "dead", "waiting"
+]
+# `captured`: a destination in capture mode recorded it and sent nothing; settled, replayable.
+Outcome: TypeAlias = Literal["delivered", "captured", "retry", "dead"]
 MergeOutcome: TypeAlias = Literal["merged", "conflict", "refused"]
 
 DEFAULT_DEDUP_WINDOW_DAYS = 7
@@ -102,7 +105,7 @@ class DeliveryResult:
     seq: int
     outcome: Outcome
     next_attempt_ms: int | None = None  # for retry
-    error: str | None = None  # the destination's response, for retry and dead
+    error: str | None = None  # the destination's response, for retry and dead; a note, captured
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ class DeliveryStats:
     waiting: int
     oldest_pending_ms: int | None
     last_error: str | None
+    captured: int = 0  # recorded in capture mode, never sent: not delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +198,8 @@ class DeliveryRollup:
     retried: int
     dead: int
     action_latency: list[int]  # histogram over store.histogram.BOUNDS: action time -> ack
-    received_latency: list[int]  # receivedAt -> ack
+    received_latency: list[int]  # receivedAt -> ack (of delivered messages only)
+    captured: int = 0  # recorded in capture mode, never sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +314,8 @@ class Store(Protocol):
         ...
 
     def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
-        """Per destination: pending, in flight, delivered, retry, dead, oldest pending, last error."""
+        """Per destination: pending, in flight, delivered, captured, retry, dead, oldest pending,
+        last error."""
         ...
 
     def requeue(
@@ -317,11 +323,14 @@ class Store(Protocol):
         destination: str,
         *,
         dead_only: bool = False,
+        captured_only: bool = False,
         since_ms: int | None = None,
         message_id: str | None = None,
         now_ms: int,
     ) -> int:
-        """Schedule stored messages for re-delivery (replay); returns how many."""
+        """Schedule stored messages for re-delivery (replay); returns how many.
+
+        `dead_only` and `captured_only` pick dead letters and captured messages (both: either)."""
         ...
 
     def volume(self, since_day: int, until_day: int, *, hourly: bool = False) -> list[VolumeRollup]:

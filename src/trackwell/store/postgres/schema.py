@@ -156,9 +156,15 @@ def _v2_blocked_codes(conn: Adapter) -> None:
     conn.execute("ALTER TABLE rollup_codes ADD COLUMN blocked BIGINT NOT NULL DEFAULT 0")
 
 
+def _v3_captured(conn: Adapter) -> None:
+    # Messages recorded in capture mode are counted apart from delivered ones.
+    conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured BIGINT NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_blocked_codes", _v2_blocked_codes),
+    ("0003_captured", _v3_captured),
 )
 
 

@@ -2,8 +2,9 @@
 
 The happy path writes nothing per message: a destination's cursor says "everything up to here
 is settled" (delivered or filtered out). Only messages that need attention get a row in
-`deliveries`: `retry` (with the next attempt time), `dead`, or `waiting` behind an earlier
-message of the same person that is retrying, so one person's messages stay in order.
+`deliveries`: `retry` (with the next attempt time), `dead`, `captured` (recorded by a destination
+in capture mode and never sent: settled, but not delivered, and replayable), or `waiting` behind
+an earlier message of the same person that is retrying, so one person's messages stay in order.
 """
 
 from __future__ import annotations
@@ -266,8 +267,8 @@ def ack(
             ),
         )
         history.append((seq, result.outcome, result.error))
-        if result.outcome == "dead" and person:
-            released.add(person)  # a dead message never holds the others back
+        if result.outcome in ("dead", "captured") and person:
+            released.add(person)  # a settled message never holds the others back
     for person in released:
         _release_person(conn, destination, person, now_ms)
     _history(conn, destination, history, now_ms)
@@ -367,7 +368,7 @@ def stats(conn: Conn, claims: dict[str, ClaimState], now_ms: int) -> list[Delive
         ).fetchone()[0]
         last_error = conn.execute(
             "SELECT last_error FROM deliveries WHERE destination = ? AND last_error IS NOT NULL"
-            " ORDER BY updated_ms DESC LIMIT 1",
+            " AND status != 'captured' ORDER BY updated_ms DESC LIMIT 1",
             (name,),
         ).fetchone()
         state = claims.get(name)
@@ -381,6 +382,7 @@ def stats(conn: Conn, claims: dict[str, ClaimState], now_ms: int) -> list[Delive
                 delivered=delivered,
                 retry=max(counts.get("retry", 0) - (len(state.retries) if state else 0), 0),
                 dead=counts.get("dead", 0),
+                captured=counts.get("captured", 0),
                 waiting=counts.get("waiting", 0),
                 oldest_pending_ms=now_ms - min(oldest_values) if oldest_values else None,
                 last_error=last_error[0] if last_error else None,
@@ -394,6 +396,7 @@ def requeue(
     destination: str,
     *,
     dead_only: bool,
+    captured_only: bool = False,
     since_ms: int | None,
     message_id: str | None,
     now_ms: int,
@@ -401,9 +404,11 @@ def requeue(
     """Mark messages for re-delivery; returns how many were scheduled."""
     _, flt = load_filter(conn, destination)  # KeyError for an unknown destination
     where, filter_params = filter_sql(flt)
-    if dead_only:
-        query = "SELECT seq FROM deliveries WHERE destination = ? AND status = 'dead'"
-        params: list[Any] = [destination]
+    statuses = [s for s, chosen in (("dead", dead_only), ("captured", captured_only)) if chosen]
+    if statuses:
+        marks = ",".join("?" * len(statuses))
+        query = f"SELECT seq FROM deliveries WHERE destination = ? AND status IN ({marks})"
+        params: list[Any] = [destination, *statuses]
         if since_ms is not None:
             query += " AND seq IN (SELECT seq FROM log WHERE received_ms >= ?)"
             params.append(since_ms)

@@ -170,7 +170,8 @@ class Tally:
 
 
 def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) -> None:
-    """Count delivery outcomes per day and event, with latency histograms for delivered ones."""
+    """Count delivery outcomes per day and event, with latency histograms for delivered ones
+    (captured messages are counted apart: they never reached the tool)."""
     if not rows:
         return
     grouped: dict[tuple[int, str], list[DeliveryCount]] = defaultdict(list)
@@ -178,11 +179,12 @@ def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) 
         grouped[(row.now_ms // DAY_MS, row.name)].append(row)
     for (day, name), items in grouped.items():
         current = conn.execute(
-            "SELECT delivered, retried, dead, action_latency, received_latency FROM rollup_deliveries"
-            " WHERE day = ? AND destination = ? AND name = ?",
+            "SELECT delivered, retried, dead, action_latency, received_latency, captured"
+            " FROM rollup_deliveries WHERE day = ? AND destination = ? AND name = ?",
             (day, destination, name),
         ).fetchone()
         delivered, retried, dead = (current[0], current[1], current[2]) if current else (0, 0, 0)
+        captured = current[5] if current else 0
         action = orjson.loads(current[3]) if current else histogram.empty()
         received = orjson.loads(current[4]) if current else histogram.empty()
         for item in items:
@@ -192,14 +194,18 @@ def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) 
                     histogram.add(action, (item.now_ms - item.action_ms) / 1000)
                 if item.received_ms is not None:
                     histogram.add(received, (item.now_ms - item.received_ms) / 1000)
+            elif item.outcome == "captured":
+                captured += 1
             elif item.outcome == "retry":
                 retried += 1
             else:
                 dead += 1
         conn.execute(
-            "INSERT INTO rollup_deliveries VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (day, destination, name)"
-            " DO UPDATE SET delivered = excluded.delivered, retried = excluded.retried, dead = excluded.dead,"
-            " action_latency = excluded.action_latency, received_latency = excluded.received_latency",
+            "INSERT INTO rollup_deliveries (day, destination, name, delivered, retried, dead,"
+            " action_latency, received_latency, captured) VALUES (?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (day, destination, name) DO UPDATE SET delivered = excluded.delivered,"
+            " retried = excluded.retried, dead = excluded.dead, action_latency = excluded.action_latency,"
+            " received_latency = excluded.received_latency, captured = excluded.captured",
             (
                 day,
                 destination,
@@ -209,6 +215,7 @@ def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) 
                 dead,
                 orjson.dumps(action).decode(),
                 orjson.dumps(received).decode(),
+                captured,
             ),
         )
 
@@ -275,9 +282,11 @@ def deliveries(conn: Conn, since_day: int, until_day: int) -> list[DeliveryRollu
             dead,
             orjson.loads(action),
             orjson.loads(received),
+            captured,
         )
-        for day, destination, name, delivered, retried, dead, action, received in conn.execute(
-            "SELECT * FROM rollup_deliveries WHERE day BETWEEN ? AND ? ORDER BY day",
+        for day, destination, name, delivered, retried, dead, action, received, captured in conn.execute(
+            "SELECT day, destination, name, delivered, retried, dead, action_latency, received_latency,"
+            " captured FROM rollup_deliveries WHERE day BETWEEN ? AND ? ORDER BY day",
             (since_day, until_day),
         )
     ]

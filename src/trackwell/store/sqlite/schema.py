@@ -176,12 +176,18 @@ def _v5_blocked_codes(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rollup_codes ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0")
 
 
+def _v6_captured(conn: sqlite3.Connection) -> None:
+    # Messages recorded in capture mode are counted apart from delivered ones.
+    conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
     ("0003_rollups", _v3_rollups),
     ("0004_destination_start", _v4_destination_start),
     ("0005_blocked_codes", _v5_blocked_codes),
+    ("0006_captured", _v6_captured),
 )
 
 
