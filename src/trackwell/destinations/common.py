@@ -24,6 +24,7 @@ from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.http import CaptureTransport, HttpRequest, HttpResponse, Transport
 from trackwell.destinations.retry import classify
 from trackwell.messages import MESSAGE_TYPES, MessageError, parse_time
+from trackwell.operations import OPERATIONS
 from trackwell.store.base import DeliveryFilter
 
 log = logging.getLogger("trackwell.destinations")
@@ -181,6 +182,9 @@ class HttpDestination(Destination):
 
     default_base_url: ClassVar[str] = ""
     supported_types: frozenset[str] = frozenset(MESSAGE_TYPES)  # per instance where modes differ
+    # The operations (`trackwell.operations`: deletes, suppression, devices) this tool performs;
+    # the others are never for it, so none is reported delivered without having been done.
+    operations: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -205,10 +209,13 @@ class HttpDestination(Destination):
                 "destination %s has no credentials: capture mode (requests recorded, not sent)",
                 name or self.kind,
             )
-        if filter is None or filter.types is None:
+        base = filter or DeliveryFilter()
+        filter = DeliveryFilter(
             # No list of types means every type this tool can take, so no call is sent in vain.
-            base = filter or DeliveryFilter()
-            filter = DeliveryFilter(self.supported_types, base.events, base.exclude_events)
+            self.supported_types if base.types is None else base.types,
+            base.events,
+            base.exclude_events | (OPERATIONS - self.operations),
+        )
         super().__init__(
             name,
             transport=transport,
