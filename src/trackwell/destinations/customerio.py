@@ -150,7 +150,7 @@ class CustomerIO(HttpDestination):
         return HttpRequest(method, self.url(path), headers, body)
 
     def _v1_call(self, message: Message) -> tuple[str, str, bytes]:
-        kind, user_id = message["type"], message.get("userId")
+        kind, user_id = message["type"], _person_key(message)
         operation = operation_of(kind, message.get("event"))
         if operation is not None:
             return _v1_operation(operation, message)
@@ -168,7 +168,7 @@ class CustomerIO(HttpDestination):
 
     def _operation(self, message: Message) -> dict[str, Any]:
         kind = message["type"]
-        user_id = message.get("userId")
+        user_id = _person_key(message)
         operation = operation_of(kind, message.get("event"))
         if operation is not None:
             return self._v2_operation(operation, message)
@@ -242,14 +242,21 @@ def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
     raise UnsendableError(f"Customer.io's v1 API has no objects, so no '{operation}' (use v2)")
 
 
-def _operated_person(message: Message) -> str:
-    """Who an operation acts on: the user id, else the Customer.io id (`cio_<id>`) it names."""
+def _person_key(message: Message) -> str | None:
+    """The user id, else the Customer.io id (`cio_<id>`, from `context.externalIds`) a message
+    addresses its person by: the gateway keeps an unknown `cio_<id>` path there."""
     user_id = message.get("userId")
     if user_id:
         return str(user_id)
     cio_id = cio_id_of(message.get("context"))
-    if cio_id is not None:
-        return CIO_ID_PREFIX + cio_id
+    return CIO_ID_PREFIX + cio_id if cio_id is not None else None
+
+
+def _operated_person(message: Message) -> str:
+    """Who an operation acts on: the user id, else the Customer.io id (`cio_<id>`) it names."""
+    person = _person_key(message)
+    if person is not None:
+        return person
     raise UnsendableError(
         f"'{message.get('event')}' needs the person's id, email or Customer.io id;"
         " Customer.io cannot perform it for an anonymous visitor"
@@ -329,7 +336,7 @@ def _identifiers(value: str) -> dict[str, str]:
 
 def _person_for_identify(message: Message) -> str:
     traits = message.get("traits") or {}
-    person = message.get("userId") or traits.get("email")
+    person = _person_key(message) or traits.get("email")
     if not person:
         raise UnsendableError(
             "Customer.io identifies people by id or email; this identify has neither "
