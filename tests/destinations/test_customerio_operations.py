@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from customerio import CustomerIO as OfficialClient
+from customerio import CustomerIO as OfficialClient  # type: ignore[import-untyped]
 
 from tests.destinations.helpers import kinds, wire
 from tests.fakes import FakeCustomerIO, FakeSegment, TlsFiles
