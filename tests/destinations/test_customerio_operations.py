@@ -167,6 +167,11 @@ def test_each_destination_takes_only_the_operations_it_performs() -> None:
         assert tool.filter.exclude_events == OPERATIONS  # no equivalent: never "delivered"
         assert not tool.filter.accepts("track", USER_DELETED)
         assert tool.filter.accepts("track", "Project Created")
+        # Handed one anyway (a backfill does not go through the queue): dead, with the reason.
+        [outcome] = tool.deliver([operation(USER_DELETED)])
+        assert outcome.kind == "dead" and "cannot perform 'User Deleted'" in (outcome.error or "")
+    [outcome] = v1.deliver([relationship_deleted()])
+    assert outcome.kind == "dead" and "Relationship Deleted" in (outcome.error or "")
 
 
 def test_a_segment_compatible_endpoint_gets_the_semantic_events_intact(

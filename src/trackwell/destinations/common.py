@@ -24,7 +24,7 @@ from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.http import CaptureTransport, HttpRequest, HttpResponse, Transport
 from trackwell.destinations.retry import classify
 from trackwell.messages import MESSAGE_TYPES, MessageError, parse_time
-from trackwell.operations import OPERATIONS
+from trackwell.operations import OPERATIONS, operation_of
 from trackwell.store.base import DeliveryFilter
 
 log = logging.getLogger("trackwell.destinations")
@@ -261,6 +261,13 @@ class HttpDestination(Destination):
                     raise UnsendableError(
                         f"{self.kind} has no equivalent of the {kind} call "
                         f"(leave {kind} out of this destination's types)"
+                    )
+                operation = operation_of(kind, message.get("event"))
+                if operation is not None and operation not in self.operations:
+                    # The filter keeps these from the queue; a backfill hands them over directly.
+                    raise UnsendableError(
+                        f"{self.kind} cannot perform '{operation}' (no equivalent call), so it"
+                        " was not sent"
                     )
                 result.append((index, to_wire(message)))
             except UnsendableError as exc:

@@ -238,7 +238,7 @@ def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
         return "PUT", f"{customer}/devices", json_bytes({"device": _device(message)})
     if operation == DEVICE_DELETED:
         return "DELETE", f"{customer}/devices/{_path(_token(message))}", b""
-    # Kept from v1 by the filter; a message replayed from an older filter lands here.
+    # Unreachable through `mapped` (v1 does not list object operations); kept for exhaustiveness.
     raise UnsendableError(f"Customer.io's v1 API has no objects, so no '{operation}' (use v2)")
 
 
