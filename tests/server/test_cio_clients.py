@@ -32,6 +32,7 @@ from .conftest import QUICK_KEY, Served, start_gateway
 TOKEN = "dY3k:APA91bF-9fGxk2e7w0QmNnQm1Zr8sZkz9uVvXk"  # an FCM-shaped push token
 DELIVERY_SECONDS = 60
 ACME = {"object_type_id": "1", "object_id": "acme"}
+GLOBEX = {"object_type_id": "1", "object_id": "globex"}
 
 
 @dataclass
@@ -161,9 +162,13 @@ def test_the_python_customerio_library(setup: Setup) -> None:
             created_at=1767600000,
             cio_relationships={
                 "action": "add_relationships",
-                "relationships": [{"identifiers": ACME}],
+                "relationships": [{"identifiers": ACME}, {"identifiers": GLOBEX}],
             },
         )
+        # v2 through the library: the relationship to globex removed again.
+        cio.batch([{"type": "person", "identifiers": {"id": "py-1"},
+                    "action": "delete_relationships",
+                    "cio_relationships": [{"identifiers": GLOBEX}]}])  # fmt: skip
         cio.track("py-1", "Account Created", {"plan": "pro", "signup_source": "organic"},
                   id="01HV00000000000000000000P1", timestamp=1767600100)  # fmt: skip
         cio.track_anonymous("anon-py", "Page Viewed", {"page_name": "Pricing"})
@@ -181,6 +186,8 @@ def test_the_python_customerio_library(setup: Setup) -> None:
     finally:
         cio.close()
     check_effects(setup, people)
+    removed = ("py-1", GLOBEX)
+    eventually(lambda: removed in setup.v2.relationships_deleted, "the removal", setup)
 
 
 NODE_SCRIPT = """
