@@ -16,6 +16,7 @@ from trackwell.operations import (
     USER_DELETED,
     USER_SUPPRESSED,
     USER_UNSUPPRESSED,
+    cio_external_id,
 )
 from trackwell.store.base import TimelineEntry
 
@@ -91,6 +92,11 @@ async def test_the_segment_api_carries_operations_from_server_keys_only(tmp_path
         refused = await h.client.post("/v1/track", json=anonymous, auth=(BROWSER_KEY, ""))
         assert refused.status_code == 403
         assert refused.json()["field"] == "event"
+        by_cio_id = {"type": "track", "event": "Feature Used", "properties": {},
+                     "context": {"externalIds": [cio_external_id("a1b2")]}}  # fmt: skip
+        refused = await h.client.post("/v1/track", json=by_cio_id, auth=(BROWSER_KEY, ""))
+        assert refused.status_code == 403
+        assert refused.json()["field"] == "context.externalIds"
         assert h.store.count_blocked() == 0
 
 
