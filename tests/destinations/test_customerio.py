@@ -136,7 +136,7 @@ def test_alias_of_another_id_merges_two_known_people(mode: str) -> None:
 
 
 def test_alias_to_the_same_id_is_dead_with_why() -> None:
-    (outcome,) = CustomerIO(mode="v2").deliver([alias(previous_id="user-0001")])
+    (outcome,) = CustomerIO(mode="v2", capture=True).deliver([alias(previous_id="user-0001")])
     assert outcome.kind == "dead" and "nothing to merge" in (outcome.error or "")
 
 

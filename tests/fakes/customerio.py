@@ -1,4 +1,5 @@
-"""Fake Customer.io Track API: v1 people, events, anonymous events and merges; the v2 batch.
+"""Fake Customer.io Track API: v1 people, events, anonymous events, merges, deletes, suppression
+and devices; the v2 batch.
 
 Every request is first checked against the shapes written from Customer.io's published Track
 API reference (`schemas/customerio-track-v1.json`, `schemas/customerio-track-v2.json`): a field
@@ -28,6 +29,12 @@ ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 ID_KINDS = ("id", "email", "cio_id")
 _CUSTOMER = re.compile(r"^/api/v1/customers/([^/]+)$")
 _CUSTOMER_EVENTS = re.compile(r"^/api/v1/customers/([^/]+)/events$")
+# Calls without a request body in the reference: delete, suppress, unsuppress and device delete.
+# A body, when a client sends one anyway (`{}`), is ignored.
+_CUSTOMER_ACTION = re.compile(r"^/api/v1/customers/([^/]+)/(suppress|unsuppress)$")
+_CUSTOMER_DEVICES = re.compile(r"^/api/v1/customers/([^/]+)/devices$")
+_CUSTOMER_DEVICE = re.compile(r"^/api/v1/customers/([^/]+)/devices/([^/]+)$")
+PLATFORMS = ("ios", "android")
 V1 = "customerio-track-v1"
 V2 = "customerio-track-v2"
 # v1 routes and the definition of their body in the v1 schema file.
@@ -82,6 +89,12 @@ class FakeCustomerIO(FakeServer):
         self.merges: list[dict[str, Any]] = []
         self.objects: dict[str, dict[str, Any]] = {}
         self.updated_at: dict[str, int] = {}  # a person's latest `_timestamp` / `timestamp`
+        # Operations, keyed by the identifier as sent (`cio_<id>` and emails as they came).
+        self.deleted: list[str] = []
+        self.suppressed: set[str] = set()
+        self.devices: dict[str, dict[str, dict[str, Any]]] = {}  # person -> token -> device
+        self.relationships_deleted: list[tuple[str, dict[str, Any]]] = []
+        self.objects_deleted: list[dict[str, Any]] = []
 
     def activity(self, person: str) -> list[dict[str, Any]]:
         """The events on a person's profile: their own, and anonymous ones whose anonymous_id
@@ -100,13 +113,25 @@ class FakeCustomerIO(FakeServer):
             return _error(401, "Unauthorized request")
         if (problem := check_v1_shape(request)) is not None:
             return _error(400, problem)
+        path, method = request.path, request.method
+        if method == "DELETE" and (match := _CUSTOMER.match(path)):
+            return self._reply(self._person_action(unquote(match.group(1)), "delete"))
+        if method == "POST" and (match := _CUSTOMER_ACTION.match(path)):
+            return self._reply(self._person_action(unquote(match.group(1)), match.group(2)))
+        if method == "DELETE" and (match := _CUSTOMER_DEVICE.match(path)):
+            person, token = unquote(match.group(1)), unquote(match.group(2))
+            return self._reply(self._delete_device(person, token))
         try:
             body = request.json()
         except ValueError:
             return _error(400, "request body is not valid JSON")
         if not isinstance(body, dict):
             return _error(400, "request body must be a JSON object")
-        path, method = request.path, request.method
+        if method == "PUT" and (match := _CUSTOMER_DEVICES.match(path)):
+            device = body.get("device")
+            if not isinstance(device, dict):
+                return _error(400, "device must be an object")
+            return self._reply(self._add_device(unquote(match.group(1)), device, "id"))
         if method == "PUT" and (match := _CUSTOMER.match(path)):
             return self._reply(self._identify(unquote(match.group(1)), body))
         if method == "POST" and (match := _CUSTOMER_EVENTS.match(path)):
@@ -170,6 +195,44 @@ class FakeCustomerIO(FakeServer):
         self.merges.append({"primary": body["primary"], "secondary": body["secondary"]})
         return None
 
+    def _person_action(self, person: str, action: str) -> str | None:
+        """delete, suppress (delete and keep out) or unsuppress a person."""
+        if not person:
+            return "identifier cannot be empty"
+        if action in ("delete", "suppress"):
+            self.people.pop(person, None)
+            self.devices.pop(person, None)
+            self.deleted.append(person)
+        if action == "suppress":
+            self.suppressed.add(person)
+        elif action == "unsuppress":
+            self.suppressed.discard(person)
+        return None
+
+    def _add_device(self, person: str, device: dict[str, Any], token_key: str) -> str | None:
+        """v1 `{"device": {"id", ...}}` or v2 `device: {"token", ...}`; platform ios or android."""
+        token = device.get(token_key)
+        if not isinstance(token, str) or not token:
+            return f"device.{token_key} is required"
+        if device.get("platform") not in PLATFORMS:
+            return "device.platform must be one of ios, android"
+        last_used = device.get("last_used")
+        if last_used is not None and (
+            isinstance(last_used, bool) or not isinstance(last_used, int)
+        ):
+            return "device.last_used must be a Unix timestamp (integer seconds)"
+        attributes = device.get("attributes", {})
+        if not isinstance(attributes, dict):
+            return "device.attributes must be an object"
+        self.devices.setdefault(person, {})[token] = dict(device)
+        return None
+
+    def _delete_device(self, person: str, token: str) -> str | None:
+        if not token:
+            return "device token is required"
+        self.devices.get(person, {}).pop(token, None)
+        return None
+
     # -- v2 ---------------------------------------------------------------------------------
 
     def _batch(self, request: Received, body: dict[str, Any]) -> Reply:
@@ -204,10 +267,25 @@ class FakeCustomerIO(FakeServer):
         if action == "merge":
             error = self._merge(op)
             return ("primary", error) if error else None
-        ((_, value),) = op["identifiers"].items()
+        ((id_kind, value),) = op["identifiers"].items()
         if action == "identify":
             error = self._identify(value, op.get("attributes", {}), op.get("timestamp"))
             return ("attributes", error) if error else None
+        person_key = f"cio_{value}" if id_kind == "cio_id" else value  # as a v1 path names it
+        if action in ("delete", "suppress", "unsuppress"):
+            error = self._person_action(person_key, action)
+            return ("identifiers", error) if error else None
+        if action in ("add_device", "delete_device"):
+            device = op["device"]
+            if action == "add_device":
+                error = self._add_device(person_key, device, "token")
+            else:
+                error = self._delete_device(person_key, str(device.get("token") or ""))
+            return ("device", error) if error else None
+        if action == "delete_relationships":
+            for relation in op["cio_relationships"]:
+                self.relationships_deleted.append((person_key, relation["identifiers"]))
+            return None
         if action in ("event", "page", "screen"):
             error = self._event(op, person=value, data_key="attributes")
             return ("name", error) if error else None
@@ -215,6 +293,12 @@ class FakeCustomerIO(FakeServer):
 
     def _object(self, op: dict[str, Any]) -> tuple[str, str] | None:
         identifiers = op.get("identifiers")
+        if op.get("action") == "delete" and isinstance(identifiers, dict):
+            self.objects.pop(
+                f"{identifiers.get('object_type_id')}:{identifiers.get('object_id')}", None
+            )
+            self.objects_deleted.append(identifiers)
+            return None
         if op.get("action") not in ("identify", "identify_anonymous"):
             return "action", f"unknown action {op.get('action')!r} for an object"
         if not isinstance(identifiers, dict) or not {"object_type_id", "object_id"} <= set(

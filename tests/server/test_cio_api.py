@@ -94,7 +94,7 @@ async def test_v1_calls_become_segment_messages(tmp_path: Path) -> None:
             "User Suppressed",
             "User Deleted",
         ):
-            assert ("track", semantic) in kinds  # unplanned here, so kept blocked, with the reason
+            assert ("track", semantic) in kinds  # operations: stored, never blocked as unplanned
         assert (
             h.store.get("01HV0000000000000000000001") is not None
         )  # Customer.io's id is the messageId

@@ -25,6 +25,7 @@ from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.http import CaptureTransport, HttpRequest, HttpResponse, Transport
 from trackwell.destinations.retry import classify
 from trackwell.messages import MESSAGE_TYPES, MessageError, parse_time
+from trackwell.operations import OPERATIONS, operation_of
 from trackwell.store.base import DeliveryFilter
 
 log = logging.getLogger("trackwell.destinations")
@@ -212,6 +213,9 @@ class HttpDestination(Destination):
 
     default_base_url: ClassVar[str] = ""
     supported_types: frozenset[str] = frozenset(MESSAGE_TYPES)  # per instance where modes differ
+    # The operations (`trackwell.operations`: deletes, suppression, devices) this tool performs;
+    # the others are never for it, so none is reported delivered without having been done.
+    operations: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -244,10 +248,13 @@ class HttpDestination(Destination):
         elif transport is None and missing:
             # Nothing could be sent: refuse to start rather than report messages as handled.
             raise MissingCredentialsError(name or self.kind, self.kind, missing)
-        if filter is None or filter.types is None:
+        base = filter or DeliveryFilter()
+        filter = DeliveryFilter(
             # No list of types means every type this tool can take, so no call is sent in vain.
-            base = filter or DeliveryFilter()
-            filter = DeliveryFilter(self.supported_types, base.events, base.exclude_events)
+            self.supported_types if base.types is None else base.types,
+            base.events,
+            base.exclude_events | (OPERATIONS - self.operations),
+        )
         super().__init__(
             name,
             transport=transport,
@@ -288,6 +295,13 @@ class HttpDestination(Destination):
                     raise UnsendableError(
                         f"{self.kind} has no equivalent of the {kind} call "
                         f"(leave {kind} out of this destination's types)"
+                    )
+                operation = operation_of(kind, message.get("event"))
+                if operation is not None and operation not in self.operations:
+                    # The filter keeps these from the queue; a backfill hands them over directly.
+                    raise UnsendableError(
+                        f"{self.kind} cannot perform '{operation}' (no equivalent call), so it"
+                        " was not sent"
                     )
                 result.append((index, to_wire(message)))
             except UnsendableError as exc:

@@ -39,6 +39,21 @@ from trackwell.destinations.common import (
     within,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.operations import (
+    CIO_ID_PREFIX,
+    DEVICE_DELETED,
+    DEVICE_OPERATIONS,
+    DEVICE_UPDATED,
+    OBJECT_DELETED,
+    OPERATIONS,
+    PERSON_OPERATIONS,
+    RELATIONSHIP_DELETED,
+    USER_DELETED,
+    USER_SUPPRESSED,
+    USER_UNSUPPRESSED,
+    cio_id_of,
+    operation_of,
+)
 from trackwell.store.base import DeliveryFilter
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
@@ -92,6 +107,8 @@ class CustomerIO(HttpDestination):
             ["identify", "track", "page", "screen", "alias"]
             + (["group"] if self.api == "v2" else [])
         )
+        # ... nor object operations (relationship and object deletes).
+        self.operations = OPERATIONS if self.api == "v2" else PERSON_OPERATIONS | DEVICE_OPERATIONS
         self._auth = basic_auth(site_id, api_key) if site_id and api_key else None
         super().__init__(
             name,
@@ -160,7 +177,10 @@ class CustomerIO(HttpDestination):
         return HttpRequest(method, self.url(path), headers, body)
 
     def _v1_call(self, message: Message) -> tuple[str, str, bytes]:
-        kind, user_id = message["type"], message.get("userId")
+        kind, user_id = message["type"], _person_key(message)
+        operation = operation_of(kind, message.get("event"))
+        if operation is not None:
+            return _v1_operation(operation, message)
         if kind == "identify":
             # operationId `identify`: flat attributes; `_timestamp` orders rapid updates.
             person = _person_for_identify(message)
@@ -197,13 +217,18 @@ class CustomerIO(HttpDestination):
         and is what its own libraries, RudderStack's v1 destination and Segment's "Track
         Anonymous Event" action send. Anonymous events therefore go through v1, one request each.
         """
-        if message["type"] in ("track", "page", "screen") and not message.get("userId"):
+        kind = message["type"]
+        anonymous = kind in ("track", "page", "screen") and _person_key(message) is None
+        if anonymous and operation_of(kind, message.get("event")) is None:
             return "call", self._v1_call(message)
         return "operation", self._operation(message)
 
     def _operation(self, message: Message) -> dict[str, Any]:
         kind = message["type"]
-        user_id = message.get("userId")
+        user_id = _person_key(message)
+        operation = operation_of(kind, message.get("event"))
+        if operation is not None:
+            return self._v2_operation(operation, message)
         if kind == "identify":
             # Schema `identify_person`; `timestamp` orders attribute updates sent in quick succession.
             person = _person_for_identify(message)
@@ -249,6 +274,126 @@ class CustomerIO(HttpDestination):
             **event,
         }
 
+    def _v2_operation(self, operation: str, message: Message) -> dict[str, Any]:
+        """An operation as Customer.io's own v2 person or object action (Track API reference,
+        `/api/v2/batch`: person_delete, person_suppress, person_unsuppress, person_add_device,
+        person_delete_device, person_delete_relationships, object_delete)."""
+        if operation == OBJECT_DELETED:
+            ids = _object_identifiers(message, self.object_type_id)
+            return {"type": "object", "action": "delete", "identifiers": ids}
+        person = {"type": "person", "identifiers": _identifiers(_operated_person(message))}
+        if operation == RELATIONSHIP_DELETED:
+            relation = {"identifiers": _object_identifiers(message, self.object_type_id)}
+            return {**person, "action": "delete_relationships", "cio_relationships": [relation]}
+        if operation == DEVICE_UPDATED:
+            device = _device(message)
+            device["token"] = device.pop("id")
+            return {**person, "action": "add_device", "device": device}
+        if operation == DEVICE_DELETED:
+            return {**person, "action": "delete_device", "device": {"token": _token(message)}}
+        return {**person, "action": _PERSON_ACTIONS[operation]}
+
+
+# Person operations and the v1 path / v2 action that performs each.
+_PERSON_ACTIONS = {USER_DELETED: "delete", USER_SUPPRESSED: "suppress",
+                   USER_UNSUPPRESSED: "unsuppress"}  # fmt: skip
+
+
+def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
+    """An operation as Customer.io's own v1 call (Track API reference: `DELETE
+    /api/v1/customers/{identifier}`, `POST .../suppress`, `POST .../unsuppress`, `PUT
+    .../devices` with `{"device": {...}}`, `DELETE .../devices/{device_id}`; none has a body
+    but the device's)."""
+    customer = f"/api/v1/customers/{_path(_operated_person(message))}"
+    if operation == USER_DELETED:
+        return "DELETE", customer, b""
+    if operation in (USER_SUPPRESSED, USER_UNSUPPRESSED):
+        return "POST", f"{customer}/{_PERSON_ACTIONS[operation]}", b""
+    if operation == DEVICE_UPDATED:
+        return "PUT", f"{customer}/devices", json_bytes({"device": _device(message)})
+    if operation == DEVICE_DELETED:
+        return "DELETE", f"{customer}/devices/{_path(_token(message))}", b""
+    # Unreachable through `mapped` (v1 does not list object operations); kept for exhaustiveness.
+    raise UnsendableError(f"Customer.io's v1 API has no objects, so no '{operation}' (use v2)")
+
+
+def _person_key(message: Message) -> str | None:
+    """The user id, else the Customer.io id (`cio_<id>`, from `context.externalIds`) a message
+    addresses its person by: the gateway keeps an unknown `cio_<id>` path there."""
+    user_id = message.get("userId")
+    if user_id:
+        return str(user_id)
+    cio_id = cio_id_of(message.get("context"))
+    return CIO_ID_PREFIX + cio_id if cio_id is not None else None
+
+
+def _operated_person(message: Message) -> str:
+    """Who an operation acts on: the user id, else the Customer.io id (`cio_<id>`) it names."""
+    person = _person_key(message)
+    if person is not None:
+        return person
+    raise UnsendableError(
+        f"'{message.get('event')}' needs the person's id, email or Customer.io id;"
+        " Customer.io cannot perform it for an anonymous visitor"
+    )
+
+
+def _device_info(message: Message) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The device (context.device, else properties.device) and the remaining properties."""
+    properties = dict(message.get("properties") or {})
+    context_device = (message.get("context") or {}).get("device")
+    device = properties.pop("device", None)
+    if isinstance(context_device, dict) and context_device.get("token"):
+        device = context_device
+    return (device if isinstance(device, dict) else {}), properties
+
+
+def _token(message: Message) -> str:
+    token = _device_info(message)[0].get("token")
+    if not isinstance(token, str) or not token:
+        raise UnsendableError(f"'{message.get('event')}' needs context.device.token")
+    return token
+
+
+def _device(message: Message) -> dict[str, Any]:
+    """v1's `device` object: id (the token), platform, last_used and string attributes."""
+    info, properties = _device_info(message)
+    platform = info.get("type") or properties.pop("platform", None)
+    if platform not in ("ios", "android"):
+        raise UnsendableError(
+            f"Customer.io needs the device's platform, ios or android (context.device.type),"
+            f" not {platform!r}"
+        )
+    properties.pop("platform", None)
+    last_used = properties.pop("last_used", None)
+    if isinstance(last_used, bool) or not isinstance(last_used, int):
+        last_used = epoch_seconds(message)  # when the registration was made
+    device: dict[str, Any] = {"id": _token(message), "platform": platform, "last_used": last_used}
+    if properties:
+        # Custom device attributes are strings in the reference (`push_enabled`: "true").
+        device["attributes"] = {k: _attribute_text(v) for k, v in properties.items()}
+    return device
+
+
+def _attribute_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json_bytes(value).decode() if isinstance(value, dict | list) else str(value)
+
+
+def _object_identifiers(message: Message, default_type: str) -> dict[str, str]:
+    """An object named by Data Pipelines' `objectId` / `objectTypeId` (or `cioObjectId`)."""
+    properties = message.get("properties") or {}
+    object_id = properties.get("objectId", properties.get("object_id"))
+    if object_id not in (None, ""):
+        type_id = properties.get("objectTypeId", properties.get("object_type_id"))
+        return {"object_type_id": str(type_id or default_type), "object_id": str(object_id)}
+    if properties.get("cioObjectId"):
+        return {"cio_object_id": str(properties["cioObjectId"])}
+    raise UnsendableError(f"'{message.get('event')}' needs properties.objectId")
+
 
 def _path(identifier: str) -> str:
     """A person's identifier as the v1 path segment, within the documented ID limit."""
@@ -270,7 +415,7 @@ def _identifiers(value: str) -> dict[str, str]:
 
 def _person_for_identify(message: Message) -> str:
     traits = message.get("traits") or {}
-    person = message.get("userId") or traits.get("email")
+    person = _person_key(message) or traits.get("email")
     if not person:
         raise UnsendableError(
             "Customer.io identifies people by id or email; this identify has neither "

@@ -26,6 +26,7 @@ from trackwell.destinations.common import (
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
 from trackwell.messages import format_time
+from trackwell.operations import OPERATIONS
 from trackwell.store.base import DeliveryFilter
 
 DEFAULT_BASE_URL = "https://api.segment.io"
@@ -44,6 +45,10 @@ class SegmentCompatible(HttpDestination):
 
     kind = "segment"
     default_base_url = DEFAULT_BASE_URL
+    # Operations travel as Customer.io Data Pipelines' semantic events, which that endpoint
+    # performs (https://docs.customer.io/integrations/data-in/semantic-events/cio-journeys/);
+    # any other Segment-compatible endpoint receives them as the track calls they are.
+    operations = OPERATIONS
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from trackwell.destinations.common import (
 )
 from trackwell.destinations.http import HttpRequest, Transport
 from trackwell.messages import format_time
+from trackwell.operations import OPERATIONS
 from trackwell.store.base import DeliveryFilter
 
 SIGNATURE_HEADER = "x-trackwell-signature"
@@ -61,6 +62,8 @@ class Webhook(HttpDestination):
     """POSTs `{"batch": [...], "sentAt": ...}` to a URL; the receiver verifies the signature."""
 
     kind = "webhook"
+    # The receiver gets every message as stored, operations included, and decides what to do.
+    operations = OPERATIONS
 
     def __init__(
         self,

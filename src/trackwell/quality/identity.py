@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trackwell.messages import Message
+from trackwell.operations import cio_id_of
 from trackwell.quality.violations import Violation
 
 # Ids that buggy clients send for "no user"; stored as-is they would merge strangers.
@@ -38,6 +39,8 @@ def check_identity(message: Message) -> list[Violation]:
                 Violation("missing_identity", "userId", "an alias needs the new userId", "block")
             )
     elif not message.user_id and not message.anonymous_id:
+        if cio_id_of(message.context) is not None:
+            return []  # addressed by the person's Customer.io id (a `cio_<id>` path)
         violations.append(
             Violation(
                 "missing_identity",

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trackwell.operations import cio_id_of, operation_of
 from trackwell.server.problems import Problem
 
 KEY_PREFIX = "tw_"
@@ -149,6 +150,22 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
             f"source '{source.name}' has a browser key: messages must be anonymous (no userId);"
             " identify people from your backend",
             f"{where}userId",
+        )
+    if cio_id_of(item.get("context")) is not None:
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a browser key: it may not address a person by their"
+            " Customer.io id (context.externalIds); identify people from your backend",
+            f"{where}context.externalIds",
+        )
+    if operation_of(kind, item.get("event")) is not None:
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a browser key: it may not send '{item.get('event')}'"
+            " (an operation on a person, device or object); send it from your backend",
+            f"{where}event",
         )
     if kind == "identify" and item.get("traits"):
         raise Problem(

@@ -1,27 +1,42 @@
 """Customer.io Track API requests (v1 and v2) as Segment-spec messages.
 
 Calls without a Segment equivalent become the track events Customer.io's own Data Pipelines
-use for them ("semantic events": `User Deleted`, `Device Created or Updated`, ...), so they are
-checked against the plan like everything else instead of being dropped.
+use for them ("semantic events": `User Deleted`, `Device Created or Updated`, ...). Those that
+change a person, a device or an object are operations (`trackwell.operations`): stored and
+forwarded, never checked against the plan. Request shapes: Customer.io's Track API reference
+(https://docs.customer.io/integrations/api/track/, its OpenAPI `journeys-track.json`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-# Customer.io names for the calls that have no Segment message type.
-DEVICE_UPDATED = "Device Created or Updated"
-DEVICE_DELETED = "Device Deleted"
-USER_DELETED = "User Deleted"
-USER_SUPPRESSED = "User Suppressed"
-USER_UNSUPPRESSED = "User Unsuppressed"
-RELATIONSHIP_DELETED = "Relationship Deleted"
-OBJECT_DELETED = "Object Deleted"
+from trackwell.operations import (
+    CIO_ID_PREFIX,
+    DEVICE_DELETED,
+    DEVICE_UPDATED,
+    OBJECT_DELETED,
+    RELATIONSHIP_DELETED,
+    USER_DELETED,
+    USER_SUPPRESSED,
+    USER_UNSUPPRESSED,
+    cio_external_id,
+)
+
 DELIVERY_EVENT = "Report Delivery Event"
 # Identify attributes that steer Customer.io rather than describe the person.
 RESERVED_ATTRIBUTES = frozenset(["anonymous_id", "_update", "cio_relationships", "timestamp"])
 PERSON_IDS = ("id", "email", "cio_id", "phone")
+# v1 `cio_relationships.action` values: the reference lists add and delete; "remove" is read as
+# delete, since that is what people write.
+ADD_RELATIONSHIPS = "add_relationships"
+DELETE_RELATIONSHIPS = frozenset(["delete_relationships", "remove_relationships"])
+# Customer.io tells an email from an id by its shape (the `identifier` path parameter).
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An object operation without a person still needs an identity on the Segment hops.
+OBJECT_ANONYMOUS_PREFIX = "cio_object:"
 
 Message = dict[str, Any]
 
@@ -69,33 +84,87 @@ def identify(person: str, body: Mapping[str, Any], where: str = "") -> list[Mess
         message["anonymousId"] = body["anonymous_id"]  # ties the cookie's history to the person
     if body.get("timestamp") is not None:
         message["timestamp"] = body["timestamp"]
-    return [message, *_relationships(person, body.get("cio_relationships"), where)]
+    return [message, *_identify_relationships(person, body.get("cio_relationships"), where)]
+
+
+def _identify_relationships(person: str, value: Any, where: str) -> list[Message]:
+    """`cio_relationships` of an identify in either documented shape.
+
+    v1 (`PUT /api/v1/customers/{id}`): an object `{"action": "add_relationships" |
+    "delete_relationships", "relationships": [...]}`; v2 identify: the array itself.
+    """
+    if value is None or isinstance(value, list):
+        return _relationships(person, value, where)
+    field = f"{where}cio_relationships"
+    if not isinstance(value, dict):
+        raise MapError(field, "expected an object with action and relationships, or an array")
+    action = value.get("action", ADD_RELATIONSHIPS)
+    items = value.get("relationships")
+    if not isinstance(items, list):
+        raise MapError(f"{field}.relationships", "expected an array of relationships")
+    if action == ADD_RELATIONSHIPS:
+        return _relationships(person, items, f"{field}.relationships")
+    if action in DELETE_RELATIONSHIPS:
+        return _relationships_deleted(person, items, f"{field}.relationships")
+    raise MapError(
+        f"{field}.action", f"expected add_relationships or delete_relationships, not {action!r}"
+    )
+
+
+def _relation_ids(relation: Any, path: str) -> tuple[str, dict[str, Any]]:
+    """The object id of one relationship and its identifiers."""
+    if not isinstance(relation, dict):
+        raise MapError(path, "expected an object")
+    ids = _object(relation, "identifiers", f"{path}.")
+    group_id = ids.get("object_id") or ids.get("cio_object_id")
+    if not isinstance(group_id, str | int) or isinstance(group_id, bool) or group_id == "":
+        raise MapError(f"{path}.identifiers", "needs object_id or cio_object_id")
+    return str(group_id), ids
 
 
 def _relationships(person: str, value: Any, where: str) -> list[Message]:
     if value is None:
         return []
+    field = where if where.endswith("relationships") else f"{where}cio_relationships"
     if not isinstance(value, list):
-        raise MapError(f"{where}cio_relationships", "expected an array")
+        raise MapError(field, "expected an array")
     groups = []
     for index, relation in enumerate(value):
-        path = f"{where}cio_relationships[{index}]."
-        if not isinstance(relation, dict):
-            raise MapError(path.rstrip("."), "expected an object")
-        ids = _object(relation, "identifiers", path)
-        group_id = ids.get("object_id") or ids.get("cio_object_id")
-        if not isinstance(group_id, str | int) or isinstance(group_id, bool) or group_id == "":
-            raise MapError(f"{path}identifiers", "needs object_id or cio_object_id")
+        path = f"{field}[{index}]"
+        group_id, ids = _relation_ids(relation, path)
         groups.append(
             {
                 "type": "group",
                 "userId": person,
-                "groupId": str(group_id),
-                "traits": _object(relation, "relationship_attributes", path),
+                "groupId": group_id,
+                "traits": _object(relation, "relationship_attributes", f"{path}."),
                 "context": {"groupType": str(ids.get("object_type_id", ""))},
             }
         )
     return groups
+
+
+def _relationships_deleted(person: str | None, value: Any, where: str) -> list[Message]:
+    """A `Relationship Deleted` operation per relationship removed."""
+    field = where if where.endswith("relationships") else f"{where}cio_relationships"
+    if not isinstance(value, list):
+        raise MapError(field, "expected an array")
+    messages = []
+    for index, relation in enumerate(value):
+        _, ids = _relation_ids(relation, f"{field}[{index}]")
+        message = semantic(person, RELATIONSHIP_DELETED, object_properties(ids))
+        messages.append(message)
+    return messages
+
+
+def object_properties(ids: Mapping[str, Any]) -> dict[str, str]:
+    """Data Pipelines' names for an object: `objectId` and `objectTypeId` (or `cioObjectId`)."""
+    if ids.get("object_id") not in (None, ""):
+        out = {"objectId": str(ids["object_id"])}
+        if ids.get("object_type_id") not in (None, ""):
+            out["objectTypeId"] = str(ids["object_type_id"])
+        return out
+    return {"cioObjectId": str(ids.get("cio_object_id"))}
 
 
 def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Message:
@@ -117,23 +186,35 @@ def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Messa
     return message
 
 
-def semantic(person: str, name: str, properties: Mapping[str, Any] | None = None) -> Message:
+def semantic(person: str | None, name: str, properties: Mapping[str, Any] | None = None) -> Message:
     """A call without a Segment equivalent, as Customer.io's semantic track event."""
-    return {"type": "track", "userId": person, "event": name, "properties": dict(properties or {})}
+    message: Message = {"type": "track", "event": name, "properties": dict(properties or {})}
+    if person is not None:
+        message["userId"] = person
+    return message
+
+
+def person_action(person: str, name: str) -> Message:
+    """DELETE /api/v1/customers/{id}, POST .../suppress and .../unsuppress (no body)."""
+    return semantic(person, name)
 
 
 def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
-    """PUT /api/v1/customers/{id}/devices: a device token for push."""
+    """PUT /api/v1/customers/{id}/devices: `{"device": {"id", "platform", "last_used",
+    "attributes"}}`; the token goes to `context.device.token`, as Data Pipelines has it."""
     info = _object(body, "device", where)
     token = info.get("id", info.get("token"))
     if not isinstance(token, str) or not token:
         raise MapError(f"{where}device.id", "a device needs its token")
+    platform = info.get("platform")
+    if not isinstance(platform, str) or not platform:
+        raise MapError(f"{where}device.platform", "a device needs its platform (ios or android)")
     attributes = {
         k: v for k, v in info.items() if k not in ("id", "token", "platform", "attributes")
     }
     attributes.update(_object(info, "attributes", f"{where}device."))
     message = semantic(person, DEVICE_UPDATED, attributes)
-    message["context"] = {"device": {"token": token, "type": info.get("platform")}}
+    message["context"] = {"device": {"token": token, "type": platform}}
     return message
 
 
@@ -152,11 +233,50 @@ def merge(body: Mapping[str, Any], where: str = "") -> Message:
 
 
 def _person(identifiers: Mapping[str, Any], where: str) -> str:
+    """A person's key: a `cio_id` keeps Customer.io's prefix, as in a v1 path."""
     for key in PERSON_IDS:
         value = identifiers.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-            return str(value)
+            return f"{CIO_ID_PREFIX}{value}" if key == "cio_id" else str(value)
     raise MapError(where, f"needs one of {', '.join(PERSON_IDS)}")
+
+
+def address(messages: list[Message], resolve: Mapping[str, str | None]) -> list[Message]:
+    """Messages whose person was named by a Customer.io id (`cio_<id>`) or an email, readdressed.
+
+    `resolve` maps such a name to the user id trackwell knows the person by, or to None when it
+    knows none: a `cio_<id>` then addresses the person through `context.externalIds` (no
+    profile is made for it), an email stays the person's key, as in an email-keyed workspace.
+    """
+    for message in messages:
+        for field in ("userId", "previousId"):
+            name = message.get(field)
+            if not isinstance(name, str) or name not in resolve:
+                continue
+            known = resolve[name]
+            if known is not None:
+                message[field] = known
+            elif field == "userId" and is_cio_id(name):
+                del message["userId"]
+                context = message.setdefault("context", {})
+                context["externalIds"] = [cio_external_id(name[len(CIO_ID_PREFIX) :])]
+    return messages
+
+
+def is_cio_id(name: str) -> bool:
+    """Whether a person's name is a Customer.io id (`cio_<id>`)."""
+    return name.startswith(CIO_ID_PREFIX) and len(name) > len(CIO_ID_PREFIX)
+
+
+def addressed_names(messages: list[Message]) -> set[str]:
+    """The names in messages that address a person by Customer.io id or by email."""
+    names = set()
+    for message in messages:
+        for field in ("userId", "previousId"):
+            name = message.get(field)
+            if isinstance(name, str) and (is_cio_id(name) or EMAIL.match(name)):
+                names.add(name)
+    return names
 
 
 def operation(op: Any, where: str) -> list[Message]:
@@ -175,6 +295,12 @@ def operation(op: Any, where: str) -> list[Message]:
     raise MapError(f"{where}type", f"expected person, object or delivery, not {kind!r}")
 
 
+# v2 person actions that delete, suppress or unsuppress (reference: person_delete,
+# person_suppress, person_unsuppress).
+_PERSON_ACTIONS = {"delete": USER_DELETED, "suppress": USER_SUPPRESSED,
+                   "unsuppress": USER_UNSUPPRESSED}  # fmt: skip
+
+
 def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Message]:
     if action == "merge":
         return [merge(op, where)]
@@ -189,17 +315,19 @@ def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Messa
         return [event(None, {**_v2_event(op), "anonymous_id": anonymous}, where)]
     person = _person(ids, f"{where}identifiers")
     if action == "identify":
-        return identify(person, {**_object(op, "attributes", where), **_common(op)}, where)
+        # identify_person: `cio_relationships` sits beside `attributes`, not inside.
+        body = {**_object(op, "attributes", where), **_common(op)}
+        if op.get("cio_relationships") is not None:
+            body["cio_relationships"] = op["cio_relationships"]
+        return identify(person, body, where)
     if action in ("event", "page", "screen"):
         return [event(person, {**_v2_event(op), "type": action}, where)]
     if action == "add_relationships":
         return _relationships(person, op.get("cio_relationships"), where)
     if action == "delete_relationships":
-        return [
-            semantic(person, RELATIONSHIP_DELETED, {"object_id": g["groupId"]})
-            for g in _relationships(person, op.get("cio_relationships"), where)
-        ]
+        return _relationships_deleted(person, op.get("cio_relationships"), where)
     if action == "add_device":
+        # person_add_device: `device: {token, platform, last_used, attributes}`.
         info = _object(op, "device", where)
         return [device(person, {"device": {**info, "id": info.get("token")}}, where)]
     if action == "delete_device":
@@ -207,9 +335,8 @@ def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Messa
         if not isinstance(token, str) or not token:
             raise MapError(f"{where}device.token", "a device needs its token")
         return [device_deleted(person, token)]
-    names = {"delete": USER_DELETED, "suppress": USER_SUPPRESSED, "unsuppress": USER_UNSUPPRESSED}
-    if action in names:
-        return [semantic(person, names[action])]
+    if action in _PERSON_ACTIONS:
+        return [person_action(person, _PERSON_ACTIONS[action])]
     raise MapError(f"{where}action", f"unknown person action {action!r}")
 
 
@@ -222,36 +349,40 @@ def _v2_event(op: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_OBJECT_ACTIONS = ("identify", "identify_anonymous", "add_relationships",
+                   "delete_relationships", "delete")  # fmt: skip
+
+
 def _object_operation(op: dict[str, Any], action: Any, where: str) -> list[Message]:
     ids = _object(op, "identifiers", where)
     group_id = ids.get("object_id") or ids.get("cio_object_id")
     if not isinstance(group_id, str | int) or isinstance(group_id, bool) or group_id == "":
         raise MapError(f"{where}identifiers", "needs object_id or cio_object_id")
-    if action not in ("identify", "identify_anonymous", "add_relationships",
-                      "delete_relationships", "delete"):  # fmt: skip
+    if action not in _OBJECT_ACTIONS:
         raise MapError(f"{where}action", f"unknown object action {action!r}")
-    people = []
-    for index, relation in enumerate(op.get("cio_relationships") or []):
-        rel_ids = (
-            _object(relation, "identifiers", f"{where}cio_relationships[{index}].")
-            if isinstance(relation, dict)
-            else {}
+    relations = op.get("cio_relationships") or []
+    if not isinstance(relations, list):
+        raise MapError(f"{where}cio_relationships", "expected an array")
+    if action == "delete":
+        # object_delete names no person: the operation is the object's.
+        message = semantic(None, OBJECT_DELETED, object_properties(ids))
+        message["anonymousId"] = (
+            f"{OBJECT_ANONYMOUS_PREFIX}{ids.get('object_type_id', '')}:{group_id}"
         )
-        people.append(rel_ids)
-    if not people:
-        people = [{}]  # no person: stored, and blocked for missing identity
+        return [message]
+    people = [
+        _object(relation, "identifiers", f"{where}cio_relationships[{index}].")
+        if isinstance(relation, dict)
+        else {}
+        for index, relation in enumerate(relations)
+    ] or [{}]  # no person: stored, and blocked for missing identity
     traits = _object(op, "attributes", where)
     messages: list[Message] = []
     for rel_ids in people:
-        person = next((str(rel_ids[k]) for k in PERSON_IDS if rel_ids.get(k)), None)
+        person = next((_person({k: rel_ids[k]}, where) for k in PERSON_IDS if rel_ids.get(k)), None)
         anonymous = rel_ids.get("anonymous_id")
-        if action in ("delete", "delete_relationships"):
-            name = OBJECT_DELETED if action == "delete" else RELATIONSHIP_DELETED
-            message: Message = {
-                "type": "track",
-                "event": name,
-                "properties": {"object_id": str(group_id)},
-            }
+        if action == "delete_relationships":
+            message = semantic(None, RELATIONSHIP_DELETED, object_properties(ids))
         else:
             message = {"type": "group", "groupId": str(group_id), "traits": traits,
                        "context": {"groupType": str(ids.get("object_type_id", ""))}}  # fmt: skip

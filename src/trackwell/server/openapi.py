@@ -240,7 +240,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             True,
         ),
         "delete": _write(
-            "Delete a person (a `User Deleted` event).", None, "customerio", "customerio", True
+            "Delete a person (the `User Deleted` operation).",
+            None,
+            "customerio",
+            "customerio",
+            True,
         ),
     }
     paths[customer + "/events"] = {
@@ -250,7 +254,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     }
     paths[customer + "/devices"] = {
         "put": _write(
-            "A push device (`Device Created or Updated`).",
+            "A push device (the `Device Created or Updated` operation; the token is kept).",
             "Message",
             "customerio",
             "customerio",
@@ -259,12 +263,20 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     }
     paths[customer + "/suppress"] = {
         "post": _write(
-            "Suppress a person (`User Suppressed`).", None, "customerio", "customerio", True
+            "Suppress a person (the `User Suppressed` operation).",
+            None,
+            "customerio",
+            "customerio",
+            True,
         )
     }
     paths[customer + "/unsuppress"] = {
         "post": _write(
-            "Unsuppress a person (`User Unsuppressed`).", None, "customerio", "customerio", True
+            "Unsuppress a person (the `User Unsuppressed` operation).",
+            None,
+            "customerio",
+            "customerio",
+            True,
         )
     }
     paths["/api/v1/events"] = {
