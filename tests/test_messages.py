@@ -139,6 +139,37 @@ def test_absurd_skew_against_original_timestamp_names_both_fields() -> None:
     assert "sentAt and originalTimestamp" in info.value.message
 
 
+def test_an_identify_takes_its_traits_from_context_traits_when_it_has_none() -> None:
+    # RudderStack's event spec (and its JavaScript and Python SDKs) put them only there.
+    traits = {"email": "ada@example.com", "address": {"city": "Paris"}}
+    data = {"type": "identify", "userId": "u1", "context": {"traits": traits, "ip": "1.2.3.4"}}
+    message = normalise(from_json(data), received_at=T0)
+    assert message.traits == traits
+    assert message.context == {"traits": traits, "ip": "1.2.3.4"}  # kept as sent
+    message.traits["address"]["city"] = "Lyon"
+    assert message.context["traits"]["address"]["city"] == "Paris"  # a copy, not the same dict
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Its own traits win (RudderStack's Node SDK sends both, the same).
+        {"type": "identify", "userId": "u1", "traits": {"plan": "pro"},
+         "context": {"traits": {"email": "ada@example.com"}}},
+        # Not an object: nothing to take.
+        {"type": "identify", "userId": "u1", "context": {"traits": "ada"}},
+        # Other types keep their context as it is (analytics.js sends context.traits on tracks).
+        {"type": "track", "userId": "u1", "event": "E", "context": {"traits": {"email": "a@b.co"}}},
+        {"type": "group", "userId": "u1", "groupId": "g", "context": {"traits": {"email": "a@b.co"}}},
+    ],
+)  # fmt: skip
+def test_context_traits_are_taken_only_by_an_identify_without_traits(data: Any) -> None:
+    before = from_json(data)
+    own = dict(before.traits)
+    message = normalise(before, received_at=T0)
+    assert message.traits == own
+
+
 def test_missing_timestamp_becomes_received_at_and_is_flagged() -> None:
     message = normalise(from_json(track()), received_at=T0)
     assert message.timestamp == T0 and message.timestamp_missing

@@ -406,11 +406,19 @@ def from_python(data: Mapping[str, Any]) -> Message:
 
 
 def normalise(message: Message, received_at: datetime | None = None) -> Message:
-    """Stamp receivedAt, fill messageId, correct client clock skew; returns the same message."""
+    """Stamp receivedAt, fill messageId, correct client clock skew, take an identify's traits
+    from context.traits when it has none of its own; returns the same message."""
     received = received_at or datetime.now(UTC)
     message.received_at = received
     if not message.message_id:
         message.message_id = new_message_id()
+    if message.type == "identify" and not message.traits:
+        # RudderStack's event spec and SDKs (JavaScript, Python, mobile) send an identify's
+        # traits only as context.traits; without this the profile would get none of them.
+        # The context keeps its copy, so the message still reads back as it was sent.
+        in_context = message.context.get("traits")
+        if isinstance(in_context, dict) and in_context:
+            message.traits = _deep_copy(in_context)
     # The client's own action time: `timestamp`, or else `originalTimestamp`, which RudderStack's
     # SDKs stamp at call time instead (their event spec lists it, not `timestamp`, as required).
     # With both, `timestamp` wins and `originalTimestamp` is kept as sent.
