@@ -171,13 +171,13 @@ def _run(library: Library, served: Served, prefix: str) -> dict[str, Any]:
     report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["errors"] == [], report["errors"]
     report["config"] = config
-    report["version"] = installed_version(modules, library.package)
+    report["library"] = f"{library.package} {installed_version(modules, library.package)}"
     return report
 
 
 def _run_python(group: str, served: Served, prefix: str) -> dict[str, Any]:
     """The same calls through a Python library, its consumer thread holding them."""
-    _, client_class, request_module, version = PYTHON[group]
+    package, client_class, request_module, version = PYTHON[group]
     config = _config(prefix)
     user, anon = config["user"], config["anon"]
     errors: list[str] = []
@@ -222,7 +222,7 @@ def _run_python(group: str, served: Served, prefix: str) -> dict[str, Any]:
         client.shutdown()
     finally:
         request_module._session.close()  # the library's module-wide pool
-    return {"calls": calls, "errors": errors, "config": config, "version": version}
+    return {"calls": calls, "errors": errors, "config": config, "library": f"{package} {version}"}
 
 
 def _wait_for(tool: FakeSegment, ids: set[str], seconds: float = 30) -> dict[str, dict[str, Any]]:
@@ -242,9 +242,10 @@ def test_every_call_reaches_the_store_and_the_tool_at_its_call_time(
 ) -> None:
     prefix = f"compat-{group}"
     if group in PYTHON:
-        report, package = _run_python(group, gateway, prefix), PYTHON[group][0]
+        report = _run_python(group, gateway, prefix)
     else:
-        report, package = _run(LIBRARIES[group], gateway, prefix), LIBRARIES[group].package
+        report = _run(LIBRARIES[group], gateway, prefix)
+    who = report["library"]  # name and installed version, in every failure message
     config, calls = report["config"], report["calls"]
     user, anon = config["user"], config["anon"]
     assert sorted(calls) == sorted(f"{prefix}-{kind}" for kind in KINDS)
@@ -270,24 +271,30 @@ def test_every_call_reaches_the_store_and_the_tool_at_its_call_time(
         for kind in KINDS:
             message_id = f"{prefix}-{kind}"
             entry = store.get(message_id)
-            assert entry is not None, f"{kind} was not stored"
+            assert entry is not None, f"{who}: {kind} was not stored"
             message = entry.message
             stored[kind] = message
             assert message["type"] == kind
             for key, value in expected[kind].items():
-                assert message.get(key) == value, (kind, key, message.get(key))
+                assert message.get(key) == value, (who, kind, key, message.get(key))
             if kind in payloads:
                 section, values = payloads[kind]
-                assert message[section] == values, (kind, message[section])
-            assert entry.verdict == "accepted", (kind, entry.violations)
+                assert message[section] == values, (who, kind, message[section])
+            assert entry.verdict == "accepted", (who, kind, entry.violations)
             codes = [v["code"] for v in entry.violations]
-            assert "missing_timestamp" not in codes, (kind, entry.violations)
+            assert "missing_timestamp" not in codes, (who, kind, entry.violations)
             called = datetime.fromtimestamp(calls[message_id] / 1000, UTC)
             action = parse_time(message["timestamp"], "timestamp")
             received = parse_time(message["receivedAt"], "receivedAt")
             sent = parse_time(message["sentAt"], "sentAt")
             transit = received - sent
-            assert abs(action - called - transit) < CLOSE_TO_CALL, (kind, action, called, transit)
+            assert abs(action - called - transit) < CLOSE_TO_CALL, (
+                who,
+                kind,
+                action,
+                called,
+                transit,
+            )
             if kind != "page" or group != "rudder":  # RudderStack sends its first call at once
                 assert sent - called >= HELD - CLOSE_TO_CALL, (kind, sent, called)
             if group == "rudder":
@@ -302,15 +309,14 @@ def test_every_call_reaches_the_store_and_the_tool_at_its_call_time(
 
     received_by_tool = _wait_for(tool, {f"{prefix}-{kind}" for kind in KINDS})
     for kind in KINDS:
-        sent = received_by_tool[f"{prefix}-{kind}"]
-        assert sent["type"] == kind
+        forwarded = received_by_tool[f"{prefix}-{kind}"]
+        assert forwarded["type"] == kind
         for key, value in expected[kind].items():
-            assert sent.get(key) == value, (kind, key, sent.get(key))
+            assert forwarded.get(key) == value, (who, kind, key, forwarded.get(key))
         if kind in payloads:
             section, values = payloads[kind]
-            assert sent[section] == values, (kind, sent[section])
+            assert forwarded[section] == values, (who, kind, forwarded[section])
         # The tool gets the corrected call time, not when the gateway received or sent it.
-        assert parse_time(sent["timestamp"], "timestamp") == parse_time(
+        assert parse_time(forwarded["timestamp"], "timestamp") == parse_time(
             stored[kind]["timestamp"], "timestamp"
         )
-    print(f"{package} {report['version']}: {', '.join(KINDS)} + flush/close")
