@@ -406,15 +406,14 @@ def from_python(data: Mapping[str, Any]) -> Message:
 
 
 def normalise(message: Message, received_at: datetime | None = None) -> Message:
-    """Stamp receivedAt, fill messageId, correct client clock skew, take an identify's traits
-    from context.traits when it has none of its own; returns the same message."""
+    """Stamp receivedAt, fill messageId, settle the action time and identify traits; same message."""
     received = received_at or datetime.now(UTC)
     message.received_at = received
     if not message.message_id:
         message.message_id = new_message_id()
     if message.type == "identify" and not message.traits:
-        # RudderStack's event spec and SDKs (JavaScript, Python, mobile) send an identify's
-        # traits only as context.traits; without this the profile would get none of them.
+        # RudderStack's event spec (Identify) and its JavaScript and Python SDKs send an
+        # identify's traits only as context.traits; without this the profile would get none.
         # The context keeps its copy, so the message still reads back as it was sent.
         in_context = message.context.get("traits")
         if isinstance(in_context, dict) and in_context:
@@ -432,7 +431,7 @@ def normalise(message: Message, received_at: datetime | None = None) -> Message:
         message.timestamp = client_time  # nothing to measure the client's clock against
     else:
         # The client's clock may be off; its own sentAt - action time distance is trustworthy.
-        # Segment's spec: timestamp = receivedAt - (sentAt - originalTimestamp).
+        # Segment's spec (Common fields, Timestamps): receivedAt - (sentAt - originalTimestamp).
         message.original_timestamp = message.original_timestamp or client_time
         try:
             message.timestamp = received - (message.sent_at - client_time)
