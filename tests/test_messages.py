@@ -76,6 +76,100 @@ def test_clock_skew_is_corrected_from_sent_at() -> None:
     assert not message.timestamp_missing
 
 
+def test_original_timestamp_is_the_action_time_when_timestamp_is_missing() -> None:
+    # RudderStack's SDKs stamp the call time as originalTimestamp and send no timestamp.
+    data = track(originalTimestamp="2026-11-29T09:58:00.250Z")
+    message = normalise(from_json(data), received_at=T0)
+    assert message.timestamp == datetime(2026, 11, 29, 9, 58, 0, 250000, tzinfo=UTC)
+    assert not message.timestamp_missing
+    wire = to_json(message)
+    assert wire["originalTimestamp"] == "2026-11-29T09:58:00.250Z"  # kept as sent
+    assert wire["timestamp"] == "2026-11-29T09:58:00.250Z"
+
+
+def test_original_timestamp_is_corrected_for_clock_skew_from_sent_at() -> None:
+    # The client clock is 3 hours ahead: called at "12:59", sent at "13:00", received at 10:00.
+    data = track(originalTimestamp="2026-11-29T12:59:00Z", sentAt="2026-11-29T13:00:00Z")
+    message = normalise(from_json(data), received_at=T0)
+    assert message.timestamp == T0 - timedelta(minutes=1)  # receivedAt - (sentAt - original)
+    assert message.original_timestamp == datetime(2026, 11, 29, 12, 59, tzinfo=UTC)
+    assert not message.timestamp_missing
+    assert to_json(message)["originalTimestamp"] == "2026-11-29T12:59:00.000Z"
+
+
+def test_timestamp_wins_over_original_timestamp_and_both_are_kept() -> None:
+    data = track(
+        timestamp="2026-11-29T12:50:00Z",
+        originalTimestamp="2026-11-29T12:59:00Z",
+        sentAt="2026-11-29T13:00:00Z",
+    )
+    message = normalise(from_json(data), received_at=T0)
+    assert message.timestamp == T0 - timedelta(minutes=10)
+    assert message.original_timestamp == datetime(2026, 11, 29, 12, 59, tzinfo=UTC)
+    assert not message.timestamp_missing
+
+
+def test_a_normalised_original_timestamp_message_reads_back_the_same() -> None:
+    data = track(
+        messageId="r-1",
+        originalTimestamp="2026-11-29T09:59:59.123Z",
+        sentAt="2026-11-29T10:00:00.000Z",
+        channel="server",
+        _metadata={"nodeVersion": "20.0.0"},
+    )
+    message = normalise(from_json(data), received_at=T0)
+    again = from_json(to_json(message))
+    assert again == message
+    assert again.extra == {"channel": "server", "_metadata": {"nodeVersion": "20.0.0"}}
+
+
+@pytest.mark.parametrize("value", ["yesterday", True, -5, {"at": 1}])
+def test_a_bad_original_timestamp_is_an_error_naming_the_field(value: Any) -> None:
+    with pytest.raises(MessageError) as info:
+        from_json(track(originalTimestamp=value))
+    assert info.value.code == "malformed" and info.value.path == "originalTimestamp"
+    assert "originalTimestamp" in str(info.value)
+
+
+def test_absurd_skew_against_original_timestamp_names_both_fields() -> None:
+    data = track(originalTimestamp="0001-01-02T00:00:00Z", sentAt="9999-12-30T00:00:00Z")
+    with pytest.raises(MessageError) as info:
+        normalise(from_json(data), received_at=T0)
+    assert info.value.code == "malformed" and info.value.path == "sentAt"
+    assert "sentAt and originalTimestamp" in info.value.message
+
+
+def test_an_identify_takes_its_traits_from_context_traits_when_it_has_none() -> None:
+    # RudderStack's event spec (and its JavaScript and Python SDKs) put them only there.
+    traits = {"email": "ada@example.com", "address": {"city": "Paris"}}
+    data = {"type": "identify", "userId": "u1", "context": {"traits": traits, "ip": "1.2.3.4"}}
+    message = normalise(from_json(data), received_at=T0)
+    assert message.traits == traits
+    assert message.context == {"traits": traits, "ip": "1.2.3.4"}  # kept as sent
+    message.traits["address"]["city"] = "Lyon"
+    assert message.context["traits"]["address"]["city"] == "Paris"  # a copy, not the same dict
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Its own traits win (RudderStack's Node SDK sends both, the same).
+        {"type": "identify", "userId": "u1", "traits": {"plan": "pro"},
+         "context": {"traits": {"email": "ada@example.com"}}},
+        # Not an object: nothing to take.
+        {"type": "identify", "userId": "u1", "context": {"traits": "ada"}},
+        # Other types keep their context as it is (analytics.js sends context.traits on tracks).
+        {"type": "track", "userId": "u1", "event": "E", "context": {"traits": {"email": "a@b.co"}}},
+        {"type": "group", "userId": "u1", "groupId": "g", "context": {"traits": {"email": "a@b.co"}}},
+    ],
+)  # fmt: skip
+def test_context_traits_are_taken_only_by_an_identify_without_traits(data: Any) -> None:
+    before = from_json(data)
+    own = dict(before.traits)
+    message = normalise(before, received_at=T0)
+    assert message.traits == own
+
+
 def test_missing_timestamp_becomes_received_at_and_is_flagged() -> None:
     message = normalise(from_json(track()), received_at=T0)
     assert message.timestamp == T0 and message.timestamp_missing

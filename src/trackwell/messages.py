@@ -406,25 +406,41 @@ def from_python(data: Mapping[str, Any]) -> Message:
 
 
 def normalise(message: Message, received_at: datetime | None = None) -> Message:
-    """Stamp receivedAt, fill messageId, correct client clock skew; returns the same message."""
+    """Stamp receivedAt, fill messageId, settle the action time and identify traits; same message."""
     received = received_at or datetime.now(UTC)
     message.received_at = received
     if not message.message_id:
         message.message_id = new_message_id()
-    if message.timestamp is None:
+    if message.type == "identify" and not message.traits:
+        # RudderStack's event spec (Identify) and its JavaScript and Python SDKs send an
+        # identify's traits only as context.traits; without this the profile would get none.
+        # The context keeps its copy, so the message still reads back as it was sent.
+        in_context = message.context.get("traits")
+        if isinstance(in_context, dict) and in_context:
+            message.traits = _deep_copy(in_context)
+    # The client's own action time: `timestamp`, or else `originalTimestamp`, which RudderStack's
+    # SDKs stamp at call time instead (their event spec lists it, not `timestamp`, as required).
+    # With both, `timestamp` wins and `originalTimestamp` is kept as sent.
+    client_time, field_name = message.timestamp, "timestamp"
+    if client_time is None and message.original_timestamp is not None:
+        client_time, field_name = message.original_timestamp, "originalTimestamp"
+    if client_time is None:
         message.timestamp = received
         message.timestamp_missing = True
-    elif message.sent_at is not None:
-        # The client's clock may be off; its own sentAt - timestamp distance is trustworthy.
-        message.original_timestamp = message.original_timestamp or message.timestamp
+    elif message.sent_at is None:
+        message.timestamp = client_time  # nothing to measure the client's clock against
+    else:
+        # The client's clock may be off; its own sentAt - action time distance is trustworthy.
+        # Segment's spec (Common fields, Timestamps): receivedAt - (sentAt - originalTimestamp).
+        message.original_timestamp = message.original_timestamp or client_time
         try:
-            message.timestamp = received - (message.sent_at - message.timestamp)
+            message.timestamp = received - (message.sent_at - client_time)
         except OverflowError:
-            # sentAt and timestamp centuries apart: the correction would leave the calendar.
+            # sentAt and the action time centuries apart: the correction would leave the calendar.
             raise MessageError(
                 "malformed",
                 "sentAt",
-                "sentAt and timestamp are too far apart to correct clock skew",
+                f"sentAt and {field_name} are too far apart to correct clock skew",
             ) from None
     return message
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -150,3 +151,55 @@ async def test_basic_auth_with_the_key_as_user_name(tmp_path: Path) -> None:
     async with harness(tmp_path) as h:
         response = await h.client.post("/v1/track", json=TRACK, headers={"Authorization": header})
         assert response.status_code == 200
+
+
+async def test_rudderstack_node_sdk_request_as_its_source_builds_it(tmp_path: Path) -> None:
+    # rudder-sdk-node `_flushBatch`: POST {dataPlaneUrl}/v1/batch, the write key as the Basic
+    # user with an empty password, a gzipped body that axios labels as a form, and an envelope
+    # {batch, timestamp, sentAt}; `enqueue` stamps each message's call time as originalTimestamp
+    # (no timestamp) and adds channel, _metadata and, for identify, context.traits.
+    called = "2026-01-05T09:59:58.500Z"
+    message = {
+        "userId": "user-1",
+        "anonymousId": "anon-r",
+        "traits": {"email": "ada@example.com", "created_at": 1767600000},
+        "context": {
+            "traits": {"email": "ada@example.com", "created_at": 1767600000},
+            "library": {"name": "analytics-node", "version": "3.1.1"},
+        },
+        "type": "identify",
+        "channel": "server",
+        "_metadata": {"nodeVersion": "20.20.2"},
+        "originalTimestamp": called,
+        "messageId": "rudder-1",
+        "sentAt": "2026-01-05T10:00:00.500Z",
+    }
+    envelope = {
+        "batch": [message],
+        "timestamp": "2026-01-05T10:00:00.500Z",  # when the batch was flushed, not an action time
+        "sentAt": "2026-01-05T10:00:00.500Z",
+    }
+    async with harness(tmp_path) as h:
+        response = await h.client.post(
+            "/v1/batch",
+            content=gzip.compress(orjson.dumps(envelope)),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Content-Encoding": "gzip",
+                "User-Agent": "analytics-node/3.1.1",
+                "Accept": "application/json, text/plain, */*",
+                "Authorization": "Basic " + base64.b64encode(f"{SERVER_KEY}:".encode()).decode(),
+            },
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["accepted"] == 1, response.json()
+        entry = h.store.get("rudder-1")
+        assert entry is not None and entry.verdict == "accepted", entry
+        stored = entry.message
+        assert [v["code"] for v in entry.violations] == []
+        # The call time, corrected by the client's own sentAt - originalTimestamp (2 s).
+        received = datetime.fromisoformat(stored["receivedAt"])
+        assert datetime.fromisoformat(stored["timestamp"]) == received - timedelta(seconds=2)
+        assert datetime.fromisoformat(stored["originalTimestamp"]) == datetime.fromisoformat(called)
+        assert (stored["channel"], stored["_metadata"]) == ("server", {"nodeVersion": "20.20.2"})
+        assert h.store.timeline("user-1").anonymous_ids == ("anon-r",)
