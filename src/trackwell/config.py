@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ DEFAULT_PLAN = "tracking-plan.yaml"
 DEFAULT_STORE = "sqlite:///.trackwell/trackwell.db"
 KNOWN_KEYS = ("plan", "store", "destinations", "sources", "monitors", "alerts", "console")
 # What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
-SOURCE_KEYS = ("key_hashes", "types", "anonymous_only", "rate_limit", "strict")
+SOURCE_KEYS = ("key_hashes", "types", "anonymous_only", "rate_limit", "strict", "allowed_origins")
+# A web origin as browsers send it in `Origin`: scheme, host, optional port; no path, no slash.
+ORIGIN = re.compile(r"https?://[^/\s:]+(:[0-9]{1,5})?", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -114,7 +117,7 @@ def parse_console(path: Path, value: Any) -> dict[str, Any]:
 
 def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
     """Validate [sources.NAME] tables: `key_hashes`, optional `types`, `anonymous_only`,
-    `rate_limit` and `strict`."""
+    `rate_limit`, `strict` and `allowed_origins`."""
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: sources must be tables: [sources.NAME]")
     for name, table in value.items():
@@ -147,7 +150,32 @@ def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{where}.rate_limit must be a positive number of events per second")
         if not isinstance(table.get("strict", False), bool):
             raise ConfigError(f"{where}.strict must be true or false")
+        _check_origins(where, table)
     return value
+
+
+def _check_origins(where: str, table: Mapping[str, Any]) -> None:
+    """`allowed_origins`: `*` or origins as browsers send them; with it, `anonymous_only` must be
+    said explicitly, because a key on web pages is public and whether it may name people (as
+    analytics.js does after `identify`) is a decision, not a default."""
+    origins = table.get("allowed_origins")
+    if origins is None:
+        return
+    if not isinstance(origins, list):
+        raise ConfigError(f'{where}.allowed_origins must be a list of origins or ["*"]')
+    for index, origin in enumerate(origins):
+        if not isinstance(origin, str) or (origin != "*" and not ORIGIN.fullmatch(origin)):
+            raise ConfigError(
+                f"{where}.allowed_origins[{index}]: {origin!r} is not an origin; write it as"
+                ' browsers send it, "https://www.example.com" or "http://localhost:3000"'
+                ' (scheme, host, optional port; no path or trailing slash), or "*" for any'
+            )
+    if "anonymous_only" not in table:
+        raise ConfigError(
+            f"{where}: a source with allowed_origins has a key on web pages (public): say"
+            " anonymous_only = true (anonymous page and track only, like the snippet) or"
+            " anonymous_only = false (analytics.js: identify, then every call carries the userId)"
+        )
 
 
 def _read_config(path: Path, *, required: bool) -> dict[str, Any]:

@@ -12,17 +12,16 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from trackwell.server import cio_api, ops, segment_api, snippet
+from trackwell.server.cors import SourceCORS
 from trackwell.server.gateway import Gateway
 from trackwell.server.logs import AccessLog
 from trackwell.server.problems import Problem, json_response
-from trackwell.server.refusals import COUNT_HEADERS
 from trackwell.server.settings import GatewaySettings
 
 log = logging.getLogger("trackwell.server")
@@ -135,15 +134,8 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
         ],
         middleware=[
             Middleware(AccessLog, gateway=gateway, log_requests=config.access_log),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(config.cors_origins),
-                allow_methods=["GET", "POST", "PUT", "DELETE"],
-                allow_headers=["*"],
-                # Browsers hide response headers from scripts unless they are listed here.
-                expose_headers=list(COUNT_HEADERS),
-                max_age=86400,
-            ),
+            # Web origins are allowed per source ([sources.NAME] allowed_origins).
+            Middleware(SourceCORS, gateway=gateway),
         ],
         exception_handlers={
             Problem: _problem,

@@ -19,6 +19,8 @@ HASH_PREFIX = "sha256:"
 # The source a `--write-key` / TRACKWELL_WRITE_KEY key belongs to (quick starts, development).
 DEFAULT_SOURCE = "default"
 BROWSER_TYPES = ("page", "track")
+# `allowed_origins = ["*"]`: web pages of any origin may send with the source's key.
+ANY_ORIGIN = "*"
 UNAUTHORIZED = {"WWW-Authenticate": 'Basic realm="trackwell"'}
 
 
@@ -31,6 +33,12 @@ class Source:
     anonymous_only: bool = False  # a browser key: anonymous page and track only
     rate_limit: float | None = None  # events per second on average (None: no limit)
     strict: bool = False  # a request with a blocked message is refused whole (400)
+    # Web page origins (`https://host[:port]`) that may send with this source's keys; `*` is any.
+    allowed_origins: frozenset[str] = frozenset()
+
+    def allows_origin(self, origin: str) -> bool:
+        """Whether a browser request with this `Origin` header may use this source's keys."""
+        return ANY_ORIGIN in self.allowed_origins or origin.lower() in self.allowed_origins
 
     def describe(self) -> str:
         """What this source may send, for error messages and `keys list`."""
@@ -70,12 +78,14 @@ class KeyRing:
         for name, table in tables.items():
             types = table.get("types")
             rate = table.get("rate_limit")
+            anonymous = bool(table.get("anonymous_only", False))
             source = Source(
                 name,
                 frozenset(types) if types is not None else None,
-                bool(table.get("anonymous_only", False)),
+                anonymous,
                 float(rate) if rate is not None else None,
                 strict=bool(table.get("strict", False)),
+                allowed_origins=default_origins(table.get("allowed_origins"), anonymous),
             )
             sources.append((source, list(table.get("key_hashes", []))))
         if write_key:
@@ -84,6 +94,11 @@ class KeyRing:
             sources = [(s, h) for s, h in sources if s.name != DEFAULT_SOURCE]
             sources.append((default, [*known.get(default, []), hash_key(write_key)]))
         return cls(sources)
+
+    def origins(self) -> frozenset[str]:
+        """Every origin some source allows (`*` among them when one allows any): what a CORS
+        preflight, which carries no key, is answered for."""
+        return frozenset().union(*(s.allowed_origins for s in self.sources.values()))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -96,6 +111,15 @@ class KeyRing:
             if hmac.compare_digest(stored, digest):
                 found = source
         return found
+
+
+def default_origins(configured: Any, anonymous_only: bool) -> frozenset[str]:
+    """A source's allowed origins: as configured (lower-case), else any origin for a browser key
+    (anonymous only, public by design, as `keys add --browser` makes them) and none for the rest:
+    a key that may name people is not for web pages unless its origins are listed."""
+    if configured is not None:
+        return frozenset(str(origin).lower() for origin in configured)
+    return frozenset([ANY_ORIGIN]) if anonymous_only else frozenset()
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:

@@ -18,6 +18,7 @@ from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, requi
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.body import check_content_type, parse_json, read_body
 from trackwell.server.cio_map import MapError
+from trackwell.server.cors import check_origin
 from trackwell.server.gateway import Gateway
 from trackwell.server.ingest import Unmappable, answer
 from trackwell.server.problems import Problem
@@ -44,6 +45,7 @@ def _source(request: Request, gateway: Gateway) -> Source:
             f"this api_key belongs to source '{source.name}', not to site_id '{site_id[:64]}'",
             "site_id",
         )
+    check_origin(request, source)
     return source
 
 

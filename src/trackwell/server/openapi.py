@@ -168,7 +168,10 @@ WRITE_ANSWERS: dict[str, Any] = {
         " the violations of the Result, and nothing of the request is delivered."
     ),
     "401": _error("No key, or an unknown key."),
-    "403": _error("The key may not send this (its source's types, a browser key, another source)."),
+    "403": _error(
+        "The key may not send this (its source's types, a browser key, another source), or a web"
+        " page's Origin is not in its source's allowed_origins."
+    ),
     "404": _error("No such call."),
     "413": _error("Over 32 KB per message, 500 KB or 2,500 messages per batch."),
     "415": _error("Not JSON (Content-Type) or an unsupported Content-Encoding."),
@@ -230,6 +233,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "post": _write("Up to 2,500 messages (Segment HTTP API).", "Batch", "segment", "segment")
     }
     paths["/v1/import"] = {"post": _write("The same as /v1/batch.", "Batch", "segment", "segment")}
+    # The short paths analytics.js (@segment/analytics-next) posts to.
+    for kind in MESSAGE_TYPES:
+        paths[f"/v1/{kind[0]}"] = {
+            "post": _write(
+                f"The same as /v1/{kind} (analytics.js).", "Message", "segment", "segment"
+            )
+        }
+    paths["/v1/b"] = {
+        "post": _write(
+            "The same as /v1/batch (analytics.js, batching).", "Batch", "segment", "segment"
+        )
+    }
     customer = "/api/v1/customers/{id}"
     paths[customer] = {
         "put": _write(

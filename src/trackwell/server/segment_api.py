@@ -1,4 +1,5 @@
-"""The Segment-compatible HTTP API: /v1/identify, track, page, screen, group, alias and batch."""
+"""The Segment-compatible HTTP API: /v1/identify, track, page, screen, group, alias and batch,
+and the short paths analytics.js posts to."""
 
 from __future__ import annotations
 
@@ -19,11 +20,18 @@ from trackwell.messages import (
 )
 from trackwell.server.auth import Source, basic_credentials, require
 from trackwell.server.body import read_json_object
+from trackwell.server.cors import check_origin
 from trackwell.server.gateway import Gateway
 from trackwell.server.ingest import answer
 from trackwell.server.problems import Problem
 
 KEY_HELP = "send the write key as the Basic user name, or as writeKey in the body"
+# analytics.js (@segment/analytics-next) posts each call to `{apiHost}/` + the first letter of its
+# type, and a batch (deliveryStrategy "batching") to `{apiHost}/b` as {writeKey, batch, sentAt}:
+# segmentio/analytics-next, packages/browser/src/plugins/segmentio/index.ts (`send`) and
+# batched-dispatcher.ts (`sendBatch`). With apiHost `HOST/v1` they land under /v1/.
+SHORT_PATHS = {kind[0]: kind for kind in MESSAGE_TYPES}
+BATCH_SHORT_PATH = "b"
 
 
 def _gateway(request: Request) -> Gateway:
@@ -72,6 +80,7 @@ async def single(kind: str, request: Request) -> Response:
     found = _header_source(request, gateway)
     body = await read_json_object(request, MAX_MESSAGE_BYTES)
     source = _source(request, gateway, body, found)
+    check_origin(request, source)
     body["type"] = kind
     try:
         from_json(body)
@@ -87,6 +96,7 @@ async def batch(request: Request) -> Response:
     found = _header_source(request, gateway)
     body = await read_json_object(request, MAX_BATCH_BYTES)
     source = _source(request, gateway, body, found)
+    check_origin(request, source)
     items = body.get("batch")
     if not isinstance(items, list):
         got = "missing" if items is None else type(items).__name__
@@ -120,6 +130,11 @@ def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = [
         Route(f"/v1/{kind}", _single_endpoint(kind), methods=["POST"]) for kind in MESSAGE_TYPES
     ]
+    found += [
+        Route(f"/v1/{letter}", _single_endpoint(kind), methods=["POST"])
+        for letter, kind in SHORT_PATHS.items()
+    ]
     found.append(Route("/v1/batch", batch, methods=["POST"], name="segment_batch"))
     found.append(Route("/v1/import", batch, methods=["POST"], name="segment_import"))
+    found.append(Route(f"/v1/{BATCH_SHORT_PATH}", batch, methods=["POST"], name="segment_b"))
     return found

@@ -34,7 +34,6 @@ class GatewaySettings:
     high_water: int | None = DEFAULT_HIGH_WATER
     plan_watch_seconds: float | None = PLAN_WATCH_SECONDS
     backlog_poll_seconds: float = 0.5
-    cors_origins: Sequence[str] = ("*",)
     access_log: bool = True
     # Seconds a request body may take to arrive (408 past it); the head's deadline is uvicorn's
     # protocol's (server/timeouts.py).
