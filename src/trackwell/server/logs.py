@@ -20,7 +20,8 @@ access_log = logging.getLogger("trackwell.server.access")
 ROUTES = frozenset(
     [
         "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias",
-        "/v1/batch", "/v1/import", "/api/v1/events", "/api/v1/merge_customers", "/api/v2/batch",
+        "/v1/batch", "/v1/import", "/v1/i", "/v1/t", "/v1/p", "/v1/s", "/v1/g", "/v1/a", "/v1/b",
+        "/api/v1/events", "/api/v1/merge_customers", "/api/v2/batch",
         "/api/v2/entity", "/healthz", "/readyz", "/metrics", "/openapi.json", "/trackwell.js",
     ]
 )  # fmt: skip
