@@ -154,6 +154,18 @@ def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
     return value
 
 
+ORIGIN_HELP = (
+    '%r is not an origin; write it as browsers send it, "https://www.example.com" or'
+    ' "http://localhost:3000" (scheme, host, optional port; no path or trailing slash), or "*"'
+    " for any"
+)
+
+
+def is_origin(value: Any) -> bool:
+    """Whether `value` may be listed in `allowed_origins`: `*` or an origin as browsers send it."""
+    return isinstance(value, str) and (value == "*" or ORIGIN.fullmatch(value) is not None)
+
+
 def _check_origins(where: str, table: Mapping[str, Any]) -> None:
     """`allowed_origins`: `*` or origins as browsers send them; with it, `anonymous_only` must be
     said explicitly, because a key on web pages is public and whether it may name people (as
@@ -164,12 +176,8 @@ def _check_origins(where: str, table: Mapping[str, Any]) -> None:
     if not isinstance(origins, list):
         raise ConfigError(f'{where}.allowed_origins must be a list of origins or ["*"]')
     for index, origin in enumerate(origins):
-        if not isinstance(origin, str) or (origin != "*" and not ORIGIN.fullmatch(origin)):
-            raise ConfigError(
-                f"{where}.allowed_origins[{index}]: {origin!r} is not an origin; write it as"
-                ' browsers send it, "https://www.example.com" or "http://localhost:3000"'
-                ' (scheme, host, optional port; no path or trailing slash), or "*" for any'
-            )
+        if not is_origin(origin):
+            raise ConfigError(f"{where}.allowed_origins[{index}]: {ORIGIN_HELP % (origin,)}")
     if "anonymous_only" not in table:
         raise ConfigError(
             f"{where}: a source with allowed_origins has a key on web pages (public): say"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -60,3 +61,31 @@ def test_a_bad_source_name_or_table_is_refused(tmp_path: Path) -> None:
     config.write_text('[sources.web]\ntypes = ["click"]\n')
     with pytest.raises(ConfigError, match="message types"):
         load_settings(config=config)
+
+
+def test_a_key_for_analytics_js_lists_its_origins_and_says_it_may_identify(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "trackwell.toml"
+    config.write_text("# the shop\n")
+    key = _keys(config, "add", "site", "--origin", "https://Shop.example", "--origin", "*")
+    table = tomllib.loads(config.read_text())["sources"]["site"]
+    assert table["allowed_origins"] == ["https://shop.example", "*"]
+    assert table["anonymous_only"] is False  # explicit: analytics.js sends userId after identify
+    assert load_settings(config=config).sources["site"] == table  # the file still loads
+    second = _keys(config, "add", "site", "--origin", "https://shop.example")
+    table = tomllib.loads(config.read_text())["sources"]["site"]
+    assert (
+        table["allowed_origins"] == ["https://shop.example", "*"] and len(table["key_hashes"]) == 2
+    )
+    ring = KeyRing.from_config(load_settings(config=config).sources)
+    assert ring.find(key.strip()) is ring.find(second.strip()) is not None
+    listed = json.loads(_keys(config, "list", "--json"))["sources"]
+    assert listed[0]["allowed_origins"] == ["*", "https://shop.example"]
+    _keys(config, "add", "blog", "--browser", "--origin", "https://blog.example")
+    blog = tomllib.loads(config.read_text())["sources"]["blog"]
+    assert blog["anonymous_only"] is True and blog["allowed_origins"] == ["https://blog.example"]
+    refused = runner.invoke(
+        app, ["--config", str(config), "keys", "add", "x", "--origin", "https://a.example/"]
+    )
+    assert refused.exit_code != 0 and "trailing slash" in refused.output

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
-from trackwell.config import CONFIG_FILE, ConfigError
+from trackwell.config import CONFIG_FILE, ORIGIN_HELP, ConfigError, is_origin
 
 app = typer.Typer(
     help="Write keys for the gateway's sources (stored hashed in trackwell.toml).",
@@ -30,22 +30,43 @@ def add_command(
         bool,
         typer.Option("--browser", help="A public browser key: anonymous page and track only."),
     ] = False,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--origin",
+            help="A web page origin (https://www.example.com) that may send with this key;"
+            " repeat for several, '*' for any. Without --browser: a key for analytics.js on"
+            " those pages, which may send identified calls.",
+        ),
+    ] = None,
 ) -> None:
     """Make a new key for SOURCE: printed once, only its hash is stored in trackwell.toml."""
     from trackwell.server.auth import hash_key, new_key
     from trackwell.server.keyfile import KeyFileError, add_key_hash
 
+    origins = [o.lower() for o in origin or []]
+    for value in origins:
+        if not is_origin(value):
+            fail(f"--origin: {ORIGIN_HELP % (value,)}")
     path = _config_path()
     key = new_key()
     try:
-        add_key_hash(path, source, hash_key(key), browser=browser)
+        add_key_hash(path, source, hash_key(key), browser=browser, origins=origins)
         options.settings()  # the file must still load
     except (KeyFileError, ConfigError) as exc:
         fail(str(exc))
     stderr.print(f"Added a key to [sources.{source}] in {path} (only its hash is stored).")
     stderr.print("Keep it now; it cannot be shown again:", highlight=False)
     typer.echo(key)
-    if browser:
+    if origins and not browser:
+        stderr.print(
+            f"Key for analytics.js on {', '.join(origins)} (public; it may send identified"
+            " calls). In AnalyticsBrowser.load's options:\n"
+            f'  integrations: {{"Segment.io": {{apiHost: "GATEWAY_HOST/v1"}}}}, writeKey "{key}"',
+            markup=False,
+            highlight=False,
+        )
+    elif browser:
         stderr.print(
             "Browser key: anonymous page and track only. On your marketing pages:\n"
             f'  <script src="https://GATEWAY/trackwell.js" data-write-key="{key}" async></script>',
@@ -82,6 +103,7 @@ def list_command(
                 "keys": len(hashes),
                 "hashes": [h[: len("sha256:") + 12] for h in hashes],
                 "may_send": ring.sources[name].describe(),
+                "allowed_origins": sorted(ring.sources[name].allowed_origins),
             }
         )
     if json_output:
@@ -91,8 +113,11 @@ def list_command(
         stdout.print("No sources yet: `trackwell keys add backend` makes one.")
         return
     shown = Table(show_edge=False)
-    for column in ("source", "keys", "key hashes", "may send"):
+    for column in ("source", "keys", "key hashes", "may send", "web origins"):
         shown.add_column(column)
     for row in rows:
-        shown.add_row(row["source"], str(row["keys"]), " ".join(row["hashes"]), row["may_send"])
+        origins = ", ".join(row["allowed_origins"]) or "none (servers only)"
+        shown.add_row(
+            row["source"], str(row["keys"]), " ".join(row["hashes"]), row["may_send"], origins
+        )
     stdout.print(shown)

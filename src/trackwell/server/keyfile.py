@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,16 @@ class KeyFileError(Exception):
     """trackwell.toml cannot be read or written."""
 
 
-def add_key_hash(path: Path, source: str, key_hash: str, *, browser: bool) -> None:
+def add_key_hash(
+    path: Path, source: str, key_hash: str, *, browser: bool, origins: Sequence[str] = ()
+) -> None:
     """Store a key hash under [sources.SOURCE]; a new source is appended as its own table.
 
     A new table is appended as text, so comments and layout elsewhere stay as they are. An
     existing table's `key_hashes` list is extended in place when it can be found on one line;
-    otherwise the file is rewritten from its parsed form (comments are then lost).
+    otherwise the file is rewritten from its parsed form (comments are then lost). `origins` are
+    added to the source's `allowed_origins`, with `anonymous_only` said explicitly, as a source
+    with origins must: true for a browser key, else false (analytics.js names people).
     """
     if not _NAME.match(source):
         raise KeyFileError(f"source name {source!r}: use letters, digits, '-' and '_' (up to 64)")
@@ -38,8 +43,7 @@ def add_key_hash(path: Path, source: str, key_hash: str, *, browser: bool) -> No
     table: dict[str, Any] | None = sources.get(source)
     if table is None:
         table = {"key_hashes": [key_hash]}
-        if browser:
-            table.update(types=list(BROWSER_TYPES), anonymous_only=True)
+        _restrict(table, browser, origins)
         block = tomli_w.dumps({"sources": {source: table}})
         _write(
             path,
@@ -50,13 +54,22 @@ def add_key_hash(path: Path, source: str, key_hash: str, *, browser: bool) -> No
         )
         return
     table.setdefault("key_hashes", []).append(key_hash)
-    if browser:
-        table.update(types=list(BROWSER_TYPES), anonymous_only=True)
-    edited = _in_place(text, source, key_hash) if not browser else None
+    _restrict(table, browser, origins)
+    edited = _in_place(text, source, key_hash) if not (browser or origins) else None
     if edited is not None and tomllib.loads(edited) == data:
         _write(path, edited)
     else:
         _write(path, tomli_w.dumps(data))
+
+
+def _restrict(table: dict[str, Any], browser: bool, origins: Sequence[str]) -> None:
+    """A browser key's limits and a key's web origins, in the source's table."""
+    if browser:
+        table.update(types=list(BROWSER_TYPES), anonymous_only=True)
+    if origins:
+        listed = list(table.get("allowed_origins", []))
+        table["allowed_origins"] = listed + [o for o in dict.fromkeys(origins) if o not in listed]
+        table.setdefault("anonymous_only", False)
 
 
 def _in_place(text: str, source: str, key_hash: str) -> str | None:
