@@ -54,13 +54,20 @@ async def test_every_answer_counts_blocked_and_repaired_in_headers(tmp_path: Pat
 
 
 async def test_browsers_may_read_the_count_headers(tmp_path: Path) -> None:
-    async with harness(tmp_path) as h:
+    # A page may only use a source that lists its origin (a server key from a page is a 403).
+    app = {
+        "key_hashes": [hash_key(STRICT_KEY)],
+        "allowed_origins": ["https://app.example.com"],
+        "anonymous_only": False,
+    }
+    async with harness(tmp_path, sources={**SOURCES, "app": app}) as h:
         response = await h.client.post(
             "/v1/track",
             json={**TYPO, "messageId": "cors"},
-            auth=AUTH,
+            auth=(STRICT_KEY, ""),
             headers={"Origin": "https://app.example.com"},
         )
+        assert response.status_code == 200 and response.headers["X-Trackwell-Blocked"] == "1"
         exposed = response.headers["Access-Control-Expose-Headers"].lower()
         assert "x-trackwell-blocked" in exposed and "x-trackwell-repaired" in exposed
 
