@@ -194,8 +194,11 @@ def wait_for(what: str, check: Callable[[], bool], seconds: float = 30) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def run_page(chromium: str, url: str, script: str, argument: dict[str, Any]) -> dict[str, Any]:
-    """Open `url`, run `script` with `argument`; its result and every answer of 400 or more."""
+def run_page(
+    chromium: str, url: str, script: str, argument: dict[str, Any], *, leave: bool = False
+) -> dict[str, Any]:
+    """Open `url`, run `script` with `argument`; its result and every answer of 400 or more.
+    `leave`: navigate away at once, as a visitor closing the tab, instead of waiting."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -213,7 +216,11 @@ def run_page(chromium: str, url: str, script: str, argument: dict[str, Any]) -> 
                 "!!(window.AnalyticsNext && window.AnalyticsNext.AnalyticsBrowser)"
             )
             result: dict[str, Any] = page.evaluate(script, argument)
-            page.wait_for_timeout(1500)  # the batching strategy's last, timed flush
+            if leave:
+                page.goto("about:blank")  # pagehide: what is still buffered must go out now
+                time.sleep(1.5)  # the keepalive requests outlive the page, not the browser
+            else:
+                page.wait_for_timeout(1500)  # the batching strategy's last, timed flush
             page.close()
         finally:
             browser.close()
@@ -330,3 +337,29 @@ def test_a_foreign_origin_gets_no_allowance_and_a_clear_refusal(
     assert foreign.origin in result["answer"]["message"]
     assert "source 'site'" in result["answer"]["message"]
     assert result["preflighted"] == "blocked: TypeError"
+
+
+def test_calls_still_batched_when_the_visitor_leaves_are_not_lost(
+    chromium: str, umd: Path, tmp_path: Path
+) -> None:
+    # A batch that would only close after a minute: leaving the page must send it (the batching
+    # dispatcher flushes its buffer with keepalive requests on page hide).
+    strategy = {"strategy": "batching", "config": {"size": 100, "timeout": 60_000}}
+    with site(tmp_path, umd) as (shop, _, served, fake):
+        result = run_page(
+            chromium,
+            f"{shop.origin}/pricing",
+            PAGE_SCRIPT,
+            {"gateway": served.url, "key": SITE_KEY, "strategy": strategy, "user": USER},
+            leave=True,
+        )
+        ids = set(result["ids"].values())
+        store = SQLiteStore(served.store[len("sqlite:///") :])
+        try:
+            wait_for("every call in the store", lambda: all(store.get(i) for i in ids))
+        finally:
+            store.close()
+        wait_for("every call delivered", lambda: {m["messageId"] for m in fake.messages} >= ids)
+        routes = gateway_routes(served)
+    assert result["failures"] == [] and result["http_errors"] == [], result
+    assert [r for m, r, s in routes if m == "POST"] == ["/v1/b"]  # one request, on leaving
