@@ -332,6 +332,10 @@ def test_a_foreign_origin_gets_no_allowance_and_a_clear_refusal(
             assert store.count() == 0 and store.count_blocked() == 0
         finally:
             store.close()
+        routes = gateway_routes(served)
+    # The simple request reached the gateway and was refused; the other one's preflight got no
+    # allowance, so the browser never sent it.
+    assert sorted((m, s) for m, r, s in routes if r == "/v1/t") == [("OPTIONS", 403), ("POST", 403)]
     assert result["status"] == 403, json.dumps(result)
     assert result["answer"]["code"] == "origin_not_allowed"
     assert foreign.origin in result["answer"]["message"]
