@@ -179,6 +179,7 @@ async def test_an_anonymous_only_browser_source_still_refuses_a_user_id(tmp_path
             "/v1/t", content=text(tracked), headers={**TEXT, "Origin": BLOG}
         )
         assert response.status_code == 403 and response.json()["field"] == "userId"
+        assert "anonymous_only = false" in response.json()["message"]  # what analytics.js needs
 
 
 async def test_a_preflight_is_answered_for_the_origins_sources_allow(tmp_path: Path) -> None:

@@ -21,6 +21,11 @@ DEFAULT_SOURCE = "default"
 BROWSER_TYPES = ("page", "track")
 # `allowed_origins = ["*"]`: web pages of any origin may send with the source's key.
 ANY_ORIGIN = "*"
+# analytics.js names people after identify(): what its source needs instead of a browser key.
+IDENTIFYING_BROWSER_HELP = (
+    "for analytics.js use a source that lists its pages' allowed_origins with anonymous_only ="
+    " false (`trackwell keys add NAME --origin https://...`)"
+)
 UNAUTHORIZED = {"WWW-Authenticate": 'Basic realm="trackwell"'}
 
 
@@ -172,7 +177,7 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
             403,
             "forbidden",
             f"source '{source.name}' has a browser key: messages must be anonymous (no userId);"
-            " identify people from your backend",
+            f" identify people from your backend, or {IDENTIFYING_BROWSER_HELP}",
             f"{where}userId",
         )
     if cio_id_of(item.get("context")) is not None:
@@ -195,6 +200,7 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
         raise Problem(
             403,
             "forbidden",
-            f"source '{source.name}' has a browser key: it may not identify with traits",
+            f"source '{source.name}' has a browser key: it may not identify with traits;"
+            f" {IDENTIFYING_BROWSER_HELP}",
             f"{where}traits",
         )
