@@ -246,8 +246,18 @@ async def test_a_browser_key_without_allowed_origins_takes_any_origin(tmp_path: 
 
 async def test_cors_is_only_for_the_ingestion_apis(tmp_path: Path) -> None:
     async with harness(tmp_path, sources=SOURCES) as h:
-        response = await h.client.get("/healthz", headers={"Origin": SHOP})
-        assert "access-control-allow-origin" not in response.headers
+        for path in ("/healthz", "/api/people", "/trackwell.js"):
+            response = await h.client.get(path, headers={"Origin": SHOP})
+            assert "access-control-allow-origin" not in response.headers, path
+        preflight = await h.client.options(
+            "/api/people", headers={"Origin": SHOP, "Access-Control-Request-Method": "GET"}
+        )
+        assert "access-control-allow-origin" not in preflight.headers
+        cio = await h.client.options(
+            "/api/v1/customers/u-1",
+            headers={"Origin": SHOP, "Access-Control-Request-Method": "PUT"},
+        )
+        assert cio.headers["access-control-allow-origin"] == SHOP
 
 
 def test_allowed_origins_are_checked_and_need_an_explicit_anonymous_only(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""CORS for the ingestion APIs, with the web origins allowed per source.
+"""CORS for the ingestion APIs (Segment and Customer.io), with the web origins allowed per source.
 
 A preflight carries no key, so it is answered for every origin some source allows (the union);
 the real request then carries its key, and `check_origin` refuses it (403, saying which source and
@@ -24,8 +24,9 @@ from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem
 from trackwell.server.refusals import COUNT_HEADERS
 
-# The paths browsers post events to: the Segment API (analytics.js) and Customer.io's.
-API_PREFIXES = ("/v1/", "/api/")
+# The paths browsers post events to: the Segment API (analytics.js) and Customer.io's (not the
+# console's /api/ twins, which are same-origin pages behind a session).
+API_PREFIXES = ("/v1/", "/api/v1/", "/api/v2/")
 METHODS = "POST, PUT, DELETE"
 # Chromium caps a cached preflight at two hours; asking for more changes nothing.
 MAX_AGE_SECONDS = "7200"
