@@ -278,3 +278,65 @@ def test_allowed_origins_are_checked_and_need_an_explicit_anonymous_only(tmp_pat
     )
     settings = load_settings(config=config)
     assert settings.sources["site"]["allowed_origins"][1] == "http://localhost:3000"
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [
+        ("a delete", {"type": "track", "userId": "victim", "event": "User Deleted"}, "event"),
+        (
+            "a suppression",
+            {"type": "track", "userId": "victim", "event": "User Suppressed"},
+            "event",
+        ),
+        (
+            "an address by Customer.io id",
+            {
+                "type": "track",
+                "event": "Feature Used",
+                "context": {
+                    "externalIds": [
+                        {"id": "abc", "type": "cio_id", "collection": "users", "encoding": "none"}
+                    ]
+                },
+            },
+            "context.externalIds",
+        ),  # fmt: skip
+        (
+            "a merge of two people",
+            {"type": "alias", "userId": "me", "previousId": "victim"},
+            "previousId",
+        ),
+    ],
+)
+async def test_a_public_key_cannot_act_on_other_people(
+    tmp_path: Path, name: str, body: dict[str, Any], field: str
+) -> None:
+    # The key is in every page's source: without an Origin header (curl) the origin check does not
+    # apply, so what the key may do must be limited by the key itself.
+    message = {"writeKey": SITE_KEY, "anonymousId": "anon-x", "messageId": "m-x", **body}
+    async with harness(tmp_path, sources=SOURCES) as h:
+        path = f"/v1/{body['type'][0]}"
+        response = await h.client.post(path, content=text(message), headers=TEXT)
+        assert response.status_code == 403, name
+        assert response.json()["field"] == field and "public key" in response.json()["message"]
+        assert h.stored() == (0, 0)
+
+
+async def test_a_public_key_may_tie_its_own_anonymous_id(tmp_path: Path) -> None:
+    async with harness(tmp_path, sources=SOURCES) as h:
+        response = await h.client.post(
+            "/v1/a", content=text(CALLS["a"]), headers={**TEXT, "Origin": SHOP}
+        )
+        assert response.status_code == 200, response.text
+        assert "anon-ajs-1" in h.store.timeline("u-ajs").anonymous_ids
+
+
+async def test_the_customerio_api_takes_no_public_key(tmp_path: Path) -> None:
+    basic = base64.b64encode(f"site:{SITE_KEY}".encode()).decode()
+    async with harness(tmp_path, sources=SOURCES) as h:
+        response = await h.client.delete(
+            "/api/v1/customers/victim", headers={"Authorization": f"Basic {basic}"}
+        )
+        assert response.status_code == 403 and response.json()["field"] == "api_key"
+        assert h.stored() == (0, 0)

@@ -89,3 +89,15 @@ def test_a_key_for_analytics_js_lists_its_origins_and_says_it_may_identify(
         app, ["--config", str(config), "keys", "add", "x", "--origin", "https://a.example/"]
     )
     assert refused.exit_code != 0 and "trailing slash" in refused.output
+
+
+def test_origins_are_never_added_to_a_source_with_server_keys(tmp_path: Path) -> None:
+    # Origins belong to the source, so listing them would publish its existing backend keys.
+    config = tmp_path / "trackwell.toml"
+    config.write_text("")
+    _keys(config, "add", "backend")
+    before = config.read_text()
+    for flag in (["--origin", "https://shop.example"], ["--browser"]):
+        refused = runner.invoke(app, ["--config", str(config), "keys", "add", "backend", *flag])
+        assert refused.exit_code != 0 and "server keys" in refused.output
+    assert config.read_text() == before

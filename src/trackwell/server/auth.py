@@ -41,6 +41,11 @@ class Source:
     # Web page origins (`https://host[:port]`) that may send with this source's keys; `*` is any.
     allowed_origins: frozenset[str] = frozenset()
 
+    @property
+    def public(self) -> bool:
+        """Whether its keys are published in web pages (a browser key, or listed origins)."""
+        return self.anonymous_only or bool(self.allowed_origins)
+
     def allows_origin(self, origin: str) -> bool:
         """Whether a browser request with this `Origin` header may use this source's keys."""
         return ANY_ORIGIN in self.allowed_origins or origin.lower() in self.allowed_origins
@@ -170,6 +175,8 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
             f"source '{source.name}' may send {source.describe()}, not {kind}",
             f"{where}type",
         )
+    if source.public:
+        _check_public(source, kind, item, where)
     if not source.anonymous_only:
         return
     if item.get("userId") is not None:
@@ -180,22 +187,6 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
             f" identify people from your backend, or {IDENTIFYING_BROWSER_HELP}",
             f"{where}userId",
         )
-    if cio_id_of(item.get("context")) is not None:
-        raise Problem(
-            403,
-            "forbidden",
-            f"source '{source.name}' has a browser key: it may not address a person by their"
-            " Customer.io id (context.externalIds); identify people from your backend",
-            f"{where}context.externalIds",
-        )
-    if operation_of(kind, item.get("event")) is not None:
-        raise Problem(
-            403,
-            "forbidden",
-            f"source '{source.name}' has a browser key: it may not send '{item.get('event')}'"
-            " (an operation on a person, device or object); send it from your backend",
-            f"{where}event",
-        )
     if kind == "identify" and item.get("traits"):
         raise Problem(
             403,
@@ -203,4 +194,34 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
             f"source '{source.name}' has a browser key: it may not identify with traits;"
             f" {IDENTIFYING_BROWSER_HELP}",
             f"{where}traits",
+        )
+
+
+def _check_public(source: Source, kind: Any, item: Mapping[str, Any], where: str) -> None:
+    """403 for what a key anyone can read from a web page must never do to other people:
+    operations (delete, suppress, devices), addressing a person by their Customer.io id, and
+    merging two people (an alias from anything but the page's own anonymous id)."""
+    if operation_of(kind, item.get("event")) is not None:
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a public key: it may not send '{item.get('event')}'"
+            " (an operation on a person, device or object); send it from your backend",
+            f"{where}event",
+        )
+    if cio_id_of(item.get("context")) is not None:
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a public key: it may not address a person by their"
+            " Customer.io id (context.externalIds); identify people from your backend",
+            f"{where}context.externalIds",
+        )
+    if kind == "alias" and item.get("previousId") != item.get("anonymousId"):
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a public key: an alias from it may only tie the page's own"
+            " anonymousId (previousId equal to anonymousId); merge known people from your backend",
+            f"{where}previousId",
         )

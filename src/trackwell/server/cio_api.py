@@ -45,6 +45,16 @@ def _source(request: Request, gateway: Gateway) -> Source:
             f"this api_key belongs to source '{source.name}', not to site_id '{site_id[:64]}'",
             "site_id",
         )
+    if source.public:
+        # A Customer.io api_key is a server secret: a key published in web pages must not
+        # delete, suppress or re-address people through this API.
+        raise Problem(
+            403,
+            "forbidden",
+            f"source '{source.name}' has a public key (a browser key or allowed_origins): the"
+            " Customer.io API takes only server keys",
+            "api_key",
+        )
     check_origin(request, source)
     return source
 

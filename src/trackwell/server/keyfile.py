@@ -53,6 +53,13 @@ def add_key_hash(
             + block,
         )
         return
+    if (browser or origins) and table.get("key_hashes") and not _public(table):
+        # Origins are per source: listing them would publish the source's existing server keys.
+        raise KeyFileError(
+            f"source '{source}' already has server keys; --browser and --origin make a key that"
+            " web pages publish, so give it a source of its own (e.g. `trackwell keys add"
+            f" {source}-web --origin ...`)"
+        )
     table.setdefault("key_hashes", []).append(key_hash)
     _restrict(table, browser, origins)
     edited = _in_place(text, source, key_hash) if not (browser or origins) else None
@@ -60,6 +67,11 @@ def add_key_hash(
         _write(path, edited)
     else:
         _write(path, tomli_w.dumps(data))
+
+
+def _public(table: dict[str, Any]) -> bool:
+    """Whether a source's table makes its keys public (browser keys, or listed web origins)."""
+    return bool(table.get("anonymous_only") or table.get("allowed_origins"))
 
 
 def _restrict(table: dict[str, Any], browser: bool, origins: Sequence[str]) -> None:
