@@ -301,7 +301,7 @@ def test_allowed_origins_are_checked_and_need_an_explicit_anonymous_only(tmp_pat
                 },
             },
             "context.externalIds",
-        ),  # fmt: skip
+        ),
         (
             "a merge of two people",
             {"type": "alias", "userId": "me", "previousId": "victim"},
