@@ -197,19 +197,21 @@ async def test_v2_relationship_and_object_deletes(tmp_path: Path) -> None:
         assert gone.message["properties"] == {"objectId": "acme", "objectTypeId": "1"}
 
 
-async def test_a_cio_id_in_the_path_addresses_a_known_person(tmp_path: Path) -> None:
+async def test_a_cio_id_is_never_resolved_through_a_trait(tmp_path: Path) -> None:
+    # A trait is whatever a client last set: resolving `cio_<id>` through it could aim a
+    # suppression at whoever claimed that id. The address stays Customer.io's own.
     plan = tmp_path / "plan.yaml"
     cio_id = "traits:\n  cio_id:\n    type: string\n    description: Customer.io's id.\n"
     plan.write_text(EXAMPLE_PLAN.read_text().replace("traits:\n", cio_id, 1))
     async with harness(tmp_path, plan=plan) as h:
         c = h.client
         await ok(await c.put("/api/v1/customers/u11", json={"cio_id": "a1b2"}, auth=CIO))
-        event = {"name": "Account Created", "data": {"plan": "free", "signup_source": "organic"}}
-        await ok(await c.post("/api/v1/customers/cio_a1b2/events", json=event, auth=CIO))
-        assert entries(h, "u11", "Account Created")
         await ok(await c.post("/api/v1/customers/cio_a1b2/suppress", auth=CIO))
-        assert entries(h, "u11", USER_SUPPRESSED)
+        assert not entries(h, "u11", USER_SUPPRESSED)
         assert h.store.profile("cio_a1b2") is None
+        (suppressed,) = [e for e in h.store.sample() if e.message.get("event") == USER_SUPPRESSED]
+        assert "userId" not in suppressed.message
+        assert suppressed.message["context"]["externalIds"][0]["id"] == "a1b2"
 
 
 async def test_an_unknown_cio_id_makes_no_profile_and_keeps_the_address(tmp_path: Path) -> None:
@@ -228,13 +230,14 @@ async def test_an_unknown_cio_id_makes_no_profile_and_keeps_the_address(tmp_path
             assert entry.message["context"]["externalIds"] == external
 
 
-async def test_an_email_in_the_path_addresses_the_person_with_that_email(
-    tmp_path: Path,
-) -> None:
+async def test_an_email_in_the_path_addresses_that_email_never_a_trait(tmp_path: Path) -> None:
+    # Someone who sets another person's email as their own trait must not become the target of
+    # that person's deletion: the path's email is the person's key, as Customer.io reads it.
     async with harness(tmp_path) as h:
         c = h.client
-        await ok(await c.put("/api/v1/customers/u12", json={"email": "Ada@Example.com"}, auth=CIO))
+        await ok(await c.put("/api/v1/customers/u12", json={"email": "ada@example.com"}, auth=CIO))
         await ok(await c.delete("/api/v1/customers/ada%40example.com", auth=CIO))
-        assert entries(h, "u12", USER_DELETED)
+        assert not entries(h, "u12", USER_DELETED)
+        assert entries(h, "ada@example.com", USER_DELETED)
         await ok(await c.post("/api/v1/customers/new%40example.com/suppress", auth=CIO))
         assert entries(h, "new@example.com", USER_SUPPRESSED)  # an email-keyed person

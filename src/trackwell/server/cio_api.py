@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -12,23 +11,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from trackwell.messages import MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES
-from trackwell.operations import CIO_ID_PREFIX, USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
+from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 from trackwell.server import cio_map
 from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, require
-from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.body import check_content_type, parse_json, read_body
 from trackwell.server.cio_map import MapError
 from trackwell.server.cors import check_origin
 from trackwell.server.gateway import Gateway
 from trackwell.server.ingest import Unmappable, answer
 from trackwell.server.problems import Problem
-from trackwell.server.storeerrors import store_reason
-from trackwell.store import Store, StoreError
 
 KEY_HELP = "use Basic authentication with site_id (the source name) and api_key (its key)"
 CUSTOMERS = b"/api/v1/customers/"
-# Profiles looked at when finding who a `cio_<id>` or an email names (a trait match).
-MAX_CANDIDATES = 20
 
 
 def _source(request: Request, gateway: Gateway) -> Source:
@@ -80,51 +74,8 @@ async def _answer(
         messages = build(body)
     except MapError as exc:
         raise Problem(400, "malformed", exc.message, exc.field) from None
-    messages = await _addressed(gateway, messages)
+    cio_map.address(messages)
     return await answer(request, gateway, source, messages, batch=len(messages) > 1)
-
-
-async def _addressed(gateway: Gateway, items: list[Any]) -> list[Any]:
-    """Messages naming a person by `cio_<id>` or email, readdressed to whom trackwell knows."""
-    messages = [item for item in items if isinstance(item, dict)]
-    names = cio_map.addressed_names(messages)
-    if names:
-        try:
-            resolved = await asyncio.to_thread(resolve, gateway.store, names)
-        except StoreError as exc:
-            raise Problem(
-                503,
-                "store_unavailable",
-                f"the store cannot be read right now ({store_reason(exc)}); retry later,"
-                " nothing was stored",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ) from None
-        cio_map.address(messages, resolved)
-    return items
-
-
-def resolve(store: Store, names: Iterable[str]) -> dict[str, str | None]:
-    """Who each name addresses: a user id trackwell knows, or None.
-
-    A name that is itself a user id is that person (one key lookup). Otherwise the one profile
-    whose `cio_id` trait (for `cio_<id>`) or `email` trait (for an email) equals it; with none,
-    or more than one, trackwell does not guess.
-    """
-    found: dict[str, str | None] = {}
-    for name in names:
-        if store.profile(name) is not None:
-            found[name] = name
-            continue
-        cio = cio_map.is_cio_id(name)
-        trait, value = ("cio_id", name[len(CIO_ID_PREFIX) :]) if cio else ("email", name)
-        matches = []
-        for key in store.find_people(value, MAX_CANDIDATES):
-            profile = store.profile(key)
-            held = profile.traits.get(trait) if profile is not None else None
-            if isinstance(held, str) and (held == value if cio else held.lower() == value.lower()):
-                matches.append(key)
-        found[name] = matches[0] if len(matches) == 1 else None
-    return found
 
 
 async def customers(request: Request) -> Response:
@@ -195,7 +146,7 @@ async def batch(request: Request) -> Response:
             items.extend(cio_map.operation(op, f"batch[{index}]."))
         except MapError as exc:
             items.append(Unmappable(op, exc.field, exc.message))
-    items = await _addressed(gateway, items)
+    cio_map.address([item for item in items if isinstance(item, dict)])
     return await answer(request, gateway, source, items, batch=True)
 
 

@@ -9,7 +9,6 @@ forwarded, never checked against the plan. Request shapes: Customer.io's Track A
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,8 +32,6 @@ PERSON_IDS = ("id", "email", "cio_id", "phone")
 # delete, since that is what people write.
 ADD_RELATIONSHIPS = "add_relationships"
 DELETE_RELATIONSHIPS = frozenset(["delete_relationships", "remove_relationships"])
-# Customer.io tells an email from an id by its shape (the `identifier` path parameter).
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # An object operation without a person still needs an identity on the Segment hops.
 OBJECT_ANONYMOUS_PREFIX = "cio_object:"
 
@@ -241,42 +238,24 @@ def _person(identifiers: Mapping[str, Any], where: str) -> str:
     raise MapError(where, f"needs one of {', '.join(PERSON_IDS)}")
 
 
-def address(messages: list[Message], resolve: Mapping[str, str | None]) -> list[Message]:
-    """Messages whose person was named by a Customer.io id (`cio_<id>`) or an email, readdressed.
+def address(messages: list[Message]) -> list[Message]:
+    """Messages whose person is named by a Customer.io id (`cio_<id>`), addressed through
+    `context.externalIds` instead, so no profile named `cio_...` is made.
 
-    `resolve` maps such a name to the user id trackwell knows the person by, or to None when it
-    knows none: a `cio_<id>` then addresses the person through `context.externalIds` (no
-    profile is made for it), an email stays the person's key, as in an email-keyed workspace.
-    """
+    The name is never looked up among profiles' traits: a trait is whatever a client last set,
+    so resolving through it could turn a delete of one person into a delete of another."""
     for message in messages:
-        for field in ("userId", "previousId"):
-            name = message.get(field)
-            if not isinstance(name, str) or name not in resolve:
-                continue
-            known = resolve[name]
-            if known is not None:
-                message[field] = known
-            elif field == "userId" and is_cio_id(name):
-                del message["userId"]
-                context = message.setdefault("context", {})
-                context["externalIds"] = [cio_external_id(name[len(CIO_ID_PREFIX) :])]
+        name = message.get("userId")
+        if isinstance(name, str) and is_cio_id(name):
+            del message["userId"]
+            context = message.setdefault("context", {})
+            context["externalIds"] = [cio_external_id(name[len(CIO_ID_PREFIX) :])]
     return messages
 
 
 def is_cio_id(name: str) -> bool:
     """Whether a person's name is a Customer.io id (`cio_<id>`)."""
     return name.startswith(CIO_ID_PREFIX) and len(name) > len(CIO_ID_PREFIX)
-
-
-def addressed_names(messages: list[Message]) -> set[str]:
-    """The names in messages that address a person by Customer.io id or by email."""
-    names = set()
-    for message in messages:
-        for field in ("userId", "previousId"):
-            name = message.get(field)
-            if isinstance(name, str) and (is_cio_id(name) or EMAIL.match(name)):
-                names.add(name)
-    return names
 
 
 def operation(op: Any, where: str) -> list[Message]:
