@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from trackwell.operations import cio_external_id
 from trackwell.pipeline.accept import Accepted, accept, prepare
 from trackwell.plan import Plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
@@ -751,6 +752,26 @@ class StoreContract:
         store.ack(HOOK, [DeliveryResult(d.seq, "delivered") for d in released], now + 1004)
         stats = self.stats(store)
         assert (stats.waiting, stats.retry, stats.delivered) == (0, 0, 4)
+
+    def test_a_person_known_only_by_customerio_id_keeps_their_order(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        # The gateway keeps an unknown `cio_<id>` in context.externalIds, with no userId: the
+        # barrier must still see one person, or a delete could overtake the identify before it.
+        def addressed(message_id: str) -> dict[str, Any]:
+            message = track(message_id, None)
+            message["context"] = {"externalIds": [cio_external_id("a1b2")]}
+            return message
+
+        store.register_destination(HOOK)
+        self.write(store, compiled, addressed("c1"))
+        now = now_ms()
+        [first] = store.claim(HOOK, 10, now)
+        store.ack(HOOK, [DeliveryResult(first.seq, "retry", now + 1000, "timeout")], now)
+        self.write(store, compiled, addressed("c2"))
+        assert store.claim(HOOK, 10, now + 1) == []
+        assert self.stats(store).waiting == 1
+        assert [e.message["messageId"] for e in store.timeline("cio_a1b2").entries] == ["c1", "c2"]
 
     def test_a_dead_message_releases_the_waiting_ones_and_blocks_nothing(
         self, store: Store, compiled: CompiledPlan

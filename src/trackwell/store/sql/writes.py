@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from trackwell.messages import Message, encode
+from trackwell.operations import CIO_ID_PREFIX, cio_id_of
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
@@ -191,7 +192,7 @@ def write_batch(
                 kind,
                 name,
                 message.user_id,
-                message.anonymous_id,
+                message.anonymous_id or _external_person(message),
                 at,
                 received_ms,
                 checked.verdict,
@@ -267,6 +268,15 @@ def _violations_json(violations: Sequence[Violation]) -> str | None:
     if not violations:
         return None
     return orjson.dumps([v.to_dict() for v in violations]).decode()
+
+
+def _external_person(message: Message) -> str | None:
+    """`cio_<id>` for a message that names its person only by Customer.io id: the log's person
+    column, so such a person's messages keep their order per destination and share a timeline."""
+    if message.user_id:
+        return None
+    cio_id = cio_id_of(message.context)
+    return CIO_ID_PREFIX + cio_id if cio_id is not None else None
 
 
 def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
