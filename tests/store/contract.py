@@ -499,6 +499,10 @@ class StoreContract:
         assert [(m.kind, m.anonymous_id, m.user_id, m.outcome) for m in merges] == [
             ("alias", "anon-1", "u1", "merged")
         ]
+        # A server's alias names no anonymousId; the stored one says previousId is this person's
+        # anonymous id, so a tool ties the visitor's history instead of merging two people.
+        stored = store.get("al")
+        assert stored is not None and stored.message["anonymousId"] == "anon-1"
 
     @pytest.mark.parametrize("placeholder", ["undefined", "null", "0", "guest"])
     def test_placeholder_ids_never_merge(
@@ -573,6 +577,7 @@ class StoreContract:
         profile_a = store.profile("user-a")
         assert profile_a is not None and profile_a.user_id == "user-a"
         assert "ev-a" not in message_ids(store.timeline("user-b"))
+        assert "anonymousId" not in stored.message  # two known people: a merge, said as such
         assert message_ids(store.timeline("user-a")) == ["id-a", "ev-a"]
 
     def test_the_merge_log_records_who_when_how_and_why(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Iterable, Sequence
@@ -179,6 +180,13 @@ def write_batch(
         kind = message.type
         # The hot loop of the store: everything per row is inlined and computed once.
         identity = identities.apply(message, now_ms) if kind in ("identify", "alias") else []
+        body = checked.body
+        if kind == "alias" and message.anonymous_id is None and identities.tied(message):
+            # A server's alias(previousId=<visitor>) names no anonymousId: say that previousId is
+            # this person's anonymous id (the store knows it now), so a tool merges the visitor's
+            # history into the person instead of merging two people (Customer.io).
+            message = dataclasses.replace(message, anonymous_id=message.previous_id)
+            body = encode(message)
         timestamp = message.timestamp or message.received_at
         at = int(timestamp.timestamp() * 1000) if timestamp else 0
         received = message.received_at
@@ -197,7 +205,7 @@ def write_batch(
                 received_ms,
                 checked.verdict,
                 _violations_json([*violations, *identity]) if violations or identity else None,
-                checked.body or encode(message),
+                body or encode(message),
             )
         )
         dedup_rows.append((hashes[message_id], seq))
@@ -420,6 +428,12 @@ class _Identities:
             return []
         path = "anonymousId" if kind == "identify" else "previousId"
         return [Violation("identity_conflict", path, decision.detail + "; not merged")]
+
+    def tied(self, message: Message) -> bool:
+        """Whether an alias's previousId is (now) an anonymous id of its user: the merge was made
+        or had been made before, rather than refused as two identified people."""
+        previous = message.previous_id
+        return previous is not None and self.owners.get(previous) == message.user_id
 
     def flush(self) -> None:
         if self.new_links:
