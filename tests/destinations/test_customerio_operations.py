@@ -163,7 +163,18 @@ def test_each_destination_takes_only_the_operations_it_performs() -> None:
     v2 = CustomerIO(mode="v2", transport=capture)
     assert v1.filter.exclude_events == OBJECT_OPERATIONS
     assert not v2.filter.exclude_events
-    assert not SegmentCompatible(transport=capture).filter.exclude_events
+    # Real Segment would take `User Deleted` as an event and delete nobody: not for it, unless
+    # the endpoint is Customer.io Data Pipelines (which performs them) or it is asked for.
+    assert SegmentCompatible(transport=capture).filter.exclude_events == OPERATIONS
+    pipelines = SegmentCompatible(transport=capture, base_url="https://cdp-eu.customer.io")
+    assert not pipelines.filter.exclude_events
+    assert not SegmentCompatible(transport=capture, operations=True).filter.exclude_events
+    assert (
+        SegmentCompatible(
+            transport=capture, base_url="https://cdp.customer.io", operations=False
+        ).filter.exclude_events
+        == OPERATIONS
+    )
     for tool in (Mixpanel(transport=capture), Amplitude(transport=capture)):
         assert tool.filter.exclude_events == OPERATIONS  # no equivalent: never "delivered"
         assert not tool.filter.accepts("track", USER_DELETED)
@@ -179,7 +190,9 @@ def test_a_segment_compatible_endpoint_gets_the_semantic_events_intact(
     segment_fake: FakeSegment, closing: Closing
 ) -> None:
     segment: SegmentCompatible = closing(
-        SegmentCompatible(write_key=segment_fake.write_key, base_url=segment_fake.url)
+        SegmentCompatible(
+            write_key=segment_fake.write_key, base_url=segment_fake.url, operations=True
+        )
     )
     assert kinds(segment.deliver([device_added(), operation(USER_DELETED)])) == ["delivered"] * 2
     sent = [m for r in segment_fake.requests for m in json.loads(r.body)["batch"]]

@@ -199,6 +199,8 @@ def test_secrets_in_the_file_are_refused(table: dict[str, Any], key: str, variab
         ({"type": "segment", "events": "Signed Up"}, "events must be a list of strings"),
         ({"type": "customerio", "region": "apac"}, "region must be one of us, eu"),
         ({"type": "webhook"}, "a webhook needs url"),
+        ({"type": "segment", "operations": "yes"}, "operations must be true or false"),
+        ({"type": "mixpanel", "operations": True}, "unknown key(s) operations"),
     ],
 )
 def test_bad_tables_are_refused_with_a_clear_message(table: dict[str, Any], words: str) -> None:
@@ -232,3 +234,10 @@ def test_a_gateway_that_never_sends_needs_no_credentials() -> None:
     built.close()
     env = {"TRACKWELL_AMP_API_KEY": "k"}
     assert not from_settings("amp", {"type": "amplitude"}, env, sending=False).capture
+
+
+def test_a_segment_compatible_table_may_ask_for_operations() -> None:
+    table = {"type": "segment", "mode": "capture", "base_url": "https://events.example.com"}
+    assert from_settings("s", table, {}).filter.exclude_events  # not performed there
+    asked = from_settings("s", {**table, "operations": True}, {})
+    assert not asked.filter.exclude_events

@@ -47,7 +47,9 @@ _KINDS = {
     "customerio": _Kind(
         frozenset(["base_url", "region", "api", "object_type_id"]), ("site_id", "api_key")
     ),
-    "segment": _Kind(frozenset(["base_url"]), ("write_key",)),
+    # `operations`: send deletes, suppression and devices as semantic events (the default only
+    # for Customer.io Data Pipelines' hosts, the one Segment-compatible API that performs them).
+    "segment": _Kind(frozenset(["base_url", "operations"]), ("write_key",)),
     "mixpanel": _Kind(
         frozenset(["base_url", "region", "project_id"]),
         ("project_token", "api_secret", "service_account_username", "service_account_secret"),
@@ -68,6 +70,7 @@ _STRINGS = frozenset(
     ["base_url", "region", "api", "mode", "object_type_id", "project_id", "group_type", "url"]
 )
 _INTEGERS = frozenset(["batch_size", "min_id_length", "max_body_bytes"])
+_BOOLEANS = frozenset(["operations"])
 
 
 def env_var(name: str, key: str) -> str:
@@ -173,6 +176,8 @@ def _listed(destination: HttpDestination) -> str:
 def _checked(key: str, value: Any) -> Any:
     if key in _STRINGS and not isinstance(value, str):
         raise ValueError(f"{key} must be a string, got {value!r}")
+    if key in _BOOLEANS and not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
     if key in _INTEGERS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{key} must be a positive integer, got {value!r}")
     if key in ("timeout", "rate_limit") and (

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from trackwell.destinations.base import Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
@@ -30,6 +31,8 @@ from trackwell.operations import OPERATIONS
 from trackwell.store.base import DeliveryFilter
 
 DEFAULT_BASE_URL = "https://api.segment.io"
+# Customer.io Data Pipelines' Segment-compatible API (US and EU), which performs the operations.
+PIPELINES_HOSTS = frozenset(["cdp.customer.io", "cdp-eu.customer.io"])
 # Segment's documented limits: 32 KB a message, 500 KB a batch (the official library keeps
 # the batch under 475,000 bytes to leave room for what the server adds).
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -45,16 +48,13 @@ class SegmentCompatible(HttpDestination):
 
     kind = "segment"
     default_base_url = DEFAULT_BASE_URL
-    # Operations travel as Customer.io Data Pipelines' semantic events, which that endpoint
-    # performs (https://docs.customer.io/integrations/data-in/semantic-events/cio-journeys/);
-    # any other Segment-compatible endpoint receives them as the track calls they are.
-    operations = OPERATIONS
 
     def __init__(
         self,
         name: str | None = None,
         *,
         write_key: str | None = None,
+        operations: bool | None = None,
         capture: bool = False,
         base_url: str | None = None,
         transport: Transport | None = None,
@@ -64,6 +64,13 @@ class SegmentCompatible(HttpDestination):
         timeout: float = 10.0,
     ) -> None:
         self._auth = basic_auth(write_key, "") if write_key else None
+        # Operations travel as Customer.io Data Pipelines' semantic events, which that endpoint
+        # performs (https://docs.customer.io/integrations/data-in/semantic-events/cio-journeys/).
+        # Any other Segment-compatible endpoint would take `User Deleted` as an ordinary event and
+        # delete nobody, so "delivered" would be untrue: there they are sent only when asked for.
+        if operations is None:
+            operations = urlsplit(base_url or DEFAULT_BASE_URL).hostname in PIPELINES_HOSTS
+        self.operations = OPERATIONS if operations else frozenset()
         super().__init__(
             name,
             missing=required(write_key=write_key),

@@ -32,6 +32,7 @@ LOG_COLUMNS = (
     ("user_id", "text"), ("anonymous_id", "text"), ("timestamp_ms", "bigint"),
     ("received_ms", "bigint"), ("verdict", "text"), ("violations", "text"), ("body", "bytea"),
 )  # fmt: skip
+_LOG_ANONYMOUS = [name for name, _ in LOG_COLUMNS].index("anonymous_id")
 DEDUP_COLUMNS = (("hash", "bigint"), ("seq", "bigint"))
 PROFILE_COLUMNS = (
     ("user_id", "text"), ("traits", "text"), ("trait_times", "text"),
@@ -181,10 +182,14 @@ def write_batch(
         # The hot loop of the store: everything per row is inlined and computed once.
         identity = identities.apply(message, now_ms) if kind in ("identify", "alias") else []
         body = checked.body
-        if kind == "alias" and message.anonymous_id is None and identities.tied(message):
+        if (
+            kind == "alias"
+            and message.anonymous_id is None
+            and identities.tied_visitor(message, log_rows)
+        ):
             # A server's alias(previousId=<visitor>) names no anonymousId: say that previousId is
-            # this person's anonymous id (the store knows it now), so a tool merges the visitor's
-            # history into the person instead of merging two people (Customer.io).
+            # this person's anonymous id (the store knows it as a visitor's), so a tool merges the
+            # visitor's history into the person instead of merging two people (Customer.io).
             message = dataclasses.replace(message, anonymous_id=message.previous_id)
             body = encode(message)
         timestamp = message.timestamp or message.received_at
@@ -429,11 +434,18 @@ class _Identities:
         path = "anonymousId" if kind == "identify" else "previousId"
         return [Violation("identity_conflict", path, decision.detail + "; not merged")]
 
-    def tied(self, message: Message) -> bool:
-        """Whether an alias's previousId is (now) an anonymous id of its user: the merge was made
-        or had been made before, rather than refused as two identified people."""
+    def tied_visitor(self, message: Message, pending: Sequence[tuple[Any, ...]]) -> bool:
+        """Whether an alias's previousId is a visitor's anonymous id, now tied to its user: the
+        merge was made (not refused as two identified people) and the id was seen as an
+        anonymousId, in the log or in this batch's `pending` log rows. An id never seen is left
+        alone: a Customer.io `merge_customers` of a person trackwell never saw stays a merge."""
         previous = message.previous_id
-        return previous is not None and self.owners.get(previous) == message.user_id
+        if previous is None or self.owners.get(previous) != message.user_id:
+            return False
+        if any(row[_LOG_ANONYMOUS] == previous for row in pending):
+            return True
+        seen = self.conn.execute("SELECT 1 FROM log WHERE anonymous_id = ? LIMIT 1", (previous,))
+        return seen.fetchone() is not None
 
     def flush(self) -> None:
         if self.new_links:
