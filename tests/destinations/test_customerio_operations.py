@@ -33,6 +33,7 @@ from trackwell.operations import (
     USER_UNSUPPRESSED,
     cio_external_id,
 )
+from trackwell.store import DeliveryFilter
 
 TOKEN = "fcm:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx"
 
@@ -257,3 +258,15 @@ def test_v1_calls_match_the_official_library(
     assert [t.json() for t in theirs[:4]] == [{}] * 4 and all(m.body == b"" for m in mine[:4])
     assert mine[4].json() == theirs[4].json()
     assert fake.devices["user-0001"][TOKEN]["id"] == TOKEN
+
+
+def test_an_events_list_never_drops_the_operations_the_tool_performs() -> None:
+    # `events = [...]` picks plan events to send; a delete through the same destination must
+    # still be queued, or the client's 200 would hide a person never deleted.
+    chosen = DeliveryFilter(events=frozenset({"Account Created"}))
+    cio = CustomerIO(api="v2", capture=True, filter=chosen)
+    assert cio.filter.accepts("track", USER_DELETED)
+    assert cio.filter.accepts("track", "Account Created")
+    assert not cio.filter.accepts("track", "Feature Used")
+    mixpanel = Mixpanel(capture=True, filter=chosen)
+    assert not mixpanel.filter.accepts("track", USER_DELETED)

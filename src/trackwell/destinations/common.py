@@ -252,7 +252,9 @@ class HttpDestination(Destination):
         filter = DeliveryFilter(
             # No list of types means every type this tool can take, so no call is sent in vain.
             self.supported_types if base.types is None else base.types,
-            base.events,
+            # An `events` list chooses among the plan's events; the operations the tool performs
+            # (a delete, a device) are not events of the plan and must not be dropped by it.
+            None if base.events is None else base.events | self.operations,
             base.exclude_events | (OPERATIONS - self.operations),
         )
         super().__init__(
