@@ -21,6 +21,7 @@ from trackwell.destinations.common import (
     to_epoch_seconds,
     ulid_from,
 )
+from trackwell.destinations.http import CaptureTransport, HttpRequest
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -102,3 +103,14 @@ def test_public_url_drops_credentials_paths_and_queries() -> None:
     assert public_url("https://user:pw@hooks.example.com:8443/catch/123/token?k=v") == (
         "https://hooks.example.com:8443"
     )
+
+
+def test_capture_keeps_only_the_newest_requests() -> None:
+    # Capture mode may run for days under `serve`; its memory must not grow with every request.
+    capture = CaptureTransport(keep=3)
+    requests = [HttpRequest("POST", f"https://x.example/{n}", {}, b"") for n in range(10)]
+    for request in requests:
+        capture.send(request, 1.0)
+    assert capture.recorded == 10
+    assert 3 <= len(capture.requests) <= 6
+    assert capture.requests[-3:] == requests[-3:]

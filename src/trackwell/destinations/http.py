@@ -93,16 +93,27 @@ class HttpxTransport:
             self._client.close()
 
 
+# Requests a CaptureTransport keeps for inspection; what it recorded is counted, not kept.
+CAPTURE_KEEP = 1_000
+
+
 class CaptureTransport:
     """Records requests instead of sending them: a destination given one is in capture mode,
     and reports each message it records as `captured`, never as delivered."""
 
-    def __init__(self) -> None:
-        self.requests: list[HttpRequest] = []
+    def __init__(self, keep: int = CAPTURE_KEEP) -> None:
+        self.requests: list[HttpRequest] = []  # the newest `keep`, oldest first
+        self.recorded = 0  # every request ever recorded
+        self._keep = keep
         self._lock = threading.Lock()
 
     def send(self, request: HttpRequest, timeout: float) -> HttpResponse:
         """Keep the request (the destination, not this answer, decides the outcome)."""
         with self._lock:
             self.requests.append(request)
+            self.recorded += 1
+            if len(self.requests) > 2 * self._keep:
+                # A capture destination may run for days under `serve`: keep the newest only
+                # (trimmed in halves, so appending stays cheap); the store holds every message.
+                del self.requests[: -self._keep]
         return HttpResponse(200, {"content-type": "application/json"}, b"{}")
