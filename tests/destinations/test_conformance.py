@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
 from tests.destinations.helpers import alias, group, identify, page, screen, track
+from tests.destinations.test_customerio_operations import (
+    TOKEN,
+    device_added,
+    device_deleted,
+    object_deleted,
+    operation,
+    relationship_deleted,
+)
 from tests.fakes.customerio import V2, V2_SHAPES, check_v1_shape
 from tests.fakes.schema import violation
 from tests.fakes.server import Received
@@ -24,6 +32,7 @@ from trackwell.destinations import (
     Mixpanel,
     SegmentCompatible,
 )
+from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 
 
 def every_call() -> list[dict[str, Any]]:
@@ -43,13 +52,21 @@ def every_call() -> list[dict[str, Any]]:
         alias(previous_id="anon-77", anonymousId="anon-77"),
         alias(previous_id="old-0001", anonymousId="anon-77"),
         alias(previous_id="old@example.com"),
+        # The operations, each where a tool performs it (the filter keeps them from the others).
+        operation(USER_DELETED),
+        operation(USER_SUPPRESSED),
+        operation(USER_UNSUPPRESSED, "cio_a3000001"),
+        device_added(),
+        device_deleted(),
+        relationship_deleted(),
+        object_deleted(),
     ]
 
 
 def built(destination: Any) -> list[HttpRequest]:
     transport = CaptureTransport()
     destination.transport = transport
-    messages = [m for m in every_call() if m["type"] in destination.supported_types]
+    messages = [m for m in every_call() if destination.filter.accepts(m["type"], m.get("event"))]
     outcomes = destination.deliver(messages)
     # A CaptureTransport records the requests, so the honest outcome is captured, not delivered.
     assert all(outcome.kind == "captured" for outcome in outcomes), outcomes
@@ -85,6 +102,11 @@ def test_customerio_v1_routes_are_the_documented_ones() -> None:
         ("POST", "/api/v1/customers/cio_a3000001/events"),
         ("POST", "/api/v1/events"),
         ("POST", "/api/v1/merge_customers"),
+        ("DELETE", "/api/v1/customers/user-0001"),
+        ("POST", "/api/v1/customers/user-0001/suppress"),
+        ("POST", "/api/v1/customers/cio_a3000001/unsuppress"),
+        ("PUT", "/api/v1/customers/user-0001/devices"),
+        ("DELETE", f"/api/v1/customers/user-0001/devices/{quote(TOKEN, safe='')}"),
     }
 
 
