@@ -12,7 +12,7 @@ import json
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -194,11 +194,28 @@ def wait_for(what: str, check: Callable[[], bool], seconds: float = 30) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stored_all(served: Served, message_ids: Iterable[str]) -> bool:
+    """Whether every one of these messages is in the gateway's store."""
+    store = SQLiteStore(served.store[len("sqlite:///") :])
+    try:
+        return all(store.get(message_id) is not None for message_id in message_ids)
+    finally:
+        store.close()
+
+
 def run_page(
-    chromium: str, url: str, script: str, argument: dict[str, Any], *, leave: bool = False
+    chromium: str,
+    url: str,
+    script: str,
+    argument: dict[str, Any],
+    *,
+    leave: bool = False,
+    until: Callable[[dict[str, Any]], bool] | None = None,
 ) -> dict[str, Any]:
     """Open `url`, run `script` with `argument`; its result and every answer of 400 or more.
-    `leave`: navigate away at once, as a visitor closing the tab, instead of waiting."""
+    `leave`: navigate away at once, as a visitor closing the tab, instead of waiting.
+    `until`: keep the browser open until it holds for the script's result (what the library
+    still had to send has arrived), rather than for a fixed time a busy machine may overrun."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -218,9 +235,12 @@ def run_page(
             result: dict[str, Any] = page.evaluate(script, argument)
             if leave:
                 page.goto("about:blank")  # pagehide: what is still buffered must go out now
-                time.sleep(1.5)  # the keepalive requests outlive the page, not the browser
+            # The keepalive requests outlive the page, not the browser; the batching strategy
+            # flushes on its timer: either way, wait for the arrival itself.
+            if until is not None:
+                wait_for("the page's calls at the gateway", lambda: until(result))
             else:
-                page.wait_for_timeout(1500)  # the batching strategy's last, timed flush
+                page.wait_for_timeout(1500)
             page.close()
         finally:
             browser.close()
@@ -258,6 +278,7 @@ def test_every_call_of_analytics_next_is_stored_and_delivered(
             f"{shop.origin}/pricing",
             PAGE_SCRIPT,
             {"gateway": served.url, "key": SITE_KEY, "strategy": STRATEGIES[mode], "user": USER},
+            until=lambda result: stored_all(served, result["ids"].values()),
         )
         assert result["failures"] == [] and result["http_errors"] == [], result
         ids: dict[str, str] = result["ids"]
@@ -356,6 +377,7 @@ def test_calls_still_batched_when_the_visitor_leaves_are_not_lost(
             PAGE_SCRIPT,
             {"gateway": served.url, "key": SITE_KEY, "strategy": strategy, "user": USER},
             leave=True,
+            until=lambda result: stored_all(served, result["ids"].values()),
         )
         ids = set(result["ids"].values())
         store = SQLiteStore(served.store[len("sqlite:///") :])
