@@ -27,6 +27,10 @@ PERSON_OPERATIONS: Final = frozenset([USER_DELETED, USER_SUPPRESSED, USER_UNSUPP
 DEVICE_OPERATIONS: Final = frozenset([DEVICE_UPDATED, DEVICE_DELETED])
 OBJECT_OPERATIONS: Final = frozenset([RELATIONSHIP_DELETED, OBJECT_DELETED])
 OPERATIONS: Final = PERSON_OPERATIONS | DEVICE_OPERATIONS | OBJECT_OPERATIONS
+# Customer.io's own name for the person action that performs each person operation: the v1 path
+# (`POST /api/v1/customers/{id}/suppress`) and the v2 `action` (Track API reference).
+CUSTOMERIO_PERSON_ACTIONS: Final = {USER_DELETED: "delete", USER_SUPPRESSED: "suppress",
+                                    USER_UNSUPPRESSED: "unsuppress"}  # fmt: skip
 
 # Where a device operation carries its push token (Data Pipelines reads `context.device.token`;
 # its JavaScript examples pass `device` in the properties). A token there is the payload of the

@@ -41,6 +41,7 @@ from trackwell.destinations.common import (
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
 from trackwell.operations import (
     CIO_ID_PREFIX,
+    CUSTOMERIO_PERSON_ACTIONS,
     DEVICE_DELETED,
     DEVICE_OPERATIONS,
     DEVICE_UPDATED,
@@ -291,12 +292,7 @@ class CustomerIO(HttpDestination):
             return {**person, "action": "add_device", "device": device}
         if operation == DEVICE_DELETED:
             return {**person, "action": "delete_device", "device": {"token": _token(message)}}
-        return {**person, "action": _PERSON_ACTIONS[operation]}
-
-
-# Person operations and the v1 path / v2 action that performs each.
-_PERSON_ACTIONS = {USER_DELETED: "delete", USER_SUPPRESSED: "suppress",
-                   USER_UNSUPPRESSED: "unsuppress"}  # fmt: skip
+        return {**person, "action": CUSTOMERIO_PERSON_ACTIONS[operation]}
 
 
 def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
@@ -308,7 +304,7 @@ def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
     if operation == USER_DELETED:
         return "DELETE", customer, b""
     if operation in (USER_SUPPRESSED, USER_UNSUPPRESSED):
-        return "POST", f"{customer}/{_PERSON_ACTIONS[operation]}", b""
+        return "POST", f"{customer}/{CUSTOMERIO_PERSON_ACTIONS[operation]}", b""
     if operation == DEVICE_UPDATED:
         return "PUT", f"{customer}/devices", json_bytes({"device": _device(message)})
     if operation == DEVICE_DELETED:
@@ -406,8 +402,8 @@ def _identifiers(value: str) -> dict[str, str]:
     """Customer.io's identifier kinds: `cio_` ids, email addresses, otherwise an id."""
     text = str(value)
     within(len(text.encode()), MAX_ID_BYTES, "the person's identifier", "bytes")
-    if text.startswith("cio_"):
-        return {"cio_id": text[4:]}
+    if text.startswith(CIO_ID_PREFIX) and len(text) > len(CIO_ID_PREFIX):
+        return {"cio_id": text[len(CIO_ID_PREFIX) :]}
     if _EMAIL.match(text):
         return {"email": text}
     return {"id": text}

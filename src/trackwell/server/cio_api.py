@@ -90,11 +90,11 @@ async def customers(request: Request) -> Response:
         raise Problem(404, "not_found", "no customer id in the path")
     routes: dict[tuple[str, tuple[str, ...]], Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
         ("PUT", ()): lambda b: cio_map.identify(person, b),
-        ("DELETE", ()): lambda b: [cio_map.person_action(person, USER_DELETED)],
+        ("DELETE", ()): lambda b: [cio_map.semantic(person, USER_DELETED)],
         ("POST", ("events",)): lambda b: [cio_map.event(person, b)],
         ("PUT", ("devices",)): lambda b: [cio_map.device(person, b)],
-        ("POST", ("suppress",)): lambda b: [cio_map.person_action(person, USER_SUPPRESSED)],
-        ("POST", ("unsuppress",)): lambda b: [cio_map.person_action(person, USER_UNSUPPRESSED)],
+        ("POST", ("suppress",)): lambda b: [cio_map.semantic(person, USER_SUPPRESSED)],
+        ("POST", ("unsuppress",)): lambda b: [cio_map.semantic(person, USER_UNSUPPRESSED)],
     }
     if method == "DELETE" and len(rest) == 2 and rest[0] == "devices" and rest[1]:
         token = rest[1]

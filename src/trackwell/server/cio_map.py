@@ -14,13 +14,11 @@ from typing import Any
 
 from trackwell.operations import (
     CIO_ID_PREFIX,
+    CUSTOMERIO_PERSON_ACTIONS,
     DEVICE_DELETED,
     DEVICE_UPDATED,
     OBJECT_DELETED,
     RELATIONSHIP_DELETED,
-    USER_DELETED,
-    USER_SUPPRESSED,
-    USER_UNSUPPRESSED,
     cio_external_id,
 )
 
@@ -191,11 +189,6 @@ def semantic(person: str | None, name: str, properties: Mapping[str, Any] | None
     return message
 
 
-def person_action(person: str, name: str) -> Message:
-    """DELETE /api/v1/customers/{id}, POST .../suppress and .../unsuppress (no body)."""
-    return semantic(person, name)
-
-
 def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
     """PUT /api/v1/customers/{id}/devices: `{"device": {"id", "platform", "last_used",
     "attributes"}}`; the token goes to `context.device.token`, as Data Pipelines has it."""
@@ -276,8 +269,7 @@ def operation(op: Any, where: str) -> list[Message]:
 
 # v2 person actions that delete, suppress or unsuppress (reference: person_delete,
 # person_suppress, person_unsuppress).
-_PERSON_ACTIONS = {"delete": USER_DELETED, "suppress": USER_SUPPRESSED,
-                   "unsuppress": USER_UNSUPPRESSED}  # fmt: skip
+_PERSON_ACTIONS = {action: name for name, action in CUSTOMERIO_PERSON_ACTIONS.items()}
 
 
 def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Message]:
@@ -315,7 +307,7 @@ def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Messa
             raise MapError(f"{where}device.token", "a device needs its token")
         return [device_deleted(person, token)]
     if action in _PERSON_ACTIONS:
-        return [person_action(person, _PERSON_ACTIONS[action])]
+        return [semantic(person, _PERSON_ACTIONS[action])]
     raise MapError(f"{where}action", f"unknown person action {action!r}")
 
 
