@@ -1,5 +1,5 @@
-"""Fake Customer.io Track API: v1 people, events, anonymous events, merges, deletes, suppression
-and devices; the v2 batch.
+"""Fake Customer.io Track API: v1 people, events, anonymous events, merges, deletes, suppression,
+devices and delivery metrics; the v2 batch.
 
 Every request is first checked against the shapes written from Customer.io's published Track
 API reference (`schemas/customerio-track-v1.json`, `schemas/customerio-track-v2.json`): a field
@@ -47,6 +47,7 @@ V1_SHAPES = (
     ("PUT", re.compile(r"^/api/v1/customers/[^/]+/devices$"), "add_device"),
     ("DELETE", re.compile(r"^/api/v1/customers/[^/]+/devices/[^/]+$"), "no_body"),
     ("POST", re.compile(r"^/api/v1/customers/[^/]+/(?:suppress|unsuppress)$"), "no_body"),
+    ("POST", re.compile(r"^/api/v1/metrics$"), "metrics"),
 )
 # v2 operations by (type, action), the reference's discriminator, and their definition.
 V2_SHAPES = {
@@ -67,6 +68,7 @@ V2_SHAPES = {
     ("object", "delete"): "object_delete",
     ("object", "add_relationships"): "object_relationships_change",
     ("object", "delete_relationships"): "object_relationships_change",
+    ("delivery", "event"): "delivery_event",
 }
 
 
@@ -95,6 +97,9 @@ class FakeCustomerIO(FakeServer):
         self.devices: dict[str, dict[str, dict[str, Any]]] = {}  # person -> token -> device
         self.relationships_deleted: list[tuple[str, dict[str, Any]]] = []
         self.objects_deleted: list[dict[str, Any]] = []
+        # Delivery metrics as received: the v1 body (`/api/v1/metrics`), or for a v2 `delivery`
+        # operation `{"delivery_id", "metric", "device_token"}`; each with "api": "v1" | "v2".
+        self.metrics: list[dict[str, Any]] = []
 
     def activity(self, person: str) -> list[dict[str, Any]]:
         """The events on a person's profile: their own, and anonymous ones whose anonymous_id
@@ -140,6 +145,9 @@ class FakeCustomerIO(FakeServer):
             return self._reply(self._event(body, anonymous_id=body.get("anonymous_id")))
         if method == "POST" and path == "/api/v1/merge_customers":
             return self._reply(self._merge(body))
+        if method == "POST" and path == "/api/v1/metrics":
+            self.metrics.append({**body, "api": "v1"})  # the shape was checked above
+            return Reply(200, {})
         if method == "POST" and path == "/api/v2/batch":
             return self._batch(request, body)
         return _error(404, f"no route for {method} {path}")
@@ -264,6 +272,10 @@ class FakeCustomerIO(FakeServer):
             return wrong.field, wrong.message
         if kind == "object":
             return self._object(op)
+        if kind == "delivery":
+            self.metrics.append({"delivery_id": op["identifiers"]["id"], "metric": op["name"],
+                                 "device_token": op["attributes"]["device_token"], "api": "v2"})  # fmt: skip
+            return None
         if action == "merge":
             error = self._merge(op)
             return ("primary", error) if error else None

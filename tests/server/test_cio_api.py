@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from trackwell.operations import DELIVERY_METRIC
 from trackwell.server import cio_map
 from trackwell.server.cio_map import MapError
 
@@ -202,5 +203,9 @@ def test_delivery_metrics_become_a_semantic_event() -> None:
         },
         "",
     )
-    assert message["event"] == cio_map.DELIVERY_EVENT
-    assert message["properties"] == {"device_token": "t", "metric": "opened", "delivery_id": "d1"}
+    # Data Pipelines' `Report Delivery Event`: its property names, the push token as the
+    # recipient and the device, and the delivery (not a person) as the identity.
+    assert message["event"] == DELIVERY_METRIC
+    assert message["properties"] == {"deliveryId": "d1", "metric": "opened", "recipient": "t"}
+    assert message["context"] == {"device": {"token": "t"}}
+    assert message["anonymousId"] == "cio_delivery:d1" and "userId" not in message

@@ -5,7 +5,8 @@ document behind docs.customer.io/integrations/api/track): v1 `PUT /api/v1/custom
 (operationId `identify`), `POST /api/v1/customers/{id}/events` (`track`), `POST /api/v1/events`
 (`trackAnonymous`), `POST /api/v1/merge_customers` (`merge`), and v2 `POST /api/v2/batch`
 (`batch`, operations `identify_person`, `person_event`, `person_page`, `person_screen`,
-`person_merge`, `object_identify`, `object_identify_anonymous`).
+`person_merge`, `object_identify`, `object_identify_anonymous`). Delivery metrics:
+`customerio_metrics`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
+from trackwell.destinations import customerio_metrics
 from trackwell.destinations.base import Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
@@ -42,6 +44,8 @@ from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
 from trackwell.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
+    DELIVERY_METRIC,
+    DELIVERY_OPERATIONS,
     DEVICE_DELETED,
     DEVICE_OPERATIONS,
     DEVICE_UPDATED,
@@ -109,7 +113,11 @@ class CustomerIO(HttpDestination):
             + (["group"] if self.api == "v2" else [])
         )
         # ... nor object operations (relationship and object deletes).
-        self.operations = OPERATIONS if self.api == "v2" else PERSON_OPERATIONS | DEVICE_OPERATIONS
+        self.operations = (
+            OPERATIONS
+            if self.api == "v2"
+            else PERSON_OPERATIONS | DEVICE_OPERATIONS | DELIVERY_OPERATIONS
+        )
         self._auth = basic_auth(site_id, api_key) if site_id and api_key else None
         super().__init__(
             name,
@@ -219,8 +227,15 @@ class CustomerIO(HttpDestination):
         Anonymous Event" action send. Anonymous events therefore go through v1, one request each.
         """
         kind = message["type"]
+        operation = operation_of(kind, message.get("event"))
+        if operation == DELIVERY_METRIC:
+            # The v2 `delivery` operation documents push metrics only, and no action time.
+            delivery = customerio_metrics.v2_delivery(message)
+            if delivery is not None:
+                return "operation", delivery
+            return "call", customerio_metrics.v1_metric(message)
         anonymous = kind in ("track", "page", "screen") and _person_key(message) is None
-        if anonymous and operation_of(kind, message.get("event")) is None:
+        if anonymous and operation is None:
             return "call", self._v1_call(message)
         return "operation", self._operation(message)
 
@@ -299,7 +314,9 @@ def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
     """An operation as Customer.io's own v1 call (Track API reference: `DELETE
     /api/v1/customers/{identifier}`, `POST .../suppress`, `POST .../unsuppress`, `PUT
     .../devices` with `{"device": {...}}`, `DELETE .../devices/{device_id}`; none has a body
-    but the device's)."""
+    but the device's; a delivery metric is `POST /api/v1/metrics`, about no person)."""
+    if operation == DELIVERY_METRIC:
+        return customerio_metrics.v1_metric(message)
     customer = f"/api/v1/customers/{_path(_operated_person(message))}"
     if operation == USER_DELETED:
         return "DELETE", customer, b""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trackwell.messages import MESSAGE_TYPES, Message
-from trackwell.operations import DEVICE_OPERATIONS, DEVICE_TOKEN_PATHS, operation_of
+from trackwell.operations import DEVICE_TOKEN_PATHS, TOKEN_OPERATIONS, operation_of
 from trackwell.plan import naming
 from trackwell.plan.sensitive import KIND_LABELS
 from trackwell.quality.compiled import CompiledPlan
@@ -45,8 +45,9 @@ def check_message(plan: CompiledPlan, message: Message, *, backfill: bool = Fals
     work = _Work(message)
     operation = operation_of(message.type, message.event)
     sensitive = _sensitive(message)
-    if sensitive and operation in DEVICE_OPERATIONS:
-        # The push token is what a device call carries: deliver it intact, nowhere else.
+    if sensitive and operation in TOKEN_OPERATIONS:
+        # The push token is what a device call (or a push metric) carries: deliver it intact,
+        # nowhere else.
         sensitive = [(p, k) for p, k in sensitive if p not in DEVICE_TOKEN_PATHS]
     if sensitive:
         out = work.own()
@@ -67,7 +68,8 @@ def check_message(plan: CompiledPlan, message: Message, *, backfill: bool = Fals
         _plan_checks(plan, work, violations)
     time_violations, clamp = check_time(work.message, backfill=backfill)
     if operation is not None:
-        # Customer.io's delete, suppress and device calls carry no time: arrival is the action.
+        # Customer.io's delete, suppress and device calls carry no time (and a metric's is
+        # optional): arrival is the action.
         time_violations = [v for v in time_violations if v.code != "missing_timestamp"]
     if clamp:
         out = work.own()

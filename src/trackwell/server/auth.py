@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trackwell.operations import cio_id_of, operation_of
+from trackwell.operations import PERSON_ADDRESSED_OPERATIONS, cio_id_of, operation_of
 from trackwell.server.problems import Problem
 
 KEY_PREFIX = "tw_"
@@ -200,8 +200,10 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
 def _check_public(source: Source, kind: Any, item: Mapping[str, Any], where: str) -> None:
     """403 for what a key anyone can read from a web page must never do to other people:
     operations (delete, suppress, devices), addressing a person by their Customer.io id, and
-    merging two people (an alias from anything but the page's own anonymous id)."""
-    if operation_of(kind, item.get("event")) is not None:
+    merging two people (an alias from anything but the page's own anonymous id). A delivery
+    metric is about a message, not a person (an in-app message reports its metrics from the
+    page; Customer.io takes them without credentials), so a public key may send it."""
+    if operation_of(kind, item.get("event")) in PERSON_ADDRESSED_OPERATIONS:
         raise Problem(
             403,
             "forbidden",

@@ -119,6 +119,16 @@ async def merge_customers(request: Request) -> Response:
     return await _answer(request, lambda b: [cio_map.merge(b)], optional=False)
 
 
+async def metrics(request: Request) -> Response:
+    """POST /api/v1/metrics: a delivery metric of any channel (the `Report Delivery Event`)."""
+    return await _answer(request, lambda b: [cio_map.metric(b)], optional=False)
+
+
+async def push_events(request: Request) -> Response:
+    """POST /api/v1/push/events: a push delivery metric (the older, push-only call)."""
+    return await _answer(request, lambda b: [cio_map.push_metric(b)], optional=False)
+
+
 async def entity(request: Request) -> Response:
     """POST /api/v2/entity: one v2 operation."""
     return await _answer(request, lambda b: cio_map.operation(b, ""), optional=False)
@@ -156,6 +166,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/customers/{rest:path}", customers, methods=["PUT", "POST", "DELETE"]),
         Route("/api/v1/events", anonymous_event, methods=["POST"]),
         Route("/api/v1/merge_customers", merge_customers, methods=["POST"]),
+        Route("/api/v1/metrics", metrics, methods=["POST"]),
+        Route("/api/v1/push/events", push_events, methods=["POST"]),
         Route("/api/v2/entity", entity, methods=["POST"]),
         Route("/api/v2/batch", batch, methods=["POST"]),
     ]

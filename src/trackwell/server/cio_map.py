@@ -1,9 +1,9 @@
 """Customer.io Track API requests (v1 and v2) as Segment-spec messages.
 
 Calls without a Segment equivalent become the track events Customer.io's own Data Pipelines
-use for them ("semantic events": `User Deleted`, `Device Created or Updated`, ...). Those that
-change a person, a device or an object are operations (`trackwell.operations`): stored and
-forwarded, never checked against the plan. Request shapes: Customer.io's Track API reference
+use for them ("semantic events": `User Deleted`, `Device Created or Updated`, `Report Delivery
+Event`, ...). Those that change a person, a device or an object, and delivery metrics, are
+operations (`trackwell.operations`): stored and forwarded, never checked against the plan. Request shapes: Customer.io's Track API reference
 (https://docs.customer.io/integrations/api/track/, its OpenAPI `journeys-track.json`).
 """
 
@@ -15,6 +15,8 @@ from typing import Any
 from trackwell.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
+    DELIVERY_ANONYMOUS_PREFIX,
+    DELIVERY_METRIC,
     DEVICE_DELETED,
     DEVICE_UPDATED,
     OBJECT_DELETED,
@@ -22,7 +24,6 @@ from trackwell.operations import (
     cio_external_id,
 )
 
-DELIVERY_EVENT = "Report Delivery Event"
 # Identify attributes that steer Customer.io rather than describe the person.
 RESERVED_ATTRIBUTES = frozenset(["anonymous_id", "_update", "cio_relationships", "timestamp"])
 PERSON_IDS = ("id", "email", "cio_id", "phone")
@@ -261,9 +262,7 @@ def operation(op: Any, where: str) -> list[Message]:
     if kind == "object":
         return _object_operation(op, action, where)
     if kind == "delivery":
-        properties = {**_object(op, "attributes", where), "metric": op.get("name")}
-        properties["delivery_id"] = _object(op, "identifiers", where).get("id")
-        return [{"type": "track", "event": DELIVERY_EVENT, "properties": properties}]
+        return [_delivery_operation(op, action, where)]
     raise MapError(f"{where}type", f"expected person, object or delivery, not {kind!r}")
 
 
@@ -363,3 +362,85 @@ def _object_operation(op: dict[str, Any], action: Any, where: str) -> list[Messa
             message["anonymousId"] = anonymous
         messages.append(message)
     return messages
+
+
+# Request fields of the metric calls and the `Report Delivery Event` property each becomes
+# (Data Pipelines' names; the Pipelines API reference, schema `report_delivery_event`).
+METRIC_FIELDS = {"recipient": "recipient", "reason": "reason", "href": "href",
+                 "action_name": "actionName", "action_value": "actionValue"}  # fmt: skip
+
+
+def metric(body: Mapping[str, Any], where: str = "") -> Message:
+    """POST /api/v1/metrics (operationId `metrics`): `{delivery_id, metric, timestamp?,
+    recipient?, reason?, href?}`, one channel's metric of a message Customer.io delivered."""
+    fields = {k: v for k, v in body.items() if k not in ("delivery_id", "metric", "timestamp")}
+    return delivery_metric(
+        _text(body, "delivery_id", where),
+        _text(body, "metric", where),
+        fields,
+        body.get("timestamp"),
+    )
+
+
+def push_metric(body: Mapping[str, Any], where: str = "") -> Message:
+    """POST /api/v1/push/events (operationId `pushMetrics`, deprecated for /api/v1/metrics):
+    `{delivery_id, event, device_id, timestamp}`; `device_id` is the device's push token."""
+    device_token = body.get("device_id")
+    if device_token is not None and (not isinstance(device_token, str) or not device_token):
+        raise MapError(f"{where}device_id", "expected the device's token (a string)")
+    fields = {k: v for k, v in body.items() if k not in ("delivery_id", "event", "timestamp")}
+    fields.pop("device_id", None)
+    return delivery_metric(
+        _text(body, "delivery_id", where),
+        _text(body, "event", where),
+        fields,
+        body.get("timestamp"),
+        device_token,
+    )
+
+
+def _delivery_operation(op: Mapping[str, Any], action: Any, where: str) -> Message:
+    """v2 `{"type": "delivery", "action": "event", "identifiers": {"id"}, "name",
+    "attributes": {"device_token", ...}}` (schema `delivery_operations`)."""
+    if action != "event":
+        raise MapError(f"{where}action", f"a delivery has only the event action, not {action!r}")
+    delivery_id = _text(_object(op, "identifiers", where), "id", f"{where}identifiers.")
+    attributes = dict(_object(op, "attributes", where))
+    device_token = attributes.pop("device_token", None)
+    if device_token is not None and (not isinstance(device_token, str) or not device_token):
+        raise MapError(f"{where}attributes.device_token", "expected the device's token (a string)")
+    return delivery_metric(
+        delivery_id, _text(op, "name", where), attributes, op.get("timestamp"), device_token
+    )
+
+
+def delivery_metric(
+    delivery_id: str,
+    name: str,
+    fields: Mapping[str, Any],
+    timestamp: Any = None,
+    device_token: str | None = None,
+) -> Message:
+    """The `Report Delivery Event` operation: about a message, not a person, so its identity is
+    the delivery (`cio_delivery:<id>`, which makes no profile). A push token is both the
+    `recipient` (as Data Pipelines reports push metrics) and `context.device.token`, which says
+    the recipient is a device."""
+    properties: dict[str, Any] = {"deliveryId": delivery_id, "metric": name}
+    for key, value in fields.items():
+        properties[METRIC_FIELDS.get(key, key)] = value
+    if device_token is not None:
+        properties.setdefault("recipient", device_token)
+    message = semantic(None, DELIVERY_METRIC, properties)
+    message["anonymousId"] = f"{DELIVERY_ANONYMOUS_PREFIX}{delivery_id}"
+    if device_token is not None:
+        message["context"] = {"device": {"token": device_token}}
+    if timestamp is not None:
+        message["timestamp"] = timestamp
+    return message
+
+
+def _text(body: Mapping[str, Any], key: str, where: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise MapError(f"{where}{key}", "required: a non-empty string")
+    return value.strip()

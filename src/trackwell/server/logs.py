@@ -21,7 +21,8 @@ ROUTES = frozenset(
     [
         "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias",
         "/v1/batch", "/v1/import", "/v1/i", "/v1/t", "/v1/p", "/v1/s", "/v1/g", "/v1/a", "/v1/b",
-        "/api/v1/events", "/api/v1/merge_customers", "/api/v2/batch",
+        "/api/v1/events", "/api/v1/merge_customers", "/api/v1/metrics", "/api/v1/push/events",
+        "/api/v2/batch",
         "/api/v2/entity", "/healthz", "/readyz", "/metrics", "/openapi.json", "/trackwell.js",
     ]
 )  # fmt: skip

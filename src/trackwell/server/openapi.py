@@ -99,6 +99,29 @@ SCHEMAS: dict[str, Any] = {
             "anonymous_id": {"type": "string"},
         },
     },
+    # Customer.io's Track API reference, operationIds `metrics` and `pushMetrics`.
+    "CioMetric": {
+        "type": "object",
+        "required": ["delivery_id", "metric"],
+        "properties": {
+            "delivery_id": {"type": "string", "description": "the CIO-Delivery-ID"},
+            "metric": {"type": "string", "description": "opened, clicked, bounced, ..."},
+            "timestamp": {"type": "integer", "description": "Unix seconds"},
+            "recipient": {"type": "string"},
+            "reason": {"type": "string"},
+            "href": {"type": "string"},
+        },
+    },
+    "CioPushMetric": {
+        "type": "object",
+        "required": ["delivery_id", "event"],
+        "properties": {
+            "delivery_id": {"type": "string", "description": "the CIO-Delivery-ID"},
+            "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
+            "device_id": {"type": "string", "description": "the CIO-Delivery-Token"},
+            "timestamp": {"type": "integer", "description": "Unix seconds"},
+        },
+    },
     "CioBatch": {
         "type": "object",
         "required": ["batch"],
@@ -301,6 +324,22 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     }
     paths["/api/v1/merge_customers"] = {
         "post": _write("Merge two people (an alias).", "Message", "customerio", "customerio")
+    }
+    paths["/api/v1/metrics"] = {
+        "post": _write(
+            "A delivery metric of any channel (the `Report Delivery Event` operation).",
+            "CioMetric",
+            "customerio",
+            "customerio",
+        )
+    }
+    paths["/api/v1/push/events"] = {
+        "post": _write(
+            "A push delivery metric (the `Report Delivery Event` operation; the token is kept).",
+            "CioPushMetric",
+            "customerio",
+            "customerio",
+        )
     }
     paths["/api/v2/entity"] = {
         "post": _write("One Track v2 operation.", "Message", "customerio", "customerio")
