@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from trackwell.operations import DEVICE_UPDATED, OPERATIONS, USER_DELETED
+from trackwell.operations import DELIVERY_METRIC, DEVICE_UPDATED, OPERATIONS, USER_DELETED
 from trackwell.plan import Plan
 from trackwell.quality import CompiledPlan, check_message, compile_plan
 
@@ -48,3 +48,19 @@ def test_only_the_device_token_of_a_device_operation_is_kept(plan: CompiledPlan)
     assert "sensitive_data" in ordinary.codes
     assert ordinary.message is not None
     assert ordinary.message.context["device"]["token"] == "[redacted:secret_token]"
+
+
+def test_a_push_metric_keeps_its_device_token_and_needs_no_person(plan: CompiledPlan) -> None:
+    device = {"device": {"token": TOKEN}}
+    properties = {"deliveryId": "dlv-1", "metric": "opened", "recipient": "apns-token"}
+    metric = message(
+        event=DELIVERY_METRIC,
+        userId=None,
+        anonymousId="cio_delivery:dlv-1",
+        context=device,
+        properties=properties,
+        timestamp=None,
+    )
+    result = check_message(plan, metric)
+    assert result.verdict == "accepted" and result.violations == []
+    assert result.message is not None and result.message.context["device"]["token"] == TOKEN

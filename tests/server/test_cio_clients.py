@@ -1,6 +1,7 @@
 """The real Customer.io client libraries (Python `customerio`, npm `customerio-node`) against a
 running gateway whose destinations are a fake Customer.io (v1 and v2): every call each library
-supports, checked in the store and in what the fake Customer.io received."""
+supports, delivery metrics included, checked in the store and in what the fake Customer.io
+received."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from customerio import CustomerIO  # type: ignore[import-untyped]
 from tests.fakes import FakeCustomerIO
 from tests.npm import installed_version, npm_install, run_node
 from trackwell.operations import (
+    DELIVERY_METRIC,
     DEVICE_DELETED,
     DEVICE_UPDATED,
     USER_DELETED,
@@ -117,7 +119,7 @@ def check_effects(setup: Setup, people: dict[str, str]) -> None:
             gone in f.deleted and hidden in f.suppressed and back in f.deleted
             and back not in f.suppressed
         )  # fmt: skip
-        eventually(settled, "deletes and suppressions", setup)  # type: ignore[misc]
+        eventually(settled, "deletes and suppressions", setup)
         eventually(lambda f=fake: TOKEN in f.devices.get(kept, {}), "the device", setup)  # type: ignore[misc]
         assert back not in fake.suppressed and back in fake.deleted
         assert set(fake.devices[kept]) == {TOKEN}  # the second device was added, then deleted
@@ -154,6 +156,54 @@ def check_effects(setup: Setup, people: dict[str, str]) -> None:
         store.close()
 
 
+def metrics_of(store: SQLiteStore, delivery_id: str) -> list[tuple[str, str]]:
+    """(metric, verdict) of the delivery metrics stored for one delivery."""
+    return [
+        (str(e.message["properties"]["metric"]), e.verdict)
+        for e in store.timeline(f"cio_delivery:{delivery_id}").entries
+        if e.message.get("event") == DELIVERY_METRIC
+    ]
+
+
+def check_metrics(setup: Setup, push: str | None, clicked: str | None, v2_push: str) -> None:
+    """Delivery metrics stored (accepted, nothing blocked) and reported to both workspaces.
+
+    `push`: a push `opened` (with the device token, timestamped now); `clicked`: an email
+    `clicked` with its link; `v2_push`: a v2 `delivery` operation `delivered` (no time).
+    The v1 workspace gets each on `/api/v1/metrics`; the v2 workspace gets the push metrics
+    as v2 `delivery` operations (sent at once, so arrival is their time) and the click, which
+    the v2 form cannot carry, on `/api/v1/metrics`."""
+    store = setup.store()
+    try:
+        for delivery_id, name in ((push, "opened"), (clicked, "clicked"), (v2_push, "delivered")):
+            if delivery_id is not None:
+                assert metrics_of(store, delivery_id) == [(name, "accepted")]
+        assert store.count_blocked() == 0
+    finally:
+        store.close()
+    pushes = [(d, m) for d, m in ((push, "opened"), (v2_push, "delivered")) if d is not None]
+    wanted = {d for d in (push, clicked, v2_push) if d is not None}
+    for fake in (setup.v1, setup.v2):
+
+        def arrived(f: FakeCustomerIO = fake) -> bool:
+            return wanted <= {m["delivery_id"] for m in f.metrics}
+
+        eventually(arrived, "the delivery metrics", setup)
+    by_id = {m["delivery_id"]: m for m in setup.v1.metrics}
+    for delivery_id, name in pushes:
+        sent = by_id[delivery_id]
+        assert (sent["api"], sent["metric"], sent["recipient"]) == ("v1", name, TOKEN)
+        assert isinstance(sent["timestamp"], int)
+        assert {"delivery_id": delivery_id, "metric": name, "device_token": TOKEN,
+                "api": "v2"} in setup.v2.metrics  # fmt: skip
+    if clicked is not None:
+        for fake in (setup.v1, setup.v2):
+            [click] = [m for m in fake.metrics if m["delivery_id"] == clicked]
+            assert click["api"] == "v1" and click["metric"] == "clicked"
+            assert click["href"] == "https://example.com/pricing"
+            assert click["timestamp"] == 1767600600 and click["recipient"].endswith("@example.com")
+
+
 def test_the_python_customerio_library(setup: Setup) -> None:
     people = {"kept": "py-1", "gone": "py-2", "hidden": "py-3", "back": "py-4", "old": "py-0",
               "anonymous": "anon-py"}  # fmt: skip
@@ -188,9 +238,13 @@ def test_the_python_customerio_library(setup: Setup) -> None:
         cio.suppress("py-4")
         cio.unsuppress("py-4")
         cio.merge_customers("id", "py-1", "id", "py-0")
+        # The library has no metric call; its v2 batch reports a push metric.
+        cio.batch([{"type": "delivery", "action": "event", "identifiers": {"id": "dlv-py-v2"},
+                    "name": "delivered", "attributes": {"device_token": TOKEN}}])  # fmt: skip
     finally:
         cio.close()
     check_effects(setup, people)
+    check_metrics(setup, None, None, "dlv-py-v2")
     removed = ("py-1", GLOBEX)
     eventually(lambda: removed in setup.v2.relationships_deleted, "the removal", setup)
 
@@ -219,6 +273,12 @@ const acme = { object_type_id: '1', object_id: 'acme' };
   await cio.batch([{ type: 'person', identifiers: { id: 'js-4' }, action: 'suppress' },
                    { type: 'person', identifiers: { id: 'js-4' }, action: 'unsuppress' }]);
   await cio.mergeCustomers('id', 'js-1', 'id', 'js-0');
+  await cio.trackPush({ delivery_id: 'dlv-js-push', event: 'opened', device_id: process.env.TOKEN,
+                        timestamp: Math.floor(Date.now() / 1000) });
+  await cio.reportMetric({ delivery_id: 'dlv-js-mail', metric: 'clicked', timestamp: 1767600600,
+                           recipient: 'js-1@example.com', href: 'https://example.com/pricing' });
+  await cio.entity({ type: 'delivery', action: 'event', identifiers: { id: 'dlv-js-v2' },
+                     name: 'delivered', attributes: { device_token: process.env.TOKEN } });
   console.log('sent');
 })().catch((error) => { console.error(String(error)); process.exit(1); });
 """
@@ -233,5 +293,6 @@ def test_the_node_customerio_library(setup: Setup) -> None:
     people = {"kept": "js-1", "gone": "js-2", "hidden": "js-3", "back": "js-4", "old": "js-0",
               "anonymous": "anon-js"}  # fmt: skip
     check_effects(setup, people)
+    check_metrics(setup, "dlv-js-push", "dlv-js-mail", "dlv-js-v2")
     assert installed_version(modules, "customerio-node").startswith("5.")
     assert version("customerio").split(".")[0] in ("2", "3")
