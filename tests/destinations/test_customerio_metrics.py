@@ -20,6 +20,7 @@ from trackwell.destinations import (
     CustomerIO,
     Mixpanel,
     SegmentCompatible,
+    Webhook,
 )
 from trackwell.destinations.customerio_metrics import V2_MAX_AGE_SECONDS, v2_delivery
 from trackwell.operations import DELIVERY_METRIC
@@ -197,3 +198,5 @@ def test_other_destinations_take_metrics_as_they_are_or_not_at_all(
     assert sent["event"] == DELIVERY_METRIC and sent["anonymousId"] == "cio_delivery:dlv-9"
     assert sent["properties"] == push["properties"]
     assert sent["context"]["device"]["token"] == TOKEN
+    webhook = Webhook(url="https://hooks.example.com/in", secret="s" * 32, transport=capture)
+    assert webhook.filter.accepts("track", DELIVERY_METRIC)
