@@ -189,8 +189,14 @@ def test_other_destinations_take_metrics_as_they_are_or_not_at_all(
     for mode in ("v1", "v2"):
         cio = CustomerIO(mode=mode, transport=capture)
         assert cio.filter.accepts("track", DELIVERY_METRIC)
+    # A Segment-compatible endpoint takes operations where it performs them (Data Pipelines'
+    # hosts, or `operations = true`), the metric as it is.
+    default = SegmentCompatible(write_key="wk", base_url="https://api.segment.io")
+    assert not default.filter.accepts("track", DELIVERY_METRIC)
     segment = closing(
-        SegmentCompatible(write_key=segment_fake.write_key, base_url=segment_fake.url)
+        SegmentCompatible(
+            write_key=segment_fake.write_key, base_url=segment_fake.url, operations=True
+        )
     )
     assert segment.filter.accepts("track", DELIVERY_METRIC)
     assert kinds(segment.deliver([push])) == ["delivered"]
