@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from customerio import CustomerIO as OfficialClient  # type: ignore[import-untyped]
 
 from tests.fakes import (
     FakeAmplitude,
@@ -95,3 +96,21 @@ def refused_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def official(customerio_tls_fake: FakeCustomerIO, tls_files: TlsFiles) -> Iterator[OfficialClient]:
+    """Customer.io's Python client, pointed at the fake and trusting its certificate."""
+    client = OfficialClient(
+        site_id=customerio_tls_fake.site_id,
+        api_key=customerio_tls_fake.api_key,
+        host="127.0.0.1",
+        port=customerio_tls_fake.port,
+        retries=0,
+    )
+    # The session trusts only the fake's certificate; with trust_env, requests would let a
+    # REQUESTS_CA_BUNDLE in the environment override it.
+    client.http.trust_env = False
+    client.http.verify = str(tls_files.cert)
+    yield client
+    client.close()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from customerio import CustomerIO as OfficialClient  # type: ignore[import-untyped]
 
 from tests.destinations.helpers import kinds, wire
@@ -199,22 +198,6 @@ def test_a_segment_compatible_endpoint_gets_the_semantic_events_intact(
     sent = [m for r in segment_fake.requests for m in json.loads(r.body)["batch"]]
     assert [m["event"] for m in sent] == [DEVICE_UPDATED, USER_DELETED]
     assert sent[0]["context"]["device"]["token"] == TOKEN
-
-
-@pytest.fixture
-def official(customerio_tls_fake: FakeCustomerIO, tls_files: TlsFiles) -> Iterator[OfficialClient]:
-    """Customer.io's Python client, pointed at the fake and trusting its certificate."""
-    client = OfficialClient(
-        site_id=customerio_tls_fake.site_id,
-        api_key=customerio_tls_fake.api_key,
-        host="127.0.0.1",
-        port=customerio_tls_fake.port,
-        retries=0,
-    )
-    client.http.trust_env = False
-    client.http.verify = str(tls_files.cert)
-    yield client
-    client.close()
 
 
 def test_v1_calls_match_the_official_library(

@@ -6,8 +6,6 @@ received."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 from customerio import CustomerIO  # type: ignore[import-untyped]
 
-from tests.fakes import FakeCustomerIO
+from tests.fakes import FakeCustomerIO, make_tls_files
 from tests.npm import installed_version, npm_install, run_node
 from trackwell.operations import (
     DELIVERY_METRIC,
@@ -56,17 +54,12 @@ class Setup:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
-    if shutil.which("openssl") is None:
+    tls = make_tls_files(tmp_path)
+    if tls is None:
         pytest.skip(
             "the openssl command is needed for a certificate (the Python client is HTTPS only)"
         )
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = tls.cert, tls.key
     with FakeCustomerIO("site-v1", "key-v1") as v1, FakeCustomerIO("site-v2", "key-v2") as v2:
         (tmp_path / "trackwell.toml").write_text(
             f'[destinations.cio1]\ntype = "customerio"\nmode = "v1"\nbase_url = "{v1.url}"\n\n'

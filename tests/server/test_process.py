@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import threading
@@ -18,6 +17,7 @@ from segment.analytics import Client as SegmentClient
 from segment.analytics import request as segment_request
 from typer.testing import CliRunner
 
+from tests.fakes import make_tls_files
 from trackwell.cli import app
 from trackwell.store.sqlite import SQLiteStore
 
@@ -27,18 +27,13 @@ from .conftest import EXAMPLE_PLAN, QUICK_KEY, TRACK, Served, start_gateway
 @pytest.fixture(scope="module")
 def tls_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Path]]:
     """A gateway over HTTPS with a self-signed certificate made by the openssl CLI."""
-    if shutil.which("openssl") is None:
+    folder = tmp_path_factory.mktemp("tls")
+    tls = make_tls_files(folder)
+    if tls is None:
         pytest.skip(
             "the openssl command is not installed: cannot make a certificate for the Customer.io client (HTTPS only)"
         )
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = tls.cert, tls.key
     served = start_gateway(folder, "--tls-cert", str(cert), "--tls-key", str(key), scheme="https")
     try:
         yield served, cert
