@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Collection
 
-from trackwell.store import DeliveryStats, Store, StoreError
+from trackwell.store import DeliveryStats, Store, StoreError, sqlite_file
 
 log = logging.getLogger("trackwell.server.backlog")
 
@@ -101,9 +101,9 @@ class Backlog:
 
 def probe_store(url: str) -> str | None:
     """Why the store cannot take writes right now, or None (SQLite: take the write lock)."""
-    if not url.startswith("sqlite:///") or ":memory:" in url:
+    path = sqlite_file(url)
+    if path is None:
         return None
-    path = url[len("sqlite:///") :]
     try:
         conn = sqlite3.connect(path, timeout=2.0, isolation_level=None)
     except sqlite3.Error as exc:

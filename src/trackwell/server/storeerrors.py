@@ -10,6 +10,8 @@ _REASONS = (
     ("locked", "the database is locked by another process"),
     ("read-only", "the database is read-only"),
     ("I/O error", "a disk input-output error: the disk may be read-only or failing"),
+    ("malformed", "the database file is damaged"),
+    ("not a database", "the database file is damaged"),
 )
 
 
