@@ -14,7 +14,7 @@ from tests.server.conftest import free_port
 from trackwell import Client
 from trackwell.server.storeerrors import store_reason
 from trackwell.store import StoreError, open_store, sqlite_file
-from trackwell.store.sqlite import SQLiteStore
+from trackwell.store.sqlite import SQLiteStore, integrity
 
 # PRAGMA synchronous answers with a number: 1 is NORMAL, 2 is FULL.
 NORMAL, FULL = 1, 2
@@ -117,3 +117,27 @@ def test_serve_will_not_start_on_a_damaged_store(tmp_path: Path) -> None:
 def test_every_disk_failure_has_a_reason_without_the_path(error: str, reason: str) -> None:
     said = store_reason(StoreError(f"/var/lib/trackwell/t.db: {error}"))
     assert reason in said and "/" not in said
+
+
+def test_a_large_file_is_checked_only_after_an_unclean_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(integrity, "ALWAYS_CHECK_BYTES", 0)  # every file counts as large
+    db = tmp_path / "large.db"
+    assert not integrity.needs_check(str(db)), "a new store has nothing to check"
+    SQLiteStore(str(db)).close()  # a clean close removes the WAL
+    assert not (tmp_path / "large.db-wal").exists()
+    assert not integrity.needs_check(str(db))
+    (tmp_path / "large.db-wal").write_bytes(b"\0" * 32)  # as a killed process leaves it
+    assert integrity.needs_check(str(db))
+
+
+def test_a_damaged_large_file_left_by_a_crash_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(integrity, "ALWAYS_CHECK_BYTES", 0)
+    db = tmp_path / "crashed.db"
+    damage(db)
+    (tmp_path / "crashed.db-wal").write_bytes(b"\0" * 32)
+    with pytest.raises(StoreError, match="damaged"):
+        open_store(f"sqlite:///{db}", check=True)
