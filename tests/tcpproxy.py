@@ -21,6 +21,8 @@ class PausableProxy:
         self.upstream = (upstream_host, upstream_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
+        # close() does not wake a blocked accept(): poll, so the thread sees the proxy closed.
+        self._listener.settimeout(0.1)
         self._running = threading.Event()
         self._running.set()
         self._closed = threading.Event()
@@ -63,8 +65,11 @@ class PausableProxy:
         while not self._closed.is_set():
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
             except OSError:

@@ -149,6 +149,7 @@ async def test_a_frozen_server_gives_a_bounded_503_and_readiness_recovers(
             ), body
             response, took = await track(client, "while-frozen")
             assert_unavailable(response, took)
+            assert "nothing was stored" in response.json()["message"]
             assert (await client.get("/readyz")).status_code == 503
             proxy.resume()
             resumed = time.monotonic()
@@ -157,6 +158,8 @@ async def test_a_frozen_server_gives_a_bounded_503_and_readiness_recovers(
             response, _ = await track(client, "after-freeze")
             assert response.status_code == 200, response.text
             assert store.get("after-freeze") is not None
+            # The cut transaction never reached its COMMIT: the server rolled it back.
+            assert store.get("while-frozen") is None
 
 
 def test_bounds_come_from_the_url_and_bad_ones_say_which(postgres_database: str) -> None:
@@ -172,5 +175,16 @@ def test_bounds_come_from_the_url_and_bad_ones_say_which(postgres_database: str)
         with store._pg.read() as conn:
             assert conn.execute("SHOW statement_timeout").fetchone() == ("250ms",)
             assert conn.execute("SHOW lock_timeout").fetchone() == ("5s",)
+    finally:
+        store.close()
+
+
+def test_migrations_are_not_cut_short_by_the_bounds(postgres_database: str) -> None:
+    url = fresh_schema_url(postgres_database)
+    store = PostgresStore(f"{url}&statement_timeout=1ms&lock_timeout=1ms")
+    try:
+        with psycopg.connect(postgres_database) as conn:
+            names = conn.execute(f'SELECT name FROM "{schema_of(url)}".migrations').fetchall()
+        assert len(names) >= 3
     finally:
         store.close()

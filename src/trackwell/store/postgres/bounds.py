@@ -12,7 +12,10 @@ from trackwell.store.base import StoreError
 # Server-side bounds (PostgreSQL settings, sent at connect as `-c name=value`), in milliseconds.
 DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
 DEFAULT_LOCK_TIMEOUT_MS = 5_000
-DEFAULT_IDLE_IN_TRANSACTION_MS = 60_000
+# Longer than any transaction of ours may last (call_timeout): a transaction idle that long was
+# orphaned by a client cut off mid-call, and would otherwise hold its locks (the log counter's
+# row among them) until the server notices the dead socket.
+DEFAULT_IDLE_IN_TRANSACTION_MS = 20_000
 # Client-side bounds, in seconds: opening a connection, waiting for a free one in the pool, and
 # one whole store call (a write's transaction, a read), after which its socket is cut. The last
 # one is what bounds a frozen server or a partition, where no server-side timer can fire.

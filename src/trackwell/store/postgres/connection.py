@@ -16,6 +16,9 @@ from trackwell.store.base import StoreError, StoreUncertainError
 from trackwell.store.postgres.bounds import Bounds
 from trackwell.store.postgres.watchdog import Call, Watchdog
 
+# The server-side bounds a migration runs without.
+UNBOUNDED = ("statement_timeout", "lock_timeout")
+
 
 @lru_cache(maxsize=1024)
 def to_format(sql: str) -> str:
@@ -119,6 +122,27 @@ class PostgresConnections:
             raise self._no_connection() from None
         except psycopg.OperationalError as exc:
             raise self._failed(exc, call) from None
+
+    @contextmanager
+    def unbounded(self) -> Iterator[Adapter]:
+        """A connection in autocommit mode with no time bound, for migrations at start only.
+
+        A migration may rewrite a large table or wait for another process's migration: cutting
+        it short would leave the process unable to start, and it serves no request.
+        """
+        try:
+            with self._current().connection(timeout=self.bounds.pool_timeout_s) as conn:
+                for name in UNBOUNDED:
+                    conn.execute(f"SET {name} = 0")
+                try:
+                    yield Adapter(conn)
+                finally:
+                    for name in UNBOUNDED:
+                        conn.execute(f"RESET {name}")  # back to this connection's bound
+        except PoolTimeout:
+            raise self._no_connection() from None
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"{_safe(self.conninfo)}: {_first_line(exc)}") from None
 
     @contextmanager
     def write(self) -> Iterator[Adapter]:

@@ -28,7 +28,7 @@ class PostgresStore(SQLStore):
         self._dialect = PostgresDialect()
         super().__init__(connections, self._dialect, url=url, dedup_window_days=dedup_window_days)
         self._pg = connections
-        with connections.read() as conn:
+        with connections.unbounded() as conn:
             if schema:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             migrate(conn)
