@@ -42,10 +42,11 @@ RECOVER_WITHIN = 5.0
 async def gateway_on(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, PostgresStore]]:
     """A started in-process gateway over a PostgreSQL store at `url`."""
     store = PostgresStore(url)
+    sources: Any = SOURCES  # the test sources, as the shared harness passes them
     settings = GatewaySettings(
         plan=EXAMPLE_PLAN,
         store=store,
-        sources=SOURCES,
+        sources=sources,
         write_key=QUICK_KEY,
         plan_watch_seconds=None,
         access_log=False,
