@@ -16,7 +16,11 @@ log = logging.getLogger("trackwell.server.backlog")
 
 DEFAULT_HIGH_WATER = 1_000_000
 POLL_SECONDS = 0.5
+# How often the store is probed: PostgreSQL's probe is one short transaction, so often enough
+# that readiness follows a lock or an outage within a second or two; SQLite's takes the single
+# write lock, which the writer needs, so it stays rarer.
 PROBE_SECONDS = 1.0
+SQLITE_PROBE_SECONDS = 5.0
 # A probe still waiting after this long means the store is not answering (a frozen server, a
 # partition): /readyz says so without waiting for the probe's own bound to run out.
 PROBE_STALL_SECONDS = 2.0
@@ -128,9 +132,10 @@ class Backlog:
             self._stop.wait(self.poll_seconds)
 
     def _probe(self) -> None:
+        interval = PROBE_SECONDS if isinstance(self.store, WriteProbe) else SQLITE_PROBE_SECONDS
         while not self._stop.is_set():
             self.probe_now()
-            self._stop.wait(PROBE_SECONDS)
+            self._stop.wait(interval)
 
 
 @runtime_checkable
