@@ -54,9 +54,13 @@ class Watchdog:
         return call
 
     def disarm(self, call: Call) -> None:
-        """The call is over (finished or failed)."""
+        """The call is over (finished or failed); a connection that was cut is closed."""
         with self._cond:
             self._calls.discard(call)
+        if call.fired:
+            # Cut as the call ended, maybe after it succeeded: the pool must not hand out a
+            # connection whose socket is shut, and it discards a closed one.
+            call.conn.close()
 
     def _run(self) -> None:
         with self._cond:
