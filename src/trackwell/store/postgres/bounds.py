@@ -23,6 +23,8 @@ DEFAULT_CONNECT_TIMEOUT_S = 5
 DEFAULT_POOL_TIMEOUT_S = 5.0
 DEFAULT_CALL_TIMEOUT_S = 15.0
 # TCP: a dead peer is noticed by keepalives when idle and by tcp_user_timeout when data is unacked.
+# libpq's keywords: https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS
+# (the server settings above: https://www.postgresql.org/docs/current/runtime-config-client.html)
 DEFAULT_TCP = {
     "keepalives": "1",
     "keepalives_idle": "10",
