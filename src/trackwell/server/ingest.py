@@ -24,7 +24,7 @@ from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
 from trackwell.server.refusals import StrictRefusal, count_headers, refuse, strict_requested
 from trackwell.server.storeerrors import store_reason
-from trackwell.store import Checked, StoreError, Written
+from trackwell.store import Checked, StoreError, StoreUncertainError, Written
 
 # A response lists at most this many violations; the counts always cover every message.
 MAX_LISTED_VIOLATIONS = 100
@@ -96,11 +96,16 @@ async def ingest(
     try:
         written = await gateway.writer.write(kept)
     except StoreError as exc:
+        # A commit that got no answer may have been applied: say so, never "nothing was stored".
+        outcome = (
+            "the messages may have been stored; resending them with the same messageId is safe"
+            if isinstance(exc, StoreUncertainError)
+            else "nothing was stored"
+        )
         raise Problem(
             503,
             "store_unavailable",
-            f"the store cannot take writes right now ({store_reason(exc)}); retry later,"
-            " nothing was stored",
+            f"the store cannot take writes right now ({store_reason(exc)}); retry later, {outcome}",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
     gateway.metrics.record(source.name, kept, written, compiled)
