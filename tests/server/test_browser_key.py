@@ -1,0 +1,116 @@
+"""What an anonymous-only browser key may do: no identity or traits, and a default rate limit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trackwell.server.auth import BROWSER_RATE_LIMIT, KeyRing, Source, hash_key
+
+from .conftest import BROWSER_KEY, SOURCES, harness
+
+pytestmark = pytest.mark.anyio
+
+PAGE_VIEW: dict[str, Any] = {
+    "type": "track",
+    "anonymousId": "anon-web-1",
+    "event": "Account Created",
+    "properties": {"plan": "free", "signup_source": "organic"},
+    "timestamp": "2026-01-05T10:00:00Z",
+}
+
+
+async def test_traits_and_other_user_id_spellings_never_leave_a_browser_message(
+    tmp_path: Path,
+) -> None:
+    sent = {
+        **PAGE_VIEW,
+        "messageId": "m-strip",
+        "user_id": "victim-1",
+        "User-ID": "victim-2",
+        "context": {"traits": {"email": "ceo@example.com", "plan": "enterprise"}, "locale": "en"},
+    }
+    async with harness(tmp_path) as h:
+        response = await h.client.post("/v1/track", json=sent, auth=(BROWSER_KEY, ""))
+        assert response.status_code == 200, response.text
+        stored = h.store.get("m-strip")
+        assert stored is not None
+        message = stored.message
+        assert message["context"] == {"locale": "en"}  # traits gone, the rest kept
+        assert not {"user_id", "User-ID", "userId"} & set(message)
+        assert h.store.profile("victim-1") is None and h.store.profile("victim-2") is None
+
+
+async def test_a_server_key_keeps_context_traits(tmp_path: Path) -> None:
+    sent = {**PAGE_VIEW, "messageId": "m-server", "context": {"traits": {"plan": "pro"}}}
+    async with harness(tmp_path) as h:
+        response = await h.client.post("/v1/track", json=sent, auth=("tw_test_backend_key", ""))
+        assert response.status_code == 200, response.text
+        stored = h.store.get("m-server")
+        assert stored is not None and stored.message["context"]["traits"] == {"plan": "pro"}
+
+
+def test_browser_sources_are_rate_limited_by_default_and_rate_limit_overrides_it() -> None:
+    ring = KeyRing.from_config(
+        {
+            "web": {"key_hashes": [], "anonymous_only": True},
+            "fast": {"key_hashes": [], "anonymous_only": True, "rate_limit": 5000},
+            "backend": {"key_hashes": []},
+        }
+    )
+    assert ring.sources["web"].rate_limit == BROWSER_RATE_LIMIT
+    assert ring.sources["fast"].rate_limit == 5000
+    assert ring.sources["backend"].rate_limit is None
+    assert "at most 100 events/s" in ring.sources["web"].describe()
+
+
+async def test_a_flood_through_a_browser_key_gets_429_and_stores_nothing(tmp_path: Path) -> None:
+    batch = {
+        "batch": [{**PAGE_VIEW, "messageId": f"f-{i}"} for i in range(2 * int(BROWSER_RATE_LIMIT))]
+    }
+    async with harness(tmp_path) as h:
+        first = await h.client.post("/v1/batch", json=batch, auth=(BROWSER_KEY, ""))
+        assert first.status_code == 200, first.text
+        before = h.stored()
+        again = {"batch": [{**PAGE_VIEW, "messageId": "f-over"}]}
+        flooded = await h.client.post("/v1/batch", json=again, auth=(BROWSER_KEY, ""))
+        assert flooded.status_code == 429 and flooded.json()["code"] == "rate_limited"
+        assert int(flooded.headers["Retry-After"]) >= 1
+        assert h.stored() == before  # nothing of the refused request was kept
+        # a server source has no default limit
+        backend = await h.client.post(
+            "/v1/batch", json=batch | {"batch": []}, auth=("tw_test_backend_key", "")
+        )
+        assert backend.status_code == 200
+
+
+def test_a_key_past_its_expiry_is_refused_and_works_until_then() -> None:
+    soon = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+    ring = KeyRing.from_config(
+        {
+            "web": {
+                "key_hashes": [hash_key("tw_old"), hash_key("tw_new")],
+                "key_expires": {hash_key("tw_old"): soon},
+            }
+        }
+    )
+    before, after = soon - timedelta(seconds=1), soon + timedelta(seconds=1)
+    assert ring.find("tw_old", now=before) is ring.sources["web"]
+    assert ring.find("tw_old", now=after) is None
+    assert ring.find("tw_new", now=after) is ring.sources["web"]
+    assert ring.find("tw_old", now=soon) is None  # the expiry itself is past
+
+
+def test_sources_of_the_test_gateway_are_what_the_tests_assume() -> None:
+    tables: dict[str, dict[str, Any]] = SOURCES  # type: ignore[assignment]
+    web = KeyRing.from_config(tables).sources["web"]
+    assert web == Source(
+        "web",
+        frozenset({"page", "track"}),
+        True,
+        BROWSER_RATE_LIMIT,
+        allowed_origins=frozenset({"*"}),
+    )
