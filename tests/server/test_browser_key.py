@@ -114,3 +114,41 @@ def test_sources_of_the_test_gateway_are_what_the_tests_assume() -> None:
         BROWSER_RATE_LIMIT,
         allowed_origins=frozenset({"*"}),
     )
+
+
+async def test_a_browser_key_may_send_only_the_plans_browser_events(tmp_path: Path) -> None:
+    # The example plan marks only Page Viewed `browser: true`: a page's batch keeps its good
+    # messages, and a Subscription Started worth $999,999.99 is kept blocked with the reason.
+    viewed = {
+        **PAGE_VIEW,
+        "messageId": "m-viewed",
+        "event": "Page Viewed",
+        "properties": {"page_name": "Pricing"},
+    }
+    bought = {
+        **PAGE_VIEW,
+        "messageId": "m-bought",
+        "event": "Subscription Started",
+        "properties": {"plan": "pro", "billing_period": "annual", "mrr": 999_999.99},
+    }
+    page = {**PAGE_VIEW, "type": "page", "name": "Pricing", "messageId": "m-page"}
+    page.pop("event")
+    async with harness(tmp_path) as h:
+        response = await h.client.post(
+            "/v1/batch", json={"batch": [viewed, bought, page]}, auth=(BROWSER_KEY, "")
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["accepted"] + body["repaired"] == 2 and body["blocked"] == 1
+        refused = [v for v in body["violations"] if v["code"] == "not_for_browser"]
+        assert [(v["index"], v["path"]) for v in refused] == [(1, "event")]
+        assert "'Page Viewed'" in refused[0]["message"] and "backend" in refused[0]["message"]
+        assert h.store.get("m-viewed") is not None and h.store.get("m-page") is not None
+        kept = h.store.get("m-bought")
+        assert kept is not None and kept.seq is None  # kept blocked, not logged: never delivered
+        assert h.store.count_blocked() == 1
+        assert len(h.store.stored_violations(code="not_for_browser")) == 1
+        # the same event from a server key is not a browser's business
+        server = {**bought, "messageId": "m-bought-server", "userId": "u-1"}
+        sent = await h.client.post("/v1/track", json=server, auth=("tw_test_backend_key", ""))
+        assert not [v for v in sent.json()["violations"] if v["code"] == "not_for_browser"]

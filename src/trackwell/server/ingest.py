@@ -19,6 +19,7 @@ from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
+from trackwell.server.browser import restrict_browser
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
@@ -91,6 +92,7 @@ async def ingest(
     received = datetime.now(UTC)
     compiled = gateway.plan.compiled
     checked = [_prepare(compiled, item, received, source.name) for item in items]
+    checked = restrict_browser(compiled.plan, source, checked)
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
     kept = [refuse(c) for c in checked] if refused else checked
     try:
