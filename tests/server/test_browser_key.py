@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from trackwell.server.auth import BROWSER_RATE_LIMIT, KeyRing, Source, hash_key
 
-from .conftest import BROWSER_KEY, SOURCES, harness
+from .conftest import BROWSER_KEY, SOURCES, harness, start_gateway
 
 pytestmark = pytest.mark.anyio
 
@@ -152,3 +153,67 @@ async def test_a_browser_key_may_send_only_the_plans_browser_events(tmp_path: Pa
         server = {**bought, "messageId": "m-bought-server", "userId": "u-1"}
         sent = await h.client.post("/v1/track", json=server, auth=("tw_test_backend_key", ""))
         assert not [v for v in sent.json()["violations"] if v["code"] == "not_for_browser"]
+
+
+async def test_a_browser_key_cannot_write_onto_an_identified_persons_timeline(
+    tmp_path: Path,
+) -> None:
+    viewed = {**PAGE_VIEW, "event": "Page Viewed", "properties": {"page_name": "Pricing"}}
+    identify = {
+        "type": "identify",
+        "userId": "victim",
+        "anonymousId": "anon-victim",
+        "traits": {"email": "v@example.com", "created_at": "2026-01-01T00:00:00Z"},
+        "timestamp": "2026-01-05T09:00:00Z",
+    }
+    async with harness(tmp_path) as h:
+        made = await h.client.post("/v1/identify", json=identify, auth=("tw_test_backend_key", ""))
+        assert made.status_code == 200, made.text
+        forged = {**viewed, "messageId": "m-forged", "anonymousId": "anon-victim"}
+        stranger = {**viewed, "messageId": "m-stranger", "anonymousId": "anon-stranger"}
+        response = await h.client.post(
+            "/v1/batch", json={"batch": [forged, stranger]}, auth=(BROWSER_KEY, "")
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["blocked"] == 1
+        [refused] = [v for v in body["violations"] if v["code"] == "not_for_browser"]
+        assert refused["index"] == 0 and refused["path"] == "anonymousId"
+        # Only ever shown as a blocked attempt, with its reason: never in the log, never delivered.
+        timeline = {e.message.get("messageId"): e for e in h.store.timeline("victim").entries}
+        forged_entry = timeline["m-forged"]
+        assert forged_entry.seq is None and forged_entry.verdict == "blocked"
+        assert [v["code"] for v in forged_entry.violations] == ["not_for_browser"]
+        visitor = h.store.get("m-stranger")
+        assert visitor is not None and visitor.seq is not None  # an unknown visitor is logged
+        # the person's own backend may still send under the tied id
+        own = {**forged, "messageId": "m-own"}
+        sent = await h.client.post("/v1/track", json=own, auth=("tw_test_backend_key", ""))
+        assert sent.status_code == 200 and sent.json()["blocked"] == 0
+
+
+def test_a_real_gateway_limits_and_restricts_a_browser_key(tmp_path: Path) -> None:
+    (tmp_path / "trackwell.toml").write_text(
+        f'[sources.web]\nkey_hashes = ["{hash_key(BROWSER_KEY)}"]\n'
+        'types = ["page", "track"]\nanonymous_only = true\n'
+    )
+    served = start_gateway(tmp_path)
+    try:
+        viewed = {**PAGE_VIEW, "event": "Page Viewed", "properties": {"page_name": "Pricing"}}
+        bought = {**PAGE_VIEW, "event": "Subscription Started"}
+        flood = [{**viewed, "messageId": f"p-{i}"} for i in range(2 * int(BROWSER_RATE_LIMIT))]
+        first = httpx.post(
+            f"{served.url}/v1/batch",
+            json={"batch": [*flood, {**bought, "messageId": "p-bought"}]},
+            auth=(BROWSER_KEY, ""),
+            timeout=30,
+        )
+        assert first.status_code == 200, first.text
+        assert first.json()["blocked"] == 1
+        over = httpx.post(f"{served.url}/v1/track", json=viewed, auth=(BROWSER_KEY, ""), timeout=30)
+        assert over.status_code == 429 and int(over.headers["Retry-After"]) >= 1
+        served.stop()
+        assert "Traceback" not in served.logs()
+    finally:
+        if served.process.poll() is None:
+            served.stop()

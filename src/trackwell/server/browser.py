@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -9,7 +10,7 @@ from trackwell.operations import operation_of
 from trackwell.plan.model import Plan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source
-from trackwell.store import Checked
+from trackwell.store import Checked, Store
 
 BROWSER_CODE = "not_for_browser"
 
@@ -38,6 +39,44 @@ def _restrict(allowed: frozenset[str], source: Source, checked: Checked) -> Chec
         "event",
         f"source '{source.name}' has a browser key: it may send only the events the plan marks"
         f" `browser: true` ({listed}) and page views; send '{message.event}' from your backend",
+        "block",
+    )
+    return replace(checked, verdict="blocked", violations=(*checked.violations, reason))
+
+
+async def detach_known_visitors(
+    store: Store, source: Source, checked: Sequence[Checked]
+) -> list[Checked]:
+    """The messages, with each one an anonymous-only key sent under an anonymous id already
+    tied to an identified person kept blocked with the reason. The store puts every message of
+    a tied anonymous id on that person's timeline (and tools merge it into their profile), and
+    a key anyone can read from a page must not write there: anyone who learns a visitor's id
+    could. The lookups run off the event loop, one per distinct id."""
+    if not source.anonymous_only:
+        return list(checked)
+    ids = {
+        c.message.anonymous_id for c in checked if c.verdict != "blocked" and c.message.anonymous_id
+    }
+    if not ids:
+        return list(checked)
+    tied = await asyncio.to_thread(_tied, store, ids)
+    return [
+        _detach(source, c) if c.verdict != "blocked" and c.message.anonymous_id in tied else c
+        for c in checked
+    ]
+
+
+def _tied(store: Store, ids: set[str]) -> set[str]:
+    return {anonymous for anonymous in ids if store.profile(anonymous) is not None}
+
+
+def _detach(source: Source, checked: Checked) -> Checked:
+    reason = Violation(
+        BROWSER_CODE,
+        "anonymousId",
+        f"source '{source.name}' has a browser key, and this anonymousId already belongs to an"
+        " identified person: kept blocked, so no page can write onto someone's timeline by"
+        " sending under their id; send that person's events from your backend",
         "block",
     )
     return replace(checked, verdict="blocked", violations=(*checked.violations, reason))

@@ -19,7 +19,7 @@ from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
-from trackwell.server.browser import restrict_browser
+from trackwell.server.browser import detach_known_visitors, restrict_browser
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
@@ -93,24 +93,33 @@ async def ingest(
     compiled = gateway.plan.compiled
     checked = [_prepare(compiled, item, received, source.name) for item in items]
     checked = restrict_browser(compiled.plan, source, checked)
+    try:
+        checked = await detach_known_visitors(gateway.store, source, checked)
+    except StoreError as exc:
+        raise _unavailable(exc) from None
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
     kept = [refuse(c) for c in checked] if refused else checked
     try:
         written = await gateway.writer.write(kept)
     except StoreError as exc:
-        raise Problem(
-            503,
-            "store_unavailable",
-            f"the store cannot take writes right now ({store_reason(exc)}); retry later,"
-            " nothing was stored",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        ) from None
+        raise _unavailable(exc) from None
     gateway.metrics.record(source.name, kept, written, compiled)
     summary = summarise(checked, written)
     if refused:
         gateway.metrics.strict_refusals.labels(source.name).inc()
         raise StrictRefusal(summary)
     return summary
+
+
+def _unavailable(exc: StoreError) -> Problem:
+    """503 with Retry-After: the store failed, and nothing of the request was stored."""
+    return Problem(
+        503,
+        "store_unavailable",
+        f"the store cannot take writes right now ({store_reason(exc)}); retry later,"
+        " nothing was stored",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:
