@@ -163,6 +163,9 @@ def test_rotate_prints_a_new_key_and_the_old_one_works_until_the_overlap_ends(
     assert timedelta(hours=1, minutes=59) < expiry - datetime.now(UTC) <= timedelta(hours=2)
     ring = KeyRing.from_config(sources)
     assert ring.find(old) is ring.find(new) is ring.sources["web"]
+    [listed] = json.loads(_keys(config, "list", "--json"))["sources"]
+    assert listed["expires"] == {hash_key(old)[:19]: expiry.isoformat()}
+    assert "(until " in _keys(config, "list")
     assert ring.find(old, now=expiry + timedelta(seconds=1)) is None
     assert ring.find(new, now=expiry + timedelta(days=1)) is ring.sources["web"]
     # without --overlap the old keys stop at once

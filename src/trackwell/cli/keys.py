@@ -165,7 +165,8 @@ def rotate_command(
 def list_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Sources, how many keys each has (hash prefixes) and what they may send."""
+    """Sources, how many keys each has (hash prefixes, and when rotated-out ones stop) and what
+    they may send."""
     from trackwell.server.auth import KeyRing
 
     try:
@@ -176,11 +177,14 @@ def list_command(
     rows: list[dict[str, Any]] = []
     for name, table in sorted(settings.sources.items()):
         hashes = list(table.get("key_hashes", []))
+        expires = table.get("key_expires", {})
         rows.append(
             {
                 "source": name,
                 "keys": len(hashes),
                 "hashes": [h[: len("sha256:") + 12] for h in hashes],
+                # a rotated-out key's end (keys rotate --overlap), by hash prefix
+                "expires": {h[: len("sha256:") + 12]: expires[h].isoformat() for h in expires},
                 "may_send": ring.sources[name].describe(),
                 "allowed_origins": sorted(ring.sources[name].allowed_origins),
             }
@@ -196,7 +200,8 @@ def list_command(
         shown.add_column(column)
     for row in rows:
         origins = ", ".join(row["allowed_origins"]) or "none (servers only)"
-        shown.add_row(
-            row["source"], str(row["keys"]), " ".join(row["hashes"]), row["may_send"], origins
+        keys = " ".join(
+            f"{h} (until {row['expires'][h]})" if h in row["expires"] else h for h in row["hashes"]
         )
+        shown.add_row(row["source"], str(row["keys"]), keys, row["may_send"], origins)
     stdout.print(shown)
