@@ -200,3 +200,21 @@ def test_rotate_and_revoke_as_a_process_print_no_traceback(tmp_path: Path) -> No
     table = tomllib.loads(config.read_text())["sources"]["backend"]
     assert table["key_hashes"] == [hash_key(rotated.stdout.strip())]
     assert "key_expires" not in table
+
+
+def test_key_expires_is_a_checked_setting(tmp_path: Path) -> None:
+    config = tmp_path / "trackwell.toml"
+    known, other = hash_key("tw_a"), hash_key("tw_b")
+    for table, words in (
+        (f'key_expires = {{"{other}" = 2026-12-08T18:00:00Z}}', "not one of key_hashes"),
+        (f'key_expires = {{"{known}" = 2026-12-08T18:00:00}}', "with its offset"),
+        ('key_expires = "tomorrow"', "must be a table"),
+    ):
+        config.write_text(f'[sources.web]\nkey_hashes = ["{known}"]\n{table}\n')
+        with pytest.raises(ConfigError, match=words):
+            load_settings(config=config)
+    config.write_text(
+        f'[sources.web]\nkey_hashes = ["{known}"]\n'
+        f'key_expires = {{"{known}" = 2026-12-08T18:00:00+01:00}}\n'
+    )
+    assert load_settings(config=config).sources["web"]["key_expires"][known].utcoffset()
