@@ -19,6 +19,7 @@ from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
+from trackwell.server.browser import detach_known_visitors, restrict_browser
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
@@ -91,29 +92,39 @@ async def ingest(
     received = datetime.now(UTC)
     compiled = gateway.plan.compiled
     checked = [_prepare(compiled, item, received, source.name) for item in items]
+    checked = restrict_browser(compiled.plan, source, checked)
+    try:
+        checked = await detach_known_visitors(gateway.store, source, checked)
+    except StoreError as exc:
+        raise _unavailable(exc) from None
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
     kept = [refuse(c) for c in checked] if refused else checked
     try:
         written = await gateway.writer.write(kept)
     except StoreError as exc:
-        # A commit that got no answer may have been applied: say so, never "nothing was stored".
-        outcome = (
-            "the messages may have been stored; resending them with the same messageId is safe"
-            if isinstance(exc, StoreUncertainError)
-            else "nothing was stored"
-        )
-        raise Problem(
-            503,
-            "store_unavailable",
-            f"the store cannot take writes right now ({store_reason(exc)}); retry later, {outcome}",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        ) from None
+        raise _unavailable(exc) from None
     gateway.metrics.record(source.name, kept, written, compiled)
     summary = summarise(checked, written)
     if refused:
         gateway.metrics.strict_refusals.labels(source.name).inc()
         raise StrictRefusal(summary)
     return summary
+
+
+def _unavailable(exc: StoreError) -> Problem:
+    """503 with Retry-After: the store failed; nothing of the request was stored, or (a commit
+    that got no answer) it may have been, which a resend with the same messageIds makes safe."""
+    outcome = (
+        "the messages may have been stored; resending them with the same messageId is safe"
+        if isinstance(exc, StoreUncertainError)
+        else "nothing was stored"
+    )
+    return Problem(
+        503,
+        "store_unavailable",
+        f"the store cannot take writes right now ({store_reason(exc)}); retry later, {outcome}",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:
