@@ -34,3 +34,4 @@ class SQLiteStore(SQLStore):
                 migrate(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot prepare the store ({exc})") from None
+        self.prepare_days()
