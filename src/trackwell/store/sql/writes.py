@@ -180,6 +180,7 @@ def unstorable(batch: Sequence[Checked]) -> str | None:
             continue
         message = checked.message
         for name, value in (
+            ("type", message.type),
             ("messageId", message.message_id),
             ("userId", message.user_id),
             ("anonymousId", message.anonymous_id),
@@ -321,7 +322,7 @@ def _count(tally: Tally, checked: Checked, now_ms: int) -> None:
         None,
         _label(checked.source or "unknown"),
         _label((message.event if message.type == "track" else message.name) or ""),
-        message.type,
+        _label(message.type),
         checked.verdict,
         [v.code for v in checked.violations],
         [v.code for v in checked.violations if v.effect == "block"],
