@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -20,6 +20,7 @@ from trackwell.server.gateway import Gateway
 from trackwell.server.settings import GatewaySettings
 from trackwell.server.writer import Writer
 from trackwell.store import Checked, Store, Written
+from trackwell.store.sql.store import SQLStore
 
 from ..conftest import EXAMPLE_PLAN
 from .conftest import SERVER_KEY, SOURCES, TRACK
@@ -34,7 +35,7 @@ NUL = "\u0000"
 async def gateway_on(store: Store) -> AsyncIterator[httpx.AsyncClient]:
     """A started gateway over `store` (either backend), and a client with the server key."""
     settings = GatewaySettings(
-        plan=EXAMPLE_PLAN, store=store, sources=SOURCES, access_log=False, router=False
+        plan=EXAMPLE_PLAN, store=store, sources=cast(Any, SOURCES), access_log=False, router=False
     )
     app = create_app(Gateway(settings))
     transport = httpx.ASGITransport(app=app)
@@ -64,7 +65,7 @@ CASES = [
 
 @pytest.mark.parametrize(("path", "body", "field"), CASES)
 async def test_a_nul_in_an_id_or_a_name_gets_400_naming_the_field(
-    any_store: Store, path: str, body: dict[str, Any], field: str
+    any_store: SQLStore, path: str, body: dict[str, Any], field: str
 ) -> None:
     async with gateway_on(any_store) as client:
         response = await client.post(path, json=body)
@@ -77,7 +78,7 @@ async def test_a_nul_in_an_id_or_a_name_gets_400_naming_the_field(
         assert any_store.count() == 1
 
 
-async def test_a_nul_in_a_batch_blocks_that_message_only(any_store: Store) -> None:
+async def test_a_nul_in_a_batch_blocks_that_message_only(any_store: SQLStore) -> None:
     async with gateway_on(any_store) as client:
         batch = [track(1), track(2, userId=f"u{NUL}"), track(3, event=f"E{NUL}"), track(4)]
         response = await client.post("/v1/batch", json={"batch": batch})
@@ -89,7 +90,7 @@ async def test_a_nul_in_a_batch_blocks_that_message_only(any_store: Store) -> No
         assert (any_store.count(), any_store.count_blocked()) == (2, 2)
 
 
-async def test_a_nul_in_a_customerio_id_gets_400(any_store: Store) -> None:
+async def test_a_nul_in_a_customerio_id_gets_400(any_store: SQLStore) -> None:
     async with gateway_on(any_store) as client:
         auth = ("backend", SERVER_KEY)
         response = await client.put("/api/v1/customers/a%00b", json={"email": "x"}, auth=auth)
@@ -101,7 +102,7 @@ async def test_a_nul_in_a_customerio_id_gets_400(any_store: Store) -> None:
         assert (any_store.count(), any_store.count_blocked()) == (0, 0)
 
 
-async def test_a_nul_in_values_and_nested_json_round_trips(any_store: Store) -> None:
+async def test_a_nul_in_values_and_nested_json_round_trips(any_store: SQLStore) -> None:
     value = f"line one{NUL}line two"
     nested = {"list": [value, {f"k{NUL}ey": value}]}
     async with gateway_on(any_store) as client:
@@ -120,7 +121,7 @@ async def test_a_nul_in_values_and_nested_json_round_trips(any_store: Store) -> 
     assert profile is not None and profile.traits["name"] == value
 
 
-async def test_nul_requests_among_good_ones_fail_alone(any_store: Store) -> None:
+async def test_nul_requests_among_good_ones_fail_alone(any_store: SQLStore) -> None:
     async with gateway_on(any_store) as client:
         good = [client.post("/v1/track", json=track(n)) for n in range(40)]
         bad = [client.post("/v1/track", json=track(100 + n, userId=NUL)) for n in range(10)]
@@ -157,10 +158,10 @@ def checked(message_id: str, user_id: str) -> Checked:
         timestamp=datetime.now(UTC),
         received_at=datetime.now(UTC),
     )
-    return Checked(message, "accepted", (), None, "backend")
+    return Checked(message, "accepted", (), b"", "backend")
 
 
-async def test_a_group_commit_that_fails_fails_only_the_culprit(any_store: Store) -> None:
+async def test_a_group_commit_that_fails_fails_only_the_culprit(any_store: SQLStore) -> None:
     held = Held(any_store)
     writer = Writer(held)  # type: ignore[arg-type]
     writer.start()

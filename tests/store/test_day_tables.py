@@ -39,7 +39,7 @@ def today() -> int:
     return int(datetime.now(UTC).timestamp() * 1000) // DAY_MS
 
 
-def test_todays_and_tomorrows_tables_exist_once_the_store_is_open(any_store: Store) -> None:
+def test_todays_and_tomorrows_tables_exist_once_the_store_is_open(any_store: SQLStore) -> None:
     day = today()
     assert {dedup_table(day), dedup_table(day + 1)} <= tables(any_store, "dedup_")
     if "postgresql" in any_store.url:
@@ -66,7 +66,7 @@ def failing_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
 
 
 def test_a_failed_first_write_of_a_new_day_takes_no_table_with_it(
-    any_store: Store,
+    any_store: SQLStore,
     compiled: CompiledPlan,
     monkeypatch: pytest.MonkeyPatch,
     failing_once: list[bool],
@@ -89,7 +89,7 @@ def test_a_failed_first_write_of_a_new_day_takes_no_table_with_it(
 
 
 def test_an_old_dedup_table_is_dropped_as_the_days_turn(
-    any_store: Store, compiled: CompiledPlan, monkeypatch: pytest.MonkeyPatch
+    any_store: SQLStore, compiled: CompiledPlan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accept(any_store, compiled, [feature(1)])
     assert dedup_table(today()) in tables(any_store, "dedup_")
@@ -101,7 +101,7 @@ def test_an_old_dedup_table_is_dropped_as_the_days_turn(
 
 
 def test_nul_in_a_blocked_messages_columns_is_kept_blocked(
-    any_store: Store, compiled: CompiledPlan
+    any_store: SQLStore, compiled: CompiledPlan
 ) -> None:
     items = [
         {**feature(1), "userId": f"u{NUL}", "anonymousId": f"a{NUL}"},
@@ -117,7 +117,7 @@ def test_nul_in_a_blocked_messages_columns_is_kept_blocked(
     any_store.flush_rollups()  # a NUL in a source or a name never poisons a later rollup write
 
 
-def test_nul_in_a_customerio_id_is_blocked(any_store: Store, compiled: CompiledPlan) -> None:
+def test_nul_in_a_customerio_id_is_blocked(any_store: SQLStore, compiled: CompiledPlan) -> None:
     context = {"externalIds": [{"id": f"c{NUL}", "type": "cio_id", "collection": "users"}]}
     item = {**feature(1), "userId": None, "anonymousId": None, "context": context}
     [result] = accept(any_store, compiled, [item])
@@ -136,7 +136,7 @@ def test_the_sdk_path_blocks_nul_in_ids_and_names(compiled: CompiledPlan) -> Non
 
 
 def test_a_caller_handing_over_nul_unprepared_is_refused_before_any_write(
-    any_store: Store,
+    any_store: SQLStore,
 ) -> None:
     now = datetime.now(UTC)
     message = Message(
@@ -146,7 +146,7 @@ def test_a_caller_handing_over_nul_unprepared_is_refused_before_any_write(
     good.received_at = now
     with pytest.raises(ValueError, match="userId"):
         any_store.write_batch(
-            [Checked(good, "accepted", (), None), Checked(message, "accepted", (), None)]
+            [Checked(good, "accepted", (), b""), Checked(message, "accepted", (), b"")]
         )
     assert any_store.count() == 0
-    assert any_store.write_batch([Checked(good, "accepted", (), None)])[0].seq is not None
+    assert any_store.write_batch([Checked(good, "accepted", (), b"")])[0].seq is not None
