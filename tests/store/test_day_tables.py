@@ -13,7 +13,7 @@ from tests.backends import any_store, feature, postgres_database
 from trackwell.messages import Message
 from trackwell.pipeline.accept import accept, prepare
 from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.store import Checked, Store, StoreError
+from trackwell.store import Checked, DeliveryResult, Store, StoreError
 from trackwell.store.sql import store as sql_store
 from trackwell.store.sql import writes
 from trackwell.store.sql.store import SQLStore
@@ -150,3 +150,20 @@ def test_a_caller_handing_over_nul_unprepared_is_refused_before_any_write(
         )
     assert any_store.count() == 0
     assert any_store.write_batch([Checked(good, "accepted", (), b"")])[0].seq is not None
+
+
+def test_a_tools_answer_with_a_nul_is_recorded(any_store: SQLStore, compiled: CompiledPlan) -> None:
+    any_store.register_destination("hook")
+    accept(any_store, compiled, [feature(1), feature(2)])
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    first, second = any_store.claim("hook", 10, now)
+    any_store.ack(
+        "hook",
+        [
+            DeliveryResult(first.seq, "retry", now + 100, f"503 busy{NUL}"),
+            DeliveryResult(second.seq, "dead", None, f"400 bad {NUL}"),
+        ],
+        now,
+    )
+    errors = any_store.delivery_errors("hook")
+    assert sorted(e.detail for e in errors) == ["400 bad \ufffd", "503 busy\ufffd"]

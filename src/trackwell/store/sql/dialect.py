@@ -85,3 +85,12 @@ def value_rows(width: int, count: int) -> str:
     """`(?,?),(?,?)`: `count` rows of `width` placeholders, for a VALUES list."""
     row = "(" + ",".join("?" * width) + ")"
     return ",".join([row] * count)
+
+
+def storable_text(value: str | None) -> str | None:
+    """Text any backend's column can hold: a NUL (which PostgreSQL's `text` refuses) becomes
+    U+FFFD, a lone surrogate (which UTF-8 cannot encode) a `?`. For values kept only to be read
+    by people (a blocked message's columns, whose body keeps what was sent; a tool's error)."""
+    if value is None or (value.isascii() and "\x00" not in value):
+        return value
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")

@@ -17,7 +17,7 @@ from trackwell.operations import CIO_ID_PREFIX, cio_id_of
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
-from trackwell.store.sql.dialect import Conn, Dialect, value_rows
+from trackwell.store.sql.dialect import Conn, Dialect, storable_text, value_rows
 from trackwell.store.sql.rollups import Tally, prune_hours
 
 DAY_MS = 86_400_000
@@ -349,11 +349,11 @@ def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
     timestamp = message.timestamp
     received = message.received_at
     return (
-        _column(message.message_id or None),
-        _column(message.type),
-        _column(message.event if message.type == "track" else message.name),
-        _column(message.user_id),
-        _column(message.anonymous_id),
+        storable_text(message.message_id or None),
+        storable_text(message.type),
+        storable_text(message.event if message.type == "track" else message.name),
+        storable_text(message.user_id),
+        storable_text(message.anonymous_id),
         to_ms(timestamp) if timestamp else None,
         to_ms(received) if received else now_ms,
         _violations_json(checked.violations) or "[]",
@@ -361,18 +361,9 @@ def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
     )
 
 
-def _column(value: str | None) -> str | None:
-    """A blocked message's value as its own column can hold it: a NUL (which PostgreSQL's `text`
-    refuses) becomes U+FFFD, a lone surrogate (which UTF-8 cannot encode) a `?`. The columns
-    only help find a blocked message; its body keeps what was sent."""
-    if value is None or (value.isascii() and NUL not in value):
-        return value
-    return value.replace(NUL, "\ufffd").encode("utf-8", "replace").decode("utf-8")
-
-
 def _label(value: str) -> str:
-    """A rollup label (source, name) that any backend can hold (see `_column`)."""
-    return _column(value) or ""
+    """A rollup label (source, name, type) that any backend can hold (see `storable_text`)."""
+    return storable_text(value) or ""
 
 
 class _People:
