@@ -87,10 +87,15 @@ def value_rows(width: int, count: int) -> str:
     return ",".join([row] * count)
 
 
-def storable_text(value: str | None) -> str | None:
+def storable_text(value: Any) -> str | None:
     """Text any backend's column can hold: a NUL (which PostgreSQL's `text` refuses) becomes
-    U+FFFD, a lone surrogate (which UTF-8 cannot encode) a `?`. For values kept only to be read
-    by people (a blocked message's columns, whose body keeps what was sent; a tool's error)."""
-    if value is None or (value.isascii() and "\x00" not in value):
-        return value
-    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    U+FFFD, a lone surrogate (which UTF-8 cannot encode) a `?`, and a value that is not text (a
+    blocked message built in Python may carry a number as its event) its `str`. For values kept
+    only to be read by people (a blocked message's columns, whose body keeps what was sent; a
+    tool's error)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
