@@ -189,7 +189,7 @@ def unstorable(batch: Sequence[Checked]) -> str | None:
             ("name", message.name),
             ("context.externalIds", _external_person(message)),
         ):
-            if value is not None and NUL in value:
+            if isinstance(value, str) and NUL in value:
                 return f"message {index}: {name} {NUL_MESSAGE}"
     return None
 
