@@ -3,7 +3,9 @@
 Requests hand over their prepared messages and wait; the thread takes everything queued
 (whole requests, up to `max_group` messages) and writes it in one `Store.write_batch`, so
 concurrent requests share a transaction and its fsync. A request is answered only after its
-transaction committed, and a request's messages are never split across transactions.
+transaction committed, and a request's messages are never split across transactions. When a
+shared transaction fails for a reason one request's data may hold, the requests are written one
+by one, so one bad request never fails the others.
 """
 
 from __future__ import annotations
