@@ -15,6 +15,8 @@ from trackwell.messages import (
     MAX_MESSAGE_BYTES,
     Message,
     MessageError,
+    check_limits,
+    encode,
     from_json,
     from_python,
     normalise,
@@ -308,3 +310,35 @@ def test_a_message_survives_pickling_field_for_field() -> None:
     assert back.original_timestamp is not None and back.original_timestamp.tzinfo == plus_two
     checked = Checked(message, "repaired", (Violation("x", "p", "m", "repair"),), b"{}", "sdk")
     assert pickle.loads(pickle.dumps(checked)) == checked
+
+
+@pytest.mark.parametrize(
+    ("field", "data"),
+    [
+        ("userId", {"type": "track", "event": "E", "userId": "a\u0000"}),
+        ("anonymousId", {"type": "track", "event": "E", "anonymousId": "\u0000"}),
+        ("messageId", {"type": "track", "event": "E", "userId": "u", "messageId": "m\u0000"}),
+        ("previousId", {"type": "alias", "userId": "u", "previousId": "p\u0000"}),
+        ("groupId", {"type": "group", "userId": "u", "groupId": "g\u0000"}),
+        ("event", {"type": "track", "event": "E\u0000", "userId": "u"}),
+        ("name", {"type": "page", "name": "Home\u0000", "userId": "u"}),
+    ],
+)
+def test_a_nul_in_an_id_or_a_name_is_refused_with_the_field(
+    field: str, data: dict[str, Any]
+) -> None:
+    with pytest.raises(MessageError) as raised:
+        from_json(data)
+    assert raised.value.path == field and "NUL" in raised.value.message
+
+
+def test_a_nul_in_values_is_kept_and_encoded_escaped() -> None:
+    data = {"type": "track", "event": "E", "userId": "u", "properties": {"k\u0000": ["v\u0000"]}}
+    message = from_json(data)
+    assert message.properties == {"k\u0000": ["v\u0000"]}
+    assert b"\\u0000" in encode(message) and b"\x00" not in encode(message)
+
+
+def test_a_python_built_message_with_a_nul_in_an_id_fails_the_limits() -> None:
+    error = check_limits(Message(type="track", event="E", user_id="u\u0000"))
+    assert error is not None and error.path == "userId"

@@ -22,6 +22,17 @@ MAX_BATCH_MESSAGES = 2500
 MAX_DEPTH = 8
 MAX_KEY_LENGTH = 255
 MAX_ID_LENGTH = 255
+# A NUL character ("\u0000", valid JSON) is refused in ids and names, with the field named, rather
+# than stored escaped. Ids and names are keys: they index the log, join a person's history and are
+# sent to the tools as keys (Customer.io puts the id in a URL path), and PostgreSQL's `text` cannot
+# hold NUL at all. Escaping would make two different ids look alike to someone (C strings end at a
+# NUL; "a\u0000b" and an escaped "a\\u0000b" would be one person to us and two to a tool), and no
+# real id or event name contains one: it is a bug or an attack. Segment's and Customer.io's APIs
+# take it, so a client moving to trackwell hears exactly which field to fix. Inside properties,
+# traits and context a NUL is data, and is kept: bodies are stored as JSON bytes (escaped), so the
+# value round-trips to the tools unchanged.
+NUL = "\x00"
+NUL_MESSAGE = "contains a NUL character (\\u0000), which ids and names may not hold"
 
 # Numbers below this are Unix seconds (up to year 5138); from here on, milliseconds (from 1973).
 _MS_THRESHOLD = 1e11
@@ -241,6 +252,8 @@ def _identifier(value: Any, path: str) -> str | None:
     text = str(value)  # analytics.js and many SDKs send numeric ids; Segment stringifies them
     if len(text) > MAX_ID_LENGTH:
         raise MessageError("malformed", path, f"longer than {MAX_ID_LENGTH} characters")
+    if NUL in text:
+        raise MessageError("malformed", path, NUL_MESSAGE)
     return text
 
 
@@ -307,6 +320,11 @@ def check_limits(message: Message) -> MessageError | None:
     ):
         if value is not None and len(value) > MAX_ID_LENGTH:
             return MessageError("malformed", wire, f"longer than {MAX_ID_LENGTH} characters")
+        if value is not None and NUL in value:
+            return MessageError("malformed", wire, NUL_MESSAGE)
+    for wire, value in (("event", message.event), ("name", message.name)):
+        if isinstance(value, str) and NUL in value:
+            return MessageError("malformed", wire, NUL_MESSAGE)
     try:
         for name in ("properties", "traits", "context"):
             value = getattr(message, name)
@@ -369,11 +387,15 @@ def _type_fields(message: Message, data: Mapping[str, Any]) -> None:
             raise MessageError("malformed", "event", f"a track call needs an event name ({found})")
         if len(event) > MAX_KEY_LENGTH:
             raise MessageError("malformed", "event", f"longer than {MAX_KEY_LENGTH} characters")
+        if NUL in event:
+            raise MessageError("malformed", "event", NUL_MESSAGE)
         message.event = event
     elif kind in ("page", "screen"):
         name = data.get("name")
         if name is not None and not isinstance(name, str):
             raise MessageError("malformed", "name", f"expected a string, got {_json_type(name)}")
+        if name is not None and NUL in name:
+            raise MessageError("malformed", "name", NUL_MESSAGE)
         message.name = name
     elif kind == "group" and not message.group_id:
         raise MessageError("malformed", "groupId", "a group call needs a groupId")

@@ -230,3 +230,24 @@ def test_the_command_line_in_capture_mode_reports_captured_not_delivered(
     assert (summary["captured"], summary["delivered"]) == (5, 0) and hook.requests == []
     text = runner.invoke(app, ["backfill", str(file), "--destination", "hook"])
     assert "5 captured, not sent" in text.stdout and "0 already done" in text.stdout
+
+
+def test_a_nul_in_an_id_or_a_name_is_refused_naming_the_field(
+    tmp_path: Path, hook: FakeWebhook, destination: Webhook
+) -> None:
+    """As the gateway and the SDK do: ids and names may not hold NUL; values keep it."""
+    rows = [
+        event(1, userId="u\u00001"),
+        event(2, event="Feature\u0000Used"),
+        event(3, context={"note": "a\u0000b"}),
+    ]
+    file = write(tmp_path / "history.jsonl", rows)
+    plan = compile_plan(load_plan(EXAMPLE_PLAN))
+    report = run_backfill(
+        file, "jsonl", plan, destination, BackfillOptions(state_dir=tmp_path / "s")
+    )
+    assert (report.delivered, report.refused) == (1, 2)
+    errors = Path(str(report.errors_file)).read_text()
+    assert "userId" in errors and "event" in errors and "NUL" in errors
+    (sent,) = hook.messages
+    assert sent["context"]["note"] == "a\u0000b"

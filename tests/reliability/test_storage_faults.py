@@ -21,6 +21,8 @@ from tests.sdk.test_client import read_only
 from tests.server.conftest import SERVER_KEY, Harness, Recording, harness
 from trackwell import Client
 from trackwell.plan import Plan
+from trackwell.store.sql import store as sql_store
+from trackwell.store.sql.writes import DAY_MS
 
 from .helpers import Ledger, Sequencer, log_counts, sequence_of, wait_until
 from .storage import locked_by_another_process, small_disk
@@ -250,3 +252,32 @@ async def test_a_read_only_database_gets_503_and_nothing_is_stored(tmp_path: Pat
         h.gateway.router.drain(destination.name)
         ledger.check_stored(db)
         ledger.check_delivered([str(m["messageId"]) for m in destination.received])
+
+
+async def test_a_full_disk_at_the_days_first_write_leaves_no_503_once_space_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day's dedup table used to be made in the day's first write: when that write failed
+    on a full disk, the table went with it, and every write after the space came back failed
+    (`no such table: dedup_YYYYMMDD`) until a restart."""
+    with small_disk(tmp_path, monkeypatch) as disk:
+        async with harness(disk.folder, router=False) as h:
+            sequencer = Sequencer("day", [f"d{i}" for i in range(10)])
+            assert (await post(h, sequencer.batch(50))).status_code == 200
+            # Midnight passes: two days on, past the tomorrow made ahead of traffic.
+            later = (int(time.time() * 1000) // DAY_MS + 2) * DAY_MS + 1000
+            monkeypatch.setattr(sql_store, "_now_ms", lambda: later)
+            disk.fill()
+            refused = []
+            for _ in range(5):
+                batch = sequencer.batch(300)
+                response = await post(h, batch)
+                if response.status_code != 200:
+                    refused_clearly(response, "full")
+                    refused.append(batch)
+            assert refused, f"the {disk.kind} disk never filled up"
+            disk.free()
+            for batch in refused:
+                response = await post(h, batch)
+                assert response.status_code == 200, response.text
+            assert (await h.client.get("/readyz")).status_code == 200

@@ -12,6 +12,8 @@ import orjson
 from trackwell.ids import new_message_id
 from trackwell.messages import (
     MAX_MESSAGE_BYTES,
+    NUL,
+    NUL_MESSAGE,
     Message,
     MessageError,
     check_limits,
@@ -19,6 +21,7 @@ from trackwell.messages import (
     from_json,
     normalise,
 )
+from trackwell.operations import CIO_ID_TYPE
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.quality.sensitive import redact, scan
@@ -75,6 +78,11 @@ def prepare(
         except MessageError as exc:
             return replace(_unparseable(item, exc, received_at), source=source or "unknown")
     source = source or _library(message)
+    nul_path = _cio_id_with_nul(message)
+    if nul_path is not None:
+        # The Customer.io id becomes the person key of the log, like userId (see `NUL`).
+        violation = Violation("malformed", nul_path, NUL_MESSAGE, "block")
+        return Checked(message, "blocked", (violation,), _summary(message), source)
     result = check_message(plan, message, backfill=backfill)
     if result.message is None:  # malformed beyond repair (a Python-built message)
         return Checked(message, "blocked", tuple(result.violations), _summary(message), source)
@@ -138,7 +146,19 @@ def _library(message: Message) -> str:
     context = message.context if isinstance(message.context, dict) else {}
     library = context.get("library")
     name = library.get("name") if isinstance(library, dict) else None
-    return name[:64] if isinstance(name, str) and name else "unknown"
+    # A label for the per-source numbers, never a key: a NUL in it is replaced, not refused.
+    return name[:64].replace(NUL, "\ufffd") if isinstance(name, str) and name else "unknown"
+
+
+def _cio_id_with_nul(message: Message) -> str | None:
+    """The path of a Customer.io id (`context.externalIds[i].id`) holding a NUL, if any."""
+    entries = message.context.get("externalIds") if isinstance(message.context, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and entry.get("type") == CIO_ID_TYPE:
+            value = entry.get("id")
+            if isinstance(value, str) and NUL in value:
+                return f"context.externalIds[{index}].id"
+    return None
 
 
 def _summary(message: Message) -> bytes:

@@ -10,7 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from trackwell.messages import MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES
+from trackwell.messages import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_MESSAGES,
+    MAX_MESSAGE_BYTES,
+    NUL,
+    NUL_MESSAGE,
+    MessageError,
+    from_json,
+)
 from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 from trackwell.server import cio_map
 from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, require
@@ -74,6 +82,13 @@ async def _answer(
         messages = build(body)
     except MapError as exc:
         raise Problem(400, "malformed", exc.message, exc.field) from None
+    for message in messages:
+        # One call is one request: a message it maps to that cannot be parsed (a NUL in an id
+        # or a name) is refused whole with a 400 naming the field, as Segment's single calls are.
+        try:
+            from_json(message)
+        except MessageError as exc:
+            raise Problem(400, exc.code, exc.message, exc.path or None) from None
     cio_map.address(messages)
     return await answer(request, gateway, source, messages, batch=len(messages) > 1)
 
@@ -88,6 +103,8 @@ async def customers(request: Request) -> Response:
     person, rest, method = parts[0], parts[1:], request.method
     if not person:
         raise Problem(404, "not_found", "no customer id in the path")
+    if NUL in person or any(NUL in part for part in rest):
+        raise Problem(400, "malformed", f"the customer id or device token {NUL_MESSAGE}", "id")
     routes: dict[tuple[str, tuple[str, ...]], Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
         ("PUT", ()): lambda b: cio_map.identify(person, b),
         ("DELETE", ()): lambda b: [cio_map.semantic(person, USER_DELETED)],

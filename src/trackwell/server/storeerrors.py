@@ -20,7 +20,10 @@ _REASONS = (
 )
 
 
+UNAVAILABLE = "the store is unavailable"
+
+
 def store_reason(exc: StoreError) -> str:
     """The cause of a failed write without the store's location (paths, hosts, users)."""
     text = str(exc)
-    return next((reason for word, reason in _REASONS if word in text), "the store is unavailable")
+    return next((reason for word, reason in _REASONS if word in text), UNAVAILABLE)

@@ -3,21 +3,24 @@
 Requests hand over their prepared messages and wait; the thread takes everything queued
 (whole requests, up to `max_group` messages) and writes it in one `Store.write_batch`, so
 concurrent requests share a transaction and its fsync. A request is answered only after its
-transaction committed, and a request's messages are never split across transactions.
+transaction committed, and a request's messages are never split across transactions. When a
+shared transaction fails for a reason one request's data may hold, the requests are written one
+by one, so one bad request never fails the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from trackwell.server.storeerrors import store_reason
-from trackwell.store import Checked, Store, StoreError, Written
+from trackwell.server.storeerrors import UNAVAILABLE, store_reason
+from trackwell.store import Checked, Store, StoreError, StoreUncertainError, Written
 
 log = logging.getLogger("trackwell.server.writer")
 
@@ -110,28 +113,72 @@ class Writer:
             try:
                 written = self.store.write_batch(batch)
             except Exception as exc:  # StoreError, or a bug: every waiting request hears of it
-                self.stats.failures += 1
-                # What /readyz shows anyone: the cause, never the store's path or host.
-                self.stats.last_error = (
-                    store_reason(exc) if isinstance(exc, StoreError) else type(exc).__name__
-                )
-                self.stats.healthy = False
-                self.stats.failed_at = started_at
-                log.error("store write failed", extra={"fields": {"error": str(exc)}})
-                for _, future, loop in group:
-                    loop.call_soon_threadsafe(_fail, future, exc)
+                if len(group) > 1 and _maybe_one_request(exc):
+                    self._one_by_one(group)
+                else:
+                    self._failed(group, exc, started_at)
                 continue
-            self.stats.seconds += time.perf_counter() - started
-            self.stats.transactions += 1
-            self.stats.messages += len(batch)
-            self.stats.healthy = True
-            offset = 0
-            for checked, future, loop in group:
-                part = written[offset : offset + len(checked)]
-                offset += len(checked)
-                loop.call_soon_threadsafe(_succeed, future, part)
-            if self.after_write is not None:
-                self.after_write(len(batch))
+            self._done(group, written, started)
+
+    def _one_by_one(self, group: list[_Pending]) -> None:
+        """A shared commit failed for a reason one request's data may hold (not an outage):
+        each request is written alone, so only the one the store refuses fails."""
+        for item in group:
+            started = time.perf_counter()
+            started_at = time.monotonic()
+            try:
+                written = self.store.write_batch(item[0])
+            except Exception as exc:
+                self._failed([item], exc, started_at)
+                continue
+            self._done([item], written, started)
+
+    def _failed(self, group: list[_Pending], exc: Exception, started_at: float) -> None:
+        self.stats.failures += 1
+        # What /readyz shows anyone: the cause, never the store's path or host.
+        self.stats.last_error = (
+            store_reason(exc) if isinstance(exc, StoreError) else type(exc).__name__
+        )
+        if isinstance(exc, StoreError):
+            self.stats.healthy = False  # a refused message says nothing of the store's health
+            self.stats.failed_at = started_at
+        log.error("store write failed", extra={"fields": {"error": str(exc)}})
+        for _, future, loop in group:
+            loop.call_soon_threadsafe(_fail, future, exc)
+
+    def _done(self, group: list[_Pending], written: list[Written], started: float) -> None:
+        batch_size = sum(len(checked) for checked, _, _ in group)
+        self.stats.seconds += time.perf_counter() - started
+        self.stats.transactions += 1
+        self.stats.messages += batch_size
+        self.stats.healthy = True
+        offset = 0
+        for checked, future, loop in group:
+            part = written[offset : offset + len(checked)]
+            offset += len(checked)
+            loop.call_soon_threadsafe(_succeed, future, part)
+        if self.after_write is not None:
+            self.after_write(batch_size)
+
+
+def _maybe_one_request(exc: Exception) -> bool:
+    """Whether a failed shared commit may be one request's fault: anything but the store being
+    unavailable (unwritable, full, locked, unreachable: `store_reason` knows those words), which
+    would fail every request alone too, only slower."""
+    if not isinstance(exc, StoreError):
+        return True  # a value the driver or the SQL could not take (ValueError, TypeError, ...)
+    if isinstance(exc, StoreUncertainError):
+        return False  # the store stopped answering mid-commit: an outage, not a value
+    return store_reason(exc) == UNAVAILABLE and not _OUTAGE.search(str(exc))
+
+
+# Words of a store error that is an outage rather than a refused value (PostgreSQL's
+# connection errors, SQLite's I/O errors).
+_OUTAGE = re.compile(
+    r"connection|server closed|terminat|timeout|timed out|no free|unreachable|closed|"
+    r"disk|I/O|shutting down|recovery|too many clients",
+    re.IGNORECASE,
+)
 
 
 def _succeed(future: asyncio.Future[list[Written]], written: list[Written]) -> None:

@@ -278,7 +278,10 @@ class Store(Protocol):
     url: str
 
     def write_batch(self, batch: Sequence[Checked]) -> list[Written]:
-        """Store a batch in one transaction: dedup, log or blocked table, profiles, identities."""
+        """Store a batch in one transaction: dedup, log or blocked table, profiles, identities.
+
+        Raises ValueError, before writing anything, when a message not blocked has a NUL in an id
+        or a name (`prepare` blocks those); StoreError when the store cannot take the write."""
         ...
 
     def get(self, message_id: str) -> TimelineEntry | None:

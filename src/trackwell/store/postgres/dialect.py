@@ -23,9 +23,6 @@ def partition_name(day: int) -> str:
 class PostgresDialect:
     """Several writers at once: positions come from a counter row held until commit."""
 
-    def __init__(self) -> None:
-        self._partitions: set[int] = set()
-
     def reserve_seqs(self, conn: Conn, count: int) -> int:
         # The row lock on the counter lasts until commit, so a transaction that reserves later
         # also commits later: no cursor can pass a position whose row is not visible yet.
@@ -43,10 +40,9 @@ class PostgresDialect:
         return {row[0] for row in rows}
 
     def prepare_log(self, conn: Conn, days: set[int]) -> None:
-        """Create the day partitions these rows need (another process may race us: fine)."""
-        for day in sorted(days - self._partitions):
+        """Create these days' partitions (another process may race us: fine)."""
+        for day in sorted(days):
             self.create_partition(conn, day)
-            self._partitions.add(day)
 
     def create_partition(self, conn: Conn, day: int) -> None:
         """One day's partition of the log, if it does not exist yet."""
@@ -60,10 +56,6 @@ class PostgresDialect:
                 f'CREATE TABLE IF NOT EXISTS "{partition_name(day)}" PARTITION OF log'
                 f" FOR VALUES FROM ({day * DAY_MS}) TO ({(day + 1) * DAY_MS})"
             )
-
-    def forget_partition(self, day: int) -> None:
-        """A partition was dropped (retention)."""
-        self._partitions.discard(day)
 
     def insert_rows(
         self,

@@ -32,6 +32,7 @@ class PostgresStore(SQLStore):
             if schema:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             migrate(conn)
+        self.prepare_days()
 
     def probe_writes(self) -> str | None:
         """Why a write would fail or wait right now, or None: every table's write lock, briefly.
@@ -65,18 +66,14 @@ class PostgresStore(SQLStore):
                 if name < partition_name(day):
                     conn.execute(f'DROP TABLE IF EXISTS "{name}"')
                     dropped.append(name)
-        for name in dropped:
-            stamp = name.removeprefix("log_")
-            for known in list(self._dialect._partitions):
-                if partition_name(known) == f"log_{stamp}":
-                    self._dialect.forget_partition(known)
+        # Forgotten, so a write received on such a day makes its partition again.
+        self._window.ready = {known for known in self._window.ready if known >= day}
         return dropped
 
     def ensure_partitions(self, now_ms: int, days_ahead: int = 2) -> None:
         """Housekeeping: create today's and the next days' partitions ahead of traffic."""
-        with self._pg.write() as conn:
-            today = now_ms // DAY_MS
-            self._dialect.prepare_log(conn, set(range(today, today + days_ahead + 1)))
+        today = now_ms // DAY_MS
+        self._prepare(set(range(today, today + days_ahead + 1)), now_ms)
 
 
 def _split(url: str) -> tuple[str, str | None, int, Bounds, dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from trackwell.store.base import Delivery, DeliveryFilter, DeliveryResult, DeliveryStats
-from trackwell.store.sql.dialect import Conn
+from trackwell.store.sql.dialect import Conn, storable_text
 from trackwell.store.sql.owners import owner_is_gone
 from trackwell.store.sql.rollups import DeliveryCount, add_deliveries
 
@@ -262,11 +262,11 @@ def ack(
                 result.outcome,
                 result.next_attempt_ms,
                 person,
-                result.error,
+                storable_text(result.error),  # a tool's answer may quote anything
                 now_ms,
             ),
         )
-        history.append((seq, result.outcome, result.error))
+        history.append((seq, result.outcome, storable_text(result.error)))
         if result.outcome in ("dead", "captured") and person:
             released.add(person)  # a settled message never holds the others back
     for person in released:

@@ -85,3 +85,17 @@ def value_rows(width: int, count: int) -> str:
     """`(?,?),(?,?)`: `count` rows of `width` placeholders, for a VALUES list."""
     row = "(" + ",".join("?" * width) + ")"
     return ",".join([row] * count)
+
+
+def storable_text(value: Any) -> str | None:
+    """Text any backend's column can hold: a NUL (which PostgreSQL's `text` refuses) becomes
+    U+FFFD, a lone surrogate (which UTF-8 cannot encode) a `?`, and a value that is not text (a
+    blocked message built in Python may carry a number as its event) its `str`. For values kept
+    only to be read by people (a blocked message's columns, whose body keeps what was sent; a
+    tool's error)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")

@@ -36,7 +36,15 @@ from trackwell.store.base import (
 from trackwell.store.sql import browse, delivery, rollups
 from trackwell.store.sql.dialect import Conn, Database, Dialect
 from trackwell.store.sql.owners import new_owner
-from trackwell.store.sql.writes import DedupWindow, chunks, message_hash, write_batch
+from trackwell.store.sql.writes import (
+    DAY_MS,
+    DedupWindow,
+    chunks,
+    days_needed,
+    message_hash,
+    unstorable,
+    write_batch,
+)
 
 
 def _now_ms() -> int:
@@ -61,13 +69,34 @@ class SQLStore:
         self._claims_lock = threading.Lock()
         self._pid = os.getpid()
 
+    def prepare_days(self, now_ms: int | None = None) -> None:
+        """Create today's and tomorrow's tables (dedup, log partitions) in a transaction of their
+        own, ahead of traffic; a backend calls it once migrated, and writes call it as days turn.
+        At open a failure is left to the first write, which tries again (a full disk must not
+        keep the store from opening for reads)."""
+        with contextlib.suppress(StoreError):
+            self._prepare(days_needed((), _now_ms() if now_ms is None else now_ms), now_ms)
+
+    def _prepare(self, days: set[int], now_ms: int | None = None) -> None:
+        missing = days - self._window.ready
+        if not missing:
+            return
+        today = (_now_ms() if now_ms is None else now_ms) // DAY_MS
+        with self._db.write() as conn:
+            made = self._window.prepare_days(conn, missing, today)
+        self._window.prepared(missing, made, today)
+
     # -- writes ---------------------------------------------------------------------------
 
     def write_batch(self, batch: Sequence[Checked]) -> list[Written]:
         """Store a batch in one transaction: dedup, log or blocked table, profiles, identities."""
         if not batch:
             return []
+        reason = unstorable(batch)
+        if reason is not None:
+            raise ValueError(reason)
         now = _now_ms()
+        self._prepare(days_needed(batch, now), now)
         with self._db.write() as conn:
             return write_batch(conn, self._window, batch, now)
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import orjson
 
-from trackwell.messages import Message, encode
+from trackwell.messages import NUL, NUL_MESSAGE, Message, encode
 from trackwell.operations import CIO_ID_PREFIX, cio_id_of
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
-from trackwell.store.sql.dialect import Conn, Dialect, value_rows
+from trackwell.store.sql.dialect import Conn, Dialect, storable_text, value_rows
 from trackwell.store.sql.rollups import Tally, prune_hours
 
 DAY_MS = 86_400_000
@@ -77,6 +77,7 @@ class DedupWindow:
     pending: Tally = field(default_factory=Tally)
     flushed_ms: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    ready: set[int] = field(default_factory=set)  # days whose tables are committed
 
     def add_counts(self, conn: Conn, tally: Tally, now_ms: int) -> None:
         """Keep a batch's counts; write them all (in this transaction) once a second has passed."""
@@ -99,24 +100,41 @@ class DedupWindow:
             self.pending.merge(tally)
 
     def live_tables(self, conn: Conn, today: int) -> list[str]:
-        """Tables within the window, dropping the ones that fell out of it."""
+        """Tables within the window (known ones; dropping is `prepare_days`'s job)."""
         if not self.loaded:
             self.tables = self.dialect.tables(conn, "dedup_")
             self.loaded = True
         oldest = dedup_table(today - self.days)
+        return sorted(table for table in self.tables if table >= oldest)
+
+    def prepare_days(self, conn: Conn, days: set[int], today: int) -> set[str]:
+        """Create these days' dedup tables and log partitions and drop the tables that left the
+        window, in the caller's own transaction (never a message's); the tables made.
+
+        A table created in the transaction of a write that then fails is rolled back with it:
+        the day's first write would leave no table behind, and every later write would fail
+        (`no such table`, `no partition of relation "log"`) while this process thought it had
+        one. So days are prepared ahead of traffic, committed alone, and remembered only after
+        their commit (`DedupWindow.ready`).
+        """
+        self.live_tables(conn, today)
+        oldest = dedup_table(today - self.days)
         for table in sorted(self.tables):
             if table < oldest:
                 conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-                self.tables.discard(table)
-        return sorted(self.tables)
-
-    def ensure(self, conn: Conn, table: str) -> None:
-        """Create today's table on first use."""
-        if table not in self.tables:
+        made = {dedup_table(day) for day in days if day >= today - self.days}
+        for table in sorted(made):
             conn.execute(
                 f'CREATE TABLE IF NOT EXISTS "{table}" (hash BIGINT PRIMARY KEY, seq BIGINT NOT NULL)'
             )
-            self.tables.add(table)
+        self.dialect.prepare_log(conn, days)
+        return made
+
+    def prepared(self, days: set[int], made: set[str], today: int) -> None:
+        """Remember what `prepare_days` made, once its transaction committed."""
+        oldest = dedup_table(today - self.days)
+        self.tables = {table for table in self.tables | made if table >= oldest}
+        self.ready |= days
 
 
 def find_duplicates(
@@ -139,6 +157,41 @@ def find_duplicates(
         if row is not None and row[0] == by_hash[hash_]:  # a real duplicate, not a hash collision
             found[row[0]] = seq
     return found
+
+
+def days_needed(batch: Sequence[Checked], now_ms: int) -> set[int]:
+    """The days whose tables a batch writes into: today and tomorrow (dedup tables, partitions
+    ahead of traffic), and each stored message's day of receipt (the log's partition key)."""
+    today = now_ms // DAY_MS
+    days = {today, today + 1}
+    for checked in batch:
+        if checked.verdict != "blocked":
+            received = checked.message.received_at
+            days.add(int(received.timestamp() * 1000) // DAY_MS if received else today)
+    return days
+
+
+def unstorable(batch: Sequence[Checked]) -> str | None:
+    """Why a batch cannot be stored, if a message to be logged has a NUL in a value kept in a
+    column of its own (PostgreSQL's `text` refuses NUL; `prepare` blocks such messages, so only
+    a caller that builds `Checked` itself can get here): the same refusal on every backend."""
+    for index, checked in enumerate(batch):
+        if checked.verdict == "blocked":
+            continue
+        message = checked.message
+        for name, value in (
+            ("type", message.type),
+            ("messageId", message.message_id),
+            ("userId", message.user_id),
+            ("anonymousId", message.anonymous_id),
+            ("previousId", message.previous_id),
+            ("event", message.event),
+            ("name", message.name),
+            ("context.externalIds", _external_person(message)),
+        ):
+            if isinstance(value, str) and NUL in value:
+                return f"message {index}: {name} {NUL_MESSAGE}"
+    return None
 
 
 def write_batch(
@@ -228,17 +281,16 @@ def write_batch(
         tally.count(
             received_ms,
             at,
-            checked.source or "unknown",
+            _label(checked.source or "unknown"),
             name or "",
             kind,
             checked.verdict,
             [v.code for v in violations] if violations else (),
         )
     if log_rows:
-        window.dialect.prepare_log(conn, {row[7] // DAY_MS for row in log_rows})
+        # The day's tables exist already, committed on their own (`days_needed`, `prepare_days`).
         window.dialect.insert_rows(conn, "log", LOG_COLUMNS, log_rows)
         table = dedup_table(today)
-        window.ensure(conn, table)
         window.dialect.insert_rows(
             conn, f'"{table}"', DEDUP_COLUMNS, dedup_rows, " ON CONFLICT DO NOTHING"
         )
@@ -268,9 +320,9 @@ def _count(tally: Tally, checked: Checked, now_ms: int) -> None:
     tally.count(
         int(received.timestamp() * 1000) if received else now_ms,
         None,
-        checked.source or "unknown",
-        (message.event if message.type == "track" else message.name) or "",
-        message.type,
+        _label(checked.source or "unknown"),
+        _label((message.event if message.type == "track" else message.name) or ""),
+        _label(message.type),
         checked.verdict,
         [v.code for v in checked.violations],
         [v.code for v in checked.violations if v.effect == "block"],
@@ -297,16 +349,21 @@ def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
     timestamp = message.timestamp
     received = message.received_at
     return (
-        message.message_id or None,
-        message.type,
-        message.event if message.type == "track" else message.name,
-        message.user_id,
-        message.anonymous_id,
+        storable_text(message.message_id or None),
+        storable_text(message.type),
+        storable_text(message.event if message.type == "track" else message.name),
+        storable_text(message.user_id),
+        storable_text(message.anonymous_id),
         to_ms(timestamp) if timestamp else None,
         to_ms(received) if received else now_ms,
         _violations_json(checked.violations) or "[]",
         checked.body or encode(message),
     )
+
+
+def _label(value: str) -> str:
+    """A rollup label (source, name, type) that any backend can hold (see `storable_text`)."""
+    return storable_text(value) or ""
 
 
 class _People:

@@ -51,3 +51,4 @@ class SQLiteStore(SQLStore):
             raise StoreError(f"{path}: cannot prepare the store ({exc})") from None
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot prepare the store ({exc})") from None
+        self.prepare_days()
