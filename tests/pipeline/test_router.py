@@ -14,7 +14,7 @@ from trackwell.destinations.base import Destination, Message, Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.http import HttpRequest
 from trackwell.pipeline import accept
-from trackwell.pipeline.router import RateLimiter, Router, results_for
+from trackwell.pipeline.router import RateLimiter, Router, batch_health, results_for
 from trackwell.plan import Plan
 from trackwell.quality import compile_plan
 from trackwell.store import Delivery, Store, open_store
@@ -76,6 +76,34 @@ def test_results_for_table() -> None:
         results[4].next_attempt_ms is not None
         and 1_000_000 <= results[4].next_attempt_ms <= 1_002_000
     )
+
+
+def test_results_for_a_probe_sent_ahead_of_schedule_spends_no_attempt() -> None:
+    batch = [delivery(1, attempts=11), delivery(2, attempts=11)]
+    outcomes = [Outcome("retry", "HTTP 503"), Outcome("retry", "HTTP 503")]
+    probe, due = results_for(batch, outcomes, now=1000.0, max_attempts=12, uncounted=frozenset({1}))
+    assert (probe.outcome, probe.counted) == ("retry", False)
+    assert (due.outcome, due.counted) == ("dead", True)
+
+
+def test_results_for_takes_the_routers_backoff() -> None:
+    [result] = results_for(
+        [delivery(1, attempts=3)],
+        [Outcome("retry", "HTTP 503")],
+        now=1000.0,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+    )
+    assert result.next_attempt_ms is not None and 1_000_000 <= result.next_attempt_ms <= 1_000_050
+
+
+def test_batch_health_table() -> None:
+    retry, ok = Outcome("retry", "HTTP 503"), Outcome("delivered")
+    assert batch_health([retry, retry]) == "failed"
+    assert batch_health([retry, ok]) == "answered"
+    assert batch_health([retry, Outcome("dead", "HTTP 400")]) == "answered"
+    assert batch_health([Outcome("captured", "capture mode")]) == "unknown"
+    assert batch_health([]) == "unknown"
 
 
 def test_results_for_keeps_captured_apart_from_delivered() -> None:

@@ -726,6 +726,38 @@ class StoreContract:
         stats = self.stats(store)
         assert (stats.retry, stats.delivered) == (0, 1)
 
+    def test_pull_forward_makes_later_retries_due_in_groups_and_probes_one(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        store.register_destination(HOOK)
+        self.write(store, compiled, *(track(f"m{n}", f"person-{n}") for n in range(5)))
+        now = now_ms()
+        claimed = store.claim(HOOK, 10, now)
+        store.ack(
+            HOOK,
+            [DeliveryResult(d.seq, "retry", now + 600_000, "HTTP 503") for d in claimed],
+            now,
+        )
+        # A probe: the oldest one only, and nothing more while a retry is due.
+        [probe] = store.pull_forward(HOOK, now + 1, window_ms=0, limit=1)
+        assert probe == claimed[0].seq
+        assert store.pull_forward(HOOK, now + 1, window_ms=0, limit=1) == []
+        [again] = store.claim(HOOK, 1, now + 1)
+        assert again.seq == probe
+        # A probe sent ahead of schedule does not spend an attempt; one on schedule does.
+        store.ack(HOOK, [DeliveryResult(probe, "retry", now + 600_000, "HTTP 503", False)], now + 2)
+        [again] = store.claim(HOOK, 1, now + 600_000)
+        assert again.attempts == 1
+        store.ack(HOOK, [DeliveryResult(again.seq, "retry", now + 900_000, "HTTP 503")], now + 3)
+        # The tool answers again: the rest come due two at a time over a 1 s window.
+        pulled = store.pull_forward(HOOK, now + 10, window_ms=1000, group=2)
+        assert pulled == [d.seq for d in claimed]
+        assert seqs(store.claim(HOOK, 10, now + 10)) == pulled[:2]
+        assert seqs(store.claim(HOOK, 10, now + 343)) == pulled[2:4]
+        assert seqs(store.claim(HOOK, 10, now + 676)) == pulled[4:]
+        [first] = [d for d in claimed if d.seq == probe]
+        assert first.attempts == 0
+
     def test_a_retrying_message_holds_back_that_persons_later_messages(
         self, store: Store, compiled: CompiledPlan
     ) -> None:

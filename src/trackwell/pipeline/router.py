@@ -5,6 +5,13 @@ the others. A worker claims a batch, hands it to the destination, and acks per m
 delivered, captured (a destination in capture mode recorded it and sent nothing), retry (with
 exponential backoff and full jitter, or the tool's Retry-After), or dead (after the tool refused
 it, or after `max_attempts`).
+
+A worker also keeps a circuit per destination. A batch that only fails opens it: from then on
+the worker sends one message at a time, at growing intervals (capped at `probe_cap` seconds),
+instead of a batch of every new message each poll. The first answer that shows the tool is back
+closes it, and the retries that their own backoff would still hold for minutes are pulled
+forward, spread over `resume_window` seconds, so a recovered tool gets its backlog — and the
+messages waiting behind it — within seconds rather than when each backoff runs out.
 """
 
 from __future__ import annotations
@@ -14,10 +21,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from trackwell.destinations.base import Destination
 from trackwell.destinations.base_types import Outcome
-from trackwell.destinations.retry import backoff_seconds
+from trackwell.destinations.retry import (
+    BACKOFF_BASE_SECONDS,
+    BACKOFF_CAP_SECONDS,
+    backoff_seconds,
+)
 from trackwell.messages import parse_time
 from trackwell.store.base import Delivery, DeliveryResult, Store, StoreError
 
@@ -26,6 +38,12 @@ log = logging.getLogger("trackwell.router")
 DEFAULT_MAX_ATTEMPTS = 12
 DEFAULT_POLL_SECONDS = 0.2
 STORE_RETRY_SECONDS = 1.0
+# A tool that looks down gets one message at a time, first after PROBE_BASE_SECONDS, then at
+# doubling intervals up to PROBE_CAP_SECONDS: how late a recovery can be noticed.
+PROBE_BASE_SECONDS = 0.5
+PROBE_CAP_SECONDS = 5.0
+# Once it answers again, the retries backed off for later are spread over this window.
+RESUME_WINDOW_SECONDS = 5.0
 
 
 @dataclass
@@ -41,6 +59,29 @@ class DestinationCounters:
     latencies: list[float] = field(default_factory=list)
     paused_until: float = 0.0  # time.monotonic() until which the tool asked us to wait
     last_error: str | None = None
+
+
+@dataclass
+class Circuit:
+    """Whether a destination's tool looks down, and when to send it the next single probe."""
+
+    failures: int = 0  # batches in a row that only failed
+    next_probe: float = 0.0  # time.monotonic() of the next probe while open
+
+    @property
+    def open(self) -> bool:
+        """True while the tool looks down."""
+        return self.failures > 0
+
+
+def batch_health(outcomes: Sequence[Outcome]) -> Literal["answered", "failed", "unknown"]:
+    """Whether a batch shows the tool up ("answered": it delivered or refused something), down
+    ("failed": every message must be retried) or neither (everything captured, nothing sent)."""
+    if any(o.kind in ("delivered", "dead") for o in outcomes):
+        return "answered"
+    if outcomes and all(o.kind == "retry" for o in outcomes):
+        return "failed"
+    return "unknown"
 
 
 class RateLimiter:
@@ -69,8 +110,15 @@ def results_for(
     now: float,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff_base: float = BACKOFF_BASE_SECONDS,
+    backoff_cap: float = BACKOFF_CAP_SECONDS,
+    uncounted: frozenset[int] = frozenset(),
 ) -> list[DeliveryResult]:
-    """The store's per-message results from a destination's outcomes (pure, tested as a table)."""
+    """The store's per-message results from a destination's outcomes (pure, tested as a table).
+
+    A message in `uncounted` was sent as a probe ahead of its own schedule: a failure does not
+    spend one of its attempts, so probing a down tool can never be what makes a message dead.
+    """
     results = []
     for delivery, outcome in zip(batch, outcomes, strict=True):
         if outcome.kind == "delivered":
@@ -80,16 +128,21 @@ def results_for(
             # Settled without reaching the tool: its own state, never delivered, replayable.
             results.append(DeliveryResult(delivery.seq, "captured", error=outcome.error))
             continue
-        attempts = delivery.attempts + 1
-        if outcome.kind == "dead" or attempts >= max_attempts:
+        counted = delivery.seq not in uncounted
+        attempts = delivery.attempts + (1 if counted else 0)
+        if outcome.kind == "dead" or (counted and attempts >= max_attempts):
             reason = outcome.error or "refused"
             if outcome.kind != "dead":
                 reason = f"gave up after {attempts} attempts; last: {reason}"
             results.append(DeliveryResult(delivery.seq, "dead", error=reason))
             continue
-        wait = outcome.retry_after if outcome.retry_after is not None else backoff_seconds(attempts)
+        wait = outcome.retry_after
+        if wait is None:
+            wait = backoff_seconds(max(attempts, 1), base=backoff_base, cap=backoff_cap)
         results.append(
-            DeliveryResult(delivery.seq, "retry", int((now + wait) * 1000), outcome.error)
+            DeliveryResult(
+                delivery.seq, "retry", int((now + wait) * 1000), outcome.error, counted=counted
+            )
         )
     return results
 
@@ -106,6 +159,11 @@ class Router:
         poll_interval: float = DEFAULT_POLL_SECONDS,
         clock: Callable[[], float] = time.time,
         on_error: Callable[[str, Exception], None] | None = None,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        backoff_cap: float = BACKOFF_CAP_SECONDS,
+        probe_base: float = PROBE_BASE_SECONDS,
+        probe_cap: float = PROBE_CAP_SECONDS,
+        resume_window: float = RESUME_WINDOW_SECONDS,
     ) -> None:
         names = [d.name for d in destinations]
         if len(set(names)) != len(names):
@@ -116,6 +174,12 @@ class Router:
         self.poll_interval = poll_interval
         self.clock = clock
         self.on_error = on_error
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.probe_base = probe_base
+        self.probe_cap = probe_cap
+        self.resume_window = resume_window
+        self.circuits = {name: Circuit() for name in self.destinations}
         self.counters = {name: DestinationCounters() for name in self.destinations}
         self._limiters = {d.name: RateLimiter(d.rate_limit) for d in destinations}
         self._stop = threading.Event()
@@ -183,14 +247,17 @@ class Router:
     def drain(self, name: str) -> int:
         """Deliver batches for one destination until nothing is due; returns how many were handled."""
         total = 0
-        while (handled := self.run_once(name)) > 0:
+        while (handled := self.run_once(name, paced=False)) > 0:
             total += handled
         return total
 
     # -- one batch ---------------------------------------------------------------------------
 
-    def run_once(self, name: str) -> int:
-        """Claim, deliver and ack one batch for one destination; returns how many were handled."""
+    def run_once(self, name: str, *, paced: bool = True) -> int:
+        """Claim, deliver and ack one batch for one destination; returns how many were handled.
+
+        `paced=False` (drain) leaves the circuit out: one pass over what is due, full batches.
+        """
         destination = self.destinations[name]
         counters = self.counters[name]
         now = self.clock()
@@ -200,7 +267,18 @@ class Router:
             # pause runs on the monotonic clock, so a wall-clock step cannot stretch it.
             self._stop.wait(min(waiting, self.poll_interval))
             return 0
-        batch = self.store.claim(name, destination.batch_size, int(now * 1000))
+        circuit = self.circuits[name] if paced else Circuit()
+        pulled: frozenset[int] = frozenset()
+        if circuit.open:
+            waiting = circuit.next_probe - time.monotonic()
+            if waiting > 0:
+                self._stop.wait(min(waiting, self.poll_interval))
+                return 0
+            # One message tells whether the tool is back as well as a batch would. When no
+            # retry is due, the oldest one is brought forward for it (not spending an attempt).
+            pulled = frozenset(self.store.pull_forward(name, int(now * 1000), window_ms=0, limit=1))
+        size = 1 if circuit.open else destination.batch_size
+        batch = self.store.claim(name, size, int(now * 1000))
         if not batch:
             return 0
         pause = self._limiters[name].delay(len(batch))
@@ -212,10 +290,38 @@ class Router:
             self._report(name, exc)
             outcomes = [Outcome("retry", f"destination error: {type(exc).__name__}")] * len(batch)
         now = self.clock()
-        results = results_for(batch, outcomes, now, max_attempts=self.max_attempts)
+        results = results_for(
+            batch,
+            outcomes,
+            now,
+            max_attempts=self.max_attempts,
+            backoff_base=self.backoff_base,
+            backoff_cap=self.backoff_cap,
+            uncounted=pulled,
+        )
         self.store.ack(name, results, int(now * 1000))
         self._count(counters, batch, results, outcomes, now)
+        self._trip(name, circuit, outcomes, now)
         return len(batch)
+
+    def _trip(self, name: str, circuit: Circuit, outcomes: Sequence[Outcome], now: float) -> None:
+        """Open the circuit on a batch that only failed; close it on one the tool answered."""
+        health = batch_health(outcomes)
+        if health == "failed":
+            circuit.failures += 1
+            delay = min(self.probe_cap, self.probe_base * 2 ** min(circuit.failures - 1, 30))
+            circuit.next_probe = time.monotonic() + delay
+        elif health == "answered" and circuit.open:
+            circuit.failures = 0
+            # The tool is back: what backed off while it was down need not wait out its backoff.
+            # Spread over a short window, so the backlog comes in batches, not all at once.
+            self.store.pull_forward(
+                name,
+                int(now * 1000),
+                window_ms=int(self.resume_window * 1000),
+                group=self.destinations[name].batch_size,
+            )
+            log.info("trackwell router %s: the tool answers again; resuming", name)
 
     def _count(
         self,

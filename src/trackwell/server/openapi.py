@@ -11,9 +11,24 @@ JSON = "application/json"
 OBJECT: dict[str, Any] = {"type": "object"}
 ID = {"type": "string", "maxLength": 255}
 TIME = {
-    "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}],
+    "oneOf": [
+        {"type": "string", "format": "date-time"},
+        # Below 10^11: seconds; above: milliseconds; from 10^14 on, refused (messages.py).
+        {"type": "number", "minimum": 0, "exclusiveMaximum": 100_000_000_000_000},
+    ],
     "description": "ISO-8601, or Unix seconds or milliseconds",
 }
+# Read only when no Authorization header carries the key; then it must be the key (a string).
+WRITE_KEY = {"description": "the write key, if not in the Authorization header"}
+
+
+def _needs(key: str, pattern: str | None = None) -> dict[str, Any]:
+    """A single call's own field: required, not empty, and matching `pattern` when given."""
+    field: dict[str, Any] = {"type": "string", "minLength": 1}
+    if pattern is not None:
+        field["pattern"] = pattern
+    return {"required": [key], "properties": {key: field}}
+
 
 SCHEMAS: dict[str, Any] = {
     "Message": {
@@ -34,9 +49,13 @@ SCHEMAS: dict[str, Any] = {
             "integrations": OBJECT,
             "timestamp": TIME,
             "sentAt": TIME,
-            "writeKey": {"type": "string", "description": "the write key, if not in the header"},
+            "writeKey": WRITE_KEY,
         },
     },
+    # The single endpoints: `type` comes from the path, and each call's own field is required.
+    "Track": {"allOf": [{"$ref": "#/components/schemas/Message"}, _needs("event", "\\S")]},
+    "Alias": {"allOf": [{"$ref": "#/components/schemas/Message"}, _needs("previousId")]},
+    "Group": {"allOf": [{"$ref": "#/components/schemas/Message"}, _needs("groupId")]},
     "Batch": {
         "type": "object",
         "required": ["batch"],
@@ -48,7 +67,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "sentAt": TIME,
             "context": OBJECT,
-            "writeKey": {"type": "string"},
+            "writeKey": WRITE_KEY,
         },
     },
     "Violation": {
@@ -91,7 +110,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string"},
+            "name": {"type": "string", "pattern": "\\S"},
             "data": OBJECT,
             "timestamp": {"type": "integer", "description": "Unix seconds"},
             "id": {"type": "string", "description": "dedup id (a ULID), becomes messageId"},
@@ -104,8 +123,16 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["delivery_id", "metric"],
         "properties": {
-            "delivery_id": {"type": "string", "description": "the CIO-Delivery-ID"},
-            "metric": {"type": "string", "description": "opened, clicked, bounced, ..."},
+            "delivery_id": {
+                "type": "string",
+                "minLength": 1,
+                "description": "the CIO-Delivery-ID",
+            },
+            "metric": {
+                "type": "string",
+                "minLength": 1,
+                "description": "opened, clicked, bounced, ...",
+            },
             "timestamp": {"type": "integer", "description": "Unix seconds"},
             "recipient": {"type": "string"},
             "reason": {"type": "string"},
@@ -116,10 +143,59 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["delivery_id", "event"],
         "properties": {
-            "delivery_id": {"type": "string", "description": "the CIO-Delivery-ID"},
+            "delivery_id": {
+                "type": "string",
+                "minLength": 1,
+                "description": "the CIO-Delivery-ID",
+            },
             "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
-            "device_id": {"type": "string", "description": "the CIO-Delivery-Token"},
+            "device_id": {
+                "type": "string",
+                "minLength": 1,
+                "description": "the CIO-Delivery-Token",
+            },
             "timestamp": {"type": "integer", "description": "Unix seconds"},
+        },
+    },
+    # Customer.io's Track API v1 reference: identify (attributes as the body), add_device
+    # (`device.id` is the token) and merge_customers (one identifier per side).
+    "CioAttributes": {
+        "type": "object",
+        "description": "the person's attributes; `cio_relationships` ties them to objects",
+    },
+    "CioDevice": {
+        "type": "object",
+        "required": ["device"],
+        "properties": {
+            "device": {
+                "type": "object",
+                "required": ["id", "platform"],
+                "properties": {
+                    "id": {"type": "string", "minLength": 1, "description": "the push token"},
+                    "platform": {"type": "string", "minLength": 1, "enum": ["ios", "android"]},
+                    "last_used": {"type": "integer"},
+                    "attributes": OBJECT,
+                },
+            }
+        },
+    },
+    "CioPerson": {
+        "type": "object",
+        "minProperties": 1,
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "email": {"type": "string", "minLength": 1},
+            "cio_id": {"type": "string", "minLength": 1},
+            "phone": {"type": "string", "minLength": 1},
+        },
+        "additionalProperties": False,
+    },
+    "CioMerge": {
+        "type": "object",
+        "required": ["primary", "secondary"],
+        "properties": {
+            "primary": {"$ref": "#/components/schemas/CioPerson"},
+            "secondary": {"$ref": "#/components/schemas/CioPerson"},
         },
     },
     "CioBatch": {
@@ -129,20 +205,21 @@ SCHEMAS: dict[str, Any] = {
             "batch": {
                 "type": "array",
                 "maxItems": 2500,
-                "items": {
-                    "type": "object",
-                    "required": ["type", "action"],
-                    "properties": {
-                        "type": {"type": "string", "enum": ["person", "object", "delivery"]},
-                        "action": {"type": "string"},
-                        "identifiers": OBJECT,
-                        "name": {"type": "string"},
-                        "attributes": OBJECT,
-                        "timestamp": {"type": "integer"},
-                        "id": {"type": "string"},
-                    },
-                },
+                "items": {"$ref": "#/components/schemas/CioOperation"},
             }
+        },
+    },
+    "CioOperation": {
+        "type": "object",
+        "required": ["type", "action"],
+        "properties": {
+            "type": {"type": "string", "enum": ["person", "object", "delivery"]},
+            "action": {"type": "string"},
+            "identifiers": OBJECT,
+            "name": {"type": "string"},
+            "attributes": OBJECT,
+            "timestamp": {"type": "integer"},
+            "id": {"type": "string"},
         },
     },
 }
@@ -175,9 +252,10 @@ STRICT = {
     "name": "X-Strict-Mode",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "enum": ["1", "true", "0", "false"]},
-    "description": "1 or true: refuse the whole request (400) when any message is blocked,"
-    " as the source's `strict = true` does",
+    # Any value is taken (Customer.io's libraries send 1); only 1 and true turn strict mode on.
+    "schema": {"type": "string"},
+    "description": "1 or true (any case): refuse the whole request (400) when any message is"
+    " blocked, as the source's `strict = true` does; any other value, or none: not strict",
 }
 WRITE_ANSWERS: dict[str, Any] = {
     "200": {
@@ -216,7 +294,13 @@ def _write(summary: str, schema: str | None, tag: str, security: str, path_param
             "required": not optional_body,
             "content": {
                 JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}},
-                "text/plain": {"schema": {"type": "string"}},
+                # navigator.sendBeacon's type: the text is the same JSON document.
+                "text/plain": {
+                    "schema": {
+                        "$ref": f"#/components/schemas/{schema}",
+                        "description": "the JSON text of the same body (navigator.sendBeacon)",
+                    }
+                },
             },
         }
     operation["parameters"] = [STRICT]
@@ -243,13 +327,18 @@ def _get(
     return {"get": {"summary": summary, "tags": ["operations"], "responses": responses}}
 
 
+def _single(kind: str) -> str:
+    """The body schema of a single Segment endpoint."""
+    return {"track": "Track", "alias": "Alias", "group": "Group"}.get(kind, "Message")
+
+
 def openapi_document(server_url: str) -> dict[str, Any]:
     """The document served at /openapi.json."""
     paths: dict[str, Any] = {}
     for kind in MESSAGE_TYPES:
         paths[f"/v1/{kind}"] = {
             "post": _write(
-                f"One {kind} message (Segment HTTP API).", "Message", "segment", "segment"
+                f"One {kind} message (Segment HTTP API).", _single(kind), "segment", "segment"
             )
         }
     paths["/v1/batch"] = {
@@ -260,7 +349,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     for kind in MESSAGE_TYPES:
         paths[f"/v1/{kind[0]}"] = {
             "post": _write(
-                f"The same as /v1/{kind} (analytics.js).", "Message", "segment", "segment"
+                f"The same as /v1/{kind} (analytics.js).", _single(kind), "segment", "segment"
             )
         }
     paths["/v1/b"] = {
@@ -272,7 +361,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     paths[customer] = {
         "put": _write(
             "Identify a person: attributes become traits.",
-            "Message",
+            "CioAttributes",
             "customerio",
             "customerio",
             True,
@@ -293,7 +382,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     paths[customer + "/devices"] = {
         "put": _write(
             "A push device (the `Device Created or Updated` operation; the token is kept).",
-            "Message",
+            "CioDevice",
             "customerio",
             "customerio",
             True,
@@ -323,7 +412,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         )
     }
     paths["/api/v1/merge_customers"] = {
-        "post": _write("Merge two people (an alias).", "Message", "customerio", "customerio")
+        "post": _write("Merge two people (an alias).", "CioMerge", "customerio", "customerio")
     }
     paths["/api/v1/metrics"] = {
         "post": _write(
@@ -342,7 +431,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         )
     }
     paths["/api/v2/entity"] = {
-        "post": _write("One Track v2 operation.", "Message", "customerio", "customerio")
+        "post": _write("One Track v2 operation.", "CioOperation", "customerio", "customerio")
     }
     paths["/api/v2/batch"] = {
         "post": _write("Track v2 operations.", "CioBatch", "customerio", "customerio")

@@ -110,6 +110,9 @@ class DeliveryResult:
     outcome: Outcome
     next_attempt_ms: int | None = None  # for retry
     error: str | None = None  # the destination's response, for retry and dead; a note, captured
+    # False for a probe of a tool that looks down, sent ahead of the message's own schedule:
+    # recorded in the history, but not spent from the message's attempts.
+    counted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +326,21 @@ class Store(Protocol):
     def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
         """Per destination: pending, in flight, delivered, captured, retry, dead, oldest pending,
         last error."""
+        ...
+
+    def pull_forward(
+        self,
+        destination: str,
+        now_ms: int,
+        *,
+        window_ms: int,
+        limit: int | None = None,
+        group: int = 1,
+    ) -> list[int]:
+        """Make retries scheduled for later due over the next `window_ms`, oldest first, `group`
+        at a time (a tool that was down answers again); returns their seqs. With `limit`, at
+        most that many, and none while a retry is already due (one probe of a tool that looks
+        down)."""
         ...
 
     def requeue(

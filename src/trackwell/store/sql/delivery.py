@@ -254,7 +254,7 @@ def ack(
         conn.execute(
             "INSERT INTO deliveries (destination, seq, status, attempts, next_ms, person, last_error,"
             " updated_ms) VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (destination, seq) DO UPDATE SET"
-            " status = excluded.status, attempts = deliveries.attempts + 1, next_ms = excluded.next_ms,"
+            " status = excluded.status, attempts = deliveries.attempts + ?, next_ms = excluded.next_ms,"
             " last_error = excluded.last_error, updated_ms = excluded.updated_ms",
             (
                 destination,
@@ -264,6 +264,7 @@ def ack(
                 person,
                 storable_text(result.error),  # a tool's answer may quote anything
                 now_ms,
+                1 if result.counted else 0,
             ),
         )
         history.append((seq, result.outcome, storable_text(result.error)))
@@ -274,6 +275,45 @@ def ack(
     _history(conn, destination, history, now_ms)
     _advance(conn, state, destination, delivered)
     _roll_up(conn, destination, results, now_ms)
+
+
+def pull_forward(
+    conn: Conn, destination: str, now_ms: int, window_ms: int, limit: int | None, group: int = 1
+) -> list[int]:
+    """Bring retries scheduled for later forward, oldest first, spread evenly over the next
+    `window_ms` `group` at a time (the first group at once); returns their seqs.
+
+    With a `limit` (a probe of a tool that looks down) nothing moves while a retry is already
+    due: the next claim takes that one.
+    """
+    if limit is not None:
+        due = conn.execute(
+            "SELECT 1 FROM deliveries WHERE destination = ? AND status = 'retry' AND next_ms <= ?"
+            " LIMIT 1",
+            (destination, now_ms),
+        ).fetchone()
+        if due is not None:
+            return []
+    query = (
+        "SELECT seq FROM deliveries WHERE destination = ? AND status = 'retry' AND next_ms > ?"
+        " ORDER BY seq"
+    )
+    params: list[Any] = [destination, now_ms]
+    if limit is not None:
+        query += " LIMIT ?"
+        params.append(limit)
+    seqs = [row[0] for row in conn.execute(query, params)]
+    if seqs:
+        group = max(group, 1)
+        step = window_ms / -(-len(seqs) // group)  # per group; the groups fill the window
+        conn.executemany(
+            "UPDATE deliveries SET next_ms = ?, updated_ms = ? WHERE destination = ? AND seq = ?",
+            [
+                (now_ms + int((i // group) * step), now_ms, destination, seq)
+                for i, seq in enumerate(seqs)
+            ],
+        )
+    return seqs
 
 
 def _roll_up(conn: Conn, destination: str, results: Sequence[DeliveryResult], now_ms: int) -> None:

@@ -330,6 +330,19 @@ class SQLStore:
         with self._db.read() as conn:
             return delivery.stats(conn, self._claims, now_ms)
 
+    def pull_forward(
+        self,
+        destination: str,
+        now_ms: int,
+        *,
+        window_ms: int,
+        limit: int | None = None,
+        group: int = 1,
+    ) -> list[int]:
+        """Make retries scheduled for later due over the next `window_ms`; returns their seqs."""
+        with self._db.write() as conn:
+            return delivery.pull_forward(conn, destination, now_ms, window_ms, limit, group)
+
     def requeue(
         self,
         destination: str,
