@@ -9,7 +9,9 @@ from trackwell.messages import MESSAGE_TYPES
 
 JSON = "application/json"
 OBJECT: dict[str, Any] = {"type": "object"}
-ID = {"type": "string", "maxLength": 255}
+# Ids and names are keys (for the store and for every tool): a NUL in one is refused (400).
+NO_NUL = "^[^\\x00]*$"
+ID = {"type": "string", "maxLength": 255, "pattern": NO_NUL}
 TIME = {
     "oneOf": [
         {"type": "string", "format": "date-time"},
@@ -26,7 +28,10 @@ def _needs(key: str, pattern: str | None = None) -> dict[str, Any]:
     """A single call's own field: required, not empty, and matching `pattern` when given."""
     field: dict[str, Any] = {"type": "string", "minLength": 1}
     if pattern is not None:
-        field["pattern"] = pattern
+        # Both must hold, and a schema has one `pattern`: the other goes in an `allOf`.
+        field["allOf"] = [{"pattern": pattern}, {"pattern": NO_NUL}]
+    else:
+        field["pattern"] = NO_NUL
     return {"required": [key], "properties": {key: field}}
 
 
@@ -39,8 +44,8 @@ SCHEMAS: dict[str, Any] = {
             "messageId": ID,
             "userId": ID,
             "anonymousId": ID,
-            "event": {"type": "string", "maxLength": 255},
-            "name": {"type": "string"},
+            "event": {"type": "string", "maxLength": 255, "pattern": NO_NUL},
+            "name": {"type": "string", "pattern": NO_NUL},
             "groupId": ID,
             "previousId": ID,
             "properties": OBJECT,
@@ -110,12 +115,12 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "pattern": "\\S"},
+            "name": {"type": "string", "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}]},
             "data": OBJECT,
             "timestamp": {"type": "integer", "description": "Unix seconds"},
             "id": {"type": "string", "description": "dedup id (a ULID), becomes messageId"},
             "type": {"type": "string", "enum": ["event", "page", "screen"]},
-            "anonymous_id": {"type": "string"},
+            "anonymous_id": {"type": "string", "pattern": NO_NUL},
         },
     },
     # Customer.io's Track API reference, operationIds `metrics` and `pushMetrics`.
@@ -311,7 +316,7 @@ def _write(summary: str, schema: str | None, tag: str, security: str, path_param
                 "name": "id",
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1},
+                "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL},
             },
         )
     return operation
