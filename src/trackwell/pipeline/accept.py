@@ -20,7 +20,7 @@ from trackwell.messages import (
     normalise,
 )
 from trackwell.quality.check import check_message
-from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Verdict, Violation
 from trackwell.store.base import Checked, Store
@@ -54,10 +54,12 @@ def prepare(
     backfill: bool = False,
     size: int | None = None,
     source: str = "",
+    budget: SearchBudget | None = None,
 ) -> Checked:
     """One message normalised, checked and encoded, ready for `Store.write_batch`.
 
     `source` names who sent it (for the per-source numbers); by default, the sending library.
+    `budget` bounds the did-you-mean searches the caller's request may cause.
     """
     if isinstance(item, Message):
         message = item
@@ -75,7 +77,7 @@ def prepare(
         except MessageError as exc:
             return replace(_unparseable(item, exc, received_at), source=source or "unknown")
     source = source or _library(message)
-    result = check_message(plan, message, backfill=backfill)
+    result = check_message(plan, message, backfill=backfill, budget=budget)
     if result.message is None:  # malformed beyond repair (a Python-built message)
         return Checked(message, "blocked", tuple(result.violations), _summary(message), source)
     try:
