@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -101,3 +103,27 @@ def test_origins_are_never_added_to_a_source_with_server_keys(tmp_path: Path) ->
         refused = runner.invoke(app, ["--config", str(config), "keys", "add", "backend", *flag])
         assert refused.exit_code != 0 and "server keys" in refused.output
     assert config.read_text() == before
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--browser"], ["--origin", "https://shop.example"]], ids=str
+)
+def test_a_new_key_is_printed_once_on_standard_output_only(
+    tmp_path: Path, flags: list[str]
+) -> None:
+    # A real process: stderr is what terminals, CI logs and supervisors keep, so a key there is
+    # a key leaked; stdout alone is what `KEY=$(trackwell keys add ...)` captures.
+    config = tmp_path / "trackwell.toml"
+    config.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "trackwell", "--config", str(config), "keys", "add", "src", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    key = done.stdout.strip()
+    assert key.startswith("tw_") and done.stdout == key + "\n"
+    assert key not in done.stderr and key[3:13] not in done.stderr
+    assert "standard output" in done.stderr  # the instructions say where it went
+    assert hash_key(key) in config.read_text()

@@ -56,26 +56,32 @@ def add_command(
     except (KeyFileError, ConfigError) as exc:
         fail(str(exc))
     stderr.print(f"Added a key to [sources.{source}] in {path} (only its hash is stored).")
-    stderr.print("Keep it now; it cannot be shown again:", highlight=False)
+    stderr.print(
+        "Keep it now (the line on standard output); it cannot be shown again. Below, KEY"
+        " stands for it.",
+        highlight=False,
+    )
+    # The key goes to standard output once and nowhere else: stderr is what terminals,
+    # CI logs and process supervisors keep.
     typer.echo(key)
     if origins and not browser:
         stderr.print(
             f"Key for analytics.js on {', '.join(origins)} (public; it may send identified"
             " calls). In AnalyticsBrowser.load's options:\n"
-            f'  integrations: {{"Segment.io": {{apiHost: "GATEWAY_HOST/v1"}}}}, writeKey "{key}"',
+            f'  integrations: {{"Segment.io": {{apiHost: "GATEWAY_HOST/v1"}}}}, writeKey "KEY"',
             markup=False,
             highlight=False,
         )
     elif browser:
         stderr.print(
             "Browser key: anonymous page and track only. On your marketing pages:\n"
-            f'  <script src="https://GATEWAY/trackwell.js" data-write-key="{key}" async></script>',
+            '  <script src="https://GATEWAY/trackwell.js" data-write-key="KEY" async></script>',
             markup=False,
             highlight=False,
         )
     else:
         stderr.print(
-            f"Segment clients: write key {key} · Customer.io clients: site_id {source!r},"
+            f"Segment clients: write key KEY · Customer.io clients: site_id {source!r},"
             " api_key = the key",
             markup=False,
             highlight=False,
