@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 from starlette.requests import Request
@@ -27,6 +28,8 @@ from trackwell.server.refusals import StrictRefusal, count_headers, refuse, stri
 from trackwell.server.storeerrors import store_reason
 from trackwell.store import Checked, StoreError, Written
 
+T = TypeVar("T")
+
 # A response lists at most this many violations; the counts always cover every message.
 MAX_LISTED_VIOLATIONS = 100
 # Did-you-mean searches for names not seen before, per request: a batch of thousands of
@@ -36,6 +39,7 @@ MAX_NEW_SUGGESTIONS = 20
 # Requests with more messages than this are prepared on the gateway's preparer thread, so the
 # event loop goes on serving other clients meanwhile; smaller ones (most) are cheaper inline.
 THREAD_MIN_MESSAGES = 32
+YIELD_EVERY = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +102,8 @@ async def ingest(
         )
     received = datetime.now(UTC)
     compiled = gateway.plan.compiled
-    if len(items) > THREAD_MIN_MESSAGES:
-        loop = asyncio.get_running_loop()
-        checked = await loop.run_in_executor(
-            gateway.preparer, prepare_all, compiled, items, received, source.name
-        )
-    else:
-        checked = prepare_all(compiled, items, received, source.name)
+    large = len(items) > THREAD_MIN_MESSAGES
+    checked = await _run(gateway, large, prepare_all, compiled, items, received, source.name)
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
     kept = [refuse(c) for c in checked] if refused else checked
     try:
@@ -117,12 +116,32 @@ async def ingest(
             " nothing was stored",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
-    gateway.metrics.record(source.name, kept, written, compiled)
-    summary = summarise(checked, written)
+    summary = await _run(
+        gateway, large, _account, gateway, source, (checked, kept, written), compiled
+    )
     if refused:
         gateway.metrics.strict_refusals.labels(source.name).inc()
         raise StrictRefusal(summary)
     return summary
+
+
+async def _run(gateway: Gateway, large: bool, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)`: for a large request on the preparer thread, so the event loop stays free."""
+    if not large:
+        return work(*args)
+    return await asyncio.get_running_loop().run_in_executor(gateway.preparer, work, *args)
+
+
+def _account(
+    gateway: Gateway,
+    source: Source,
+    outcome: tuple[Sequence[Checked], Sequence[Checked], Sequence[Written]],
+    compiled: CompiledPlan,
+) -> dict[str, Any]:
+    """The request counted in the metrics (as kept), and its summary (as checked)."""
+    checked, kept, written = outcome
+    gateway.metrics.record(source.name, kept, written, compiled)
+    return summarise(checked, written)
 
 
 def prepare_all(
@@ -130,7 +149,14 @@ def prepare_all(
 ) -> list[Checked]:
     """One request's messages prepared, its did-you-mean searches bounded together."""
     budget = SearchBudget(MAX_NEW_SUGGESTIONS)
-    return [_prepare(compiled, item, received, source, budget) for item in items]
+    checked = []
+    for index, item in enumerate(items, 1):
+        checked.append(_prepare(compiled, item, received, source, budget))
+        if index % YIELD_EVERY == 0:
+            # On the preparer thread: hand the interpreter to the event loop now rather than
+            # at the next switch interval, so small requests interleave with a large one.
+            time.sleep(0)
+    return checked
 
 
 def _prepare(
