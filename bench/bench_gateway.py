@@ -168,11 +168,11 @@ def load(
 
 
 def sqlite_rows_per_second(folder: Path, rows: int, *, unique_random: bool) -> float:
-    """Appends of 600-byte rows, 1,000 per transaction, WAL, synchronous=NORMAL."""
+    """Appends of 600-byte rows, 1,000 per transaction, WAL, synchronous=FULL (as the store)."""
     os.sched_setaffinity(0, {SERVER_CORE})
     conn = sqlite3.connect(folder / f"raw-{unique_random}.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA synchronous = FULL")
     index = "UNIQUE" if unique_random else ""
     conn.execute(f"CREATE TABLE log (seq INTEGER PRIMARY KEY, message_id TEXT {index}, body BLOB)")
     body = orjson.dumps(event(random.Random(3)))

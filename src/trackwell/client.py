@@ -33,7 +33,7 @@ from trackwell.plan import Plan, load_plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.quality.violations import Violation
 from trackwell.serialize import json_object, unix_seconds
-from trackwell.store import Checked, Store, StoreError, open_store
+from trackwell.store import Checked, Store, StoreError, open_store, sqlite_file
 
 log = logging.getLogger("trackwell.client")
 
@@ -365,8 +365,8 @@ def _spill_path(store_url: str, spill_dir: str | Path | None) -> Path:
     if spill_dir is not None:
         folder = Path(spill_dir)
         stem = "trackwell"
-    elif store_url.startswith("sqlite:///") and ":memory:" not in store_url:
-        path = Path(store_url[len("sqlite:///") :])
+    elif (file := sqlite_file(store_url)) is not None:
+        path = Path(file)
         folder, stem = path.parent, path.name
     else:
         folder, stem = Path(tempfile.mkdtemp(prefix="trackwell-spill-")), "memory"

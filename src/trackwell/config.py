@@ -7,6 +7,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,15 @@ DEFAULT_PLAN = "tracking-plan.yaml"
 DEFAULT_STORE = "sqlite:///.trackwell/trackwell.db"
 KNOWN_KEYS = ("plan", "store", "destinations", "sources", "monitors", "alerts", "console")
 # What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
-SOURCE_KEYS = ("key_hashes", "types", "anonymous_only", "rate_limit", "strict", "allowed_origins")
+SOURCE_KEYS = (
+    "key_hashes",
+    "key_expires",
+    "types",
+    "anonymous_only",
+    "rate_limit",
+    "strict",
+    "allowed_origins",
+)
 # A web origin as browsers send it in `Origin`: scheme, host, optional port; no path, no slash.
 ORIGIN = re.compile(r"https?://[^/\s:]+(:[0-9]{1,5})?", re.IGNORECASE)
 
@@ -136,6 +145,7 @@ def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
             raise ConfigError(
                 f"{where}.key_hashes must be a list of 'sha256:<64 hex digits>' (made by `trackwell keys add`)"
             )
+        _check_expiries(where, table.get("key_expires", {}), hashes)
         types = table.get("types")
         if types is not None and (
             not isinstance(types, list) or not all(t in MESSAGE_TYPES for t in types)
@@ -152,6 +162,23 @@ def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{where}.strict must be true or false")
         _check_origins(where, table)
     return value
+
+
+def _check_expiries(where: str, expires: Any, hashes: list[str]) -> None:
+    """`key_expires`: a table from some of `key_hashes` to the time (with its offset) after
+    which that key is refused, as `trackwell keys rotate --overlap` writes it."""
+    if not isinstance(expires, dict):
+        raise ConfigError(
+            f'{where}.key_expires must be a table: "sha256:..." = 2026-12-08T18:00:00Z'
+        )
+    for stored, when in expires.items():
+        if stored not in hashes:
+            raise ConfigError(f"{where}.key_expires: {stored[:19]}... is not one of key_hashes")
+        if not isinstance(when, datetime) or when.tzinfo is None:
+            raise ConfigError(
+                f"{where}.key_expires.{stored[:19]}...: a time with its offset"
+                f" (2026-12-08T18:00:00Z), not {when!r}"
+            )
 
 
 ORIGIN_HELP = (

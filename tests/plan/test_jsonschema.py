@@ -28,6 +28,7 @@ EDGE_PLAN = make_plan(
             since=2,
             used_by=["Receipt"],
             aliases=["Order Done"],
+            browser=True,
             properties={
                 "total": {"type": "number", "minimum": 0.5, "maximum": 1e6, "description": "Total"},
                 "coupon": {

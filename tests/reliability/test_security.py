@@ -50,7 +50,7 @@ def test_keys_are_stored_as_hashes_and_never_as_themselves(
     assert hashlib.sha256(key.encode()).hexdigest() in config
     ring = KeyRing.from_config(load_settings(config=tmp_path / "trackwell.toml").sources)
     assert ring.find(key) is not None and ring.find(key + "x") is None
-    kept = repr(vars(ring)).encode() + b"".join(stored for stored, _ in ring._entries)
+    kept = repr(vars(ring)).encode() + b"".join(entry[0] for entry in ring._entries)
     assert key.encode() not in kept
 
 

@@ -199,7 +199,10 @@ async def test_a_browser_key_may_not_identify_or_name_a_user(tmp_path: Path) -> 
     async with harness(tmp_path) as h:
         identify = await h.client.post("/v1/batch", json={"batch": batch}, auth=(BROWSER_KEY, ""))
         body = await _refused(
-            h, identify, 403, "may send page, track (anonymous only), not identify"
+            h,
+            identify,
+            403,
+            "may send page, track (anonymous only), at most 100 events/s, not identify",
         )
         assert body["field"] == "batch[1].type"
         named = await h.client.post("/v1/track", json=TRACK, auth=(BROWSER_KEY, ""))

@@ -7,7 +7,7 @@ from pathlib import Path
 from trackwell.cli.options import options
 from trackwell.cli.output import fail
 from trackwell.config import ConfigError
-from trackwell.store import Store, StoreError, open_store
+from trackwell.store import Store, StoreError, open_store, sqlite_file
 
 
 def existing_store(url: str | None) -> Store:
@@ -16,10 +16,9 @@ def existing_store(url: str | None) -> Store:
         resolved = url or options.settings().store
     except ConfigError as exc:
         fail(str(exc))
-    if resolved.startswith("sqlite:///") and ":memory:" not in resolved:
-        path = resolved[len("sqlite:///") :]
-        if not Path(path).exists():
-            fail(f"{resolved}: no store there yet (nothing has been stored); pass --store")
+    path = sqlite_file(resolved)
+    if path is not None and not Path(path).exists():
+        fail(f"{resolved}: no store there yet (nothing has been stored); pass --store")
     try:
         return open_store(resolved)
     except StoreError as exc:

@@ -18,6 +18,7 @@ from trackwell.destinations.http import Transport
 from trackwell.monitor.channels import AlertEvent, Channel, ChannelError, Reason, build_channel
 from trackwell.monitor.findings import SEVERITIES, Finding, Severity, rank
 from trackwell.monitor.runner import Evaluation
+from trackwell.store import sqlite_file
 
 ALERT_KEYS = frozenset(["min_severity", "quiet_minutes", "worsen_margin", "state_file", "channels"])
 STATE_VERSION = 1
@@ -79,8 +80,8 @@ def state_path(settings: AlertSettings, store_url: str, base_dir: Path = Path())
     if settings.state_file:
         path = Path(settings.state_file)
         return path if path.is_absolute() else base_dir / path
-    if store_url.startswith("sqlite:///") and ":memory:" not in store_url:
-        return Path(store_url[len("sqlite:///") :]).parent / "alerts.json"
+    if (file := sqlite_file(store_url)) is not None:
+        return Path(file).parent / "alerts.json"
     return Path(".trackwell") / "alerts.json"
 
 

@@ -150,6 +150,15 @@ def _event(before: EventSpec, after: EventSpec) -> Iterator[Change]:
             f"'{before.name}' no longer deprecated",
             impact,
         )
+    if before.browser != after.browser:
+        # Taking the flag away refuses what browser keys send today: a sender-visible break.
+        yield Change(
+            "compatible" if after.browser else "breaking",
+            "browser_allowed" if after.browser else "browser_disallowed",
+            f"{path}.browser",
+            f"browser keys may {'now' if after.browser else 'no longer'} send '{before.name}'",
+            impact,
+        )
     for attr in ("stage", "description", "owner", "backfill", "replaced_by"):
         old_value, new_value = getattr(before, attr), getattr(after, attr)
         if old_value != new_value:

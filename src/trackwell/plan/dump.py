@@ -56,6 +56,8 @@ def event_document(event: EventSpec) -> dict[str, Any]:
         doc["deprecated"] = True
     if event.replaced_by:
         doc["replaced_by"] = event.replaced_by
+    if event.browser:
+        doc["browser"] = True
     if event.properties:
         doc["properties"] = {p.name: property_document(p) for p in event.properties}
     return doc

@@ -112,6 +112,8 @@ def event_schema(event: EventSpec) -> dict[str, Any]:
         meta["used_by"] = list(event.used_by)
     if event.aliases:
         meta["aliases"] = list(event.aliases)
+    if event.browser:
+        meta["browser"] = True
     schema: dict[str, Any] = {"$schema": DRAFT, "title": event.name}
     if event.description:
         schema["description"] = event.description
@@ -333,6 +335,7 @@ def event_from_schema(schema: dict[str, Any], name: str, report: ImportReport) -
         deprecated=bool(schema.get("deprecated", False)),
         replaced_by=meta.get("replaced_by"),
         properties=properties_from_schema(schema, f"{path}.properties", report),
+        browser=meta.get("browser") is True,
     )
 
 

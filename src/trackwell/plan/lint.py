@@ -37,7 +37,13 @@ SEVERITY: dict[str, Severity] = {
     "replaced_by_unknown": "error",
     "replaced_by_deprecated": "warning",
     "deprecated_without_replacement": "warning",
+    "browser_identity_property": "warning",
 }
+# Property names that name a person: a `browser: true` event comes from anonymous visitors'
+# pages, where anyone can write anything, so such a property would let anyone name anyone.
+IDENTITY_NAMES = frozenset(
+    {"email", "emailaddress", "userid", "phone", "phonenumber", "customerid"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,7 @@ def lint_plan(plan: Plan) -> list[Finding]:
         *_event_structure(plan),
         *_aliases(plan),
         *_deprecations(plan),
+        *_browser_events(plan),
         *_traits(plan),
         *_event_count(plan),
     ]
@@ -213,6 +220,22 @@ def _properties(plan: Plan, props: tuple[PropertySpec, ...], path: str) -> Itera
         yield from _properties(plan, prop.properties, f"{prop_path}.properties")
         if prop.items is not None:
             yield from _properties(plan, prop.items.properties, f"{prop_path}.items.properties")
+
+
+def _browser_events(plan: Plan) -> Iterator[Finding]:
+    for event in plan.events.values():
+        if not event.browser:
+            continue
+        for prop in event.properties:
+            if "".join(c for c in prop.name.lower() if c.isalnum()) in IDENTITY_NAMES:
+                yield _finding(
+                    "browser_identity_property",
+                    f"{_event_path(event)}.properties.{prop.name}",
+                    f"'{event.name}' may be sent by browser keys (browser: true), which are"
+                    f" anonymous and public: '{prop.name}' would let any page name anyone;"
+                    " send it from your backend, or drop browser: true",
+                    prop.location,
+                )
 
 
 def _aliases(plan: Plan) -> Iterator[Finding]:

@@ -51,6 +51,7 @@ EVENT_KEYS = (
     "aliases",
     "deprecated",
     "replaced_by",
+    "browser",
     "properties",
 )
 PROPERTY_KEYS = (
@@ -371,6 +372,7 @@ class _PlanReader:
             deprecated=get("deprecated", self.boolean, False),
             replaced_by=get("replaced_by", self.text, None),
             properties=get("properties", lambda n, w: self._properties(n, w, 0), ()),
+            browser=get("browser", self.boolean, False),
             location=location,
         )
 

@@ -91,6 +91,8 @@ class EventSpec:
     deprecated: bool = False
     replaced_by: str | None = None
     properties: tuple[PropertySpec, ...] = ()
+    # Whether anonymous-only browser keys (public, in every page's source) may send it.
+    browser: bool = False
     location: Location | None = field(default=None, compare=False, repr=False)
 
     def property(self, name: str) -> PropertySpec | None:
@@ -156,6 +158,10 @@ class Plan:
             if trait.name == name:
                 return trait
         return None
+
+    def browser_events(self) -> frozenset[str]:
+        """The events an anonymous-only browser key may send (`browser: true`)."""
+        return frozenset(name for name, event in self.events.items() if event.browser)
 
     def alias_map(self) -> dict[str, str]:
         """Old event names mapped to the planned name they were renamed to."""

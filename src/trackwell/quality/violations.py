@@ -38,6 +38,8 @@ CODES: dict[str, str] = {
     "identify_after_track": "a user's events arrived before their first identify",
     "identity_conflict": "an anonymous id already tied to another person, or a merge of two users",
     "strict_mode": "refused with its request in strict mode because another message was blocked",
+    "not_for_browser": "from a browser key: an event the plan does not mark browser: true, or"
+    " under an anonymous id already tied to an identified person",
 }
 
 

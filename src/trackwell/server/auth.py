@@ -9,6 +9,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from trackwell.operations import PERSON_ADDRESSED_OPERATIONS, cio_id_of, operation_of
@@ -19,6 +20,13 @@ HASH_PREFIX = "sha256:"
 # The source a `--write-key` / TRACKWELL_WRITE_KEY key belongs to (quick starts, development).
 DEFAULT_SOURCE = "default"
 BROWSER_TYPES = ("page", "track")
+# Events a second an anonymous-only browser source may send without a `rate_limit` of its own:
+# a page sends a few per visit, so this is ample for a marketing site and keeps a key copied from
+# a page from flooding the store (`rate_limit` overrides it).
+BROWSER_RATE_LIMIT = 100.0
+# Top-level keys a browser message may not carry: a person's id under another spelling
+# (`user_id`, `UserID`, ...) would otherwise ride along in the message's extra fields to the tools.
+_USER_ID_SPELLINGS = frozenset({"userid"})
 # `allowed_origins = ["*"]`: web pages of any origin may send with the source's key.
 ANY_ORIGIN = "*"
 # analytics.js names people after identify(): what its source needs instead of a browser key.
@@ -71,13 +79,19 @@ def hash_key(key: str) -> str:
 class KeyRing:
     """Every accepted key's hash and its source."""
 
-    def __init__(self, sources: list[tuple[Source, list[str]]]) -> None:
-        self._entries: list[tuple[bytes, Source]] = []
+    def __init__(
+        self,
+        sources: list[tuple[Source, list[str]]],
+        expires: Mapping[str, datetime] | None = None,
+    ) -> None:
+        # (digest, source, expiry): a rotated-out key works until its expiry, then never again.
+        self._entries: list[tuple[bytes, Source, datetime | None]] = []
         self.sources: dict[str, Source] = {}
         for source, hashes in sources:
             self.sources[source.name] = source
             for stored in hashes:
-                self._entries.append((bytes.fromhex(stored[len(HASH_PREFIX) :]), source))
+                expiry = (expires or {}).get(stored)
+                self._entries.append((bytes.fromhex(stored[len(HASH_PREFIX) :]), source, expiry))
 
     @classmethod
     def from_config(
@@ -85,10 +99,12 @@ class KeyRing:
     ) -> KeyRing:
         """From trackwell.toml's [sources.NAME] tables, plus an optional quick-start key."""
         sources: list[tuple[Source, list[str]]] = []
+        expires: dict[str, datetime] = {}
         for name, table in tables.items():
             types = table.get("types")
-            rate = table.get("rate_limit")
             anonymous = bool(table.get("anonymous_only", False))
+            rate = table.get("rate_limit", BROWSER_RATE_LIMIT if anonymous else None)
+            expires.update(table.get("key_expires", {}))
             source = Source(
                 name,
                 frozenset(types) if types is not None else None,
@@ -103,7 +119,7 @@ class KeyRing:
             default = next((s for s in known if s.name == DEFAULT_SOURCE), Source(DEFAULT_SOURCE))
             sources = [(s, h) for s, h in sources if s.name != DEFAULT_SOURCE]
             sources.append((default, [*known.get(default, []), hash_key(write_key)]))
-        return cls(sources)
+        return cls(sources, expires)
 
     def origins(self) -> frozenset[str]:
         """Every origin some source allows (`*` among them when one allows any): what a CORS
@@ -113,12 +129,14 @@ class KeyRing:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def find(self, key: str) -> Source | None:
-        """The source of a key, or None; compares against every hash, without an early exit."""
+    def find(self, key: str, now: datetime | None = None) -> Source | None:
+        """The source of a key, or None (unknown, or past its `key_expires` time); compares
+        against every hash, without an early exit."""
         digest = hashlib.sha256(key.encode()).digest()
+        moment = now or datetime.now(UTC)
         found: Source | None = None
-        for stored, source in self._entries:
-            if hmac.compare_digest(stored, digest):
+        for stored, source, expiry in self._entries:
+            if hmac.compare_digest(stored, digest) and (expiry is None or moment < expiry):
                 found = source
         return found
 
@@ -179,6 +197,8 @@ def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) ->
         _check_public(source, kind, item, where)
     if not source.anonymous_only:
         return
+    if isinstance(item, dict):
+        strip_identity(item)
     if item.get("userId") is not None:
         raise Problem(
             403,
@@ -227,3 +247,20 @@ def _check_public(source: Source, kind: Any, item: Mapping[str, Any], where: str
             " anonymousId (previousId equal to anonymousId); merge known people from your backend",
             f"{where}previousId",
         )
+
+
+def strip_identity(item: dict[str, Any]) -> None:
+    """Remove what would name or describe a person from an anonymous-only browser message, in
+    place: `context.traits` and top-level spellings of a user id other than `userId` (which is
+    refused with a 403 naming the field, as the snippet never sends it). A key read from a web
+    page must not set traits on profiles or reach the tools as someone's identity."""
+    for key in [k for k in item if k != "userId" and _squash(k) in _USER_ID_SPELLINGS]:
+        del item[key]
+    context = item.get("context")
+    if isinstance(context, dict) and "traits" in context:
+        item["context"] = {k: v for k, v in context.items() if k != "traits"}
+
+
+def _squash(key: str) -> str:
+    """A key without case, `_`, `-` or spaces: `user_id`, `User-ID` and `userid` are one name."""
+    return "".join(c for c in key.lower() if c not in "_- ")

@@ -27,7 +27,10 @@ class Gateway:
         self.plan = PlanHolder(settings.plan)
         self._owns_store = isinstance(settings.store, str)
         self.store: Store = (
-            open_store(settings.store) if isinstance(settings.store, str) else settings.store
+            # The gateway acknowledges writes: it refuses to start on a damaged SQLite file.
+            open_store(settings.store, check=True)
+            if isinstance(settings.store, str)
+            else settings.store
         )
         self.keys = KeyRing.from_config(settings.sources, settings.write_key)
         self.limits = SourceLimits(self.keys.sources.values())

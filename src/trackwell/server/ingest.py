@@ -21,12 +21,13 @@ from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
+from trackwell.server.browser import detach_known_visitors, restrict_browser
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
 from trackwell.server.refusals import StrictRefusal, count_headers, refuse, strict_requested
 from trackwell.server.storeerrors import store_reason
-from trackwell.store import Checked, StoreError, Written
+from trackwell.store import Checked, StoreError, StoreUncertainError, Written
 
 T = TypeVar("T")
 
@@ -104,18 +105,17 @@ async def ingest(
     compiled = gateway.plan.compiled
     large = len(items) > THREAD_MIN_MESSAGES
     checked = await _run(gateway, large, prepare_all, compiled, items, received, source.name)
+    checked = restrict_browser(compiled.plan, source, checked)
+    try:
+        checked = await detach_known_visitors(gateway.store, source, checked)
+    except StoreError as exc:
+        raise _unavailable(exc) from None
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
     kept = [refuse(c) for c in checked] if refused else checked
     try:
         written = await gateway.writer.write(kept)
     except StoreError as exc:
-        raise Problem(
-            503,
-            "store_unavailable",
-            f"the store cannot take writes right now ({store_reason(exc)}); retry later,"
-            " nothing was stored",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        ) from None
+        raise _unavailable(exc) from None
     summary = await _run(
         gateway, large, _account, gateway, source, (checked, kept, written), compiled
     )
@@ -157,6 +157,22 @@ def prepare_all(
             # at the next switch interval, so small requests interleave with a large one.
             time.sleep(0)
     return checked
+
+
+def _unavailable(exc: StoreError) -> Problem:
+    """503 with Retry-After: the store failed; nothing of the request was stored, or (a commit
+    that got no answer) it may have been, which a resend with the same messageIds makes safe."""
+    outcome = (
+        "the messages may have been stored; resending them with the same messageId is safe"
+        if isinstance(exc, StoreUncertainError)
+        else "nothing was stored"
+    )
+    return Problem(
+        503,
+        "store_unavailable",
+        f"the store cannot take writes right now ({store_reason(exc)}); retry later, {outcome}",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _prepare(

@@ -7,14 +7,22 @@ import re
 import tempfile
 import tomllib
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from trackwell.server.auth import BROWSER_TYPES
+from trackwell.server.auth import BROWSER_TYPES, HASH_PREFIX, KEY_PREFIX, hash_key
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A hash prefix given to `keys revoke` must have this many hex digits, so it is no guess.
+MIN_HASH_PREFIX = 8
+_KINDS = {
+    "browser": "browser (--browser: anonymous page and track only)",
+    "web": "analytics.js (--origin without --browser: identified calls from listed pages)",
+    "server": "server (no --browser, no --origin)",
+}
 
 
 class KeyFileError(Exception):
@@ -53,12 +61,15 @@ def add_key_hash(
             + block,
         )
         return
-    if (browser or origins) and table.get("key_hashes") and not _public(table):
-        # Origins are per source: listing them would publish the source's existing server keys.
+    wanted = "browser" if browser else "web" if origins else "server"
+    if table.get("key_hashes") and _kind(table) != wanted:
+        # What a key may send is the source's, so one source holds one kind of key: a browser
+        # key added to a server source would publish the server keys' powers, and a server key
+        # added to a browser source would be as limited as a browser key.
         raise KeyFileError(
-            f"source '{source}' already has server keys; --browser and --origin make a key that"
-            " web pages publish, so give it a source of its own (e.g. `trackwell keys add"
-            f" {source}-web --origin ...`)"
+            f"source '{source}' holds {_kind(table)} keys; this would be a {_KINDS[wanted]} key."
+            " Keys of different kinds need sources of their own (e.g. `trackwell keys add"
+            f" {source}-{wanted} ...`); nothing was changed"
         )
     table.setdefault("key_hashes", []).append(key_hash)
     _restrict(table, browser, origins)
@@ -69,9 +80,90 @@ def add_key_hash(
         _write(path, tomli_w.dumps(data))
 
 
-def _public(table: dict[str, Any]) -> bool:
-    """Whether a source's table makes its keys public (browser keys, or listed web origins)."""
-    return bool(table.get("anonymous_only") or table.get("allowed_origins"))
+def _kind(table: dict[str, Any]) -> str:
+    """The kind of a source's keys: browser (anonymous only), web (listed origins) or server."""
+    if table.get("anonymous_only"):
+        return "browser"
+    return "web" if table.get("allowed_origins") else "server"
+
+
+def source_kind(path: Path, source: str) -> str:
+    """`browser`, `web` or `server`: what `source`'s keys are (for the usage line printed)."""
+    return _kind(_table(_load(path), path, source))
+
+
+def revoke_key(path: Path, source: str, reference: str) -> str:
+    """Remove one key of `source`, named by the key itself, its hash or a hash prefix of at
+    least MIN_HASH_PREFIX hex digits (as `keys list` shows); the removed hash."""
+    data = _load(path)
+    table = _table(data, path, source)
+    hashes: list[str] = list(table.get("key_hashes", []))
+    if reference.startswith(KEY_PREFIX):
+        matches = [h for h in hashes if h == hash_key(reference)]
+    else:
+        digits = reference.removeprefix(HASH_PREFIX).lower()
+        if len(digits) < MIN_HASH_PREFIX or not re.fullmatch(r"[0-9a-f]+", digits):
+            raise KeyFileError(
+                f"{reference!r}: give the key, or its hash or at least {MIN_HASH_PREFIX} hex"
+                " digits of it (`trackwell keys list` shows them)"
+            )
+        matches = [h for h in hashes if h[len(HASH_PREFIX) :].startswith(digits)]
+    if len(matches) != 1:
+        found = "no key" if not matches else f"{len(matches)} keys"
+        raise KeyFileError(
+            f"{found} of source '{source}' match {reference[:20]!r}; nothing was changed"
+            " (`trackwell keys list` shows the hash prefixes)"
+        )
+    table["key_hashes"] = [h for h in hashes if h != matches[0]]
+    _forget_expiry(table, matches[0])
+    _write(path, tomli_w.dumps(data))
+    return matches[0]
+
+
+def rotate_keys(path: Path, source: str, key_hash: str, old_until: datetime | None) -> int:
+    """Add `key_hash` to `source` and retire its other keys: at once (`old_until` None), or at
+    `old_until` (stored in `key_expires`; a key with an earlier expiry keeps it). How many keys
+    are being retired."""
+    data = _load(path)
+    table = _table(data, path, source)
+    old: list[str] = list(table.get("key_hashes", []))
+    if not old:
+        raise KeyFileError(f"source '{source}' has no keys to rotate; use `trackwell keys add`")
+    if old_until is None:
+        table["key_hashes"] = [key_hash]
+        table.pop("key_expires", None)
+    else:
+        table["key_hashes"] = [*old, key_hash]
+        expires: dict[str, Any] = dict(table.get("key_expires", {}))
+        for stored in old:
+            expires[stored] = min(expires.get(stored, old_until), old_until)
+        table["key_expires"] = expires
+    _write(path, tomli_w.dumps(data))
+    return len(old)
+
+
+def _forget_expiry(table: dict[str, Any], stored: str) -> None:
+    expires = dict(table.get("key_expires", {}))
+    expires.pop(stored, None)
+    if expires:
+        table["key_expires"] = expires
+    else:
+        table.pop("key_expires", None)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    text = _read(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KeyFileError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _table(data: dict[str, Any], path: Path, source: str) -> dict[str, Any]:
+    table = data.get("sources", {}).get(source)
+    if not isinstance(table, dict):
+        raise KeyFileError(f"{path}: no source '{source}' ([sources.{source}])")
+    return table
 
 
 def _restrict(table: dict[str, Any], browser: bool, origins: Sequence[str]) -> None:

@@ -35,10 +35,15 @@ async def readyz(request: Request) -> Response:
     problems: list[str] = []
     if not gateway.started:
         problems.append("not started (or shutting down)")
-    if not gateway.writer.stats.healthy:
-        problems.append(f"the last store write failed: {gateway.writer.stats.last_error}")
-    if gateway.backlog.store_error:
-        problems.append(gateway.backlog.store_error)
+    writer, backlog = gateway.writer.stats, gateway.backlog
+    # A failed write counts until a write succeeds or a probe begun after it finds the store
+    # writable again, so readiness returns as soon as the store does.
+    if not writer.healthy and writer.failed_at >= backlog.probe_ok_at:
+        problems.append(f"the last store write failed: {writer.last_error}")
+    if backlog.store_error:
+        problems.append(backlog.store_error)
+    if (waited := backlog.stalled()) is not None:
+        problems.append(f"the store has not answered a probe for {waited:.1f} s")
     if gateway.backlog.over():
         problems.append(
             f"delivery backlog {gateway.backlog.size} is above the high-water mark"

@@ -34,6 +34,7 @@ class WriterStats:
     seconds: float = 0.0  # time spent inside write_batch
     last_error: str | None = None
     healthy: bool = True  # False from a failed write until the next one succeeds
+    failed_at: float = 0.0  # when the last failed write began (monotonic)
 
 
 _Pending = tuple[Sequence[Checked], "asyncio.Future[list[Written]]", asyncio.AbstractEventLoop]
@@ -105,6 +106,7 @@ class Writer:
         while (group := self._take()) is not None:
             batch = [c for checked, _, _ in group for c in checked]
             started = time.perf_counter()
+            started_at = time.monotonic()
             try:
                 written = self.store.write_batch(batch)
             except Exception as exc:  # StoreError, or a bug: every waiting request hears of it
@@ -114,6 +116,7 @@ class Writer:
                     store_reason(exc) if isinstance(exc, StoreError) else type(exc).__name__
                 )
                 self.stats.healthy = False
+                self.stats.failed_at = started_at
                 log.error("store write failed", extra={"fields": {"error": str(exc)}})
                 for _, future, loop in group:
                     loop.call_soon_threadsafe(_fail, future, exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from trackwell.store.base import (
     Checked,
     DeadLetter,
@@ -18,6 +20,7 @@ from trackwell.store.base import (
     Store,
     StoredMessage,
     StoreError,
+    StoreUncertainError,
     Timeline,
     TimelineEntry,
     VolumeRollup,
@@ -27,20 +30,24 @@ from trackwell.store.base import (
 SQLITE_PREFIX = "sqlite://"
 
 
-def open_store(url: str, *, dedup_window_days: int | None = None) -> Store:
-    """Open a store by URL: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite:///:memory:`,
-    or `postgresql://user@host:5432/db[?schema=NAME&pool_size=N]`."""
+def open_store(url: str, *, dedup_window_days: int | None = None, check: bool = False) -> Store:
+    """Open a store by URL: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite:///:memory:`
+    (`?synchronous=normal` gives up the fsync at each commit), or
+    `postgresql://user@host:5432/db[?schema=NAME&pool_size=N]`. With `check`, a damaged SQLite
+    file is refused (StoreError naming the file and what to do) instead of opened."""
     if url.startswith(SQLITE_PREFIX):
         from trackwell.store.sqlite import SQLiteStore
 
-        path = url[len(SQLITE_PREFIX) :]
-        if path.startswith("/"):
-            path = path[1:]  # sqlite:///x.db -> x.db; sqlite:////abs/x.db -> /abs/x.db
-        if not path:
-            raise StoreError(f"{url}: no database path (expected sqlite:///path/to/trackwell.db)")
+        path, synchronous = _sqlite_options(url)
         if dedup_window_days is None:
-            return SQLiteStore(path, url=url)
-        return SQLiteStore(path, url=url, dedup_window_days=dedup_window_days)
+            return SQLiteStore(path, url=url, synchronous=synchronous, check=check)
+        return SQLiteStore(
+            path,
+            url=url,
+            synchronous=synchronous,
+            check=check,
+            dedup_window_days=dedup_window_days,
+        )
     if url.startswith(("postgresql://", "postgres://")):
         from trackwell.store.postgres import PostgresStore
 
@@ -49,6 +56,41 @@ def open_store(url: str, *, dedup_window_days: int | None = None) -> Store:
         return PostgresStore(url, dedup_window_days=dedup_window_days)
     scheme = url.split(":", 1)[0] if ":" in url else url
     raise StoreError(f"{url}: unsupported store {scheme!r} (expected sqlite:/// or postgresql://)")
+
+
+def sqlite_file(url: str) -> str | None:
+    """The database file a `sqlite://` URL names (without its options); None for memory or
+    another store."""
+    if not url.startswith(SQLITE_PREFIX):
+        return None
+    path = url[len(SQLITE_PREFIX) :].partition("?")[0]
+    path = path[1:] if path.startswith("/") else path
+    return None if not path or path == ":memory:" else path
+
+
+def _sqlite_options(url: str) -> tuple[str, str]:
+    """The file path of a `sqlite://` URL and its `synchronous` mode (FULL unless the URL says
+    `?synchronous=normal`: an explicit choice to trade durability of the newest commits for
+    speed)."""
+    path, _, query = url[len(SQLITE_PREFIX) :].partition("?")
+    if path.startswith("/"):
+        path = path[1:]  # sqlite:///x.db -> x.db; sqlite:////abs/x.db -> /abs/x.db
+    if not path:
+        raise StoreError(f"{url}: no database path (expected sqlite:///path/to/trackwell.db)")
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    synchronous = options.pop("synchronous", "full").upper()
+    if options:
+        raise StoreError(
+            f"{url}: unknown option {', '.join(sorted(options))} (sqlite:/// takes only"
+            " synchronous=full or synchronous=normal)"
+        )
+    if synchronous not in ("FULL", "NORMAL"):
+        raise StoreError(
+            f"{url}: synchronous must be full (the default: every commit is on disk before it is"
+            f" acknowledged) or normal (faster; the newest commits can be lost with the disk),"
+            f" not {synchronous.lower()!r}"
+        )
+    return path, synchronous
 
 
 __all__ = [
@@ -66,10 +108,12 @@ __all__ = [
     "Profile",
     "Store",
     "StoreError",
+    "StoreUncertainError",
     "StoredMessage",
     "Timeline",
     "TimelineEntry",
     "VolumeRollup",
     "Written",
     "open_store",
+    "sqlite_file",
 ]

@@ -25,6 +25,10 @@ class StoreError(Exception):
     """The store cannot do what was asked: unwritable, locked, full, or corrupt."""
 
 
+class StoreUncertainError(StoreError):
+    """The store stopped answering during a commit: the write may or may not have happened."""
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
     """A normalised, checked message on its way into the store."""

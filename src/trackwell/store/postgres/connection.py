@@ -12,9 +12,12 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from trackwell.store.base import StoreError
+from trackwell.store.base import StoreError, StoreUncertainError
+from trackwell.store.postgres.bounds import Bounds
+from trackwell.store.postgres.watchdog import Call, Watchdog
 
-CONNECT_TIMEOUT_SECONDS = 5
+# The server-side bounds a migration runs without.
+UNBOUNDED = ("statement_timeout", "lock_timeout")
 
 
 @lru_cache(maxsize=1024)
@@ -48,21 +51,33 @@ class Adapter:
 
 
 class PostgresConnections:
-    """A connection pool, reopened in a forked child; errors become StoreError."""
+    """A connection pool, reopened in a forked child; errors (and overdue calls) become StoreError."""
 
-    def __init__(self, conninfo: str, *, schema: str | None = None, max_size: int = 8) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        schema: str | None = None,
+        max_size: int = 8,
+        bounds: Bounds | None = None,
+        libpq: dict[str, Any] | None = None,
+    ) -> None:
         self.conninfo = conninfo
         self.schema = schema
         self.max_size = max_size
+        self.bounds = bounds or Bounds()
+        self.libpq = libpq or {"connect_timeout": self.bounds.connect_timeout_s}
+        self._watchdog = Watchdog()
         self._lock = threading.Lock()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = os.getpid()
         self._open()
 
     def _open(self) -> None:
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        options = self.bounds.options()
         if self.schema:
-            kwargs["options"] = f"-c search_path={self.schema}"
+            options += f" -c search_path={self.schema}"
+        kwargs: dict[str, Any] = {**self.libpq, "autocommit": True, "options": options}
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self.conninfo,
             min_size=1,
@@ -72,11 +87,12 @@ class PostgresConnections:
             name="trackwell",
         )
         try:
-            pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+            pool.open(wait=True, timeout=self.bounds.connect_timeout_s)
         except PoolTimeout:
             pool.close()
             raise StoreError(
-                f"{_safe(self.conninfo)}: PostgreSQL is unreachable (no connection in {CONNECT_TIMEOUT_SECONDS}s)"
+                f"{_safe(self.conninfo)}: PostgreSQL is unreachable"
+                f" (no connection in {self.bounds.connect_timeout_s}s)"
             ) from None
         self._pool = pool
 
@@ -93,28 +109,75 @@ class PostgresConnections:
 
     @contextmanager
     def read(self) -> Iterator[Adapter]:
-        """A connection in autocommit mode."""
+        """A connection in autocommit mode, for at most `call_timeout` seconds."""
+        call: Call | None = None
         try:
-            with self._current().connection(timeout=CONNECT_TIMEOUT_SECONDS) as conn:
-                yield Adapter(conn)
+            with self._current().connection(timeout=self.bounds.pool_timeout_s) as conn:
+                call = self._watchdog.arm(conn, self.bounds.call_timeout_s)
+                try:
+                    yield Adapter(conn)
+                finally:
+                    self._watchdog.disarm(call)
         except PoolTimeout:
-            raise StoreError(f"{_safe(self.conninfo)}: no free PostgreSQL connection") from None
+            raise self._no_connection() from None
+        except psycopg.OperationalError as exc:
+            raise self._failed(exc, call) from None
+
+    @contextmanager
+    def unbounded(self) -> Iterator[Adapter]:
+        """A connection in autocommit mode with no time bound, for migrations at start only.
+
+        A migration may rewrite a large table or wait for another process's migration: cutting
+        it short would leave the process unable to start, and it serves no request.
+        """
+        try:
+            with self._current().connection(timeout=self.bounds.pool_timeout_s) as conn:
+                for name in UNBOUNDED:
+                    conn.execute(f"SET {name} = 0")
+                try:
+                    yield Adapter(conn)
+                finally:
+                    for name in UNBOUNDED:
+                        conn.execute(f"RESET {name}")  # back to this connection's bound
+        except PoolTimeout:
+            raise self._no_connection() from None
         except psycopg.OperationalError as exc:
             raise StoreError(f"{_safe(self.conninfo)}: {_first_line(exc)}") from None
 
     @contextmanager
     def write(self) -> Iterator[Adapter]:
-        """A connection inside a transaction: committed on success, rolled back on any error."""
+        """A transaction: committed on success, rolled back on any error or overdue call."""
+        call: Call | None = None
         try:
-            with (
-                self._current().connection(timeout=CONNECT_TIMEOUT_SECONDS) as conn,
-                conn.transaction(),
-            ):
-                yield Adapter(conn)
+            with self._current().connection(timeout=self.bounds.pool_timeout_s) as conn:
+                call = self._watchdog.arm(conn, self.bounds.call_timeout_s)
+                try:
+                    with conn.transaction():
+                        yield Adapter(conn)
+                        call.committing = True
+                finally:
+                    self._watchdog.disarm(call)
         except PoolTimeout:
-            raise StoreError(f"{_safe(self.conninfo)}: no free PostgreSQL connection") from None
+            raise self._no_connection() from None
         except psycopg.Error as exc:
-            raise StoreError(f"{_safe(self.conninfo)}: {_first_line(exc)}") from None
+            raise self._failed(exc, call) from None
+
+    def _no_connection(self) -> StoreError:
+        return StoreError(
+            f"{_safe(self.conninfo)}: no PostgreSQL connection within"
+            f" {self.bounds.pool_timeout_s:g}s (pool_timeout): the server is unreachable or"
+            " every connection is busy"
+        )
+
+    def _failed(self, exc: psycopg.Error, call: Call | None) -> StoreError:
+        if call is None or not call.fired:
+            return StoreError(f"{_safe(self.conninfo)}: {_first_line(exc)}")
+        where = f"{_safe(self.conninfo)}: PostgreSQL did not answer within"
+        bound = f"{self.bounds.call_timeout_s:g}s (call_timeout)"
+        if call.committing:
+            # The COMMIT was sent and no answer came: it may have been applied or not.
+            return StoreUncertainError(f"{where} {bound} while committing: the outcome is unknown")
+        return StoreError(f"{where} {bound}; the transaction was not committed")
 
     def close(self) -> None:
         """Close the pool."""

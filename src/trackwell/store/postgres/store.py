@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS
+from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS, StoreError
+from trackwell.store.postgres.bounds import Bounds, take_bounds
 from trackwell.store.postgres.connection import PostgresConnections
 from trackwell.store.postgres.dialect import DAY_MS, PostgresDialect, partition_name
 from trackwell.store.postgres.schema import migrate
 from trackwell.store.sql.store import SQLStore
 
 DEFAULT_POOL_SIZE = 8
+# A readiness probe waits this long for the write locks: a lock held longer means writes wait.
+PROBE_LOCK_TIMEOUT_MS = 500
 
 
 class PostgresStore(SQLStore):
     """The Store protocol over PostgreSQL: the log partitioned by day, queues shared by leases."""
 
     def __init__(self, url: str, *, dedup_window_days: int = DEFAULT_DEDUP_WINDOW_DAYS) -> None:
-        conninfo, schema, pool_size = _split(url)
-        connections = PostgresConnections(conninfo, schema=schema, max_size=pool_size)
+        conninfo, schema, pool_size, bounds, libpq = _split(url)
+        connections = PostgresConnections(
+            conninfo, schema=schema, max_size=pool_size, bounds=bounds, libpq=libpq
+        )
         self._dialect = PostgresDialect()
         super().__init__(connections, self._dialect, url=url, dedup_window_days=dedup_window_days)
         self._pg = connections
-        with connections.read() as conn:
+        with connections.unbounded() as conn:
             if schema:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             migrate(conn)
+
+    def probe_writes(self) -> str | None:
+        """Why a write would fail or wait right now, or None: every table's write lock, briefly.
+
+        ROW EXCLUSIVE is the lock every INSERT and UPDATE takes: it waits only for a lock that
+        would stop writes too (an explicit LOCK TABLE, a DDL statement), never for other writers.
+        """
+        try:
+            with self._pg.write() as conn:
+                conn.execute(f"SET LOCAL lock_timeout = {PROBE_LOCK_TIMEOUT_MS}")
+                tables = [
+                    str(row[0])
+                    for row in conn.execute(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    )
+                ]
+                if tables:
+                    names = ", ".join(f'"{name}"' for name in tables)
+                    conn.execute(f"LOCK TABLE {names} IN ROW EXCLUSIVE MODE")
+        except StoreError as exc:
+            return str(exc)
+        return None
 
     def drop_partitions_before(self, day: int) -> list[str]:
         """Retention: drop whole days of the log older than `day` (no DELETE, no vacuum debt)."""
@@ -51,12 +79,13 @@ class PostgresStore(SQLStore):
             self._dialect.prepare_log(conn, set(range(today, today + days_ahead + 1)))
 
 
-def _split(url: str) -> tuple[str, str | None, int]:
-    """The libpq URL, with trackwell's own query options (schema, pool_size) taken out."""
+def _split(url: str) -> tuple[str, str | None, int, Bounds, dict[str, Any]]:
+    """The libpq URL, with trackwell's own query options (schema, pool_size, bounds) taken out."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     schema = query.pop("schema", None)
     pool_size = int(query.pop("pool_size", DEFAULT_POOL_SIZE))
+    bounds, libpq = take_bounds(query)
     scheme = "postgresql"
     conninfo = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
-    return conninfo, schema, pool_size
+    return conninfo, schema, pool_size, bounds, libpq

@@ -22,12 +22,26 @@ WAL_AUTOCHECKPOINT_PAGES = 10_000
 # After a checkpoint, a WAL file grown past this is cut back, so the disk it holds stays bounded.
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 MEMORY = ":memory:"
+# FULL: every commit fsyncs the WAL, so a committed transaction (and the 200 that follows it)
+# survives a power cut or a failing disk, and a write the disk refuses fails its commit instead
+# of failing later, unseen, in the kernel's write-back. The writer's group commit shares one
+# fsync among all the requests of a transaction, which is what makes this affordable.
+# NORMAL (fsync only at checkpoints) is an explicit opt-in: `sqlite:///x.db?synchronous=normal`.
+SYNCHRONOUS_MODES = ("FULL", "NORMAL")
+DEFAULT_SYNCHRONOUS = "FULL"
 
 
 class Connections:
     """Hands out connections to one database: per thread on a file, one shared for memory."""
 
-    def __init__(self, path: str, *, synchronous: str = "NORMAL", cache_kib: int = 65536) -> None:
+    def __init__(
+        self, path: str, *, synchronous: str = DEFAULT_SYNCHRONOUS, cache_kib: int = 65536
+    ) -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise StoreError(
+                f"{path}: synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}"
+                f" (got {synchronous!r})"
+            )
         self.path = path
         self.memory = path == MEMORY
         self._synchronous = synchronous
@@ -69,6 +83,8 @@ class Connections:
                 conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
                 conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
         except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise StoreError(damaged(self.path, str(exc))) from None
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
         with self._lock:
             self._all.append(conn)
@@ -159,3 +175,18 @@ def _explain(path: str, exc: sqlite3.Error) -> str:
     if "full" in text:
         return f"{path}: the disk or database is full"
     return f"{path}: {text}"
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """The file is not a sound SQLite database (as opposed to locked, missing or unreadable)."""
+    return "malformed" in str(exc) or "not a database" in str(exc)
+
+
+def damaged(path: str, problem: str) -> str:
+    """What to tell an operator whose database file is damaged, and what to do about it."""
+    return (
+        f"{path}: the database file is damaged ({problem}); trackwell will not serve from it."
+        f" Stop every process using it, move it aside with its -wal and -shm files, and restore"
+        f" a backup, or salvage what is readable with `sqlite3 {path} .recover | sqlite3 NEW.db`"
+        f" and point the store at NEW.db"
+    )
