@@ -109,6 +109,30 @@ def test_origins_are_never_added_to_a_source_with_server_keys(tmp_path: Path) ->
     assert config.read_text() == before
 
 
+@pytest.mark.parametrize(
+    "flags", [[], ["--browser"], ["--origin", "https://shop.example"]], ids=str
+)
+def test_a_new_key_is_printed_once_on_standard_output_only(
+    tmp_path: Path, flags: list[str]
+) -> None:
+    # A real process: stderr is what terminals, CI logs and supervisors keep, so a key there is
+    # a key leaked; stdout alone is what `KEY=$(trackwell keys add ...)` captures.
+    config = tmp_path / "trackwell.toml"
+    config.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "trackwell", "--config", str(config), "keys", "add", "src", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    key = done.stdout.strip()
+    assert key.startswith("tw_") and done.stdout == key + "\n"
+    assert key not in done.stderr and key[3:13] not in done.stderr
+    assert "standard output" in done.stderr  # the instructions say where it went
+    assert hash_key(key) in config.read_text()
+
+
 def test_a_source_holds_one_kind_of_key(tmp_path: Path) -> None:
     # A server key added to a browser source would be as limited as a browser key while its
     # owner believes it is a server key; a browser key added to an analytics.js source would turn

@@ -38,23 +38,23 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
 
 
-def _usage(kind: str, source: str, key: str, origins: list[str]) -> None:
-    """How to use a new key, for its source's kind (never a server line for a browser key)."""
+def _usage(kind: str, source: str, origins: list[str]) -> None:
+    """How to use a new key (KEY; the key itself only on stdout), for its source's kind."""
     if kind == "web":
         shown = ", ".join(origins) or "the source's allowed_origins"
         text = (
             f"Key for analytics.js on {shown} (public; it may send identified"
             " calls). In AnalyticsBrowser.load's options:\n"
-            f'  integrations: {{"Segment.io": {{apiHost: "GATEWAY_HOST/v1"}}}}, writeKey "{key}"'
+            f'  integrations: {{"Segment.io": {{apiHost: "GATEWAY_HOST/v1"}}}}, writeKey "KEY"'
         )
     elif kind == "browser":
         text = (
             "Browser key: anonymous page and track only. On your marketing pages:\n"
-            f'  <script src="https://GATEWAY/trackwell.js" data-write-key="{key}" async></script>'
+            '  <script src="https://GATEWAY/trackwell.js" data-write-key="KEY" async></script>'
         )
     else:
         text = (
-            f"Segment clients: write key {key} · Customer.io clients: site_id {source!r},"
+            f"Segment clients: write key KEY · Customer.io clients: site_id {source!r},"
             " api_key = the key"
         )
     stderr.print(text, markup=False, highlight=False)
@@ -93,9 +93,15 @@ def add_command(
     except (KeyFileError, ConfigError) as exc:
         fail(str(exc))
     stderr.print(f"Added a key to [sources.{source}] in {path} (only its hash is stored).")
-    stderr.print("Keep it now; it cannot be shown again:", highlight=False)
+    stderr.print(
+        "Keep it now (the line on standard output); it cannot be shown again. Below, KEY"
+        " stands for it.",
+        highlight=False,
+    )
+    # The key goes to standard output once and nowhere else: stderr is what terminals,
+    # CI logs and process supervisors keep.
     typer.echo(key)
-    _usage(source_kind(path, source), source, key, origins)
+    _usage(source_kind(path, source), source, origins)
 
 
 @app.command("revoke")
@@ -153,12 +159,13 @@ def rotate_command(
     when = f"until {until.isoformat()} (key_expires)" if until else "no longer (removed)"
     stderr.print(
         f"Rotated [sources.{source}] in {path}: {retired} old key(s) work {when}; restart the"
-        " gateway for the new key to be accepted. Keep the new key now; it cannot be shown again:",
+        " gateway for the new key to be accepted. Keep the new key now (the line on standard"
+        " output); it cannot be shown again. Below, KEY stands for it.",
         markup=False,
         highlight=False,
     )
     typer.echo(key)
-    _usage(source_kind(path, source), source, key, [])
+    _usage(source_kind(path, source), source, [])
 
 
 @app.command("list")

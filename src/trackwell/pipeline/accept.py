@@ -23,7 +23,7 @@ from trackwell.messages import (
 )
 from trackwell.operations import CIO_ID_TYPE
 from trackwell.quality.check import check_message
-from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Verdict, Violation
 from trackwell.store.base import Checked, Store
@@ -57,10 +57,12 @@ def prepare(
     backfill: bool = False,
     size: int | None = None,
     source: str = "",
+    budget: SearchBudget | None = None,
 ) -> Checked:
     """One message normalised, checked and encoded, ready for `Store.write_batch`.
 
     `source` names who sent it (for the per-source numbers); by default, the sending library.
+    `budget` bounds the did-you-mean searches the caller's request may cause.
     """
     if isinstance(item, Message):
         message = item
@@ -83,7 +85,7 @@ def prepare(
         # The Customer.io id becomes the person key of the log, like userId (see `NUL`).
         violation = Violation("malformed", nul_path, NUL_MESSAGE, "block")
         return Checked(message, "blocked", (violation,), _summary(message), source)
-    result = check_message(plan, message, backfill=backfill)
+    result = check_message(plan, message, backfill=backfill, budget=budget)
     if result.message is None:  # malformed beyond repair (a Python-built message)
         return Checked(message, "blocked", tuple(result.violations), _summary(message), source)
     try:

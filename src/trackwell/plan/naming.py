@@ -49,6 +49,7 @@ _VARIANTS = (
     (re.compile(r"our$"), "or"),
     (re.compile(r"enrol(?!l)"), "enroll"),
 )
+_VARIANT_HINT = re.compile(r"cancell|isation|is|our$|enrol")
 
 
 def words(name: str) -> list[str]:
@@ -120,11 +121,12 @@ def ui_noise_word(name: str) -> str | None:
     return None
 
 
-def _canonical_words(name: str) -> list[str]:
+def _canonical_words(name: str, split: Iterable[str] | None = None) -> list[str]:
     result = []
-    for word in words(name):
-        for pattern, replacement in _VARIANTS:
-            word = pattern.sub(replacement, word)
+    for word in words(name) if split is None else split:
+        if _VARIANT_HINT.search(word):  # most words have no variant: skip five substitutions
+            for pattern, replacement in _VARIANTS:
+                word = pattern.sub(replacement, word)
         result.append(word)
     return result
 
@@ -137,21 +139,53 @@ class Confusion:
     explanation: str
 
 
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """A name split once: its words, their canonical spelling, and those joined."""
+
+    name: str
+    words: tuple[str, ...]
+    canonical: tuple[str, ...]
+    joined: str
+
+    @classmethod
+    def of(cls, name: str) -> Analysed:
+        """`name` split and canonicalised."""
+        split = tuple(words(name))
+        canonical = tuple(_canonical_words(name, split))
+        return cls(name, split, canonical, "".join(canonical))
+
+
+# A typo is at most this many letters (`_typo_budget`); every other kind of confusion has the
+# same canonical letters, so names whose canonical lengths differ by more are never confused.
+_MAX_TYPO = 2
+
+
 def confusion(a: str, b: str) -> Confusion | None:
     """How `a` and `b` could be mistaken for each other, or None when they are distinct."""
     if a == b:
         return None
-    wa, wb = words(a), words(b)
+    return _confusion(Analysed.of(a), Analysed.of(b))
+
+
+def _confusion(a: Analysed, b: Analysed) -> Confusion | None:
+    if a.name == b.name:
+        return None
+    if abs(len(a.joined) - len(b.joined)) > _MAX_TYPO:
+        return None  # cheap exit: the common case for a name that matches nothing
+    wa, wb = a.words, b.words
     if wa == wb:
         return Confusion("case", "the same words in another case or separator")
     if sorted(wa) == sorted(wb):
         return Confusion("order", "the same words in another order")
-    ca, cb = _canonical_words(a), _canonical_words(b)
+    ca, cb = a.canonical, b.canonical
     if ca == cb or sorted(ca) == sorted(cb):
         return Confusion("spelling", "the same words with another spelling")
-    ja, jb = "".join(ca), "".join(cb)
-    distance = OSA.distance(ja, jb)
-    if 0 < distance <= _typo_budget(min(len(ja), len(jb))):
+    budget = _typo_budget(min(len(a.joined), len(b.joined)))
+    if budget == 0:
+        return None
+    distance = OSA.distance(a.joined, b.joined, score_cutoff=budget)
+    if 0 < distance <= budget:
         return Confusion("typo", f"{distance} letter{'s' if distance > 1 else ''} apart")
     return None
 
@@ -166,16 +200,44 @@ def _typo_budget(length: int) -> int:
     return 2
 
 
+_RANK = {"case": 0, "spelling": 1, "order": 2, "typo": 3}
+
+
+class NameIndex:
+    """Candidate names analysed once, for many `closest` look-ups (a plan's events, pages).
+
+    A look-up analyses the name once (linear in its length) and compares it in full only with
+    candidates of about its length, so a long or odd name costs little whatever it holds.
+    """
+
+    __slots__ = ("_by_length",)
+
+    def __init__(self, candidates: Iterable[str]) -> None:
+        self._by_length: dict[int, list[Analysed]] = {}
+        for candidate in candidates:
+            analysed = Analysed.of(candidate)
+            self._by_length.setdefault(len(analysed.joined), []).append(analysed)
+
+    def closest(self, name: str | Analysed) -> str | None:
+        """The candidate a sender of `name` most likely meant, or None when nothing is close."""
+        if not self._by_length:
+            return None
+        analysed = name if isinstance(name, Analysed) else Analysed.of(name)
+        name = analysed.name
+        size = len(analysed.joined)
+        best: tuple[int, int, str] | None = None
+        for length in range(size - _MAX_TYPO, size + _MAX_TYPO + 1):
+            for candidate in self._by_length.get(length, ()):
+                found = _confusion(analysed, candidate)
+                if found is None:
+                    continue
+                distance = OSA.distance(name.lower(), candidate.name.lower())
+                key = (_RANK[found.kind], distance, candidate.name)
+                if best is None or key < best:
+                    best = key
+        return best[2] if best else None
+
+
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate a sender of `name` most likely meant, or None when nothing is close."""
-    best: tuple[int, int, str] | None = None
-    rank = {"case": 0, "spelling": 1, "order": 2, "typo": 3}
-    for candidate in candidates:
-        found = confusion(name, candidate)
-        if found is None:
-            continue
-        distance = OSA.distance(name.lower(), candidate.lower())
-        key = (rank[found.kind], distance, candidate)
-        if best is None or key < best:
-            best = key
-    return best[2] if best else None
+    return NameIndex(candidates).closest(name)

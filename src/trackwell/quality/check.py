@@ -6,9 +6,8 @@ from typing import Any
 
 from trackwell.messages import MESSAGE_TYPES, Message
 from trackwell.operations import DEVICE_TOKEN_PATHS, TOKEN_OPERATIONS, operation_of
-from trackwell.plan import naming
 from trackwell.plan.sensitive import KIND_LABELS
-from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.identity import check_identity
 from trackwell.quality.properties import PROPERTY_CODES, TRAIT_CODES, check_payload
 from trackwell.quality.sensitive import Path, format_path, redact, scan
@@ -32,11 +31,18 @@ class _Work:
         return self.message
 
 
-def check_message(plan: CompiledPlan, message: Message, *, backfill: bool = False) -> CheckResult:
+def check_message(
+    plan: CompiledPlan,
+    message: Message,
+    *,
+    backfill: bool = False,
+    budget: SearchBudget | None = None,
+) -> CheckResult:
     """Check one message: identity, sensitive data, the plan, and time.
 
     The message given is never changed; a repaired copy is returned when the plan's policy
-    renames, omits, redacts or clamps something. `backfill` allows stale timestamps.
+    renames, omits, redacts or clamps something. `backfill` allows stale timestamps. `budget`
+    bounds the did-you-mean searches for names not seen before (one request's share).
     """
     shape = _shape(message)
     if shape is not None:
@@ -65,7 +71,7 @@ def check_message(plan: CompiledPlan, message: Message, *, backfill: bool = Fals
             )
     if operation is None:
         # Operations (deletes, suppression, devices) are not tracking-plan events.
-        _plan_checks(plan, work, violations)
+        _plan_checks(plan, work, violations, budget)
     time_violations, clamp = check_time(work.message, backfill=backfill)
     if operation is not None:
         # Customer.io's delete, suppress and device calls carry no time (and a metric's is
@@ -120,10 +126,12 @@ def _sensitive(message: Message) -> list[tuple[Path, str]]:
     return found
 
 
-def _plan_checks(plan: CompiledPlan, work: _Work, violations: list[Violation]) -> None:
+def _plan_checks(
+    plan: CompiledPlan, work: _Work, violations: list[Violation], budget: SearchBudget | None
+) -> None:
     message = work.message
     if message.type == "track":
-        _track(plan, work, violations)
+        _track(plan, work, violations, budget)
     elif message.type == "identify":
         found, omit = check_payload(
             plan.traits, message.traits, "traits", TRAIT_CODES, plan.plan.policy
@@ -131,16 +139,18 @@ def _plan_checks(plan: CompiledPlan, work: _Work, violations: list[Violation]) -
         violations.extend(found)
         _omit(work, omit)
     elif message.type in ("page", "screen"):
-        _page(plan, message, violations)
+        _page(plan, message, violations, budget)
 
 
-def _track(plan: CompiledPlan, work: _Work, violations: list[Violation]) -> None:
+def _track(
+    plan: CompiledPlan, work: _Work, violations: list[Violation], budget: SearchBudget | None
+) -> None:
     name = work.message.event or ""
     compiled = plan.events.get(name)
     if compiled is None:
         planned_name = plan.aliases.get(name)
         if planned_name is None:
-            suggestion = plan.suggest_event(name)
+            suggestion = plan.suggest_event(name, budget)
             hint = f"; did you mean '{suggestion}'?" if suggestion else ""
             effect: Effect = "block" if plan.plan.policy.unplanned_event == "block" else "report"
             violations.append(
@@ -199,14 +209,16 @@ def _removal_order(path: Path) -> tuple[int, int]:
     return len(path), last if isinstance(last, int) else -1
 
 
-def _page(plan: CompiledPlan, message: Message, violations: list[Violation]) -> None:
+def _page(
+    plan: CompiledPlan, message: Message, violations: list[Violation], budget: SearchBudget | None
+) -> None:
     allowed = plan.pages if message.type == "page" else plan.screens
     name = message.name or message.properties.get("name")
     if isinstance(name, str) and name in allowed:
         return
     code = f"unplanned_{message.type}"
     effect: Effect = "block" if plan.plan.policy.unplanned_event == "block" else "report"
-    suggestion = naming.closest(name, allowed) if isinstance(name, str) else None
+    suggestion = plan.suggest_page(message.type, name, budget) if isinstance(name, str) else None
     if not isinstance(name, str) or not name:
         planned = ", ".join(sorted(allowed)) or "none"
         text = f"a {message.type} without a name; planned {message.type}s: {planned}"

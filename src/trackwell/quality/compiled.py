@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +12,25 @@ from trackwell.plan import naming
 from trackwell.plan.jsonschema import object_schema
 from trackwell.plan.model import EventSpec, Plan, PropertySpec
 
-# Unplanned names repeat (a misspelled event is sent thousands of times): remember suggestions.
+# Unplanned names repeat (a misspelled event is sent thousands of times): remember suggestions,
+# the most recent ones when a sender invents more names than this.
 _SUGGESTION_CACHE_LIMIT = 10_000
+
+
+class SearchBudget:
+    """How many new did-you-mean searches one request may still cause (the rest go without)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self) -> bool:
+        """Spend one search; False when none is left."""
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +78,49 @@ class CompiledPlan:
     aliases: dict[str, str]
     pages: frozenset[str]
     screens: frozenset[str]
-    _suggestions: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _suggestions: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _indexes: dict[str, naming.NameIndex] = field(default_factory=dict, repr=False)
 
-    def suggest_event(self, name: str) -> str | None:
-        """The planned event a sender of `name` most likely meant (aliases count), or None."""
-        if name in self._suggestions:
-            return self._suggestions[name]
-        suggestion = naming.closest(name, self.events)
-        if suggestion is None:
-            alias = naming.closest(name, self.aliases)
+    def __post_init__(self) -> None:
+        self._indexes.update(
+            event=naming.NameIndex(self.events),
+            alias=naming.NameIndex(self.aliases),
+            page=naming.NameIndex(self.pages),
+            screen=naming.NameIndex(self.screens),
+        )
+
+    def suggest_event(self, name: str, budget: SearchBudget | None = None) -> str | None:
+        """The planned event a sender of `name` most likely meant (aliases count), or None.
+
+        With a `budget`, a name not seen before is searched only while the budget lasts.
+        """
+        return self._suggest("event", name, budget)
+
+    def suggest_page(self, kind: str, name: str, budget: SearchBudget | None = None) -> str | None:
+        """The planned page (or screen: `kind`) a sender of `name` most likely meant, or None."""
+        return self._suggest(kind, name, budget)
+
+    def _suggest(self, kind: str, name: str, budget: SearchBudget | None) -> str | None:
+        key = (kind, name)
+        found = self._suggestions.get(key, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[return-value]
+        if budget is not None and not budget.take():
+            return None
+        analysed = naming.Analysed.of(name)
+        suggestion = self._indexes[kind].closest(analysed)
+        if suggestion is None and kind == "event":
+            alias = self._indexes["alias"].closest(analysed)
             suggestion = self.aliases[alias] if alias is not None else None
-        if len(self._suggestions) < _SUGGESTION_CACHE_LIMIT:
-            self._suggestions[name] = suggestion
+        with self._lock:  # the gateway prepares large requests on a worker thread
+            if len(self._suggestions) >= _SUGGESTION_CACHE_LIMIT:
+                self._suggestions.pop(next(iter(self._suggestions)))
+            self._suggestions[key] = suggestion
         return suggestion
+
+
+_UNSEEN = object()
 
 
 def compile_plan(plan: Plan) -> CompiledPlan:

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.types import Scope
@@ -37,6 +37,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     headers = dict(exc.headers) if exc.headers else None
     return json_response({"code": code, "message": str(exc.detail)}, exc.status_code, headers)
+
+
+# nginx's code for "the client closed the request": no answer reaches anyone, but the access
+# log and the request metrics say what happened rather than counting a server error.
+CLIENT_CLOSED = 499
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client went away mid-body: nothing was stored, and there is no one to answer. The
+    # access log's line (status 499) is the whole record; it is not the server's error.
+    return Response(status_code=CLIENT_CLOSED)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -140,6 +151,7 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
         exception_handlers={
             Problem: _problem,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected,
         },
         lifespan=lifespan,

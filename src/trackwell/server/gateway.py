@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from trackwell.monitor.loop import MonitorLoop
 from trackwell.pipeline.router import Router
@@ -44,6 +45,9 @@ class Gateway:
             poll_seconds=settings.backlog_poll_seconds,
         )
         self.writer = Writer(self.store, after_write=self._written)
+        # Large requests are prepared here, one at a time, so the event loop keeps serving
+        # small ones (and a sender of many large requests queues behind itself).
+        self.preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trackwell-prepare")
         self.metrics = Metrics(self)
         self.monitor: MonitorLoop | None = None
         if settings.monitor_interval is not None:
@@ -89,6 +93,7 @@ class Gateway:
     def stop(self) -> None:
         """Flush the writer, stop the routers, close the store."""
         self.started = False
+        self.preparer.shutdown(wait=True)
         self.writer.stop()
         self.backlog.stop()
         if self.monitor is not None:

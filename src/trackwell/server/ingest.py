@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 from starlette.requests import Request
@@ -14,7 +16,7 @@ from starlette.responses import Response
 from trackwell.ids import new_message_id
 from trackwell.messages import MAX_MESSAGE_BYTES, Message
 from trackwell.pipeline.accept import prepare
-from trackwell.quality.compiled import CompiledPlan
+from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
@@ -27,8 +29,18 @@ from trackwell.server.refusals import StrictRefusal, count_headers, refuse, stri
 from trackwell.server.storeerrors import store_reason
 from trackwell.store import Checked, StoreError, StoreUncertainError, Written
 
+T = TypeVar("T")
+
 # A response lists at most this many violations; the counts always cover every message.
 MAX_LISTED_VIOLATIONS = 100
+# Did-you-mean searches for names not seen before, per request: a batch of thousands of
+# invented names costs at most this many searches (about a millisecond each); the others are
+# answered without a suggestion (the monitor suggests one later from the counts).
+MAX_NEW_SUGGESTIONS = 20
+# Requests with more messages than this are prepared on the gateway's preparer thread, so the
+# event loop goes on serving other clients meanwhile; smaller ones (most) are cheaper inline.
+THREAD_MIN_MESSAGES = 32
+YIELD_EVERY = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +103,8 @@ async def ingest(
         )
     received = datetime.now(UTC)
     compiled = gateway.plan.compiled
-    checked = [_prepare(compiled, item, received, source.name) for item in items]
+    large = len(items) > THREAD_MIN_MESSAGES
+    checked = await _run(gateway, large, prepare_all, compiled, items, received, source.name)
     checked = restrict_browser(compiled.plan, source, checked)
     try:
         checked = await detach_known_visitors(gateway.store, source, checked)
@@ -103,12 +116,47 @@ async def ingest(
         written = await gateway.writer.write(kept)
     except StoreError as exc:
         raise _unavailable(exc) from None
-    gateway.metrics.record(source.name, kept, written, compiled)
-    summary = summarise(checked, written)
+    summary = await _run(
+        gateway, large, _account, gateway, source, (checked, kept, written), compiled
+    )
     if refused:
         gateway.metrics.strict_refusals.labels(source.name).inc()
         raise StrictRefusal(summary)
     return summary
+
+
+async def _run(gateway: Gateway, large: bool, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)`: for a large request on the preparer thread, so the event loop stays free."""
+    if not large:
+        return work(*args)
+    return await asyncio.get_running_loop().run_in_executor(gateway.preparer, work, *args)
+
+
+def _account(
+    gateway: Gateway,
+    source: Source,
+    outcome: tuple[Sequence[Checked], Sequence[Checked], Sequence[Written]],
+    compiled: CompiledPlan,
+) -> dict[str, Any]:
+    """The request counted in the metrics (as kept), and its summary (as checked)."""
+    checked, kept, written = outcome
+    gateway.metrics.record(source.name, kept, written, compiled)
+    return summarise(checked, written)
+
+
+def prepare_all(
+    compiled: CompiledPlan, items: Sequence[Any], received: datetime, source: str
+) -> list[Checked]:
+    """One request's messages prepared, its did-you-mean searches bounded together."""
+    budget = SearchBudget(MAX_NEW_SUGGESTIONS)
+    checked = []
+    for index, item in enumerate(items, 1):
+        checked.append(_prepare(compiled, item, received, source, budget))
+        if index % YIELD_EVERY == 0:
+            # On the preparer thread: hand the interpreter to the event loop now rather than
+            # at the next switch interval, so small requests interleave with a large one.
+            time.sleep(0)
+    return checked
 
 
 def _unavailable(exc: StoreError) -> Problem:
@@ -127,12 +175,14 @@ def _unavailable(exc: StoreError) -> Problem:
     )
 
 
-def _prepare(compiled: CompiledPlan, item: Any, received: datetime, source: str) -> Checked:
+def _prepare(
+    compiled: CompiledPlan, item: Any, received: datetime, source: str, budget: SearchBudget
+) -> Checked:
     """`prepare`, except that no message, however odd, can fail the whole request."""
     if isinstance(item, Unmappable):
         return _blocked(item, received, source)
     try:
-        return prepare(compiled, item, received, source=source)
+        return prepare(compiled, item, received, source=source, budget=budget)
     except (OverflowError, ValueError, TypeError) as exc:
         # e.g. a sentAt/timestamp pair whose clock-skew correction leaves the datetime range
         reason = f"the message cannot be normalised ({type(exc).__name__}: {exc})"
