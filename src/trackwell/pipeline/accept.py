@@ -74,8 +74,9 @@ def prepare(
             message = normalise(from_json(item, size=size), received_at)
         except MessageError as exc:
             return replace(_unparseable(item, exc, received_at), source=source or "unknown")
-    source = source or _library(message)
     result = check_message(plan, message, backfill=backfill)
+    # Named after the checked message: a sensitive library name is redacted there.
+    source = source or _library(result.message or message)
     if result.message is None:  # malformed beyond repair (a Python-built message)
         return Checked(message, "blocked", tuple(result.violations), _summary(message), source)
     try:
