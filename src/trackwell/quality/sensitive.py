@@ -139,6 +139,8 @@ def _has_card(run: str) -> bool:
     if len(groups) == 1:
         return card_digits(groups[0])
     for start, first in enumerate(groups):
+        if len(first) >= 13 and card_digits(first):
+            return True  # written without separators, then more digits
         if first[0] not in _CARD_FIRST or len(first) not in _CARD_GROUP:
             continue
         digits = first
