@@ -241,10 +241,10 @@ def test_no_sensitive_value_survives_anywhere(
                     if v["code"] == "sensitive_data":
                         effects.setdefault(v["index"], set()).add(v["effect"])
                 for i, (what, _, _, effect) in enumerate(chunk):
-                    expected = "block" if mode == "block" else effect
+                    wanted = "block" if mode == "block" else effect
                     if i not in effects:
                         missed.append(what)
-                    elif expected not in effects[i]:
+                    elif wanted not in effects[i]:
                         wrong.append(f"{what}: {effects[i]}")
                 blocked = sum(1 for item in chunk if mode == "block" or item[3] == "block")
                 assert body["blocked"] == blocked, body

@@ -14,7 +14,7 @@ from trackwell.quality.secret_patterns import SECRET_RE
 _SEP = r"[ \t./_-]"
 _VALUE_RE = re.compile(
     # Digit groups joined by up to three separators; which groups make a card is decided below.
-    rf"(?P<card>(?<![0-9A-Za-z])\d(?:{_SEP}{{0,3}}\d){{12,}})"
+    rf"(?P<card>(?<![0-9A-Za-z])\d(?:{_SEP}{{0,3}}\d){{12,}}(?![0-9A-Za-z]))"
     r"|(?P<ssn>(?<![\d-])(?!000|666|9)\d{3}(?P<ssep>[ .-])(?!00)\d{2}(?P=ssep)(?!0000)\d{4}(?![\d-]))"
     r"|(?P<jwt>\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*)"
     r"|(?P<bearer>\b[Bb]earer\s+[\w.~+/=-]{8,})"
@@ -35,8 +35,9 @@ _GROUP_KIND = {
 }
 _GROUPS = re.compile(r"\d+", re.ASCII)
 # Card numbers are written in groups of four to six digits (4-4-4-4, 4-6-5, 4-6-4); the last
-# group may be shorter. Dates, times, phone numbers and versions have shorter inner groups.
+# group may be three. Dates, times, phone numbers and versions have shorter inner groups.
 _CARD_GROUP = range(4, 7)
+_CARD_LAST_GROUP = range(3, 7)  # 4-4-4-4-3 (19 digits); never a UUID's 12
 # First digits of the card networks' number ranges (ISO/IEC 7812 major industry identifier 2-6:
 # Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, Discover/UnionPay/Maestro 6): a 13-digit Unix time
 # in milliseconds (1...) or an ordinary counter is never read as a card.
@@ -146,7 +147,7 @@ def _has_card(run: str) -> bool:
         digits = first
         for group in groups[start + 1 :]:
             digits += group
-            if len(digits) > 19:
+            if len(digits) > 19 or len(group) not in _CARD_LAST_GROUP:
                 break
             if len(digits) >= 13 and card_digits(digits):
                 return True
