@@ -34,6 +34,20 @@ _GROUP_KIND = {
     "iban": "iban",
 }
 _GROUPS = re.compile(r"\d+", re.ASCII)
+# Cheap and sound: every shape above needs one of these (a run of nine or more digits and
+# separators; a run of 13+ token characters; a URL, a query string, a PEM header, a bearer
+# token or an IBAN's country and check digits), so words and short values skip the alternation.
+_GATE = re.compile(
+    r"\d[\d \t./_-]{7,}\d|[A-Za-z0-9_+/=.:-]{13,}|[?&#][\w-]+=|://|BEGIN|earer\s|[A-Z]{2}\d\d",
+    re.ASCII,
+)
+# Ids every client library makes (UUIDs, with or without hyphens; ULIDs): clean by construction
+# (no card grouping, no vendor prefix fits), and new on every message, so worth a fast exit.
+_ID_SHAPE = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+    r"|[0-7][0-9A-HJKMNP-TV-Z]{25}",
+    re.ASCII,
+)
 # Card numbers are written in groups of four to six digits (4-4-4-4, 4-6-5, 4-6-4); the last
 # group may be three. Dates, times, phone numbers and versions have shorter inner groups.
 _CARD_GROUP = range(4, 7)
@@ -117,6 +131,10 @@ def value_kind(value: str) -> str | None:
         return None
     if not value.isascii():  # O(1) in CPython: ASCII text, the usual case, skips this
         value = ascii_form(value)
+    elif _ID_SHAPE.fullmatch(value):
+        return None
+    if _GATE.search(value) is None:
+        return None
     for match in _VALUE_RE.finditer(value):
         group = match.lastgroup
         if group == "card":
