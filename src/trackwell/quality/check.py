@@ -18,6 +18,7 @@ from trackwell.quality.sensitive import (
     redact,
     redacted,
     scan,
+    seen_clean,
     string_kind,
     value_kind,
 )
@@ -103,19 +104,31 @@ _NAMED_FIELDS = (
     ("name", "name"),
 )
 _MIN_NAMED = 9  # shorter text holds no card, id number or key (as in the value scan)
+_MESSAGE_ID = 4
 
 
 def _sensitive_names(message: Message) -> list[tuple[str, str, str]]:
     """(wire name, attribute, kind) for every id or name that holds sensitive data."""
+    # On every message: one tuple, set lookups for the values seen clean, no calls.
+    values = (
+        message.user_id,
+        message.anonymous_id,
+        message.group_id,
+        message.previous_id,
+        message.message_id,
+        message.event,
+        message.name,
+    )
+    clean = seen_clean
     found: list[tuple[str, str, str]] = []
-    for wire, attribute in _NAMED_FIELDS:
-        value = getattr(message, attribute)
-        if type(value) is str and len(value) >= _MIN_NAMED:
-            # A message id is new on every message: remembering it clean would only evict the
-            # values that do repeat.
-            kind = value_kind(value) if attribute == "message_id" else string_kind(value)
-            if kind is not None:
-                found.append((wire, attribute, kind))
+    for index, value in enumerate(values):
+        if type(value) is not str or len(value) < _MIN_NAMED or value in clean:
+            continue
+        # A message id is new on every message: remembering it clean would only evict the
+        # values that do repeat.
+        kind = value_kind(value) if index == _MESSAGE_ID else string_kind(value)
+        if kind is not None:
+            found.append((*_NAMED_FIELDS[index], kind))
     return found
 
 

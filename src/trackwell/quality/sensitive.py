@@ -66,6 +66,7 @@ _CARD_INT_CEILING = 10**19
 # agents): remember keys' verdicts, and values found clean. A sensitive value is never kept.
 _key_cache: dict[str, str | None] = {}
 _clean_values: set[str] = set()
+seen_clean = _clean_values  # the same set, read by the id and name scan in check.py
 _CACHE_LIMIT = 50_000
 _UNSEEN = "?"
 
