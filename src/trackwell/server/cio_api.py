@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from trackwell.messages import MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES
+from trackwell.messages import MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, shown
 from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 from trackwell.server import cio_map
 from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, require
@@ -103,7 +103,10 @@ async def customers(request: Request) -> Response:
         )
     build = routes.get((method, tuple(rest)))
     if build is None:
-        raise Problem(404, "not_found", f"no such Customer.io call: {method} {request.url.path}")
+        # The path holds ids (a card sent as a customer id): quoted masked, never in full.
+        raise Problem(
+            404, "not_found", f"no such Customer.io call: {method} {shown(request.url.path)}"
+        )
     return await _answer(
         request, build, optional=method == "DELETE" or rest[-1:] in (["suppress"], ["unsuppress"])
     )
