@@ -272,3 +272,11 @@ def test_no_false_positives_on_demo_traffic(example_plan: Plan) -> None:
         flagged += [v.path for v in checked.violations if v.code == "sensitive_data"]
     assert len(messages) > 1000
     assert set(flagged) <= {"properties.card_number"}
+
+
+def test_the_fast_exit_for_generated_ids_is_exact() -> None:
+    """UUIDs and ULIDs skip the patterns; a value of the same length and hyphens does not."""
+    assert value_kind("01JEX3K9Q8W2N5M7R4T6Y8Z0AB") is None
+    assert value_kind("2F1C6C1E5A0F4B5E9D7E3A0C4D1B2E6F") is None
+    assert value_kind("my card:-4111-1111-1111-1111 thanks!") == "card_number"  # 36, 8-4-4-4
+    assert value_kind("AKIAIOSFODNN7EXAMPLE-ASIAY34FZKBOKMUT") == "secret_token"
