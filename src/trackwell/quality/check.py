@@ -109,26 +109,27 @@ _MESSAGE_ID = 4
 
 def _sensitive_names(message: Message) -> list[tuple[str, str, str]]:
     """(wire name, attribute, kind) for every id or name that holds sensitive data."""
-    # On every message: one tuple, set lookups for the values seen clean, no calls.
-    values = (
-        message.user_id,
-        message.anonymous_id,
-        message.group_id,
-        message.previous_id,
-        message.message_id,
-        message.event,
-        message.name,
-    )
+    # On every message: set lookups for the values seen clean, and calls only for the rest.
     clean = seen_clean
     found: list[tuple[str, str, str]] = []
-    for index, value in enumerate(values):
-        if type(value) is not str or len(value) < _MIN_NAMED or value in clean:
-            continue
-        # A message id is new on every message: remembering it clean would only evict the
-        # values that do repeat.
-        kind = value_kind(value) if index == _MESSAGE_ID else string_kind(value)
-        if kind is not None:
-            found.append((*_NAMED_FIELDS[index], kind))
+    for index, value in enumerate(
+        (message.user_id, message.anonymous_id, message.group_id, message.previous_id)
+    ):
+        if type(value) is str and value not in clean and len(value) >= _MIN_NAMED:
+            kind = string_kind(value)
+            if kind is not None:
+                found.append((*_NAMED_FIELDS[index], kind))
+    for index, value in ((5, message.event), (6, message.name)):
+        if type(value) is str and value not in clean and len(value) >= _MIN_NAMED:
+            kind = string_kind(value)
+            if kind is not None:
+                found.append((*_NAMED_FIELDS[index], kind))
+    # A message id is new on every message: remembering it clean would only evict the values
+    # that do repeat, so it is looked at afresh (generated ids exit at once).
+    mid = message.message_id
+    kind = value_kind(mid) if type(mid) is str and len(mid) >= _MIN_NAMED else None
+    if kind is not None:
+        found.append((*_NAMED_FIELDS[_MESSAGE_ID], kind))
     return found
 
 
