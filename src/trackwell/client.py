@@ -307,13 +307,15 @@ class Client:
 
     def _send(self, message: Message) -> str:
         checked = prepare(self.compiled, message, message.received_at or datetime.now(UTC))
+        # The checked copy's label: a sensitive event or page name is a marker there.
+        label = checked.message.label
         if self.on_violation == "raise":
             serious = [v for v in checked.violations if v.effect != "report"]
             if serious:
-                raise PlanViolation(message.label, serious)
+                raise PlanViolation(label, serious)
         elif checked.violations:
             codes = ",".join(sorted({v.code for v in checked.violations}))
-            log.info("trackwell: %s %s (%s)", message.label, checked.verdict, codes)
+            log.info("trackwell: %s %s (%s)", label, checked.verdict, codes)
         if self._pid != os.getpid():
             self._pid = os.getpid()
             if self.router is not None:

@@ -125,7 +125,7 @@ class Message:
             sent_at=self.sent_at,
             received_at=self.received_at,
             context=_deep_copy(self.context),
-            integrations=dict(self.integrations),
+            integrations=_deep_copy(self.integrations),
             extra=_deep_copy(self.extra),
             timestamp_missing=self.timestamp_missing,
         )

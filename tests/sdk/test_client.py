@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import os
 import shutil
 import socket
@@ -674,3 +675,21 @@ def test_a_read_only_file_made_writable_again_gets_every_message(
     assert client.flush(timeout=6) is True
     with second_store(db) as store:
         assert [store.get(i) is not None for i in message_ids] == [True] * 5
+
+
+def test_a_card_as_an_event_name_is_neither_raised_nor_logged_nor_stored(
+    make_client: MakeClient, db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    card = "4111 1111 1111 1111"
+    with pytest.raises(PlanViolation) as raised:
+        make_client(on_violation="raise").track("u1", f"paid {card}", FEATURE)
+    assert "1111" not in str(raised.value) and "[redacted:card_number]" in str(raised.value)
+    caplog.set_level(logging.DEBUG, logger="trackwell")
+    client = make_client()
+    message_id = client.track("u1", f"paid {card}", FEATURE)
+    assert client.flush(timeout=10) is True
+    assert stored(db, message_id).verdict == "blocked"
+    assert "1111" not in caplog.text
+    client.close(timeout=5)
+    kept = b"".join(p.read_bytes() for p in db.parent.glob(f"{db.name}*") if p.is_file())
+    assert kept and card.encode() not in kept and b"4111111111111111" not in kept

@@ -166,6 +166,9 @@ async def test_v1_errors_name_the_field(tmp_path: Path) -> None:
         unknown = await h.client.post("/api/v1/customers/u1/nothing", json={}, auth=CIO)
         assert unknown.status_code == 404
         assert h.stored() == (0, 0)
+        card = await h.client.post("/api/v1/customers/4111111111111111/nothing", json={}, auth=CIO)
+        assert card.status_code == 404 and "4111111111111111" not in card.text
+        assert "/customers/" in card.json()["message"]
 
 
 def test_merge_needs_both_people() -> None:

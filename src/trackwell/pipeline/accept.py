@@ -79,13 +79,15 @@ def prepare(
             message = normalise(from_json(item, size=size), received_at)
         except MessageError as exc:
             return replace(_unparseable(item, exc, received_at), source=source or "unknown")
-    source = source or _library(message)
     nul_path = _cio_id_with_nul(message)
     if nul_path is not None:
         # The Customer.io id becomes the person key of the log, like userId (see `NUL`).
         violation = Violation("malformed", nul_path, NUL_MESSAGE, "block")
-        return Checked(message, "blocked", (violation,), _summary(message), source)
+        blocked_source = source or _library(message)
+        return Checked(message, "blocked", (violation,), _summary(message), blocked_source)
     result = check_message(plan, message, backfill=backfill, budget=budget)
+    # Named after the checked message: a sensitive library name is redacted there.
+    source = source or _library(result.message or message)
     if result.message is None:  # malformed beyond repair (a Python-built message)
         return Checked(message, "blocked", tuple(result.violations), _summary(message), source)
     try:

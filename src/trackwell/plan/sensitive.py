@@ -25,7 +25,16 @@ _NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"\b(card|cc|credit card) ?(number|num|no)\b|\bpan\b|\bcardnumber\b"),
     ),
     ("cvv", re.compile(r"\b(cvv2?|cvc2?|csc|card code|card verification|security code)\b")),
-    ("password", re.compile(r"\b(password|passwd|passphrase|pwd|pass word)\b")),
+    (
+        "password",
+        re.compile(
+            r"\b(password|passwd|passphrase|passcode|pass code|pwd|pass word|pincode|pin code)\b"
+            # `pass` and `pin` alone, or after whose they are ("user pass", "atm pin"); never
+            # "boarding pass" or "pin count"
+            r"|^((user|login|account|admin|db|wifi|sim|card|atm|new|old|current|confirm) )?"
+            r"(pass|pin)( (number|no|value|confirmation))?$"
+        ),
+    ),
     (
         "ssn",
         re.compile(

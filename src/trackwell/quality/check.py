@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackwell.ids import new_message_id
 from trackwell.messages import MESSAGE_TYPES, Message
 from trackwell.operations import DEVICE_TOKEN_PATHS, TOKEN_OPERATIONS, operation_of
 from trackwell.plan.sensitive import KIND_LABELS
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.identity import check_identity
 from trackwell.quality.properties import PROPERTY_CODES, TRAIT_CODES, check_payload
-from trackwell.quality.sensitive import Path, format_path, redact, scan
+from trackwell.quality.sensitive import (
+    Path,
+    format_path,
+    redact,
+    redacted,
+    scan,
+    seen_clean,
+    string_kind,
+    value_kind,
+)
 from trackwell.quality.timing import check_time
 from trackwell.quality.violations import CheckResult, Effect, Violation, verdict_of
 
@@ -47,7 +57,8 @@ def check_message(
     shape = _shape(message)
     if shape is not None:
         return CheckResult("blocked", None, [shape])
-    violations = check_identity(message)
+    named = _sensitive_names(message)
+    violations = [] if named else check_identity(message)  # its texts quote the ids
     work = _Work(message)
     operation = operation_of(message.type, message.event)
     sensitive = _sensitive(message)
@@ -69,6 +80,8 @@ def check_message(
                     kind=kind,
                 )
             )
+    if named:
+        return _blocked_for_names(work, named, violations)
     if operation is None:
         # Operations (deletes, suppression, devices) are not tracking-plan events.
         _plan_checks(plan, work, violations, budget)
@@ -83,6 +96,70 @@ def check_message(
         out.timestamp = out.received_at
     violations.extend(time_violations)
     return CheckResult(verdict_of(violations, work.owned), work.message, violations)
+
+
+# Ids and names, by wire name: a sensitive value here cannot be redacted in place (an id is who
+# the message is about, a name is what it means), so the message is blocked.
+_NAMED_FIELDS = (
+    ("userId", "user_id"),
+    ("anonymousId", "anonymous_id"),
+    ("groupId", "group_id"),
+    ("previousId", "previous_id"),
+    ("messageId", "message_id"),
+    ("event", "event"),
+    ("name", "name"),
+)
+_MIN_NAMED = 9  # shorter text holds no card, id number or key (as in the value scan)
+_MESSAGE_ID = 4
+
+
+def _sensitive_names(message: Message) -> list[tuple[str, str, str]]:
+    """(wire name, attribute, kind) for every id or name that holds sensitive data."""
+    # On every message: set lookups for the values seen clean, and calls only for the rest.
+    clean = seen_clean
+    found: list[tuple[str, str, str]] = []
+    for index, value in enumerate(
+        (message.user_id, message.anonymous_id, message.group_id, message.previous_id)
+    ):
+        if type(value) is str and value not in clean and len(value) >= _MIN_NAMED:
+            kind = string_kind(value)
+            if kind is not None:
+                found.append((*_NAMED_FIELDS[index], kind))
+    for index, value in ((5, message.event), (6, message.name)):
+        if type(value) is str and value not in clean and len(value) >= _MIN_NAMED:
+            kind = string_kind(value)
+            if kind is not None:
+                found.append((*_NAMED_FIELDS[index], kind))
+    # A message id is new on every message: remembering it clean would only evict the values
+    # that do repeat, so it is looked at afresh (generated ids exit at once).
+    mid = message.message_id
+    kind = value_kind(mid) if type(mid) is str and len(mid) >= _MIN_NAMED else None
+    if kind is not None:
+        found.append((*_NAMED_FIELDS[_MESSAGE_ID], kind))
+    return found
+
+
+def _blocked_for_names(
+    work: _Work, named: list[tuple[str, str, str]], violations: list[Violation]
+) -> CheckResult:
+    """Block a message whose id or name is sensitive; the kept copy holds a marker instead, and
+    no text quotes the value (the plan's checks, which would quote a name, are skipped)."""
+    out = work.own()
+    for wire, attribute, kind in named:
+        # A message id must stay unique (it is the dedup key): a fresh one, not a marker.
+        replacement = new_message_id() if attribute == "message_id" else redacted(kind)
+        setattr(out, attribute, replacement)
+        violations.append(
+            Violation(
+                "sensitive_data",
+                wire,
+                f"{KIND_LABELS[kind]} found in {wire}; the message is blocked, since an id or"
+                " a name cannot be redacted without changing what the message means",
+                "block",
+                kind=kind,
+            )
+        )
+    return CheckResult("blocked", out, violations)
 
 
 def _shape(message: Message) -> Violation | None:
@@ -109,6 +186,7 @@ def _root(message: Message, section: str | int) -> dict[str, Any]:
         "traits": message.traits,
         "context": message.context,
         "extra": message.extra,
+        "integrations": message.integrations,
     }[str(section)]
 
 
@@ -123,6 +201,9 @@ def _sensitive(message: Message) -> list[tuple[Path, str]]:
     if message.extra:
         # Unknown top-level fields travel with the message (lossless), so they are scanned too.
         scan(message.extra, ("extra",), found)
+    if message.integrations:
+        # Per-tool options travel to the tools too (keys, ids, free text).
+        scan(message.integrations, ("integrations",), found)
     return found
 
 

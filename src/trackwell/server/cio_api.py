@@ -18,6 +18,7 @@ from trackwell.messages import (
     NUL_MESSAGE,
     MessageError,
     from_json,
+    shown,
 )
 from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 from trackwell.server import cio_map
@@ -120,7 +121,10 @@ async def customers(request: Request) -> Response:
         )
     build = routes.get((method, tuple(rest)))
     if build is None:
-        raise Problem(404, "not_found", f"no such Customer.io call: {method} {request.url.path}")
+        # The path holds ids (a card sent as a customer id): quoted masked, never in full.
+        raise Problem(
+            404, "not_found", f"no such Customer.io call: {method} {shown(request.url.path)}"
+        )
     return await _answer(
         request, build, optional=method == "DELETE" or rest[-1:] in (["suppress"], ["unsuppress"])
     )
