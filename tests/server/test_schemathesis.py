@@ -5,7 +5,7 @@ request the document calls valid is taken and one it calls invalid is refused.""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,15 +85,23 @@ def test_the_gateway_does_what_its_openapi_document_says(
 
 
 def _check_operation(
-    operation: schemathesis.APIOperation[Any, Any, Any, Any], backend: str
+    operation: schemathesis.APIOperation[Any, Any, Any, Any],
+    backend: str,
+    *,
+    examples: int | None = None,
+    extra: Sequence[Any] = (),
+    acceptance: bool = True,
 ) -> None:
-    checks = list(CONFORMANCE)
-    if operation.label not in LOOSE_BODIES and operation.method.upper() != "GET":
+    """Answers checked against the document (plus `extra` checks) for `examples` generated
+    requests; with `acceptance`, also whether each request is taken or refused as documented."""
+    answers = [*CONFORMANCE, *extra]
+    checks = list(answers)
+    if acceptance and operation.label not in LOOSE_BODIES and operation.method.upper() != "GET":
         checks += [positive_data_acceptance, negative_data_rejection]
 
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples or EXAMPLES,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -104,6 +112,6 @@ def _check_operation(
         strict = str(sent).strip().lower() in ("1", "true")
         # In strict mode a plan violation refuses the request (400 `strict_mode`): whether a
         # body is taken then depends on the plan, which the document cannot say.
-        case.validate_response(response, checks=CONFORMANCE if strict else checks)
+        case.validate_response(response, checks=answers if strict else checks)
 
     check()
