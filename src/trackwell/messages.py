@@ -22,6 +22,10 @@ MAX_BATCH_MESSAGES = 2500
 MAX_DEPTH = 8
 MAX_KEY_LENGTH = 255
 MAX_ID_LENGTH = 255
+# Numeric ids are taken in the signed 64-bit range (a database key; JavaScript numbers stay well
+# inside it): beyond that a number is not an id any client library sends.
+MAX_INT_ID = 2**63 - 1
+MIN_INT_ID = -(2**63)
 # A NUL character ("\u0000", valid JSON) is refused in ids and names, with the field named, rather
 # than stored escaped. Ids and names are keys: they index the log, join a person's history and are
 # sent to the tools as keys (Customer.io puts the id in a URL path), and PostgreSQL's `text` cannot
@@ -244,11 +248,18 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, for an error message ("a number", "an object")."""
+    return _json_type(value)
+
+
 def _identifier(value: Any, path: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise MessageError("malformed", path, f"expected a string, got {_json_type(value)}")
+    if isinstance(value, int) and not MIN_INT_ID <= value <= MAX_INT_ID:
+        raise MessageError("malformed", path, "a numeric id must fit in a signed 64-bit integer")
     text = str(value)  # analytics.js and many SDKs send numeric ids; Segment stringifies them
     if len(text) > MAX_ID_LENGTH:
         raise MessageError("malformed", path, f"longer than {MAX_ID_LENGTH} characters")

@@ -12,6 +12,14 @@ OBJECT: dict[str, Any] = {"type": "object"}
 # Ids and names are keys (for the store and for every tool): a NUL in one is refused (400).
 NO_NUL = "^[^\\x00]*$"
 ID = {"type": "string", "maxLength": 255, "pattern": NO_NUL}
+# Segment ids: a string, or a number (analytics.js and many SDKs send numeric ids; Segment
+# stringifies them) within the signed 64-bit range (messages.py refuses larger ones).
+SEGMENT_ID = {
+    "oneOf": [
+        ID,
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+    ]
+}
 TIME = {
     "oneOf": [
         {"type": "string", "format": "date-time"},
@@ -32,6 +40,8 @@ def _needs(key: str, pattern: str | None = None) -> dict[str, Any]:
         field["allOf"] = [{"pattern": pattern}, {"pattern": NO_NUL}]
     else:
         field["pattern"] = NO_NUL
+        # An id (previousId, groupId) may also be a number: not empty as a string, any in range.
+        field = {"anyOf": [field, {"type": "integer"}]}
     return {"required": [key], "properties": {key: field}}
 
 
@@ -41,13 +51,13 @@ SCHEMAS: dict[str, Any] = {
         "description": "A Segment-spec message; `type` is taken from the path on single endpoints.",
         "properties": {
             "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
-            "messageId": ID,
-            "userId": ID,
-            "anonymousId": ID,
+            "messageId": SEGMENT_ID,
+            "userId": SEGMENT_ID,
+            "anonymousId": SEGMENT_ID,
             "event": {"type": "string", "maxLength": 255, "pattern": NO_NUL},
             "name": {"type": "string", "pattern": NO_NUL},
-            "groupId": ID,
-            "previousId": ID,
+            "groupId": SEGMENT_ID,
+            "previousId": SEGMENT_ID,
             "properties": OBJECT,
             "traits": OBJECT,
             "context": OBJECT,
@@ -70,8 +80,10 @@ SCHEMAS: dict[str, Any] = {
                 "maxItems": 2500,
                 "items": {"$ref": "#/components/schemas/Message"},
             },
+            # Every message inherits these; a wrongly typed one is refused (400, naming it).
             "sentAt": TIME,
             "context": OBJECT,
+            "integrations": OBJECT,
             "writeKey": WRITE_KEY,
         },
     },
