@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from .conftest import SERVER_KEY, harness
 
 pytestmark = pytest.mark.anyio
 AUTH = (SERVER_KEY, "")
+CIO = ("backend", SERVER_KEY)
 BIG = 2**63
 
 # (path, body, allowed by the document, the field a refusal names)
@@ -33,8 +34,37 @@ CASES: list[tuple[str, dict[str, Any], bool, str | None]] = [
 ]
 
 
-def _validator(document: dict[str, Any], path: str) -> Draft202012Validator:
-    schema = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+METRIC = {"delivery_id": "dlv-1", "metric": "clicked"}
+PUSH = {"delivery_id": "dlv-2", "event": "opened", "device_id": "tok-1"}
+DEVICE = {"id": "tok-2", "platform": "ios"}
+EVENTS = "/api/v1/customers/{id}/events"
+DEVICES = "/api/v1/customers/{id}/devices"
+# (document path, request path, method, body, allowed by the document, the field a refusal names)
+CIO_CASES: list[tuple[str, str, str, dict[str, Any], bool, str | None]] = [
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "href": "https://x.test"}, True, None),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "href": 5}, False, "href"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "recipient": None}, False, "recipient"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "reason": {}}, False, "reason"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "timestamp": 1.5}, False, "timestamp"),
+    ("/api/v1/push/events", "/api/v1/push/events", "post", {**PUSH, "timestamp": 1767600000}, True, None),
+    ("/api/v1/push/events", "/api/v1/push/events", "post", {**PUSH, "timestamp": "now"}, False, "timestamp"),
+    ("/api/v1/push/events", "/api/v1/push/events", "post", {**PUSH, "timestamp": 1e9}, True, None),
+    ("/api/v1/push/events", "/api/v1/push/events", "post", {**PUSH, "timestamp": 1e9 + 0.5}, False, "timestamp"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "timestamp": -1}, False, "timestamp"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "timestamp": 10**14}, False, "timestamp"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "timestamp": 10**14 - 1}, True, None),
+    ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": 5}, False, "anonymous_id"),
+    ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": "a-1"}, True, None),
+    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": 12}, True, None),
+    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": [1]}, False, "id"),
+    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": True}, False, "id"),
+    (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "attributes": None}}, True, None),
+    (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "attributes": 3}}, False, "device.attributes"),
+]  # fmt: skip
+
+
+def _validator(document: dict[str, Any], path: str, method: str = "post") -> Draft202012Validator:
+    schema = document["paths"][path][method]["requestBody"]["content"]["application/json"]
     return Draft202012Validator(
         {**schema["schema"], "components": document["components"]},
         format_checker=Draft202012Validator.FORMAT_CHECKER,
@@ -64,3 +94,24 @@ async def test_a_numeric_id_is_stored_as_its_text(tmp_path: Path) -> None:
         entry = h.store.get("num-id")
         assert entry is not None
         assert entry.message["previousId"] == str(BIG - 1)
+
+
+@pytest.mark.parametrize(("documented", "path", "method", "body", "allowed", "field"), CIO_CASES)
+async def test_the_customer_io_document_and_answer_agree(
+    tmp_path: Path,
+    documented: str,
+    path: str,
+    method: str,
+    body: dict[str, Any],
+    allowed: bool,
+    field: str | None,
+) -> None:
+    async with harness(tmp_path) as h:
+        document = (await h.client.get("/openapi.json")).json()
+        assert _validator(document, documented, method).is_valid(body) is allowed
+        response = await h.client.request(method.upper(), path, json=body, auth=CIO)
+        if allowed:
+            assert response.status_code == 200, response.text
+        else:
+            assert response.status_code == 400, response.text
+            assert response.json()["field"] == field

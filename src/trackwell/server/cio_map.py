@@ -62,14 +62,38 @@ def _name(body: Mapping[str, Any], where: str) -> str:
     return name.strip()  # Customer.io trims event names
 
 
-def _common(body: Mapping[str, Any]) -> Message:
+def _common(body: Mapping[str, Any], where: str = "") -> Message:
     """messageId from `id`, action time from `timestamp` (Unix seconds)."""
     out: Message = {}
-    if isinstance(body.get("id"), str | int) and not isinstance(body.get("id"), bool):
-        out["messageId"] = str(body["id"])
-    if body.get("timestamp") is not None:
-        out["timestamp"] = body["timestamp"]
+    value = body.get("id")
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise MapError(f"{where}id", "expected the dedup id (a string or a number)")
+        out["messageId"] = str(value)
+    timestamp = unix_seconds(body, where)
+    if timestamp is not None:
+        out["timestamp"] = timestamp
     return out
+
+
+def unix_seconds(body: Mapping[str, Any], where: str) -> int | None:
+    """`timestamp` as Customer.io's Track API types it: an integer of Unix seconds, or absent."""
+    value = body.get("timestamp")
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 1e9 and 1.0e9 are integers to JSON Schema, as to Customer.io
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MapError(f"{where}timestamp", "expected Unix seconds (an integer)")
+    return value
+
+
+def _anonymous_id(body: Mapping[str, Any], where: str) -> str | None:
+    """`anonymous_id`: the cookie's id, a string when sent."""
+    value = body.get("anonymous_id")
+    if value is not None and not isinstance(value, str):
+        raise MapError(f"{where}anonymous_id", "expected a string")
+    return value or None
 
 
 def identify(person: str, body: Mapping[str, Any], where: str = "") -> list[Message]:
@@ -168,7 +192,7 @@ def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Messa
     name = _name(body, where)
     data = _object(body, "data", where)
     kind = body.get("type", "event")
-    message = _common(body)
+    message = _common(body, where)
     if kind in ("page", "screen"):
         message.update(type=kind, name=name, properties=data)
     elif kind in ("event", None):
@@ -177,8 +201,8 @@ def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Messa
         raise MapError(f"{where}type", f"expected event, page or screen, not {kind!r}")
     if person is not None:
         message["userId"] = person
-    elif isinstance(body.get("anonymous_id"), str) and body["anonymous_id"]:
-        message["anonymousId"] = body["anonymous_id"]
+    elif (anonymous := _anonymous_id(body, where)) is not None:
+        message["anonymousId"] = anonymous
     return message
 
 
@@ -286,7 +310,7 @@ def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Messa
     person = _person(ids, f"{where}identifiers")
     if action == "identify":
         # identify_person: `cio_relationships` sits beside `attributes`, not inside.
-        body = {**_object(op, "attributes", where), **_common(op)}
+        body = {**_object(op, "attributes", where), **_common(op, where)}
         if op.get("cio_relationships") is not None:
             body["cio_relationships"] = op["cio_relationships"]
         return identify(person, body, where)
@@ -374,11 +398,14 @@ def metric(body: Mapping[str, Any], where: str = "") -> Message:
     """POST /api/v1/metrics (operationId `metrics`): `{delivery_id, metric, timestamp?,
     recipient?, reason?, href?}`, one channel's metric of a message Customer.io delivered."""
     fields = {k: v for k, v in body.items() if k not in ("delivery_id", "metric", "timestamp")}
+    for key in ("recipient", "reason", "href"):  # strings in the reference's `metrics` schema
+        if key in fields and not isinstance(fields[key], str):
+            raise MapError(f"{where}{key}", "expected a string")
     return delivery_metric(
         _text(body, "delivery_id", where),
         _text(body, "metric", where),
         fields,
-        body.get("timestamp"),
+        unix_seconds(body, where),
     )
 
 
@@ -394,7 +421,7 @@ def push_metric(body: Mapping[str, Any], where: str = "") -> Message:
         _text(body, "delivery_id", where),
         _text(body, "event", where),
         fields,
-        body.get("timestamp"),
+        unix_seconds(body, where),
         device_token,
     )
 

@@ -28,6 +28,13 @@ TIME = {
     ],
     "description": "ISO-8601, or Unix seconds or milliseconds",
 }
+# Customer.io's `timestamp`: an integer of Unix seconds, in the same range as TIME's numbers.
+UNIX_SECONDS = {
+    "type": "integer",
+    "minimum": 0,
+    "exclusiveMaximum": 100_000_000_000_000,
+    "description": "Unix seconds",
+}
 # Read only when no Authorization header carries the key; then it must be the key (a string).
 WRITE_KEY = {"description": "the write key, if not in the Authorization header"}
 
@@ -129,8 +136,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string", "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}]},
             "data": OBJECT,
-            "timestamp": {"type": "integer", "description": "Unix seconds"},
-            "id": {"type": "string", "description": "dedup id (a ULID), becomes messageId"},
+            "timestamp": UNIX_SECONDS,
+            "id": {
+                "type": ["string", "integer"],
+                "description": "dedup id (a ULID), becomes messageId",
+            },
             "type": {"type": "string", "enum": ["event", "page", "screen"]},
             "anonymous_id": {"type": "string", "pattern": NO_NUL},
         },
@@ -150,7 +160,7 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 1,
                 "description": "opened, clicked, bounced, ...",
             },
-            "timestamp": {"type": "integer", "description": "Unix seconds"},
+            "timestamp": UNIX_SECONDS,
             "recipient": {"type": "string"},
             "reason": {"type": "string"},
             "href": {"type": "string"},
@@ -171,7 +181,7 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 1,
                 "description": "the CIO-Delivery-Token",
             },
-            "timestamp": {"type": "integer", "description": "Unix seconds"},
+            "timestamp": UNIX_SECONDS,
         },
     },
     # Customer.io's Track API v1 reference: identify (attributes as the body), add_device
@@ -191,7 +201,8 @@ SCHEMAS: dict[str, Any] = {
                     "id": {"type": "string", "minLength": 1, "description": "the push token"},
                     "platform": {"type": "string", "minLength": 1, "enum": ["ios", "android"]},
                     "last_used": {"type": "integer"},
-                    "attributes": OBJECT,
+                    # Absent or null: no attributes (the device's own fields still count).
+                    "attributes": {"type": ["object", "null"]},
                 },
             }
         },
@@ -235,7 +246,7 @@ SCHEMAS: dict[str, Any] = {
             "identifiers": OBJECT,
             "name": {"type": "string"},
             "attributes": OBJECT,
-            "timestamp": {"type": "integer"},
+            "timestamp": UNIX_SECONDS,
             "id": {"type": "string"},
         },
     },
