@@ -256,6 +256,10 @@ def json_type(value: Any) -> str:
 def _identifier(value: Any, path: str) -> str | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        # 1104.0 is the integer 1104 to JSON Schema (and to JavaScript); beyond 2^53 a float is
+        # not exact (the JSON parser reads integers past 64 bits as floats), so it is refused.
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise MessageError("malformed", path, f"expected a string, got {_json_type(value)}")
     if isinstance(value, int) and not MIN_INT_ID <= value <= MAX_INT_ID:

@@ -25,6 +25,7 @@ CASES: list[tuple[str, dict[str, Any], bool, str | None]] = [
     ("/v1/group", {"userId": "u-1", "groupId": -BIG - 1}, False, "groupId"),
     ("/v1/identify", {"userId": 10**40}, False, "userId"),
     ("/v1/identify", {"userId": 7, "anonymousId": 8, "messageId": 9}, True, None),
+    ("/v1/group", {"userId": "u-1", "groupId": 1104.0}, True, None),
     ("/v1/batch", {"batch": [], "context": "web"}, False, "context"),
     ("/v1/batch", {"batch": [], "context": None}, False, "context"),
     ("/v1/batch", {"batch": [], "integrations": [1]}, False, "integrations"),
@@ -59,6 +60,10 @@ CIO_CASES: list[tuple[str, str, str, dict[str, Any], bool, str | None]] = [
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": [1]}, False, "id"),
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": True}, False, "id"),
     (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "attributes": None}}, True, None),
+    (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "last_used": {}}}, False, "device.last_used"),
+    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "anonymous_id": "a\x00"}, False, "anonymous_id"),
+    ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": None, "timestamp": None}, True, None),
+    ("/api/v1/merge_customers", "/api/v1/merge_customers", "post", {"primary": {"id": "a"}, "secondary": {"id": "b", "x": 1}}, True, None),
     (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "attributes": 3}}, False, "device.attributes"),
 ]  # fmt: skip
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trackwell.messages import NUL, NUL_MESSAGE
 from trackwell.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
@@ -93,6 +94,8 @@ def _anonymous_id(body: Mapping[str, Any], where: str) -> str | None:
     value = body.get("anonymous_id")
     if value is not None and not isinstance(value, str):
         raise MapError(f"{where}anonymous_id", "expected a string")
+    if value is not None and NUL in value:
+        raise MapError(f"{where}anonymous_id", NUL_MESSAGE)
     return value or None
 
 
@@ -199,9 +202,10 @@ def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Messa
         message.update(type="track", event=name, properties=data)
     else:
         raise MapError(f"{where}type", f"expected event, page or screen, not {kind!r}")
+    anonymous = _anonymous_id(body, where)  # checked even when the person is known
     if person is not None:
         message["userId"] = person
-    elif (anonymous := _anonymous_id(body, where)) is not None:
+    elif anonymous is not None:
         message["anonymousId"] = anonymous
     return message
 
@@ -224,6 +228,9 @@ def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
     platform = info.get("platform")
     if not isinstance(platform, str) or not platform:
         raise MapError(f"{where}device.platform", "a device needs its platform (ios or android)")
+    last_used = info.get("last_used")
+    if last_used is not None and (isinstance(last_used, bool) or not isinstance(last_used, int)):
+        raise MapError(f"{where}device.last_used", "expected Unix seconds (an integer)")
     attributes = {
         k: v for k, v in info.items() if k not in ("id", "token", "platform", "attributes")
     }

@@ -30,7 +30,7 @@ TIME = {
 }
 # Customer.io's `timestamp`: an integer of Unix seconds, in the same range as TIME's numbers.
 UNIX_SECONDS = {
-    "type": "integer",
+    "type": ["integer", "null"],
     "minimum": 0,
     "exclusiveMaximum": 100_000_000_000_000,
     "description": "Unix seconds",
@@ -85,7 +85,9 @@ SCHEMAS: dict[str, Any] = {
             "batch": {
                 "type": "array",
                 "maxItems": 2500,
-                "items": {"$ref": "#/components/schemas/Message"},
+                # Each item is a Message, but one that breaks its rules is kept, blocked, with
+                # the violation in the 200's Result (no message of a batch is refused alone).
+                "items": {"type": "object", "description": "a Message"},
             },
             # Every message inherits these; a wrongly typed one is refused (400, naming it).
             "sentAt": TIME,
@@ -142,7 +144,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "dedup id (a ULID), becomes messageId",
             },
             "type": {"type": "string", "enum": ["event", "page", "screen"]},
-            "anonymous_id": {"type": "string", "pattern": NO_NUL},
+            "anonymous_id": {"type": ["string", "null"], "pattern": NO_NUL},
         },
     },
     # Customer.io's Track API reference, operationIds `metrics` and `pushMetrics`.
@@ -209,14 +211,14 @@ SCHEMAS: dict[str, Any] = {
     },
     "CioPerson": {
         "type": "object",
-        "minProperties": 1,
+        # One identifier at least; other fields are ignored.
+        "anyOf": [{"required": [key]} for key in ("id", "email", "cio_id", "phone")],
         "properties": {
             "id": {"type": "string", "minLength": 1},
             "email": {"type": "string", "minLength": 1},
             "cio_id": {"type": "string", "minLength": 1},
             "phone": {"type": "string", "minLength": 1},
         },
-        "additionalProperties": False,
     },
     "CioMerge": {
         "type": "object",
