@@ -17,6 +17,7 @@ ID = {"type": "string", "maxLength": 255, "pattern": NO_NUL}
 SEGMENT_ID = {
     "oneOf": [
         ID,
+        {"type": "null", "description": "the same as absent"},
         {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
     ]
 }
@@ -35,6 +36,9 @@ UNIX_SECONDS = {
     "exclusiveMaximum": 100_000_000_000_000,
     "description": "Unix seconds",
 }
+# A message's optional parts: null is read as absent (Segment's libraries serialise unset as null).
+MAYBE_OBJECT: dict[str, Any] = {"type": ["object", "null"]}
+MAYBE_TIME = {"oneOf": [*TIME["oneOf"], {"type": "null"}], "description": TIME["description"]}
 # Read only when no Authorization header carries the key; then it must be the key (a string).
 WRITE_KEY = {"description": "the write key, if not in the Authorization header"}
 
@@ -65,12 +69,12 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string", "pattern": NO_NUL},
             "groupId": SEGMENT_ID,
             "previousId": SEGMENT_ID,
-            "properties": OBJECT,
-            "traits": OBJECT,
-            "context": OBJECT,
-            "integrations": OBJECT,
-            "timestamp": TIME,
-            "sentAt": TIME,
+            "properties": MAYBE_OBJECT,
+            "traits": MAYBE_OBJECT,
+            "context": MAYBE_OBJECT,
+            "integrations": MAYBE_OBJECT,
+            "timestamp": MAYBE_TIME,
+            "sentAt": MAYBE_TIME,
             "writeKey": WRITE_KEY,
         },
     },
@@ -87,7 +91,7 @@ SCHEMAS: dict[str, Any] = {
                 "maxItems": 2500,
                 # Each item is a Message, but one that breaks its rules is kept, blocked, with
                 # the violation in the 200's Result (no message of a batch is refused alone).
-                "items": {"type": "object", "description": "a Message"},
+                "items": {"description": "a Message"},
             },
             # Every message inherits these; a wrongly typed one is refused (400, naming it).
             "sentAt": TIME,
@@ -143,7 +147,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["string", "integer"],
                 "description": "dedup id (a ULID), becomes messageId",
             },
-            "type": {"type": "string", "enum": ["event", "page", "screen"]},
+            "type": {"enum": ["event", "page", "screen", None], "description": "null: event"},
             "anonymous_id": {"type": ["string", "null"], "pattern": NO_NUL},
         },
     },
@@ -179,7 +183,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
             "device_id": {
-                "type": "string",
+                "type": ["string", "null"],
                 "minLength": 1,
                 "description": "the CIO-Delivery-Token",
             },
@@ -202,7 +206,7 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1, "description": "the push token"},
                     "platform": {"type": "string", "minLength": 1, "enum": ["ios", "android"]},
-                    "last_used": {"type": "integer"},
+                    "last_used": {"type": ["integer", "null"]},
                     # Absent or null: no attributes (the device's own fields still count).
                     "attributes": {"type": ["object", "null"]},
                 },
