@@ -226,7 +226,8 @@ def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
     if not isinstance(token, str) or not token:
         raise MapError(f"{where}device.id", "a device needs its token")
     platform = info.get("platform")
-    if not isinstance(platform, str) or not platform:
+    # The Track API reference's add_device: `platform` is one of ios, android.
+    if platform not in ("ios", "android"):
         raise MapError(f"{where}device.platform", "a device needs its platform (ios or android)")
     last_used = info.get("last_used")
     if last_used is not None and (isinstance(last_used, bool) or not isinstance(last_used, int)):
@@ -422,6 +423,9 @@ def push_metric(body: Mapping[str, Any], where: str = "") -> Message:
     device_token = body.get("device_id")
     if device_token is not None and (not isinstance(device_token, str) or not device_token):
         raise MapError(f"{where}device_id", "expected the device's token (a string)")
+    # The reference's pushMetrics: `event` is one of opened, converted, delivered.
+    if body.get("event") not in ("opened", "converted", "delivered"):
+        raise MapError(f"{where}event", "expected opened, converted or delivered")
     fields = {k: v for k, v in body.items() if k not in ("delivery_id", "event", "timestamp")}
     fields.pop("device_id", None)
     return delivery_metric(

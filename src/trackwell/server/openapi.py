@@ -144,7 +144,7 @@ SCHEMAS: dict[str, Any] = {
             "data": OBJECT,
             "timestamp": UNIX_SECONDS,
             "id": {
-                "type": ["string", "integer"],
+                "type": ["string", "integer", "null"],
                 "description": "dedup id (a ULID), becomes messageId",
             },
             "type": {"enum": ["event", "page", "screen", None], "description": "null: event"},
