@@ -384,10 +384,14 @@ def from_json(data: Any, *, size: int | None = None) -> Message:
         message.original_timestamp = parse_time(data["originalTimestamp"], "originalTimestamp")
     message.context = _object(data.get("context"), "context")
     message.integrations = _object(data.get("integrations"), "integrations")
+    # Both are checked whatever the type: the one a type does not read is still no object of
+    # another kind (an identify's `properties` as an array is a broken message, not ignored).
+    traits = _object(data.get("traits"), "traits")
+    properties = _object(data.get("properties"), "properties")
     if kind in ("identify", "group"):
-        message.traits = _object(data.get("traits"), "traits")
+        message.traits = traits
     else:
-        message.properties = _object(data.get("properties"), "properties")
+        message.properties = properties
     _type_fields(message, data)
     message.extra = {k: v for k, v in data.items() if k not in _KNOWN}
     return message

@@ -141,7 +141,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["name"],
         "properties": {
             "name": {"type": "string", "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}]},
-            "data": OBJECT,
+            "data": {"type": ["object", "null"]},
             "timestamp": UNIX_SECONDS,
             "id": {
                 "type": ["string", "integer", "null"],
