@@ -158,13 +158,13 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "delivery_id": {
                 "type": "string",
-                "minLength": 1,
-                "description": "the CIO-Delivery-ID",
+                "pattern": "\\S",
+                "description": "the CIO-Delivery-ID (not blank)",
             },
             "metric": {
                 "type": "string",
-                "minLength": 1,
-                "description": "opened, clicked, bounced, ...",
+                "pattern": "\\S",
+                "description": "opened, clicked, bounced, ... (not blank)",
             },
             "timestamp": UNIX_SECONDS,
             "recipient": {"type": "string"},
@@ -178,8 +178,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "delivery_id": {
                 "type": "string",
-                "minLength": 1,
-                "description": "the CIO-Delivery-ID",
+                "pattern": "\\S",
+                "description": "the CIO-Delivery-ID (not blank)",
             },
             "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
             "device_id": {
