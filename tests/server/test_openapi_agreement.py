@@ -35,6 +35,7 @@ CASES: list[tuple[str, dict[str, Any], bool, str | None]] = [
     ("/v1/batch", {"batch": [None, [1]]}, True, None),
     ("/v1/identify", {"userId": "u-1", "properties": [None]}, False, "properties"),
     ("/v1/page", {"userId": "u-1", "traits": [None]}, False, "traits"),
+    ("/v1/page", {"userId": "u-1", "name": None, "event": None}, True, None),
     ("/v1/batch", {"batch": [], "context": "web"}, False, "context"),
     ("/v1/batch", {"batch": [], "context": None}, False, "context"),
     ("/v1/batch", {"batch": [], "integrations": [1]}, False, "integrations"),
