@@ -74,6 +74,7 @@ CIO_CASES: list[tuple[str, str, str, dict[str, Any], bool, str | None]] = [
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": None}, True, None),
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "data": None}, True, None),
     (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "last_used": None}}, True, None),
+    (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "last_used": 1.7e9}}, True, None),
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": 12}, True, None),
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": [1]}, False, "id"),
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": True}, False, "id"),

@@ -230,6 +230,8 @@ def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
     if platform not in ("ios", "android"):
         raise MapError(f"{where}device.platform", "a device needs its platform (ios or android)")
     last_used = info.get("last_used")
+    if isinstance(last_used, float) and last_used.is_integer():
+        last_used = int(last_used)  # 1.7e9 is an integer to JSON Schema
     if last_used is not None and (isinstance(last_used, bool) or not isinstance(last_used, int)):
         raise MapError(f"{where}device.last_used", "expected Unix seconds (an integer)")
     attributes = {
