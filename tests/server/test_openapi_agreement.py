@@ -54,6 +54,7 @@ DEVICES = "/api/v1/customers/{id}/devices"
 CIO_CASES: list[tuple[str, str, str, dict[str, Any], bool, str | None]] = [
     ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "href": "https://x.test"}, True, None),
     ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "href": 5}, False, "href"),
+    ("/api/v1/push/events", "/api/v1/push/events", "post", {**PUSH, "delivery_id": "d\x00"}, False, "delivery_id"),
     ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "metric": "\u00a0"}, False, "metric"),
     ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "recipient": None}, False, "recipient"),
     ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "reason": {}}, False, "reason"),

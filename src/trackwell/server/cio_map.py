@@ -465,6 +465,8 @@ def delivery_metric(
     the delivery (`cio_delivery:<id>`, which makes no profile). A push token is both the
     `recipient` (as Data Pipelines reports push metrics) and `context.device.token`, which says
     the recipient is a device."""
+    if NUL in delivery_id:  # it becomes the message's anonymousId, a key
+        raise MapError("delivery_id", NUL_MESSAGE)
     properties: dict[str, Any] = {"deliveryId": delivery_id, "metric": name}
     for key, value in fields.items():
         properties[METRIC_FIELDS.get(key, key)] = value

@@ -158,8 +158,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "delivery_id": {
                 "type": "string",
-                "pattern": "\\S",
-                "description": "the CIO-Delivery-ID (not blank)",
+                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "metric": {
                 "type": "string",
@@ -178,8 +178,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "delivery_id": {
                 "type": "string",
-                "pattern": "\\S",
-                "description": "the CIO-Delivery-ID (not blank)",
+                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
             "device_id": {
