@@ -22,6 +22,10 @@ MAX_BATCH_MESSAGES = 2500
 MAX_DEPTH = 8
 MAX_KEY_LENGTH = 255
 MAX_ID_LENGTH = 255
+# Numeric ids are taken in the signed 64-bit range (a database key; JavaScript numbers stay well
+# inside it): beyond that a number is not an id any client library sends.
+MAX_INT_ID = 2**63 - 1
+MIN_INT_ID = -(2**63)
 # A NUL character ("\u0000", valid JSON) is refused in ids and names, with the field named, rather
 # than stored escaped. Ids and names are keys: they index the log, join a person's history and are
 # sent to the tools as keys (Customer.io puts the id in a URL path), and PostgreSQL's `text` cannot
@@ -244,11 +248,22 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, for an error message ("a number", "an object")."""
+    return _json_type(value)
+
+
 def _identifier(value: Any, path: str) -> str | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        # 1104.0 is the integer 1104 to JSON Schema (and to JavaScript); beyond 2^53 a float is
+        # not exact (the JSON parser reads integers past 64 bits as floats), so it is refused.
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise MessageError("malformed", path, f"expected a string, got {_json_type(value)}")
+    if isinstance(value, int) and not MIN_INT_ID <= value <= MAX_INT_ID:
+        raise MessageError("malformed", path, "a numeric id must fit in a signed 64-bit integer")
     text = str(value)  # analytics.js and many SDKs send numeric ids; Segment stringifies them
     if len(text) > MAX_ID_LENGTH:
         raise MessageError("malformed", path, f"longer than {MAX_ID_LENGTH} characters")
@@ -369,10 +384,14 @@ def from_json(data: Any, *, size: int | None = None) -> Message:
         message.original_timestamp = parse_time(data["originalTimestamp"], "originalTimestamp")
     message.context = _object(data.get("context"), "context")
     message.integrations = _object(data.get("integrations"), "integrations")
+    # Both are checked whatever the type: the one a type does not read is still no object of
+    # another kind (an identify's `properties` as an array is a broken message, not ignored).
+    traits = _object(data.get("traits"), "traits")
+    properties = _object(data.get("properties"), "properties")
     if kind in ("identify", "group"):
-        message.traits = _object(data.get("traits"), "traits")
+        message.traits = traits
     else:
-        message.properties = _object(data.get("properties"), "properties")
+        message.properties = properties
     _type_fields(message, data)
     message.extra = {k: v for k, v in data.items() if k not in _KNOWN}
     return message

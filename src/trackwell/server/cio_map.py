@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trackwell.messages import NUL, NUL_MESSAGE
 from trackwell.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
@@ -62,14 +63,40 @@ def _name(body: Mapping[str, Any], where: str) -> str:
     return name.strip()  # Customer.io trims event names
 
 
-def _common(body: Mapping[str, Any]) -> Message:
+def _common(body: Mapping[str, Any], where: str = "") -> Message:
     """messageId from `id`, action time from `timestamp` (Unix seconds)."""
     out: Message = {}
-    if isinstance(body.get("id"), str | int) and not isinstance(body.get("id"), bool):
-        out["messageId"] = str(body["id"])
-    if body.get("timestamp") is not None:
-        out["timestamp"] = body["timestamp"]
+    value = body.get("id")
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise MapError(f"{where}id", "expected the dedup id (a string or a number)")
+        out["messageId"] = str(value)
+    timestamp = unix_seconds(body, where)
+    if timestamp is not None:
+        out["timestamp"] = timestamp
     return out
+
+
+def unix_seconds(body: Mapping[str, Any], where: str) -> int | None:
+    """`timestamp` as Customer.io's Track API types it: an integer of Unix seconds, or absent."""
+    value = body.get("timestamp")
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 1e9 and 1.0e9 are integers to JSON Schema, as to Customer.io
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MapError(f"{where}timestamp", "expected Unix seconds (an integer)")
+    return value
+
+
+def _anonymous_id(body: Mapping[str, Any], where: str) -> str | None:
+    """`anonymous_id`: the cookie's id, a string when sent."""
+    value = body.get("anonymous_id")
+    if value is not None and not isinstance(value, str):
+        raise MapError(f"{where}anonymous_id", "expected a string")
+    if value is not None and NUL in value:
+        raise MapError(f"{where}anonymous_id", NUL_MESSAGE)
+    return value or None
 
 
 def identify(person: str, body: Mapping[str, Any], where: str = "") -> list[Message]:
@@ -168,17 +195,18 @@ def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Messa
     name = _name(body, where)
     data = _object(body, "data", where)
     kind = body.get("type", "event")
-    message = _common(body)
+    message = _common(body, where)
     if kind in ("page", "screen"):
         message.update(type=kind, name=name, properties=data)
     elif kind in ("event", None):
         message.update(type="track", event=name, properties=data)
     else:
         raise MapError(f"{where}type", f"expected event, page or screen, not {kind!r}")
+    anonymous = _anonymous_id(body, where)  # checked even when the person is known
     if person is not None:
         message["userId"] = person
-    elif isinstance(body.get("anonymous_id"), str) and body["anonymous_id"]:
-        message["anonymousId"] = body["anonymous_id"]
+    elif anonymous is not None:
+        message["anonymousId"] = anonymous
     return message
 
 
@@ -198,8 +226,14 @@ def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
     if not isinstance(token, str) or not token:
         raise MapError(f"{where}device.id", "a device needs its token")
     platform = info.get("platform")
-    if not isinstance(platform, str) or not platform:
+    # The Track API reference's add_device: `platform` is one of ios, android.
+    if platform not in ("ios", "android"):
         raise MapError(f"{where}device.platform", "a device needs its platform (ios or android)")
+    last_used = info.get("last_used")
+    if isinstance(last_used, float) and last_used.is_integer():
+        last_used = int(last_used)  # 1.7e9 is an integer to JSON Schema
+    if last_used is not None and (isinstance(last_used, bool) or not isinstance(last_used, int)):
+        raise MapError(f"{where}device.last_used", "expected Unix seconds (an integer)")
     attributes = {
         k: v for k, v in info.items() if k not in ("id", "token", "platform", "attributes")
     }
@@ -286,7 +320,7 @@ def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Messa
     person = _person(ids, f"{where}identifiers")
     if action == "identify":
         # identify_person: `cio_relationships` sits beside `attributes`, not inside.
-        body = {**_object(op, "attributes", where), **_common(op)}
+        body = {**_object(op, "attributes", where), **_common(op, where)}
         if op.get("cio_relationships") is not None:
             body["cio_relationships"] = op["cio_relationships"]
         return identify(person, body, where)
@@ -374,11 +408,14 @@ def metric(body: Mapping[str, Any], where: str = "") -> Message:
     """POST /api/v1/metrics (operationId `metrics`): `{delivery_id, metric, timestamp?,
     recipient?, reason?, href?}`, one channel's metric of a message Customer.io delivered."""
     fields = {k: v for k, v in body.items() if k not in ("delivery_id", "metric", "timestamp")}
+    for key in ("recipient", "reason", "href"):  # strings in the reference's `metrics` schema
+        if key in fields and not isinstance(fields[key], str):
+            raise MapError(f"{where}{key}", "expected a string")
     return delivery_metric(
         _text(body, "delivery_id", where),
         _text(body, "metric", where),
         fields,
-        body.get("timestamp"),
+        unix_seconds(body, where),
     )
 
 
@@ -388,13 +425,16 @@ def push_metric(body: Mapping[str, Any], where: str = "") -> Message:
     device_token = body.get("device_id")
     if device_token is not None and (not isinstance(device_token, str) or not device_token):
         raise MapError(f"{where}device_id", "expected the device's token (a string)")
+    # The reference's pushMetrics: `event` is one of opened, converted, delivered.
+    if body.get("event") not in ("opened", "converted", "delivered"):
+        raise MapError(f"{where}event", "expected opened, converted or delivered")
     fields = {k: v for k, v in body.items() if k not in ("delivery_id", "event", "timestamp")}
     fields.pop("device_id", None)
     return delivery_metric(
         _text(body, "delivery_id", where),
         _text(body, "event", where),
         fields,
-        body.get("timestamp"),
+        unix_seconds(body, where),
         device_token,
     )
 
@@ -425,6 +465,8 @@ def delivery_metric(
     the delivery (`cio_delivery:<id>`, which makes no profile). A push token is both the
     `recipient` (as Data Pipelines reports push metrics) and `context.device.token`, which says
     the recipient is a device."""
+    if NUL in delivery_id:  # it becomes the message's anonymousId, a key
+        raise MapError("delivery_id", NUL_MESSAGE)
     properties: dict[str, Any] = {"deliveryId": delivery_id, "metric": name}
     for key, value in fields.items():
         properties[METRIC_FIELDS.get(key, key)] = value

@@ -12,6 +12,15 @@ OBJECT: dict[str, Any] = {"type": "object"}
 # Ids and names are keys (for the store and for every tool): a NUL in one is refused (400).
 NO_NUL = "^[^\\x00]*$"
 ID = {"type": "string", "maxLength": 255, "pattern": NO_NUL}
+# Segment ids: a string, or a number (analytics.js and many SDKs send numeric ids; Segment
+# stringifies them) within the signed 64-bit range (messages.py refuses larger ones).
+SEGMENT_ID = {
+    "oneOf": [
+        ID,
+        {"type": "null", "description": "the same as absent"},
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+    ]
+}
 TIME = {
     "oneOf": [
         {"type": "string", "format": "date-time"},
@@ -20,6 +29,16 @@ TIME = {
     ],
     "description": "ISO-8601, or Unix seconds or milliseconds",
 }
+# Customer.io's `timestamp`: an integer of Unix seconds, in the same range as TIME's numbers.
+UNIX_SECONDS = {
+    "type": ["integer", "null"],
+    "minimum": 0,
+    "exclusiveMaximum": 100_000_000_000_000,
+    "description": "Unix seconds",
+}
+# A message's optional parts: null is read as absent (Segment's libraries serialise unset as null).
+MAYBE_OBJECT: dict[str, Any] = {"type": ["object", "null"]}
+MAYBE_TIME = {"oneOf": [*TIME["oneOf"], {"type": "null"}], "description": TIME["description"]}
 # Read only when no Authorization header carries the key; then it must be the key (a string).
 WRITE_KEY = {"description": "the write key, if not in the Authorization header"}
 
@@ -32,6 +51,8 @@ def _needs(key: str, pattern: str | None = None) -> dict[str, Any]:
         field["allOf"] = [{"pattern": pattern}, {"pattern": NO_NUL}]
     else:
         field["pattern"] = NO_NUL
+        # An id (previousId, groupId) may also be a number: not empty as a string, any in range.
+        field = {"anyOf": [field, {"type": "integer"}]}
     return {"required": [key], "properties": {key: field}}
 
 
@@ -41,19 +62,19 @@ SCHEMAS: dict[str, Any] = {
         "description": "A Segment-spec message; `type` is taken from the path on single endpoints.",
         "properties": {
             "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
-            "messageId": ID,
-            "userId": ID,
-            "anonymousId": ID,
-            "event": {"type": "string", "maxLength": 255, "pattern": NO_NUL},
-            "name": {"type": "string", "pattern": NO_NUL},
-            "groupId": ID,
-            "previousId": ID,
-            "properties": OBJECT,
-            "traits": OBJECT,
-            "context": OBJECT,
-            "integrations": OBJECT,
-            "timestamp": TIME,
-            "sentAt": TIME,
+            "messageId": SEGMENT_ID,
+            "userId": SEGMENT_ID,
+            "anonymousId": SEGMENT_ID,
+            "event": {"type": ["string", "null"], "maxLength": 255, "pattern": NO_NUL},
+            "name": {"type": ["string", "null"], "pattern": NO_NUL},
+            "groupId": SEGMENT_ID,
+            "previousId": SEGMENT_ID,
+            "properties": MAYBE_OBJECT,
+            "traits": MAYBE_OBJECT,
+            "context": MAYBE_OBJECT,
+            "integrations": MAYBE_OBJECT,
+            "timestamp": MAYBE_TIME,
+            "sentAt": MAYBE_TIME,
             "writeKey": WRITE_KEY,
         },
     },
@@ -68,10 +89,14 @@ SCHEMAS: dict[str, Any] = {
             "batch": {
                 "type": "array",
                 "maxItems": 2500,
-                "items": {"$ref": "#/components/schemas/Message"},
+                # Each item is a Message, but one that breaks its rules is kept, blocked, with
+                # the violation in the 200's Result (no message of a batch is refused alone).
+                "items": {"description": "a Message"},
             },
+            # Every message inherits these; a wrongly typed one is refused (400, naming it).
             "sentAt": TIME,
             "context": OBJECT,
+            "integrations": OBJECT,
             "writeKey": WRITE_KEY,
         },
     },
@@ -116,11 +141,14 @@ SCHEMAS: dict[str, Any] = {
         "required": ["name"],
         "properties": {
             "name": {"type": "string", "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}]},
-            "data": OBJECT,
-            "timestamp": {"type": "integer", "description": "Unix seconds"},
-            "id": {"type": "string", "description": "dedup id (a ULID), becomes messageId"},
-            "type": {"type": "string", "enum": ["event", "page", "screen"]},
-            "anonymous_id": {"type": "string", "pattern": NO_NUL},
+            "data": {"type": ["object", "null"]},
+            "timestamp": UNIX_SECONDS,
+            "id": {
+                "type": ["string", "integer", "null"],
+                "description": "dedup id (a ULID), becomes messageId",
+            },
+            "type": {"enum": ["event", "page", "screen", None], "description": "null: event"},
+            "anonymous_id": {"type": ["string", "null"], "pattern": NO_NUL},
         },
     },
     # Customer.io's Track API reference, operationIds `metrics` and `pushMetrics`.
@@ -130,15 +158,15 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "delivery_id": {
                 "type": "string",
-                "minLength": 1,
-                "description": "the CIO-Delivery-ID",
+                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "metric": {
                 "type": "string",
-                "minLength": 1,
-                "description": "opened, clicked, bounced, ...",
+                "pattern": "\\S",
+                "description": "opened, clicked, bounced, ... (not blank)",
             },
-            "timestamp": {"type": "integer", "description": "Unix seconds"},
+            "timestamp": UNIX_SECONDS,
             "recipient": {"type": "string"},
             "reason": {"type": "string"},
             "href": {"type": "string"},
@@ -150,16 +178,16 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "delivery_id": {
                 "type": "string",
-                "minLength": 1,
-                "description": "the CIO-Delivery-ID",
+                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
             "device_id": {
-                "type": "string",
+                "type": ["string", "null"],
                 "minLength": 1,
                 "description": "the CIO-Delivery-Token",
             },
-            "timestamp": {"type": "integer", "description": "Unix seconds"},
+            "timestamp": UNIX_SECONDS,
         },
     },
     # Customer.io's Track API v1 reference: identify (attributes as the body), add_device
@@ -178,22 +206,23 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1, "description": "the push token"},
                     "platform": {"type": "string", "minLength": 1, "enum": ["ios", "android"]},
-                    "last_used": {"type": "integer"},
-                    "attributes": OBJECT,
+                    "last_used": {"type": ["integer", "null"]},
+                    # Absent or null: no attributes (the device's own fields still count).
+                    "attributes": {"type": ["object", "null"]},
                 },
             }
         },
     },
     "CioPerson": {
         "type": "object",
-        "minProperties": 1,
+        # One identifier at least; other fields are ignored.
+        "anyOf": [{"required": [key]} for key in ("id", "email", "cio_id", "phone")],
         "properties": {
             "id": {"type": "string", "minLength": 1},
             "email": {"type": "string", "minLength": 1},
             "cio_id": {"type": "string", "minLength": 1},
             "phone": {"type": "string", "minLength": 1},
         },
-        "additionalProperties": False,
     },
     "CioMerge": {
         "type": "object",
@@ -223,7 +252,7 @@ SCHEMAS: dict[str, Any] = {
             "identifiers": OBJECT,
             "name": {"type": "string"},
             "attributes": OBJECT,
-            "timestamp": {"type": "integer"},
+            "timestamp": UNIX_SECONDS,
             "id": {"type": "string"},
         },
     },

@@ -17,6 +17,8 @@ from trackwell.messages import (
     MESSAGE_TYPES,
     MessageError,
     from_json,
+    json_type,
+    parse_time,
 )
 from trackwell.server.auth import Source, basic_credentials, require
 from trackwell.server.body import read_json_object
@@ -108,6 +110,7 @@ async def batch(request: Request) -> Response:
             f"the batch has {len(items):,} messages; the limit is {MAX_BATCH_MESSAGES:,}",
             "batch",
         )
+    _check_shared(body)
     shared = {k: body[k] for k in ("sentAt", "context", "integrations") if k in body}
     for item in items:
         if isinstance(item, dict):
@@ -115,6 +118,18 @@ async def batch(request: Request) -> Response:
             for key, value in shared.items():
                 item.setdefault(key, value)  # the batch's sentAt and context apply to each
     return await answer(request, gateway, source, items, batch=True)
+
+
+def _check_shared(body: dict[str, Any]) -> None:
+    """Refuse (400, naming the field) a batch-level field every message would inherit broken."""
+    for key in ("context", "integrations"):
+        if key in body and not isinstance(body[key], dict):
+            raise Problem(400, "malformed", f"expected an object, got {json_type(body[key])}", key)
+    if "sentAt" in body:
+        try:
+            parse_time(body["sentAt"], "sentAt")
+        except MessageError as error:
+            raise Problem(400, "malformed", error.message, "sentAt") from error
 
 
 def _single_endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
