@@ -8,6 +8,7 @@ connection when it comes back broken.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -80,10 +81,8 @@ def _cut(conn: psycopg.Connection[Any]) -> None:
         fd = conn.pgconn.socket
     except psycopg.OperationalError:
         return  # already closed
-    try:
-        # A duplicate of the descriptor: shutdown() acts on the socket both share, while
-        # closing our duplicate leaves the driver's descriptor valid for its own cleanup.
-        with socket.socket(fileno=os.dup(fd)) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # the socket is already gone: nothing left to wake
+    # A duplicate of the descriptor: shutdown() acts on the socket both share, while closing our
+    # duplicate leaves the driver's descriptor valid for its own cleanup. The socket may already
+    # be gone: then there is nothing left to wake.
+    with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
+        sock.shutdown(socket.SHUT_RDWR)
