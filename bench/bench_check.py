@@ -24,7 +24,7 @@ import fastjsonschema
 import jsonschema
 import jsonschema_rs
 
-from trackwell.messages import from_json, normalise
+from trackwell.core.messages import from_json, normalise
 from trackwell.plan import load_plan
 from trackwell.plan.jsonschema import event_schema
 from trackwell.quality import check_message, compile_plan

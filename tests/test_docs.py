@@ -8,7 +8,7 @@ from typing import Any
 import typer.main
 
 from trackwell.cli import app
-from trackwell.config import KNOWN_KEYS
+from trackwell.io.config import KNOWN_KEYS
 
 from .conftest import ROOT
 

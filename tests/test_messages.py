@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from trackwell.ids import new_message_id
-from trackwell.messages import (
+from trackwell.core.ids import new_message_id
+from trackwell.core.messages import (
     MAX_MESSAGE_BYTES,
     Message,
     MessageError,

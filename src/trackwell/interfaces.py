@@ -1,4 +1,4 @@
-"""The shape of a trackwell client, as a Protocol, so generated helpers accept a test double."""
+"""The shape of a trackwell client, as a Protocol, so generated helpers accept a test double (public path)."""
 
 from __future__ import annotations
 

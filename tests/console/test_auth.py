@@ -9,9 +9,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from trackwell.config import ConfigError, load_settings
 from trackwell.console import admin_token_hash, create_console, hash_token
 from trackwell.console.auth import MAX_FAILURES, SESSION_COOKIE, Guard
+from trackwell.io.config import ConfigError, load_settings
 from trackwell.plan import Plan
 from trackwell.store.sqlite import SQLiteStore
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLE_PLAN
 from tests.fakes.webhook import FakeWebhook
-from trackwell.backfill import BackfillOptions, checkpoint_path, run_backfill
-from trackwell.backfill_io import content_id
 from trackwell.cli import app
 from trackwell.destinations.webhook import Webhook
+from trackwell.io.backfill_files import content_id
+from trackwell.pipeline.backfill import BackfillOptions, checkpoint_path, run_backfill
 from trackwell.plan import load_plan
 from trackwell.quality import compile_plan
 
@@ -81,7 +81,7 @@ def test_history_is_sent_once_with_original_times_and_a_rerun_sends_nothing(
     sent = {m["messageId"]: m for m in hook.messages}
     assert len(sent) == 45
     # The original action time, not the time of the backfill.
-    from trackwell.messages import parse_time
+    from trackwell.core.messages import parse_time
 
     assert int(parse_time(sent["h-3"]["timestamp"], "t").timestamp()) == rows[3]["timestamp"]
     errors = [json.loads(line) for line in Path(str(report.errors_file)).read_text().splitlines()]
@@ -125,7 +125,7 @@ def test_a_changed_file_needs_restart_and_ids_keep_a_restart_idempotent(
     options = BackfillOptions(state_dir=tmp_path / "state", batch_size=5)
     run_backfill(file, "jsonl", plan, destination, options)
     write(file, [*rows, event(99)])
-    from trackwell.backfill import BackfillError
+    from trackwell.pipeline.backfill import BackfillError
 
     with pytest.raises(BackfillError, match="--restart"):
         run_backfill(file, "jsonl", plan, destination, options)

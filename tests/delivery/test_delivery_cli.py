@@ -179,7 +179,7 @@ def test_the_serve_banner_names_destinations_in_capture_mode(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from trackwell.cli import serve as serve_cli
-    from trackwell.config import Settings
+    from trackwell.io.config import Settings
 
     tables = {"dev": {"type": "webhook", "mode": "capture"}, "cio": {"type": "customerio"}}
     settings = Settings(plan=Path("plan.yaml"), store="sqlite:///x.db", destinations=tables)

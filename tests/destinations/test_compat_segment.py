@@ -18,8 +18,8 @@ from segment.analytics.version import VERSION
 
 from tests.destinations.helpers import alias, group, identify, page, screen, track, wire
 from tests.fakes import FakeSegment
+from trackwell.core.messages import parse_time
 from trackwell.destinations import SegmentCompatible
-from trackwell.messages import parse_time
 
 ACTION = datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=UTC)
 CONTEXT = {"library": {"name": "trackwell-python", "version": "0.1.0"}, "ip": "203.0.113.9"}

@@ -24,6 +24,7 @@ from tests.destinations.test_customerio_operations import (
 from tests.fakes.customerio import V2, V2_SHAPES, check_v1_shape
 from tests.fakes.schema import violation
 from tests.fakes.server import Received
+from trackwell.core.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 from trackwell.destinations import (
     Amplitude,
     CaptureTransport,
@@ -32,7 +33,6 @@ from trackwell.destinations import (
     Mixpanel,
     SegmentCompatible,
 )
-from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 
 
 def every_call() -> list[dict[str, Any]]:

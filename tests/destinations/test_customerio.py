@@ -20,9 +20,9 @@ from tests.destinations.helpers import (
 )
 from tests.fakes import FakeCustomerIO
 from tests.fakes.customerio import ULID
+from trackwell.core.messages import parse_time
 from trackwell.destinations import CaptureTransport, CustomerIO, HttpRequest, HttpResponse, Outgoing
 from trackwell.destinations.common import ulid_from
-from trackwell.messages import parse_time
 
 Closing = Callable[[CustomerIO], CustomerIO]
 

@@ -14,6 +14,7 @@ from tests.fakes import FakeCustomerIO, FakeSegment
 from tests.fakes.customerio import V2, V2_SHAPES, check_v1_shape
 from tests.fakes.schema import violation
 from tests.fakes.server import Received
+from trackwell.core.operations import DELIVERY_METRIC
 from trackwell.destinations import (
     Amplitude,
     CaptureTransport,
@@ -23,7 +24,6 @@ from trackwell.destinations import (
     Webhook,
 )
 from trackwell.destinations.customerio_metrics import V2_MAX_AGE_SECONDS, v2_delivery
-from trackwell.operations import DELIVERY_METRIC
 
 TOKEN = "f3b1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 Closing = Callable[[Any], Any]

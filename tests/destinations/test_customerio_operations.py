@@ -12,15 +12,7 @@ from customerio import CustomerIO as OfficialClient  # type: ignore[import-untyp
 
 from tests.destinations.helpers import kinds, wire
 from tests.fakes import FakeCustomerIO, FakeSegment, TlsFiles
-from trackwell.destinations import (
-    Amplitude,
-    CaptureTransport,
-    CustomerIO,
-    HttpxTransport,
-    Mixpanel,
-    SegmentCompatible,
-)
-from trackwell.operations import (
+from trackwell.core.operations import (
     DEVICE_DELETED,
     DEVICE_UPDATED,
     OBJECT_DELETED,
@@ -31,6 +23,14 @@ from trackwell.operations import (
     USER_SUPPRESSED,
     USER_UNSUPPRESSED,
     cio_external_id,
+)
+from trackwell.destinations import (
+    Amplitude,
+    CaptureTransport,
+    CustomerIO,
+    HttpxTransport,
+    Mixpanel,
+    SegmentCompatible,
 )
 from trackwell.store import DeliveryFilter
 

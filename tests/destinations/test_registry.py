@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from trackwell.core.operations import OBJECT_OPERATIONS
 from trackwell.destinations import Amplitude, CustomerIO, Mixpanel, SegmentCompatible, Webhook
 from trackwell.destinations.common import HttpDestination
 from trackwell.destinations.registry import KINDS, env_var, from_settings
-from trackwell.operations import OBJECT_OPERATIONS
 
 CONFIG = """
 [destinations.cio-eu]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.monitor.fakes import FakeAlertHook, FakePagerDuty, FakeSlack
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.monitor import Evaluation, Finding
 from trackwell.monitor.alerts import Alerter, build_channels, parse_alerts, state_path
 from trackwell.monitor.channels import Channel

@@ -9,7 +9,7 @@ import pytest
 from tests.monitor.conftest import clean_today
 from tests.monitor.fakes import FakeSlack
 from tests.monitor.helpers import TODAY, History, ms, only
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.monitor.alerts import Alerter, build_channels, parse_alerts
 
 TYPO = "Acount Created"  # unplanned, and the test plan blocks unplanned events

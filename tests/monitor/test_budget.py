@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.monitor.helpers import TODAY, History, ms, only
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 
 
 def test_under_budget_is_quiet(steady: History) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from trackwell.messages import Message, from_json, normalise
+from trackwell.core.messages import Message, from_json, normalise
 
 NOW = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
 GOOD_PROPERTIES: dict[str, Any] = {

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trackwell.eventfile import parse_events
+from trackwell.io.eventfile import parse_events
 from trackwell.quality import compile_plan
 from trackwell.quality.report import check_events
 

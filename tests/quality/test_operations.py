@@ -1,11 +1,11 @@
-"""Operations (`trackwell.operations`) in the checks: no plan check, identity and sensitive data
+"""Operations (`trackwell.core.operations`) in the checks: no plan check, identity and sensitive data
 still checked, and a device operation's push token kept."""
 
 from __future__ import annotations
 
 import pytest
 
-from trackwell.operations import DELIVERY_METRIC, DEVICE_UPDATED, OPERATIONS, USER_DELETED
+from trackwell.core.operations import DELIVERY_METRIC, DEVICE_UPDATED, OPERATIONS, USER_DELETED
 from trackwell.plan import Plan
 from trackwell.quality import CompiledPlan, check_message, compile_plan
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.messages import encode
+from trackwell.core.messages import encode
 from trackwell.plan import Plan
 from trackwell.quality import CompiledPlan, check_message, compile_plan
 

@@ -17,8 +17,8 @@ import pytest
 
 from tests.pipeline.test_router import Scripted
 from tests.server.conftest import SERVER_KEY, harness
+from trackwell.core.messages import format_time, parse_time
 from trackwell.destinations.base_types import Outcome
-from trackwell.messages import format_time, parse_time
 from trackwell.pipeline.accept import accept
 from trackwell.pipeline.router import RateLimiter, Router
 from trackwell.plan import Plan

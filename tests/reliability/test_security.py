@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from tests.server.conftest import BROWSER_KEY, OTHER_KEY, SERVER_KEY, SOURCES, TRACK, harness
 from trackwell.cli import app as cli
-from trackwell.config import ConfigError, load_settings
+from trackwell.io.config import ConfigError, load_settings
 from trackwell.server import auth
 from trackwell.server.auth import KeyRing, hash_key
 from trackwell.server.ratelimit import SourceLimits

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from trackwell.config import ConfigError, load_settings
+from trackwell.io.config import ConfigError, load_settings
 from trackwell.server.auth import hash_key
 
 from .conftest import SERVER_KEY, harness

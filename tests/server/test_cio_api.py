@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.operations import DELIVERY_METRIC
+from trackwell.core.operations import DELIVERY_METRIC
 from trackwell.server import cio_map
 from trackwell.server.cio_map import MapError
 

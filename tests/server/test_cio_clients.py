@@ -17,7 +17,7 @@ from customerio import CustomerIO  # type: ignore[import-untyped]
 
 from tests.fakes import FakeCustomerIO, make_tls_files
 from tests.npm import installed_version, npm_install, run_node
-from trackwell.operations import (
+from trackwell.core.operations import (
     DELIVERY_METRIC,
     DEVICE_DELETED,
     DEVICE_UPDATED,

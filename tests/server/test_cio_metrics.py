@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.operations import DELIVERY_METRIC
+from trackwell.core.operations import DELIVERY_METRIC
 from trackwell.store.base import TimelineEntry
 
 from .conftest import BROWSER_KEY, SERVER_KEY, Harness, harness

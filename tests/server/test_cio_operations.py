@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.operations import (
+from trackwell.core.operations import (
     DEVICE_DELETED,
     DEVICE_UPDATED,
     OBJECT_DELETED,

@@ -27,7 +27,7 @@ from segment.analytics.version import VERSION as SEGMENT_PYTHON_VERSION
 
 from tests.fakes import FakeSegment
 from tests.npm import installed_version, npm_install, run_node
-from trackwell.messages import parse_time
+from trackwell.core.messages import parse_time
 from trackwell.store.sqlite import SQLiteStore
 
 from ..conftest import EXAMPLE_PLAN

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trackwell.cli import app
-from trackwell.config import ConfigError, load_settings
+from trackwell.io.config import ConfigError, load_settings
 from trackwell.server.auth import KeyRing, hash_key
 
 from ..conftest import ROOT

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.backends import any_store, postgres_database
-from trackwell.messages import Message
+from trackwell.core.messages import Message
 from trackwell.server.app import create_app
 from trackwell.server.gateway import Gateway
 from trackwell.server.settings import GatewaySettings

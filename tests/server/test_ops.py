@@ -9,8 +9,8 @@ import pytest
 from starlette.routing import Route
 
 from trackwell.cli import serve as serve_cli
-from trackwell.config import load_settings
 from trackwell.console.auth import hash_token
+from trackwell.io.config import load_settings
 from trackwell.server import backlog, ops, settings
 from trackwell.server.app import ConsoleMount, create_app
 

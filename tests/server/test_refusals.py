@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.config import ConfigError, parse_sources
+from trackwell.io.config import ConfigError, parse_sources
 from trackwell.server.auth import KeyRing, hash_key
 
 from .conftest import SERVER_KEY, SOURCES, TRACK, harness

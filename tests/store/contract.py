@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.operations import cio_external_id
+from trackwell.core.operations import cio_external_id
 from trackwell.pipeline.accept import Accepted, accept, prepare
 from trackwell.plan import Plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan

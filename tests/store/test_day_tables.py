@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.backends import any_store, feature, postgres_database
-from trackwell.messages import Message
+from trackwell.core.messages import Message
 from trackwell.pipeline.accept import accept, prepare
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.store import Checked, DeliveryResult, Store, StoreError

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from trackwell import __version__
 from trackwell.cli import plan
 from trackwell.cli.audit import audit_command
 from trackwell.cli.backfill import backfill_command
@@ -19,6 +18,7 @@ from trackwell.cli.options import options
 from trackwell.cli.serve import serve_command
 from trackwell.cli.timeline import timeline_command
 from trackwell.cli.why import why_command
+from trackwell.core.version import __version__
 
 app = typer.Typer(
     name="trackwell",

@@ -12,7 +12,7 @@ from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt
 from trackwell.cli.output import fail, print_json, stdout
 from trackwell.cli.plan import resolve_plan
 from trackwell.cli.stores import existing_store
-from trackwell.eventfile import EventFileError, read_events
+from trackwell.io.eventfile import EventFileError, read_events
 from trackwell.monitor.audit import audit
 from trackwell.monitor.audit_markdown import render_markdown
 from trackwell.monitor.context import DAY_MS

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from trackwell.backfill import BackfillError, BackfillOptions, BackfillReport, run_backfill
-from trackwell.backfill_io import count_rows
 from trackwell.cli.delivery import configured_destinations
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.plan import resolve_plan
+from trackwell.io.backfill_files import count_rows
+from trackwell.pipeline.backfill import BackfillError, BackfillOptions, BackfillReport, run_backfill
 from trackwell.quality.compiled import compile_plan
 
 

@@ -16,9 +16,9 @@ from rich.table import Table
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.stores import existing_store
-from trackwell.config import ConfigError
+from trackwell.core.messages import MessageError, parse_time
 from trackwell.destinations.base import Destination
-from trackwell.messages import MessageError, parse_time
+from trackwell.io.config import ConfigError
 from trackwell.store import StoreError, open_store
 
 StoreOpt = Annotated[

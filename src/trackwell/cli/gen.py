@@ -15,7 +15,7 @@ from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, stderr, stdout
 from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source
 from trackwell.codegen import generate_markdown, generate_python, generate_typescript
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.plan import Plan
 from trackwell.plan.diff import diff_plans
 from trackwell.plan.jsonschema import MANIFEST, dumps, export_plan

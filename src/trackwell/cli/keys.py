@@ -14,7 +14,7 @@ from rich.table import Table
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
-from trackwell.config import CONFIG_FILE, ORIGIN_HELP, ConfigError, is_origin
+from trackwell.io.config import CONFIG_FILE, ORIGIN_HELP, ConfigError, is_origin
 
 app = typer.Typer(
     help="Write keys for the gateway's sources (stored hashed in trackwell.toml).",

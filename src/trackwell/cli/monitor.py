@@ -20,7 +20,7 @@ from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
 from trackwell.cli.plan import resolve_plan
 from trackwell.cli.stores import existing_store
-from trackwell.config import ConfigError, Settings
+from trackwell.io.config import ConfigError, Settings
 from trackwell.monitor import Evaluation, evaluate, load_options
 from trackwell.monitor.alerts import Alerter, Notice, build_channels, parse_alerts, state_path
 from trackwell.monitor.context import DAY_MS, Reads, day_label

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trackwell.config import Settings, load_settings
+from trackwell.io.config import Settings, load_settings
 
 
 @dataclass

@@ -11,7 +11,7 @@ import typer
 from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
 from trackwell.cli.sources import SourceError, load_source
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.plan import Plan, PlanLoadError, parse_plan
 from trackwell.plan.diff import PlanDiff, diff_plans
 from trackwell.plan.dump import dump_plan

@@ -14,8 +14,8 @@ import typer
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, stdout
-from trackwell.config import ConfigError, Settings
 from trackwell.console.auth import admin_token_hash
+from trackwell.io.config import ConfigError, Settings
 from trackwell.plan import PlanLoadError
 from trackwell.server.ops import metrics_token_hash
 from trackwell.store import StoreError

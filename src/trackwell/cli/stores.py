@@ -6,7 +6,7 @@ from pathlib import Path
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.store import Store, StoreError, open_store, sqlite_file
 
 

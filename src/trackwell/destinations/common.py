@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from trackwell import __version__
+from trackwell.core.messages import MESSAGE_TYPES, MessageError, parse_time
+from trackwell.core.operations import OPERATIONS, operation_of
+from trackwell.core.version import __version__
 from trackwell.destinations.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_TIMEOUT_SECONDS,
@@ -24,8 +26,6 @@ from trackwell.destinations.base import (
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.http import CaptureTransport, HttpRequest, HttpResponse, Transport
 from trackwell.destinations.retry import classify
-from trackwell.messages import MESSAGE_TYPES, MessageError, parse_time
-from trackwell.operations import OPERATIONS, operation_of
 from trackwell.store.base import DeliveryFilter
 
 log = logging.getLogger("trackwell.destinations")
@@ -213,7 +213,7 @@ class HttpDestination(Destination):
 
     default_base_url: ClassVar[str] = ""
     supported_types: frozenset[str] = frozenset(MESSAGE_TYPES)  # per instance where modes differ
-    # The operations (`trackwell.operations`: deletes, suppression, devices) this tool performs;
+    # The operations (`trackwell.core.operations`: deletes, suppression, devices) this tool performs;
     # the others are never for it, so none is reported delivered without having been done.
     operations: frozenset[str] = frozenset()
 

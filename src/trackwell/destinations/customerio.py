@@ -17,6 +17,24 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
+from trackwell.core.operations import (
+    CIO_ID_PREFIX,
+    CUSTOMERIO_PERSON_ACTIONS,
+    DELIVERY_METRIC,
+    DELIVERY_OPERATIONS,
+    DEVICE_DELETED,
+    DEVICE_OPERATIONS,
+    DEVICE_UPDATED,
+    OBJECT_DELETED,
+    OPERATIONS,
+    PERSON_OPERATIONS,
+    RELATIONSHIP_DELETED,
+    USER_DELETED,
+    USER_SUPPRESSED,
+    USER_UNSUPPRESSED,
+    cio_id_of,
+    operation_of,
+)
 from trackwell.destinations import customerio_metrics
 from trackwell.destinations.base import Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
@@ -41,24 +59,6 @@ from trackwell.destinations.common import (
     within,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
-from trackwell.operations import (
-    CIO_ID_PREFIX,
-    CUSTOMERIO_PERSON_ACTIONS,
-    DELIVERY_METRIC,
-    DELIVERY_OPERATIONS,
-    DEVICE_DELETED,
-    DEVICE_OPERATIONS,
-    DEVICE_UPDATED,
-    OBJECT_DELETED,
-    OPERATIONS,
-    PERSON_OPERATIONS,
-    RELATIONSHIP_DELETED,
-    USER_DELETED,
-    USER_SUPPRESSED,
-    USER_UNSUPPRESSED,
-    cio_id_of,
-    operation_of,
-)
 from trackwell.store.base import DeliveryFilter
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from trackwell.core.messages import format_time
+from trackwell.core.operations import OPERATIONS
 from trackwell.destinations.base import Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
@@ -26,8 +28,6 @@ from trackwell.destinations.common import (
     required,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
-from trackwell.messages import format_time
-from trackwell.operations import OPERATIONS
 from trackwell.store.base import DeliveryFilter
 
 DEFAULT_BASE_URL = "https://api.segment.io"

@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from trackwell.core.messages import format_time
+from trackwell.core.operations import OPERATIONS
 from trackwell.destinations.base import Prepared
 from trackwell.destinations.common import (
     HttpDestination,
@@ -17,8 +19,6 @@ from trackwell.destinations.common import (
     required,
 )
 from trackwell.destinations.http import HttpRequest, Transport
-from trackwell.messages import format_time
-from trackwell.operations import OPERATIONS
 from trackwell.store.base import DeliveryFilter
 
 SIGNATURE_HEADER = "x-trackwell-signature"

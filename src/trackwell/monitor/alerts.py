@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trackwell.config import ConfigError
 from trackwell.destinations.http import Transport
+from trackwell.io.config import ConfigError
 from trackwell.monitor.channels import AlertEvent, Channel, ChannelError, Reason, build_channel
 from trackwell.monitor.findings import SEVERITIES, Finding, Severity, rank
 from trackwell.monitor.runner import Evaluation

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.monitor.context import DAY_MS, HOUR_MS, Context, Monitor
 from trackwell.monitor.findings import Finding, Severity, count, percent
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.monitor.context import DAY_MS, Context, Monitor
 from trackwell.monitor.findings import Finding, count, percent
 from trackwell.plan import naming

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from trackwell.config import ConfigError
 from trackwell.destinations.http import HttpRequest, HttpxTransport, Transport, TransportError
+from trackwell.io.config import ConfigError
 from trackwell.monitor.findings import SEVERITIES, Severity
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trackwell.config import ConfigError
+from trackwell.io.config import ConfigError
 from trackwell.plan import naming
 
 COMMON = {"enabled": True}

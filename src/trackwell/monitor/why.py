@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from trackwell.messages import MessageError, parse_time
+from trackwell.core.messages import MessageError, parse_time
 from trackwell.monitor.context import duration, time_label
 from trackwell.plan import naming
 from trackwell.quality.compiled import CompiledPlan

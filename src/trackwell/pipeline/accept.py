@@ -9,8 +9,8 @@ from typing import Any, cast
 
 import orjson
 
-from trackwell.ids import new_message_id
-from trackwell.messages import (
+from trackwell.core.ids import new_message_id
+from trackwell.core.messages import (
     MAX_MESSAGE_BYTES,
     NUL,
     NUL_MESSAGE,
@@ -21,7 +21,7 @@ from trackwell.messages import (
     from_json,
     normalise,
 )
-from trackwell.operations import CIO_ID_TYPE
+from trackwell.core.operations import CIO_ID_TYPE
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.sensitive import redact, scan

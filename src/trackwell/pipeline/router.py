@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from trackwell.core.messages import parse_time
 from trackwell.destinations.base import Destination
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.retry import (
@@ -30,7 +31,6 @@ from trackwell.destinations.retry import (
     BACKOFF_CAP_SECONDS,
     backoff_seconds,
 )
-from trackwell.messages import parse_time
 from trackwell.store.base import Delivery, DeliveryResult, Store, StoreError
 
 log = logging.getLogger("trackwell.router")

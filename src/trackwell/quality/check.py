@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from trackwell.ids import new_message_id
-from trackwell.messages import MESSAGE_TYPES, Message
-from trackwell.operations import DEVICE_TOKEN_PATHS, TOKEN_OPERATIONS, operation_of
+from trackwell.core.ids import new_message_id
+from trackwell.core.messages import MESSAGE_TYPES, Message
+from trackwell.core.operations import DEVICE_TOKEN_PATHS, TOKEN_OPERATIONS, operation_of
 from trackwell.plan.sensitive import KIND_LABELS
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.identity import check_identity

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from trackwell.messages import Message
-from trackwell.operations import cio_id_of
+from trackwell.core.messages import Message
+from trackwell.core.operations import cio_id_of
 from trackwell.quality.violations import Violation
 
 # Ids that buggy clients send for "no user"; stored as-is they would merge strangers.

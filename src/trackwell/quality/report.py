@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from trackwell.eventfile import RawEvent
-from trackwell.messages import MessageError, from_json, normalise
+from trackwell.core.messages import MessageError, from_json, normalise
+from trackwell.io.eventfile import RawEvent
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.quality.sequence import SequenceChecker
 from trackwell.quality.violations import Verdict, Violation

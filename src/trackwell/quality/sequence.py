@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trackwell.messages import Message
+from trackwell.core.messages import Message
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.quality.violations import CheckResult, Violation, verdict_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from trackwell.messages import Message
+from trackwell.core.messages import Message
 from trackwell.quality.violations import Effect, Violation
 
 FUTURE_TOLERANCE = timedelta(minutes=5)

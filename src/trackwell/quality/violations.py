@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from trackwell.messages import Message
+from trackwell.core.messages import Message
 
 Verdict: TypeAlias = Literal["accepted", "repaired", "blocked"]
 # What a violation did to its message: stopped it, changed it, or was only recorded.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from trackwell.operations import PERSON_ADDRESSED_OPERATIONS, cio_id_of, operation_of
+from trackwell.core.operations import PERSON_ADDRESSED_OPERATIONS, cio_id_of, operation_of
 from trackwell.server.problems import Problem
 
 KEY_PREFIX = "tw_"

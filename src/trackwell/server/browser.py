@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
-from trackwell.operations import operation_of
+from trackwell.core.operations import operation_of
 from trackwell.plan.model import Plan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source

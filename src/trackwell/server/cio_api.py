@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from trackwell.messages import (
+from trackwell.core.messages import (
     MAX_BATCH_BYTES,
     MAX_BATCH_MESSAGES,
     MAX_MESSAGE_BYTES,
@@ -20,7 +20,7 @@ from trackwell.messages import (
     from_json,
     shown,
 )
-from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
+from trackwell.core.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 from trackwell.server import cio_map
 from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, require
 from trackwell.server.body import check_content_type, parse_json, read_body

@@ -3,7 +3,7 @@
 Calls without a Segment equivalent become the track events Customer.io's own Data Pipelines
 use for them ("semantic events": `User Deleted`, `Device Created or Updated`, `Report Delivery
 Event`, ...). Those that change a person, a device or an object, and delivery metrics, are
-operations (`trackwell.operations`): stored and forwarded, never checked against the plan. Request shapes: Customer.io's Track API reference
+operations (`trackwell.core.operations`): stored and forwarded, never checked against the plan. Request shapes: Customer.io's Track API reference
 (https://docs.customer.io/integrations/api/track/, its OpenAPI `journeys-track.json`).
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trackwell.messages import NUL, NUL_MESSAGE
-from trackwell.operations import (
+from trackwell.core.messages import NUL, NUL_MESSAGE
+from trackwell.core.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
     DELIVERY_ANONYMOUS_PREFIX,

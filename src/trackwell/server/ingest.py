@@ -13,8 +13,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trackwell.ids import new_message_id
-from trackwell.messages import MAX_MESSAGE_BYTES, Message
+from trackwell.core.ids import new_message_id
+from trackwell.core.messages import MAX_MESSAGE_BYTES, Message
 from trackwell.pipeline.accept import prepare
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.sensitive import redact, scan

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trackwell import __version__
-from trackwell.messages import MESSAGE_TYPES
+from trackwell.core.messages import MESSAGE_TYPES
+from trackwell.core.version import __version__
 
 JSON = "application/json"
 OBJECT: dict[str, Any] = {"type": "object"}

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from trackwell import __version__
 from trackwell.console.auth import hash_token
+from trackwell.core.version import __version__
 from trackwell.server.gateway import Gateway
 from trackwell.server.openapi import openapi_document
 from trackwell.server.problems import Problem, json_response

@@ -109,8 +109,8 @@ def serve(
 
 def worker_app() -> Starlette:
     """The app of one worker process, built from WORKER_SETTINGS."""
-    from trackwell.config import load_settings
     from trackwell.destinations.registry import from_settings
+    from trackwell.io.config import load_settings
 
     options = json.loads(os.environ[WORKER_SETTINGS])
     logs.configure(options.get("log_level", "info"))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
-from trackwell.messages import Message
+from trackwell.core.messages import Message
 from trackwell.quality.violations import Verdict, Violation
 
 DeliveryStatus: TypeAlias = Literal[

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from trackwell.messages import NUL, NUL_MESSAGE, Message, encode
-from trackwell.operations import CIO_ID_PREFIX, cio_id_of
+from trackwell.core.messages import NUL, NUL_MESSAGE, Message, encode
+from trackwell.core.operations import CIO_ID_PREFIX, cio_id_of
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from trackwell.store.base import Checked, Store, StoreError
 
-log = logging.getLogger("trackwell.outbox")
+log = logging.getLogger("trackwell.sdk.outbox")
 _FRAME = struct.Struct(">I")
 
 DEFAULT_MAX_QUEUE = 10_000

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from trackwell.messages import MESSAGE_TYPES
+from trackwell.core.messages import MESSAGE_TYPES
 
 CONFIG_FILE = "trackwell.toml"
 DEFAULT_PLAN = "tracking-plan.yaml"

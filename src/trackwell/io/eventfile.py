@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trackwell.messages import MAX_BATCH_BYTES
+from trackwell.core.messages import MAX_BATCH_BYTES
 
 
 class EventFileError(Exception):

@@ -14,28 +14,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from trackwell import __version__
-from trackwell.config import load_settings
+from trackwell.core.ids import new_message_id
+from trackwell.core.messages import Message, MessageError, MessageType, parse_time
+from trackwell.core.version import __version__
 from trackwell.destinations.base import Destination
-from trackwell.ids import new_message_id
 from trackwell.interfaces import Timestamp
-from trackwell.messages import Message, MessageError, MessageType, parse_time
-from trackwell.outbox import (
+from trackwell.io.config import load_settings
+from trackwell.pipeline.accept import prepare
+from trackwell.pipeline.router import Router
+from trackwell.plan import Plan, load_plan
+from trackwell.quality.compiled import CompiledPlan, compile_plan
+from trackwell.quality.violations import Violation
+from trackwell.sdk.outbox import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_FLUSH_INTERVAL,
     DEFAULT_MAX_QUEUE,
     Outbox,
     OutboxStats,
 )
-from trackwell.pipeline.accept import prepare
-from trackwell.pipeline.router import Router
-from trackwell.plan import Plan, load_plan
-from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.quality.violations import Violation
-from trackwell.serialize import json_object, unix_seconds
+from trackwell.sdk.serialize import json_object, unix_seconds
 from trackwell.store import Checked, Store, StoreError, open_store, sqlite_file
 
-log = logging.getLogger("trackwell.client")
+log = logging.getLogger("trackwell.sdk.client")
 
 OnViolation = Literal["raise", "report"]
 Durability = Literal["batched", "sync"]

@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeAlias, cast
 
 import orjson
 
-from trackwell.ids import new_message_id
+from trackwell.core.ids import new_message_id
 
 MessageType: TypeAlias = Literal["identify", "track", "page", "screen", "group", "alias"]
 MESSAGE_TYPES: tuple[MessageType, ...] = ("identify", "track", "page", "screen", "group", "alias")

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trackwell.backfill_io import Row, read_rows
+from trackwell.core.messages import MessageError, from_json, normalise, to_json
 from trackwell.destinations.base import Destination
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.retry import backoff_seconds
-from trackwell.messages import MessageError, from_json, normalise, to_json
+from trackwell.io.backfill_files import Row, read_rows
 from trackwell.pipeline.router import RateLimiter
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan

@@ -1,0 +1,1 @@
+"""The file edges: event files of every format, backfill files, settings and trackwell.toml."""
