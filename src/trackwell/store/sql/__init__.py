@@ -1,0 +1,1 @@
+"""The SQL every backend shares, written once with `?` placeholders; backends bring connections and a Dialect."""
