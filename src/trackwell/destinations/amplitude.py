@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any, Literal
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.destinations.base import Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
@@ -31,7 +32,6 @@ from trackwell.destinations.common import (
     response_json,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
-from trackwell.store.base import DeliveryFilter
 
 HOSTS = {"us": "https://api2.amplitude.com", "eu": "https://api.eu.amplitude.com"}
 # HTTP V2's documented limits: under 1 MB and 2000 events a request (413 beyond).

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.destinations.base_types import CAPTURED_NOTE, Outcome
 from trackwell.destinations.http import (
     CaptureTransport,
@@ -17,7 +18,6 @@ from trackwell.destinations.http import (
     TransportError,
 )
 from trackwell.destinations.retry import classify
-from trackwell.store.base import DeliveryFilter
 
 Message = Mapping[str, Any]
 DEFAULT_BATCH_SIZE = 100

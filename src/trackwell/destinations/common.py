@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import MESSAGE_TYPES, MessageError, parse_time
 from trackwell.core.operations import OPERATIONS, operation_of
 from trackwell.core.version import __version__
@@ -26,7 +27,6 @@ from trackwell.destinations.base import (
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.http import CaptureTransport, HttpRequest, HttpResponse, Transport
 from trackwell.destinations.retry import classify
-from trackwell.store.base import DeliveryFilter
 
 log = logging.getLogger("trackwell.destinations")
 

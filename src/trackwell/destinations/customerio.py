@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
@@ -59,7 +60,6 @@ from trackwell.destinations.common import (
     within,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
-from trackwell.store.base import DeliveryFilter
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
 # Customer.io's documented limits ("Invalid API requests", and the Track API reference's

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.destinations.base import Outgoing, Prepared
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
@@ -36,7 +37,6 @@ from trackwell.destinations.common import (
     within,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
-from trackwell.store.base import DeliveryFilter
 
 HOSTS = {
     "us": "https://api.mixpanel.com",

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import MESSAGE_TYPES
 from trackwell.destinations.amplitude import Amplitude
 from trackwell.destinations.base import Destination
@@ -16,7 +17,6 @@ from trackwell.destinations.customerio import CustomerIO
 from trackwell.destinations.mixpanel import Mixpanel
 from trackwell.destinations.segment import SegmentCompatible
 from trackwell.destinations.webhook import Webhook
-from trackwell.store.base import DeliveryFilter
 
 KINDS: dict[str, type[HttpDestination]] = {
     "customerio": CustomerIO,

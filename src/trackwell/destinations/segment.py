@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import format_time
 from trackwell.core.operations import OPERATIONS
 from trackwell.destinations.base import Outgoing, Prepared
@@ -28,7 +29,6 @@ from trackwell.destinations.common import (
     required,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
-from trackwell.store.base import DeliveryFilter
 
 DEFAULT_BASE_URL = "https://api.segment.io"
 # Customer.io Data Pipelines' Segment-compatible API (US and EU), which performs the operations.

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import format_time
 from trackwell.core.operations import OPERATIONS
 from trackwell.destinations.base import Prepared
@@ -19,7 +20,6 @@ from trackwell.destinations.common import (
     required,
 )
 from trackwell.destinations.http import HttpRequest, Transport
-from trackwell.store.base import DeliveryFilter
 
 SIGNATURE_HEADER = "x-trackwell-signature"
 TIMESTAMP_HEADER = "x-trackwell-timestamp"

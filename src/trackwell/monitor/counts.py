@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.monitor.context import Reads
 from trackwell.monitor.external import DailyCounts, MixpanelExport, read_csv
-from trackwell.store.base import DeliveryFilter
 
 SideKind = Literal["accepted", "destination", "csv", "mixpanel"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.store.base import (
     Checked,
     DeadLetter,
     Delivery,
     DeliveryError,
-    DeliveryFilter,
     DeliveryResult,
     DeliveryRollup,
     DeliveryStats,

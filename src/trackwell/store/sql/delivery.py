@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from trackwell.store.base import Delivery, DeliveryFilter, DeliveryResult, DeliveryStats
+from trackwell.core.delivery import DeliveryFilter
+from trackwell.store.base import Delivery, DeliveryResult, DeliveryStats
 from trackwell.store.sql.dialect import Conn, storable_text
 from trackwell.store.sql.owners import owner_is_gone
 from trackwell.store.sql.rollups import DeliveryCount, add_deliveries

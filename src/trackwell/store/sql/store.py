@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from trackwell.core.delivery import DeliveryFilter
 from trackwell.store.base import (
     DEFAULT_DEDUP_WINDOW_DAYS,
     SAMPLE_SCAN_ROWS,
@@ -18,7 +19,6 @@ from trackwell.store.base import (
     DeadLetter,
     Delivery,
     DeliveryError,
-    DeliveryFilter,
     DeliveryResult,
     DeliveryRollup,
     DeliveryStats,
