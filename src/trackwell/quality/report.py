@@ -6,13 +6,37 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from trackwell.core.messages import MessageError, from_json, normalise
-from trackwell.io.eventfile import RawEvent
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.quality.sequence import SequenceChecker
 from trackwell.quality.violations import Verdict, Violation
+
+
+class Entry(Protocol):
+    """One entry of an input as its reader hands it over (`io.eventfile.RawEvent` is one)."""
+
+    # Read-only properties, so a frozen dataclass fits; the checks never change an entry.
+    @property
+    def index(self) -> int:
+        """Position in the input, from 0."""
+
+    @property
+    def line(self) -> int | None:
+        """1-based line in the file (None inside a JSON document)."""
+
+    @property
+    def data(self) -> Any:
+        """The parsed JSON value."""
+
+    @property
+    def size(self) -> int | None:
+        """Its size in bytes, for the message size limit, when known."""
+
+    @property
+    def error(self) -> str | None:
+        """Why the entry could not be read (then it is blocked as `malformed`)."""
 
 
 @dataclass(slots=True)
@@ -81,7 +105,7 @@ class InputReport:
 
 def check_events(
     plan: CompiledPlan,
-    events: Iterable[RawEvent],
+    events: Iterable[Entry],
     *,
     now: datetime | None = None,
     backfill: bool = False,
