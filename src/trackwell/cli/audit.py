@@ -10,7 +10,7 @@ from rich.markdown import Markdown
 
 from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt
 from trackwell.cli.output import fail, print_json, stdout
-from trackwell.cli.plan import resolve_plan
+from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.io.eventfile import EventFileError, read_events
 from trackwell.monitor.audit import audit

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from trackwell.cli.delivery import configured_destinations
 from trackwell.cli.output import fail, print_json, stderr, stdout
-from trackwell.cli.plan import resolve_plan
+from trackwell.cli.sources import resolve_plan
 from trackwell.io.backfill_files import count_rows
 from trackwell.pipeline.backfill import BackfillError, BackfillOptions, BackfillReport, run_backfill
 from trackwell.quality.compiled import compile_plan

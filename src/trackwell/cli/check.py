@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stdout
-from trackwell.cli.plan import resolve_plan
+from trackwell.cli.sources import resolve_plan
 from trackwell.io.eventfile import EventFileError, read_events
 from trackwell.quality.compiled import compile_plan
 from trackwell.quality.report import InputReport, check_events

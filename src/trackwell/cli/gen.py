@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, stderr, stdout
-from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source
+from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source, resolve_plan
 from trackwell.codegen import generate_markdown, generate_python, generate_typescript
 from trackwell.io.config import ConfigError
 from trackwell.plan import Plan
@@ -26,6 +26,21 @@ FILE_TARGETS: dict[str, Callable[[Plan], str]] = {
     "markdown": generate_markdown,
 }
 TARGETS = (*FILE_TARGETS, "jsonschema")
+
+
+def write_jsonschema(plan: Plan, out: Path) -> None:
+    """Write the JSON Schema export to a directory, removing schemas of events no longer planned."""
+    files = export_plan(plan)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / MANIFEST).exists():
+            for stale in out.glob("*.schema.json"):
+                if stale.name not in files:
+                    stale.unlink()
+        for name, document in files.items():
+            (out / name).write_text(dumps(document), encoding="utf-8")
+    except OSError as exc:
+        fail(f"{out}: cannot write ({exc.strerror})")
 
 
 def gen_command(
@@ -56,9 +71,6 @@ def gen_command(
     ] = None,
 ) -> None:
     """Generate typed helpers (Python, TypeScript), the Markdown plan or JSON Schemas."""
-    # cli.plan registers this command when it is imported, so import from it only when called.
-    from trackwell.cli.plan import resolve_plan, write_jsonschema
-
     if target not in TARGETS:
         fail(f"unknown target {escape(repr(target))} (expected one of {', '.join(TARGETS)})")
     if out is None:

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
-from trackwell.cli.plan import resolve_plan
+from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.io.config import ConfigError, Settings
 from trackwell.monitor import Evaluation, evaluate, load_options

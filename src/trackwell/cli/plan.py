@@ -8,19 +8,15 @@ from typing import Annotated
 
 import typer
 
-from trackwell.cli.options import options
+from trackwell.cli.gen import gen_command, write_jsonschema
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
-from trackwell.cli.sources import SourceError, load_source
-from trackwell.io.config import ConfigError
+from trackwell.cli.sources import resolve_plan
 from trackwell.plan import Plan, PlanLoadError, parse_plan
 from trackwell.plan.diff import PlanDiff, diff_plans
 from trackwell.plan.dump import dump_plan
 from trackwell.plan.jsonschema import (
-    MANIFEST,
     ImportReport,
     SchemaImportError,
-    dumps,
-    export_plan,
     import_directory,
 )
 from trackwell.plan.lint import Finding, lint_plan
@@ -42,15 +38,6 @@ PlanArg = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for machines.")]
-
-
-def resolve_plan(path: str | None) -> Plan:
-    """Load the plan a command names, or the configured one; exit 2 with a clear error."""
-    try:
-        spec = path if path is not None else str(options.settings().plan)
-        return load_source(spec)
-    except (SourceError, ConfigError) as exc:
-        fail(str(exc))
 
 
 @app.command("lint")
@@ -159,21 +146,6 @@ def export_jsonschema(
     stdout.print(f"Wrote {len(plan.events) + 2} files to {out}/")
 
 
-def write_jsonschema(plan: Plan, out: Path) -> None:
-    """Write the JSON Schema export to a directory, removing schemas of events no longer planned."""
-    files = export_plan(plan)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        if (out / MANIFEST).exists():
-            for stale in out.glob("*.schema.json"):
-                if stale.name not in files:
-                    stale.unlink()
-        for name, document in files.items():
-            (out / name).write_text(dumps(document), encoding="utf-8")
-    except OSError as exc:
-        fail(f"{out}: cannot write ({exc.strerror})")
-
-
 OutOpt = Annotated[
     Path | None, typer.Option("-o", "--out", help="Plan file to write (default: standard output).")
 ]
@@ -230,7 +202,5 @@ def _write_imported(plan: Plan, report: ImportReport, out: Path | None, force: b
         f"{len(report.notes)} item(s) not mapped. Run `trackwell plan lint {out}` next."
     )
 
-
-from trackwell.cli.gen import gen_command  # noqa: E402
 
 app.command("gen")(gen_command)

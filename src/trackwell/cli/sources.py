@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from trackwell.cli.options import options
+from trackwell.cli.output import fail
+from trackwell.io.config import ConfigError
 from trackwell.plan import Plan, PlanLoadError, load_plan, parse_plan
 
 GIT_PREFIX = "git:"
@@ -41,3 +44,12 @@ def load_source(spec: str | Path) -> Plan:
         return read_plan(spec)
     except PlanLoadError as exc:
         raise SourceError(str(exc)) from None
+
+
+def resolve_plan(path: str | None) -> Plan:
+    """Load the plan a command names, or the configured one; exit 2 with a clear error."""
+    try:
+        spec = path if path is not None else str(options.settings().plan)
+        return load_source(spec)
+    except (SourceError, ConfigError) as exc:
+        fail(str(exc))

@@ -12,7 +12,7 @@ from rich.table import Table
 from trackwell.cli.delivery import parse_since
 from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt, settings_for
 from trackwell.cli.output import fail, print_json, stdout
-from trackwell.cli.plan import resolve_plan
+from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.cli.timeline import profile_document, timeline_document
 from trackwell.monitor.why import WhyReport, why
