@@ -123,7 +123,7 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
         if config.plan_watch_seconds:
             tasks.append(loop.create_task(_watch_plan(gateway, config.plan_watch_seconds)))
         if config.on_ready is not None:
-            config.on_ready(gateway)
+            config.on_ready()
         try:
             yield
         finally:

@@ -91,7 +91,7 @@ def serve(
     sock = bind(listen)
     if listen.workers <= 1:
         if banner is not None:
-            settings.on_ready = lambda gateway: banner()
+            settings.on_ready = banner
         server = uvicorn.Server(uvicorn.Config(create_app(settings), **_options(listen)))
         server.run(sockets=[sock])
         return

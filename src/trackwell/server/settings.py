@@ -13,7 +13,6 @@ from trackwell.store import Store
 
 if TYPE_CHECKING:
     from trackwell.destinations.base import Destination
-    from trackwell.server.gateway import Gateway
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8500
@@ -38,7 +37,8 @@ class GatewaySettings:
     # Seconds a request body may take to arrive (408 past it); the head's deadline is uvicorn's
     # protocol's (server/timeouts.py).
     body_timeout: float = BODY_TIMEOUT_SECONDS
-    on_ready: Callable[[Gateway], None] | None = None
+    # Called once the gateway has started (the CLI prints its banner then).
+    on_ready: Callable[[], None] | None = None
     # Monitors inside the gateway: seconds between evaluations (None: not here), and their tables.
     monitor_interval: float | None = None
     monitors: Mapping[str, Any] = field(default_factory=dict)
