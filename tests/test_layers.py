@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphlib
 import os
 import subprocess
 import sys
@@ -45,3 +46,15 @@ def test_core_imports_only_the_standard_library_and_orjson() -> None:
         if not imported.startswith("trackwell.core") and imported not in CORE_MAY_IMPORT
     }
     assert not outside, sorted(outside)
+
+
+def test_no_import_cycle_between_modules() -> None:
+    # Every trackwell module with what it imports at run time, at the top or inside a function;
+    # imports under TYPE_CHECKING are left out, since they never run. The layers contract sees
+    # cycles between packages; this sees any cycle, including a package and its own modules.
+    graph = grimp.build_graph("trackwell", exclude_type_checking_imports=True, cache_dir=None)
+    imports = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
+    try:
+        graphlib.TopologicalSorter(imports).prepare()
+    except graphlib.CycleError as exc:
+        raise AssertionError(f"import cycle: {' -> '.join(exc.args[1])}") from None
