@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/python tests/setup_machine.py && $(BIN)/pytest
 
 test: lint typecheck pytest
 

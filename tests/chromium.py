@@ -1,10 +1,7 @@
-"""Debian's Chromium for the browser tests: installed with apt-get when missing, never downloaded."""
+"""Debian's Chromium for the browser tests: installed by tests/setup_machine.py, never downloaded."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,30 +12,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-def _apt_install() -> str | None:
-    """Install Debian's chromium; the reason when it cannot be done here."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return "not root or no apt-get"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    for step in ([install], [["apt-get", "update"], install]):
-        results = [
-            subprocess.run(c, env=env, capture_output=True, text=True, timeout=900) for c in step
-        ]
-        if results[-1].returncode == 0 and Path(CHROMIUM).exists():
-            return None
-    error = results[-1].stderr.strip()
-    return error.splitlines()[-1] if error else "apt-get failed"
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Debian's chromium, installed with apt-get when missing (never a browser download)."""
+    """Debian's chromium, or skip with the reason (the tests install nothing)."""
     pytest.importorskip("playwright.sync_api", reason="playwright (a dev extra) is not installed")
     if not Path(CHROMIUM).exists():
-        reason = _apt_install()
-        if reason is not None:
-            pytest.skip(
-                f"Debian's chromium is not installed and cannot be installed here ({reason})"
-            )
+        pytest.skip(
+            f"Debian's chromium is not installed at {CHROMIUM}"
+            " (`python tests/setup_machine.py`, as root, installs it)"
+        )
     return CHROMIUM

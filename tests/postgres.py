@@ -1,4 +1,7 @@
-"""PostgreSQL for tests: the machine's server (started if it is down), a database per session."""
+"""PostgreSQL for tests: the machine's server (started if it is down), a database per session.
+
+Installing it is not a test's business: tests/setup_machine.py does that before pytest.
+"""
 
 from __future__ import annotations
 
@@ -23,23 +26,9 @@ def _reachable() -> bool:
         return False
 
 
-def _install() -> None:
-    """Install the distribution's PostgreSQL when it is missing (root with apt-get only)."""
-    if Path("/etc/postgresql").is_dir() or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
-        subprocess.run(command, env=env, capture_output=True, check=False, timeout=900)
-    # The packaged cluster uses peer/md5 auth; the tests connect over TCP as postgres, as on CI.
-    for hba in Path("/etc/postgresql").glob("*/main/pg_hba.conf"):
-        hba.write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
-        )
-
-
 def _start() -> None:
-    """Start the distribution's cluster the way the machine's docs say (installing it if needed)."""
-    _install()
+    """Start the machine's stopped cluster the way its docs say. Installing PostgreSQL and its
+    authentication are set up before the tests, by tests/setup_machine.py, never here."""
     versions = sorted(Path("/etc/postgresql").iterdir()) if Path("/etc/postgresql").is_dir() else []
     if not versions or shutil.which("pg_ctlcluster") is None:
         return
@@ -56,7 +45,10 @@ def ensure_postgres() -> str:
     if not _reachable():
         _start()
     if not _reachable():
-        pytest.skip(f"PostgreSQL is not reachable at {ADMIN} and could not be started")
+        pytest.skip(
+            f"PostgreSQL is not reachable at {ADMIN} and could not be started"
+            " (`python tests/setup_machine.py`, as root, installs and starts it)"
+        )
     return ADMIN
 
 

@@ -88,7 +88,7 @@ class Message:
     timestamp_missing: bool = False
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle fast (the SDK's spill file): UTC times travel as integer microseconds, which
+        """Pickle fast (version 1 of the SDK's spill file used it): UTC times travel as integer microseconds, which
         pickle several times faster than datetimes with a tzinfo."""
         return (
             _unpickle_message,

@@ -1,4 +1,5 @@
-"""Adding a source's key hash to trackwell.toml without disturbing the rest of the file."""
+"""Adding, revoking and rotating a source's key hashes in trackwell.toml, keeping the rest of the
+file as its author wrote it: comments, order and layout (tomlkit edits the parsed document)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import Array, InlineTable, Table
+from tomlkit.toml_document import TOMLDocument
 
 from trackwell.server.auth import BROWSER_TYPES, HASH_PREFIX, KEY_PREFIX, hash_key
 
@@ -34,50 +38,70 @@ def add_key_hash(
 ) -> None:
     """Store a key hash under [sources.SOURCE]; a new source is appended as its own table.
 
-    A new table is appended as text, so comments and layout elsewhere stay as they are. An
-    existing table's `key_hashes` list is extended in place when it can be found on one line;
-    otherwise the file is rewritten from its parsed form (comments are then lost). `origins` are
-    added to the source's `allowed_origins`, with `anonymous_only` said explicitly, as a source
-    with origins must: true for a browser key, else false (analytics.js names people).
+    `origins` are added to the source's `allowed_origins`, with `anonymous_only` said
+    explicitly, as a source with origins must: true for a browser key, else false (analytics.js
+    names people).
     """
     if not _NAME.match(source):
         raise KeyFileError(f"source name {source!r}: use letters, digits, '-' and '_' (up to 64)")
-    text = _read(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise KeyFileError(f"{path}: invalid TOML: {exc}") from None
-    sources = data.setdefault("sources", {})
-    table: dict[str, Any] | None = sources.get(source)
-    if table is None:
-        table = {"key_hashes": [key_hash]}
-        _restrict(table, browser, origins)
-        block = tomli_w.dumps({"sources": {source: table}})
-        _write(
-            path,
-            text
-            + ("\n" if text and not text.endswith("\n") else "")
-            + ("\n" if text else "")
-            + block,
-        )
+    text, document = _load(path)
+    current = document.unwrap().get("sources", {}).get(source)
+    if current is None:
+        fresh: dict[str, Any] = {"key_hashes": [key_hash]}
+        _restrict_new(fresh, browser, origins)
+        _write(path, _with_new_source(text, document, source, fresh))
         return
     wanted = "browser" if browser else "web" if origins else "server"
-    if table.get("key_hashes") and _kind(table) != wanted:
+    if current.get("key_hashes") and _kind(current) != wanted:
         # What a key may send is the source's, so one source holds one kind of key: a browser
         # key added to a server source would publish the server keys' powers, and a server key
         # added to a browser source would be as limited as a browser key.
         raise KeyFileError(
-            f"source '{source}' holds {_kind(table)} keys; this would be a {_KINDS[wanted]} key."
+            f"source '{source}' holds {_kind(current)} keys; this would be a {_KINDS[wanted]} key."
             " Keys of different kinds need sources of their own (e.g. `trackwell keys add"
             f" {source}-{wanted} ...`); nothing was changed"
         )
-    table.setdefault("key_hashes", []).append(key_hash)
-    _restrict(table, browser, origins)
-    edited = _in_place(text, source, key_hash) if not (browser or origins) else None
-    if edited is not None and tomllib.loads(edited) == data:
-        _write(path, edited)
+    table = _table(document, path, source)
+    hashes = table.get("key_hashes")
+    if isinstance(hashes, Array):
+        hashes.append(key_hash)
     else:
-        _write(path, tomli_w.dumps(data))
+        _put(table, "key_hashes", [key_hash])
+    if browser:
+        _put(table, "types", list(BROWSER_TYPES))
+        _put(table, "anonymous_only", True)
+    if origins:
+        listed = table.get("allowed_origins")
+        if isinstance(listed, Array):
+            listed.extend(o for o in dict.fromkeys(origins) if o not in listed)
+        else:
+            _put(table, "allowed_origins", list(dict.fromkeys(origins)))
+        if "anonymous_only" not in table:
+            _put(table, "anonymous_only", False)
+    _write(path, document.as_string())
+
+
+def _with_new_source(text: str, document: TOMLDocument, source: str, fresh: dict[str, Any]) -> str:
+    """The file with a new [sources.SOURCE] table: appended as text, so everything before it
+    stays byte for byte; through the document where that would not be valid TOML (`sources`
+    written as an inline table)."""
+    appended = (
+        text
+        + ("\n" if text and not text.endswith("\n") else "")
+        + ("\n" if text else "")
+        + tomlkit.dumps({"sources": {source: fresh}})
+    )
+    try:
+        if tomllib.loads(appended).get("sources", {}).get(source) == fresh:
+            return appended
+    except tomllib.TOMLDecodeError:
+        pass
+    sources = document.get("sources")
+    if sources is None:
+        sources = tomlkit.table(is_super_table=True)
+        document["sources"] = sources
+    sources[source] = fresh
+    return document.as_string()
 
 
 def _kind(table: dict[str, Any]) -> str:
@@ -89,15 +113,16 @@ def _kind(table: dict[str, Any]) -> str:
 
 def source_kind(path: Path, source: str) -> str:
     """`browser`, `web` or `server`: what `source`'s keys are (for the usage line printed)."""
-    return _kind(_table(_load(path), path, source))
+    _, document = _load(path)
+    return _kind(_table(document, path, source).unwrap())
 
 
 def revoke_key(path: Path, source: str, reference: str) -> str:
     """Remove one key of `source`, named by the key itself, its hash or a hash prefix of at
     least MIN_HASH_PREFIX hex digits (as `keys list` shows); the removed hash."""
-    data = _load(path)
-    table = _table(data, path, source)
-    hashes: list[str] = list(table.get("key_hashes", []))
+    _, document = _load(path)
+    table = _table(document, path, source)
+    hashes: list[str] = [str(h) for h in table.get("key_hashes", [])]
     if reference.startswith(KEY_PREFIX):
         matches = [h for h in hashes if h == hash_key(reference)]
     else:
@@ -114,9 +139,13 @@ def revoke_key(path: Path, source: str, reference: str) -> str:
             f"{found} of source '{source}' match {reference[:20]!r}; nothing was changed"
             " (`trackwell keys list` shows the hash prefixes)"
         )
-    table["key_hashes"] = [h for h in hashes if h != matches[0]]
-    _forget_expiry(table, matches[0])
-    _write(path, tomli_w.dumps(data))
+    del table["key_hashes"][hashes.index(matches[0])]
+    expires = table.get("key_expires")
+    if isinstance(expires, Table | InlineTable) and matches[0] in expires:
+        del expires[matches[0]]
+        if not expires:
+            del table["key_expires"]
+    _write(path, document.as_string())
     return matches[0]
 
 
@@ -124,80 +153,76 @@ def rotate_keys(path: Path, source: str, key_hash: str, old_until: datetime | No
     """Add `key_hash` to `source` and retire its other keys: at once (`old_until` None), or at
     `old_until` (stored in `key_expires`; a key with an earlier expiry keeps it). How many keys
     are being retired."""
-    data = _load(path)
-    table = _table(data, path, source)
-    old: list[str] = list(table.get("key_hashes", []))
-    if not old:
+    _, document = _load(path)
+    table = _table(document, path, source)
+    hashes = table.get("key_hashes")
+    old: list[str] = [str(h) for h in hashes] if isinstance(hashes, Array) else []
+    if not isinstance(hashes, Array) or not old:
         raise KeyFileError(f"source '{source}' has no keys to rotate; use `trackwell keys add`")
     if old_until is None:
-        table["key_hashes"] = [key_hash]
-        table.pop("key_expires", None)
-    else:
-        table["key_hashes"] = [*old, key_hash]
-        expires: dict[str, Any] = dict(table.get("key_expires", {}))
+        while len(hashes):  # emptied and refilled, so the array keeps its layout and comment
+            del hashes[0]
+        if "key_expires" in table:
+            del table["key_expires"]
+    expires = table.get("key_expires")
+    hashes.append(key_hash)
+    if old_until is not None:
+        if not isinstance(expires, Table | InlineTable):
+            expires = tomlkit.inline_table()
+            _put(table, "key_expires", expires)
         for stored in old:
-            expires[stored] = min(expires.get(stored, old_until), old_until)
-        table["key_expires"] = expires
-    _write(path, tomli_w.dumps(data))
+            earlier = expires.get(stored)
+            expires[stored] = min(earlier, old_until) if earlier is not None else old_until
+    _write(path, document.as_string())
     return len(old)
 
 
-def _forget_expiry(table: dict[str, Any], stored: str) -> None:
-    expires = dict(table.get("key_expires", {}))
-    expires.pop(stored, None)
-    if expires:
-        table["key_expires"] = expires
-    else:
-        table.pop("key_expires", None)
-
-
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> tuple[str, TOMLDocument]:
+    """The file's text and its document (checked by the standard library's parser first, whose
+    messages name the line)."""
     text = _read(path)
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        tomllib.loads(text)
+        return text, tomlkit.parse(text)
+    except (tomllib.TOMLDecodeError, TOMLKitError) as exc:
         raise KeyFileError(f"{path}: invalid TOML: {exc}") from None
 
 
-def _table(data: dict[str, Any], path: Path, source: str) -> dict[str, Any]:
-    table = data.get("sources", {}).get(source)
-    if not isinstance(table, dict):
+def _table(document: TOMLDocument, path: Path, source: str) -> Table | InlineTable:
+    sources = document.get("sources")
+    table = sources.get(source) if isinstance(sources, Table | InlineTable) else None
+    if not isinstance(table, Table | InlineTable):
         raise KeyFileError(f"{path}: no source '{source}' ([sources.{source}])")
     return table
 
 
-def _restrict(table: dict[str, Any], browser: bool, origins: Sequence[str]) -> None:
-    """A browser key's limits and a key's web origins, in the source's table."""
+def _restrict_new(table: dict[str, Any], browser: bool, origins: Sequence[str]) -> None:
+    """A browser key's limits and a key's web origins, in a new source's table."""
     if browser:
         table.update(types=list(BROWSER_TYPES), anonymous_only=True)
     if origins:
-        listed = list(table.get("allowed_origins", []))
-        table["allowed_origins"] = listed + [o for o in dict.fromkeys(origins) if o not in listed]
+        table["allowed_origins"] = list(dict.fromkeys(origins))
         table.setdefault("anonymous_only", False)
 
 
-def _in_place(text: str, source: str, key_hash: str) -> str | None:
-    """The text with the hash added to the table's `key_hashes = [...]`, or None."""
-    header = re.search(rf"^\[sources\.\"?{re.escape(source)}\"?\]\s*$", text, re.MULTILINE)
-    if header is None:
-        return None
-    following = re.search(r"^\[", text[header.end() :], re.MULTILINE)
-    end = header.end() + following.start() if following else len(text)
-    section = text[header.end() : end]
-    found = re.search(r"^(key_hashes\s*=\s*\[)([^\]]*)\]", section, re.MULTILINE)
-    if found is None:
-        return None
-    inner = found.group(2)
-    if "\n" in inner:  # one hash per line, as tomli-w writes it
-        body = inner.rstrip()
-        if body and not body.endswith(","):
-            body += ","
-        inner = f'{body}\n    "{key_hash}",\n'
-    else:
-        body = inner.strip().rstrip(",")
-        inner = f'{body}, "{key_hash}"' if body else f'"{key_hash}"'
-    section = section[: found.start()] + found.group(1) + inner + "]" + section[found.end() :]
-    return text[: header.end()] + section + text[end:]
+def _put(table: Table | InlineTable, key: str, value: Any) -> None:
+    """Set `key` in a table: in place when it exists, else after the table's last key.
+
+    tomlkit files the comments and blank lines that precede the next table header under the
+    table before it; a key appended after them would land above the header, under a comment
+    that describes the next table. They are taken off, and put back after the new key.
+    """
+    if key in table or isinstance(table, InlineTable):
+        table[key] = value
+        return
+    body = table.value.body
+    trailing = 0
+    while trailing < len(body) and body[-1 - trailing][0] is None:
+        trailing += 1
+    kept = body[len(body) - trailing :]
+    del body[len(body) - trailing :]
+    table[key] = value
+    body.extend(kept)
 
 
 def _read(path: Path) -> str:

@@ -41,7 +41,7 @@ class Checked:
     source: str = ""  # which source sent it (a gateway key's source, "sdk", "backfill")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle by position (the SDK's spill file): quicker than the dataclass's state dict."""
+        """Pickle by position: quicker than the dataclass's state dict."""
         return (Checked, (self.message, self.verdict, self.violations, self.body, self.source))
 
 
