@@ -1,4 +1,10 @@
-"""The `trackwell` command line: a thin layer over the Python API, one module per group."""
+"""The `trackwell` command line: a thin layer over the Python API, one module per group.
+
+Every command is registered here, but a command module imports only typer and the standard
+library at the top: what a command works with (the plan, the checks, the store, the monitors,
+the server, rich) is imported inside the command when it runs, so `trackwell --help` stays fast
+and works without the optional extras. `tests/test_import_budget.py` holds that line.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: typer's rich help imports rich's Markdown and Pygments (more than the whole
+    # start-up budget), and the help texts hold no markup.
+    rich_markup_mode=None,
 )
 app.add_typer(plan.app, name="plan")
 app.command("check")(check_command)

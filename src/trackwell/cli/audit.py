@@ -6,17 +6,11 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.markdown import Markdown
 
 from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt
 from trackwell.cli.output import fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
-from trackwell.io.eventfile import EventFileError, read_events
-from trackwell.monitor.audit import audit
-from trackwell.monitor.audit_markdown import render_markdown
-from trackwell.monitor.context import DAY_MS
-from trackwell.quality.compiled import compile_plan
 
 
 def audit_command(
@@ -38,6 +32,14 @@ def audit_command(
     store_url: StoreOpt = None,
 ) -> None:
     """Unused, unsent, unplanned and deprecated events, and properties that carry nothing."""
+    from rich.markdown import Markdown
+
+    from trackwell.io.eventfile import EventFileError, read_events
+    from trackwell.monitor.audit import audit
+    from trackwell.monitor.audit_markdown import render_markdown
+    from trackwell.monitor.context import DAY_MS
+    from trackwell.quality.compiled import compile_plan
+
     plan = compile_plan(resolve_plan(plan_path))
     messages: list[Any] | None = None
     if sample is not None:

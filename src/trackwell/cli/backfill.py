@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trackwell.cli.delivery import configured_destinations
-from trackwell.cli.output import fail, print_json, stderr, stdout
+from trackwell.cli.output import fail, print_json, real_console, stderr, stdout
 from trackwell.cli.sources import resolve_plan
-from trackwell.io.backfill_files import count_rows
-from trackwell.pipeline.backfill import BackfillError, BackfillOptions, BackfillReport, run_backfill
-from trackwell.quality.compiled import compile_plan
+
+if TYPE_CHECKING:
+    from trackwell.pipeline.backfill import BackfillReport
 
 
 def backfill_command(
@@ -43,6 +42,18 @@ def backfill_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Send historical events to one destination: validated, rate-limited, resumable, idempotent."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from trackwell.io.backfill_files import count_rows
+    from trackwell.pipeline.backfill import BackfillError, BackfillOptions, run_backfill
+    from trackwell.quality.compiled import compile_plan
+
     kind = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     if kind not in ("jsonl", "csv"):
         fail(f"--format: unknown format {kind!r} (expected jsonl or csv)")
@@ -70,7 +81,7 @@ def backfill_command(
         TimeRemainingColumn(),
     )
     try:
-        with Progress(*columns, console=stderr, disable=json_output) as bar:
+        with Progress(*columns, console=real_console(stderr), disable=json_output) as bar:
             task = bar.add_task(f"backfill -> {destination}", total=total, speed="0", errors=0)
 
             def update(report: BackfillReport) -> None:

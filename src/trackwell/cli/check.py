@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
-from trackwell.io.eventfile import EventFileError, read_events
-from trackwell.quality.compiled import compile_plan
-from trackwell.quality.report import InputReport, check_events
+
+if TYPE_CHECKING:
+    from trackwell.quality.report import InputReport
 
 
 class FailOn(StrEnum):
@@ -46,6 +46,10 @@ def check_command(
     ] = False,
 ) -> None:
     """Check events against the tracking plan; exit 1 when something is blocked."""
+    from trackwell.io.eventfile import EventFileError, read_events
+    from trackwell.quality.compiled import compile_plan
+    from trackwell.quality.report import check_events
+
     plan = compile_plan(resolve_plan(plan_path))
     try:
         source = read_events(events)

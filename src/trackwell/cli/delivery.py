@@ -8,18 +8,16 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.stores import existing_store
-from trackwell.core.messages import MessageError, parse_time
-from trackwell.destinations.base import Destination
-from trackwell.io.config import ConfigError
-from trackwell.store import StoreError, open_store
+
+if TYPE_CHECKING:
+    from trackwell.destinations.base import Destination
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store", help="Store URL (default: configured store).")
@@ -30,6 +28,8 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """`2h`, `7d`, `30m`, or any ISO-8601 / Unix time, as an aware UTC datetime."""
+    from trackwell.core.messages import MessageError, parse_time
+
     match = _RELATIVE.match(text.strip())
     if match:
         amount, unit = int(match.group(1)), _UNITS[match.group(2)]
@@ -45,6 +45,7 @@ def configured_destinations(only: str | None = None, *, sending: bool = True) ->
     exits with every problem, one line each, when one cannot be built. `sending=False`: for a
     process that only registers the queues, so credentials are not needed there."""
     from trackwell.destinations.registry import from_settings
+    from trackwell.io.config import ConfigError
 
     try:
         settings = options.settings()
@@ -72,6 +73,8 @@ def deliveries_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Per destination: pending, in flight, delivered, captured, retrying, dead, oldest pending, last error."""
+    from rich.table import Table
+
     store = existing_store(store_url)
     try:
         stats = store.delivery_stats(int(time.time() * 1000))
@@ -152,6 +155,8 @@ def replay_command(
     store_url: StoreOpt = None,
 ) -> None:
     """Schedule stored messages for re-delivery; the router sends them (ids keep it idempotent)."""
+    from trackwell.store import StoreError
+
     if not dead and not captured and since is None and message_id is None:
         fail("say what to replay: --dead, --captured, --since TIME and/or --message-id ID")
     try:
@@ -182,7 +187,9 @@ def route_command(
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
 ) -> None:
     """Run the router for the configured destinations until stopped (SIGTERM or Ctrl-C)."""
+    from trackwell.io.config import ConfigError
     from trackwell.pipeline.router import Router
+    from trackwell.store import StoreError, open_store
 
     destinations = configured_destinations()
     if not destinations:

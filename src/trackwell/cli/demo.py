@@ -8,12 +8,14 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
 from trackwell.cli.output import fail, print_json, stdout
+
+if TYPE_CHECKING:
+    import httpx
 
 BATCH = 100
 PAGES = ("Pricing", "Integrations", "Help Center")
@@ -128,6 +130,8 @@ def day_of_traffic(users: int, seed: int, now: datetime | None = None) -> list[d
 
 def _send(client: httpx.Client, url: str, batch: list[dict[str, Any]]) -> dict[str, Any]:
     """Post one batch, waiting out backpressure (429) and brief outages."""
+    import httpx
+
     attempt = 0
     while True:
         attempt += 1
@@ -151,6 +155,8 @@ def send_day(
     url: str, write_key: str, messages: list[dict[str, Any]], *, insecure: bool = False
 ) -> tuple[Counter[str], Counter[str]]:
     """Post a day of traffic in batches; totals by verdict, and violations by code."""
+    import httpx  # an HTTP client is needed only when traffic is sent
+
     totals: Counter[str] = Counter()
     codes: Counter[str] = Counter()
     with httpx.Client(auth=(write_key, ""), timeout=30, verify=not insecure) as client:

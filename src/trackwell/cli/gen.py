@@ -6,30 +6,38 @@ import difflib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from trackwell.cli.options import options
-from trackwell.cli.output import EXIT_FINDINGS, fail, stderr, stdout
+from trackwell.cli.output import EXIT_FINDINGS, escape, fail, stderr, stdout
 from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source, resolve_plan
-from trackwell.codegen import generate_markdown, generate_python, generate_typescript
-from trackwell.io.config import ConfigError
-from trackwell.plan import Plan
-from trackwell.plan.diff import diff_plans
-from trackwell.plan.jsonschema import MANIFEST, dumps, export_plan
 
-FILE_TARGETS: dict[str, Callable[[Plan], str]] = {
-    "python": generate_python,
-    "typescript": generate_typescript,
-    "markdown": generate_markdown,
-}
+if TYPE_CHECKING:
+    from trackwell.plan import Plan
+
+# The generator of each file target, by name: codegen is imported when a command runs.
+FILE_TARGETS = ("python", "typescript", "markdown")
 TARGETS = (*FILE_TARGETS, "jsonschema")
+
+
+def _generator(target: str) -> Callable[[Plan], str]:
+    """The codegen function that writes one file target."""
+    from trackwell import codegen
+
+    generators: dict[str, Callable[[Plan], str]] = {
+        "python": codegen.generate_python,
+        "typescript": codegen.generate_typescript,
+        "markdown": codegen.generate_markdown,
+    }
+    return generators[target]
 
 
 def write_jsonschema(plan: Plan, out: Path) -> None:
     """Write the JSON Schema export to a directory, removing schemas of events no longer planned."""
+    from trackwell.plan.jsonschema import MANIFEST, dumps, export_plan
+
     files = export_plan(plan)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -71,6 +79,10 @@ def gen_command(
     ] = None,
 ) -> None:
     """Generate typed helpers (Python, TypeScript), the Markdown plan or JSON Schemas."""
+    from trackwell.codegen import generate_markdown
+    from trackwell.plan.diff import diff_plans
+    from trackwell.plan.jsonschema import dumps, export_plan
+
     if target not in TARGETS:
         fail(f"unknown target {escape(repr(target))} (expected one of {', '.join(TARGETS)})")
     if out is None:
@@ -91,7 +103,7 @@ def gen_command(
     if since is not None:
         text = generate_markdown(plan, diff_plans(_old_plan(since, plan_path), plan), since)
     else:
-        text = FILE_TARGETS[target](plan)
+        text = _generator(target)(plan)
     if check:
         _check_file(out, text, target, what)
     else:
@@ -100,6 +112,8 @@ def gen_command(
 
 def _old_plan(ref: str, plan_path: str | None) -> Plan:
     """The plan as it was at a git ref, from the same file as the current one."""
+    from trackwell.io.config import ConfigError
+
     try:
         spec = plan_path if plan_path is not None else str(options.settings().plan)
     except ConfigError as exc:
@@ -136,6 +150,8 @@ def _check_file(out: Path, text: str, target: str, what: str) -> None:
 
 
 def _check_directory(out: Path, expected: dict[str, str], target: str, what: str) -> None:
+    from trackwell.plan.jsonschema import MANIFEST
+
     diffs = [_diff(out / name, text) for name, text in expected.items()]
     if (out / MANIFEST).is_file():
         # The writer deletes schemas of events that left the plan; their presence is drift.

@@ -10,19 +10,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from trackwell.cli.extras import require_extra
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
-from trackwell.io.config import CONFIG_FILE, ORIGIN_HELP, ConfigError, is_origin
 
 app = typer.Typer(
     help="Write keys for the gateway's sources (stored hashed in trackwell.toml).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
+@app.callback()
+def _keys() -> None:
+    """Write keys for the gateway's sources (stored hashed in trackwell.toml)."""
+    # Keys are the gateway's: hashing and the key file live in trackwell.server.
+    require_extra("server", "trackwell keys")
+
+
 def _config_path() -> Path:
+    from trackwell.io.config import CONFIG_FILE
+
     return Path(options.config or os.environ.get("TRACKWELL_CONFIG") or CONFIG_FILE)
 
 
@@ -78,6 +87,7 @@ def add_command(
     ] = None,
 ) -> None:
     """Make a new key for SOURCE: printed once, only its hash is stored in trackwell.toml."""
+    from trackwell.io.config import ORIGIN_HELP, ConfigError, is_origin
     from trackwell.server.auth import hash_key, new_key
     from trackwell.server.keyfile import KeyFileError, add_key_hash, source_kind
 
@@ -116,6 +126,7 @@ def revoke_command(
     ],
 ) -> None:
     """Remove one key of SOURCE from trackwell.toml; a gateway refuses it once restarted."""
+    from trackwell.io.config import ConfigError
     from trackwell.server.keyfile import KeyFileError, revoke_key
 
     path = _config_path()
@@ -145,6 +156,7 @@ def rotate_command(
     ] = None,
 ) -> None:
     """Make a new key for SOURCE (printed once) and retire its old keys, after --overlap."""
+    from trackwell.io.config import ConfigError
     from trackwell.server.auth import hash_key, new_key
     from trackwell.server.keyfile import KeyFileError, rotate_keys, source_kind
 
@@ -174,6 +186,9 @@ def list_command(
 ) -> None:
     """Sources, how many keys each has (hash prefixes, and when rotated-out ones stop) and what
     they may send."""
+    from rich.table import Table
+
+    from trackwell.io.config import ConfigError
     from trackwell.server.auth import KeyRing
 
     try:

@@ -10,25 +10,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from trackwell.cli.options import options
-from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
+from trackwell.cli.output import EXIT_FINDINGS, escape, fail, print_json, stderr, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
-from trackwell.io.config import ConfigError, Settings
-from trackwell.monitor import Evaluation, evaluate, load_options
-from trackwell.monitor.alerts import Alerter, Notice, build_channels, parse_alerts, state_path
-from trackwell.monitor.context import DAY_MS, Reads, day_label
-from trackwell.monitor.counts import Counting, Parity, Side, parse_side
-from trackwell.monitor.external import ExternalError
-from trackwell.monitor.findings import Finding, percent, rank
-from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.store import Store
+
+if TYPE_CHECKING:
+    from trackwell.io.config import Settings
+    from trackwell.monitor import Evaluation
+    from trackwell.monitor.alerts import Notice
+    from trackwell.monitor.counts import Parity, Side
+    from trackwell.monitor.findings import Finding
+    from trackwell.quality.compiled import CompiledPlan
+    from trackwell.store import Store
 
 PlanOpt = Annotated[
     str | None, typer.Option("--plan", help="Plan file (default: configured plan).")
@@ -42,6 +40,8 @@ _COLOURS = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 def settings_for(plan_path: str | None, store_url: str | None) -> Settings:
     """The configuration, or exit 2 with the reason."""
+    from trackwell.io.config import ConfigError
+
     try:
         return options.settings(plan=plan_path, store=store_url)
     except ConfigError as exc:
@@ -68,6 +68,13 @@ def monitor_command(
     ] = False,
 ) -> None:
     """Evaluate the monitors every minute and send alerts, until stopped (--once: one round)."""
+    # The monitors, the checks and the store are imported when a command runs, not with the CLI.
+    from trackwell.io.config import ConfigError
+    from trackwell.monitor import evaluate, load_options
+    from trackwell.monitor.alerts import Alerter, build_channels, parse_alerts, state_path
+    from trackwell.monitor.findings import rank
+    from trackwell.quality.compiled import compile_plan
+
     settings = settings_for(plan_path, store_url)
     plan = compile_plan(resolve_plan(plan_path))
     try:
@@ -201,6 +208,8 @@ def parity_command(
     store_url: StoreOpt = None,
 ) -> None:
     """Count one event day by day in two (or three, with --csv) places; exit 1 over the threshold."""
+    from trackwell.quality.compiled import compile_plan
+
     settings = settings_for(plan_path, store_url)
     sides = _sides(a, b, csv_file)
     plan = compile_plan(resolve_plan(plan_path))
@@ -219,6 +228,8 @@ def parity_command(
 
 
 def _sides(a: str, b: str | None, csv_file: str | None) -> list[Side]:
+    from trackwell.monitor.counts import Side, parse_side
+
     if b is None and csv_file is None:
         fail(
             "say what to compare with: --b DESTINATION (or accepted, csv:FILE, mixpanel-export:DEST) or --csv FILE"
@@ -234,6 +245,10 @@ def _count(
     store: Store, plan: CompiledPlan, settings: Settings, sides: list[Side], event: str, days: int
 ) -> dict[int, list[int]]:
     """day -> one count per side, for the `days` whole days before today."""
+    from trackwell.monitor.context import DAY_MS, Reads
+    from trackwell.monitor.counts import Counting
+    from trackwell.monitor.external import ExternalError
+
     today = int(time.time() * 1000) // DAY_MS
     since, until = today - days, today - 1
     counting = Counting(
@@ -251,6 +266,8 @@ def _count(
 
 
 def _totals(table: dict[int, list[int]], sides: list[Side]) -> list[Parity]:
+    from trackwell.monitor.counts import Parity
+
     totals = [sum(row[i] for row in table.values()) for i in range(len(sides))]
     return [Parity(sides[i].label, totals[0], totals[i]) for i in range(1, len(sides))]
 
@@ -258,6 +275,8 @@ def _totals(table: dict[int, list[int]], sides: list[Side]) -> list[Parity]:
 def _parity_document(
     table: dict[int, list[int]], sides: list[Side], event: str, threshold: float
 ) -> dict[str, object]:
+    from trackwell.monitor.context import day_label
+
     return {
         "event": event,
         "sides": [s.label for s in sides],
@@ -271,6 +290,11 @@ def _parity_document(
 def _print_parity(
     table: dict[int, list[int]], sides: list[Side], event: str, plan: CompiledPlan
 ) -> None:
+    from rich.table import Table
+
+    from trackwell.monitor.context import day_label
+    from trackwell.monitor.findings import percent
+
     if event not in plan.events:
         meant = plan.suggest_event(event)
         stderr.print(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from trackwell.io.config import Settings, load_settings
+if TYPE_CHECKING:
+    from trackwell.io.config import Settings
 
 
 @dataclass
@@ -15,6 +17,8 @@ class GlobalOptions:
 
     def settings(self, *, plan: str | None = None, store: str | None = None) -> Settings:
         """Settings resolved with this invocation's flags."""
+        from trackwell.io.config import load_settings
+
         return load_settings(config=self.config, plan=plan, store=store)
 
 

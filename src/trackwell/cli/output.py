@@ -4,18 +4,54 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Unusable input (missing file, invalid plan) exits 2; a check that finds problems exits 1.
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs more than `trackwell --help`
+    may spend, and most commands print only after their work."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def made(self) -> Console:
+        """The console itself, made now if it was not yet."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
+
+
+# Typed as Console: every attribute is the real console's once the first one is asked for.
+stdout = cast("Console", _LazyConsole(stderr=False))
+stderr = cast("Console", _LazyConsole(stderr=True))
+
+
+def real_console(console: Console) -> Console:
+    """The rich Console behind `stdout` or `stderr`, for rich objects that keep a console (a
+    progress bar) rather than calling it."""
+    return console.made() if isinstance(console, _LazyConsole) else console
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, imported when first needed (see `_LazyConsole`)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def print_json(document: Any) -> None:

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from trackwell.cli.gen import gen_command, write_jsonschema
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
 from trackwell.cli.sources import resolve_plan
-from trackwell.plan import Plan, PlanLoadError, parse_plan
-from trackwell.plan.diff import PlanDiff, diff_plans
-from trackwell.plan.dump import dump_plan
-from trackwell.plan.jsonschema import (
-    ImportReport,
-    SchemaImportError,
-    import_directory,
-)
-from trackwell.plan.lint import Finding, lint_plan
-from trackwell.plan.segment import import_segment_file
 
-app = typer.Typer(help="Lint, diff, export and import the tracking plan.", no_args_is_help=True)
-export_app = typer.Typer(help="Write the plan in another format.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from trackwell.plan import Plan
+    from trackwell.plan.diff import PlanDiff
+    from trackwell.plan.jsonschema import ImportReport
+    from trackwell.plan.lint import Finding
+
+# The plan package is imported inside each command, so `trackwell --help` does not load it.
+app = typer.Typer(
+    help="Lint, diff, export and import the tracking plan.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+export_app = typer.Typer(
+    help="Write the plan in another format.", no_args_is_help=True, rich_markup_mode=None
+)
 import_app = typer.Typer(
-    help="Turn another tool's plan into tracking-plan YAML.", no_args_is_help=True
+    help="Turn another tool's plan into tracking-plan YAML.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
@@ -47,6 +52,8 @@ def lint_command(
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
     """Check names, structure, documentation and sensitive data; exit 1 on errors."""
+    from trackwell.plan.lint import lint_plan
+
     plan = resolve_plan(plan_path)
     findings = lint_plan(plan)
     errors = sum(1 for f in findings if f.severity == "error")
@@ -103,6 +110,8 @@ def diff_command(
     json_output: JsonOpt = False,
 ) -> None:
     """List changes as breaking or compatible; exit 1 on breaking ones without a version bump."""
+    from trackwell.plan.diff import diff_plans
+
     before, after = resolve_plan(old), resolve_plan(new)
     result = diff_plans(before, after)
     if json_output:
@@ -159,6 +168,8 @@ def import_jsonschema(
     force: ForceOpt = False,
 ) -> None:
     """Read JSON Schemas (a trackwell export or your own) back into a plan."""
+    from trackwell.plan.jsonschema import SchemaImportError, import_directory
+
     try:
         plan, report = import_directory(directory)
     except SchemaImportError as exc:
@@ -173,6 +184,9 @@ def import_segment(
     force: ForceOpt = False,
 ) -> None:
     """Turn a Segment Protocols tracking plan into a trackwell plan."""
+    from trackwell.plan.jsonschema import SchemaImportError
+    from trackwell.plan.segment import import_segment_file
+
     try:
         plan, report = import_segment_file(file)
     except SchemaImportError as exc:
@@ -181,6 +195,9 @@ def import_segment(
 
 
 def _write_imported(plan: Plan, report: ImportReport, out: Path | None, force: bool) -> None:
+    from trackwell.plan import PlanLoadError, parse_plan
+    from trackwell.plan.dump import dump_plan
+
     text = dump_plan(plan)
     try:  # What we write must load: check it with the same loader every command uses.
         parse_plan(text, str(out or "<imported plan>"))

@@ -9,18 +9,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
+from trackwell.cli.extras import require_extra
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, stdout
-from trackwell.console.auth import admin_token_hash
-from trackwell.io.config import ConfigError, Settings
-from trackwell.plan import PlanLoadError
-from trackwell.server.ops import metrics_token_hash
-from trackwell.store import StoreError
 
 if TYPE_CHECKING:
+    from trackwell.io.config import Settings
     from trackwell.server.settings import GatewaySettings
 
 # The same as trackwell.server's; repeated so `trackwell --help` does not import the server.
@@ -95,7 +91,11 @@ def serve_command(
     ] = False,
 ) -> None:
     """Run the gateway: Segment and Customer.io APIs, the snippet, /metrics; routers in-process."""
+    require_extra("server", "trackwell serve")
+    from trackwell.io.config import ConfigError
+    from trackwell.plan import PlanLoadError
     from trackwell.server.run import Listen, ListenError, serve
+    from trackwell.store import StoreError
 
     if (tls_cert is None) != (tls_key is None):
         fail("--tls-cert and --tls-key go together")
@@ -145,6 +145,8 @@ def serve_command(
 def _gateway_settings(
     settings: Settings, write_key: str | None, router: bool, high_water: int
 ) -> GatewaySettings:
+    from trackwell.console.auth import admin_token_hash
+    from trackwell.server.ops import metrics_token_hash
     from trackwell.server.settings import GatewaySettings
 
     destinations = []
@@ -181,6 +183,8 @@ def _started(url: str, settings: Settings, write_key: str | None, *, tls: bool, 
 
 def _send_demo(url: str, write_key: str, tls: bool) -> None:
     """Wait until the gateway answers, then send a day of traffic through it."""
+    import httpx
+
     from trackwell.cli.demo import day_of_traffic, send_day
 
     deadline = time.monotonic() + 30

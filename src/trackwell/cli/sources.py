@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail
-from trackwell.io.config import ConfigError
-from trackwell.plan import Plan, PlanLoadError, load_plan, parse_plan
+
+if TYPE_CHECKING:
+    from trackwell.plan import Plan
 
 GIT_PREFIX = "git:"
 
@@ -19,6 +21,9 @@ class SourceError(Exception):
 
 def read_plan(spec: str | Path) -> Plan:
     """Load a plan from a path or `git:REF:PATH` (PATH relative to the current directory)."""
+    # The plan package (PyYAML, rapidfuzz) is imported when a plan is read, not with the CLI.
+    from trackwell.plan import load_plan, parse_plan
+
     text = str(spec)
     if not text.startswith(GIT_PREFIX):
         return load_plan(spec)
@@ -40,6 +45,8 @@ def read_plan(spec: str | Path) -> Plan:
 
 def load_source(spec: str | Path) -> Plan:
     """`read_plan`, turning every failure into a SourceError with a readable message."""
+    from trackwell.plan import PlanLoadError
+
     try:
         return read_plan(spec)
     except PlanLoadError as exc:
@@ -48,6 +55,8 @@ def load_source(spec: str | Path) -> Plan:
 
 def resolve_plan(path: str | None) -> Plan:
     """Load the plan a command names, or the configured one; exit 2 with a clear error."""
+    from trackwell.io.config import ConfigError
+
     try:
         spec = path if path is not None else str(options.settings().plan)
         return load_source(spec)

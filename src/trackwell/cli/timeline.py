@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from trackwell.cli.output import print_json, stdout
 from trackwell.cli.stores import existing_store
-from trackwell.store import Profile, Timeline
+
+if TYPE_CHECKING:
+    from trackwell.store import Profile, Timeline
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store", help="Store URL (default: configured store).")
@@ -97,6 +98,8 @@ def _iso(ms: int | None) -> str | None:
 
 
 def _render(person: str, timeline: Timeline) -> None:
+    from rich.table import Table
+
     profile = timeline.profile
     if profile is None and not timeline.entries:
         stdout.print(f"Nobody known as {person!r}.")

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from trackwell.cli.delivery import parse_since
 from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt, settings_for
-from trackwell.cli.output import fail, print_json, stdout
+from trackwell.cli.output import escape, fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.cli.timeline import profile_document, timeline_document
-from trackwell.monitor.why import WhyReport, why
-from trackwell.quality.compiled import compile_plan
-from trackwell.store import Timeline
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from trackwell.monitor.why import WhyReport
 
 _OK = frozenset(["ok"])
 
@@ -36,6 +36,9 @@ def why_command(
     store_url: StoreOpt = None,
 ) -> None:
     """Profile, merged history, last events with verdicts and deliveries, and a diagnosis."""
+    from trackwell.monitor.why import why
+    from trackwell.quality.compiled import compile_plan
+
     settings = settings_for(plan_path, store_url)
     try:
         since_ms = int(parse_since(since).timestamp() * 1000) if since else None
@@ -63,6 +66,8 @@ def why_command(
 
 def why_document(report: WhyReport) -> dict[str, Any]:
     """The JSON form: the timeline document of the shown events, and the diagnosis."""
+    from trackwell.store import Timeline
+
     timeline = report.timeline
     shown = Timeline(
         timeline.profile, timeline.anonymous_ids, timeline.merges, tuple(report.entries)
@@ -105,6 +110,8 @@ def _render(report: WhyReport, limit: int) -> None:
 
 
 def _events(report: WhyReport, limit: int) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"last {min(limit, len(report.entries))} messages", show_edge=False)
     for column in (
         "received",
