@@ -4,27 +4,48 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, cast
 
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import MESSAGE_TYPES
-from trackwell.destinations.amplitude import Amplitude
-from trackwell.destinations.base import Destination
-from trackwell.destinations.common import HttpDestination, MissingCredentialsError
-from trackwell.destinations.customerio import CustomerIO
-from trackwell.destinations.mixpanel import Mixpanel
-from trackwell.destinations.segment import SegmentCompatible
-from trackwell.destinations.webhook import Webhook
+from trackwell.destinations.common import MissingCredentialsError
 
-KINDS: dict[str, type[HttpDestination]] = {
-    "customerio": CustomerIO,
-    "segment": SegmentCompatible,
-    "mixpanel": Mixpanel,
-    "amplitude": Amplitude,
-    "webhook": Webhook,
+if TYPE_CHECKING:
+    from trackwell.destinations.base import Destination
+    from trackwell.destinations.common import HttpDestination
+
+# Kind name -> the module and class that implement it.
+_CLASSES = {
+    "customerio": ("trackwell.destinations.customerio", "CustomerIO"),
+    "segment": ("trackwell.destinations.segment", "SegmentCompatible"),
+    "mixpanel": ("trackwell.destinations.mixpanel", "Mixpanel"),
+    "amplitude": ("trackwell.destinations.amplitude", "Amplitude"),
+    "webhook": ("trackwell.destinations.webhook", "Webhook"),
 }
+
+
+class _Kinds(Mapping[str, "type[HttpDestination]"]):
+    """Destination classes by kind name, each tool's module imported when its class is first
+    asked for: a process that builds a webhook never loads Customer.io's or Mixpanel's code."""
+
+    def __getitem__(self, name: str) -> type[HttpDestination]:
+        module, attribute = _CLASSES[name]
+        return cast("type[HttpDestination]", getattr(import_module(module), attribute))
+
+    def __contains__(self, name: object) -> bool:
+        return name in _CLASSES  # without importing the tool's module
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CLASSES)
+
+    def __len__(self) -> int:
+        return len(_CLASSES)
+
+
+KINDS: Mapping[str, type[HttpDestination]] = _Kinds()
 COMMON_KEYS = frozenset(
     ["type", "mode", "batch_size", "rate_limit", "timeout", "types", "events", "exclude_events"]
 )
@@ -88,7 +109,7 @@ def from_settings(
     that never sends (`sending=False`: a gateway that only registers the queues) needs none: what
     it builds without them is in capture mode, so even a stray send is never called delivered."""
     kind_name = settings.get("type")
-    if kind_name not in KINDS:
+    if not isinstance(kind_name, str) or kind_name not in KINDS:
         shown = "missing" if kind_name is None else repr(kind_name)
         raise ValueError(f"unknown destination type {shown} (expected one of {', '.join(KINDS)})")
     kind = _KINDS[kind_name]

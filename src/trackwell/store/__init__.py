@@ -28,6 +28,8 @@ from trackwell.store.base import (
 )
 
 SQLITE_PREFIX = "sqlite://"
+# The driver of the PostgreSQL store, installed by `trackwell[postgres]`.
+POSTGRES_MODULES = ("psycopg", "psycopg_pool")
 
 
 def open_store(url: str, *, dedup_window_days: int | None = None, check: bool = False) -> Store:
@@ -49,7 +51,16 @@ def open_store(url: str, *, dedup_window_days: int | None = None, check: bool = 
             dedup_window_days=dedup_window_days,
         )
     if url.startswith(("postgresql://", "postgres://")):
-        from trackwell.store.postgres import PostgresStore
+        # Imported only here: the driver is an extra, and SQLite users never load it.
+        try:
+            from trackwell.store.postgres import PostgresStore
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in POSTGRES_MODULES:
+                raise
+            raise StoreError(
+                f"a postgresql:// store needs the postgres extra ({exc.name} is not installed):"
+                " pip install 'trackwell[postgres]'"
+            ) from None
 
         if dedup_window_days is None:
             return PostgresStore(url)
