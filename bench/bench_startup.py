@@ -6,13 +6,16 @@ installed). Each row is a fresh interpreter, timed from the outside: `trackwell 
 (`--before`, by default f396247, the last commit before imports were made lazy) is checked out
 into a temporary git worktree and run with PYTHONPATH pointing at its `src`, interleaved with
 this checkout's runs so both see the same machine load. Prints the median and 90th percentile
-of `--runs` runs in milliseconds, and how many trackwell modules each one loads.
+of `--runs` runs in milliseconds of wall time, the median CPU time (user + system) of the
+process, which a busy machine inflates less than the wall time, and how many trackwell modules
+each one loads.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,8 +53,9 @@ def environment(src: Path) -> dict[str, str]:
     return env
 
 
-def once(code: str, src: Path) -> float:
-    """Seconds for one fresh interpreter to run `code`."""
+def once(code: str, src: Path) -> tuple[float, float]:
+    """Wall and CPU seconds for one fresh interpreter to run `code`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", code],
@@ -60,7 +64,10 @@ def once(code: str, src: Path) -> float:
         stderr=subprocess.DEVNULL,
         check=False,
     )
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def modules(code: str, src: Path) -> int:
@@ -82,11 +89,12 @@ def summary(seconds: list[float]) -> tuple[float, float]:
     return statistics.median(seconds) * 1000, p90 * 1000
 
 
-def measure(sources: dict[str, Path], runs: int) -> dict[tuple[str, str], list[float]]:
-    """Every case on every checkout, `runs` times each, interleaved."""
-    times: dict[tuple[str, str], list[float]] = {
-        (case, label): [] for case in CASES for label in sources
-    }
+Times = dict[tuple[str, str], list[tuple[float, float]]]
+
+
+def measure(sources: dict[str, Path], runs: int) -> Times:
+    """Every case on every checkout, `runs` times each (wall, CPU), interleaved."""
+    times: Times = {(case, label): [] for case in CASES for label in sources}
     for case, code in CASES.items():
         for src in sources.values():
             for _ in range(WARMUP):
@@ -97,21 +105,32 @@ def measure(sources: dict[str, Path], runs: int) -> dict[tuple[str, str], list[f
     return times
 
 
-def report(sources: dict[str, Path], runs: int, times: dict[tuple[str, str], list[float]]) -> None:
+def report(sources: dict[str, Path], runs: int, times: Times) -> None:
     """The table: one row per case, before and now side by side."""
     before, now = sources
-    print(f"{runs} runs each; milliseconds (median / p90); trackwell modules loaded\n")
-    print(f"| what | {before} | now | now / {before} |")
+    print(f"{runs} runs each: wall ms (median / p90), CPU ms (median), trackwell modules loaded\n")
+    print(f"| what | {before} | now | now / {before} (wall) |")
     print("| --- | --- | --- | --- |")
     for case, code in CASES.items():
         cells = []
         for label, src in sources.items():
-            median, p90 = summary(times[case, label])
-            cells.append(f"{median:.0f} / {p90:.0f} ms, {modules(code, src)} modules")
-        ratio = statistics.median(times[case, now]) / statistics.median(times[case, before])
+            median, p90 = summary([wall for wall, _ in times[case, label]])
+            cpu = statistics.median(cpu for _, cpu in times[case, label]) * 1000
+            cells.append(
+                f"{median:.0f} / {p90:.0f} ms, CPU {cpu:.0f} ms, {modules(code, src)} modules"
+            )
+        ratio = statistics.median(w for w, _ in times[case, now]) / statistics.median(
+            w for w, _ in times[case, before]
+        )
         print(f"| `{case}` | {cells[0]} | {cells[1]} | {ratio:.2f} |")
-    empty = summary([once("pass", sources[now]) for _ in range(runs)])
-    print(f"\nAn empty interpreter (`python -c pass`): {empty[0]:.0f} / {empty[1]:.0f} ms.")
+    empty = [once("pass", sources[now]) for _ in range(runs)]
+    wall, p90 = summary([w for w, _ in empty])
+    cpu = statistics.median(c for _, c in empty) * 1000
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"\nAn empty interpreter (`python -c pass`): {wall:.0f} / {p90:.0f} ms, CPU {cpu:.0f} ms."
+    )
+    print(f"Load average at the end: {load} on {os.cpu_count()} CPUs.")
 
 
 def main() -> None:
