@@ -14,9 +14,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
-from trackwell.cli import app
+from trackwell.cli import COMMANDS, app
 from trackwell.cli import extras as cli_extras
 
 from .conftest import ROOT
@@ -101,6 +102,50 @@ def test_the_help_loads_only_the_command_line(tmp_path: Path) -> None:
     assert top_level(modules, heavy) == []
     trackwell = [m for m in modules if m.split(".")[0] == "trackwell"]
     assert [m for m in trackwell if m.startswith(CLI_FORBIDDEN_PREFIXES)] == []
+
+
+def test_the_root_help_imports_no_command(tmp_path: Path) -> None:
+    modules = loaded_after(
+        """
+        import contextlib, io
+        from trackwell.cli import app
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+            app(["--help"], prog_name="trackwell")
+        """,
+        tmp_path,
+    )
+    trackwell = sorted(m for m in modules if m.split(".")[0] == "trackwell")
+    assert trackwell == [
+        "trackwell",
+        "trackwell.cli",
+        "trackwell.cli.lazy",
+        "trackwell.cli.options",
+        "trackwell.core",
+        "trackwell.core.version",
+    ]
+
+
+def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
+    modules = loaded_after(
+        """
+        import contextlib, io
+        from trackwell.cli import app
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+            app(["timeline", "--help"], prog_name="trackwell")
+        """,
+        tmp_path,
+    )
+    commands = sorted(m for m in modules if m.startswith("trackwell.cli."))
+    assert "trackwell.cli.timeline" in commands
+    assert [m for m in commands if m.endswith((".serve", ".monitor", ".plan", ".keys"))] == []
+
+
+def test_every_summary_is_the_first_line_of_its_commands_help() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    assert list(commands) == list(COMMANDS)
+    for name, spec in COMMANDS.items():
+        first = (commands[name].help or "").strip().splitlines()[0]
+        assert spec.summary == first, name
 
 
 def test_importing_trackwell_loads_nothing_else_of_trackwell(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """The `trackwell` command line: a thin layer over the Python API, one module per group.
 
-Every command is registered here, but a command module imports only typer and the standard
-library at the top: what a command works with (the plan, the checks, the store, the monitors,
-the server, rich) is imported inside the command when it runs, so `trackwell --help` stays fast
-and works without the optional extras. `tests/test_import_budget.py` holds that line.
+Every command is listed here by name, module and one-line summary (`COMMANDS`); its module is
+imported only when the command runs, and a command module imports only typer and the standard
+library at its top: what a command works with (the plan, the checks, the store, the monitors,
+the server, rich) is imported inside the command. So `trackwell --help` imports no command at
+all, and works without the optional extras. `tests/test_import_budget.py` holds that line.
 """
 
 from __future__ import annotations
@@ -12,22 +13,89 @@ from typing import Annotated
 
 import typer
 
-from trackwell.cli import plan
-from trackwell.cli.audit import audit_command
-from trackwell.cli.backfill import backfill_command
-from trackwell.cli.check import check_command
-from trackwell.cli.delivery import deliveries_command, replay_command, route_command
-from trackwell.cli.demo import demo_command
-from trackwell.cli.keys import app as keys_app
-from trackwell.cli.monitor import monitor_command, parity_command
+from trackwell.cli.lazy import LazyCommand, lazy_group
 from trackwell.cli.options import options
-from trackwell.cli.serve import serve_command
-from trackwell.cli.timeline import timeline_command
-from trackwell.cli.why import why_command
 from trackwell.core.version import __version__
+
+# In the order `trackwell --help` lists them. A summary is the first line of the command's
+# help, repeated so the help needs no import; tests/test_import_budget.py keeps them equal.
+COMMANDS: dict[str, LazyCommand] = {
+    "check": LazyCommand(
+        "trackwell.cli.check",
+        "check_command",
+        "Check events against the tracking plan; exit 1 when something is blocked.",
+    ),
+    "timeline": LazyCommand(
+        "trackwell.cli.timeline",
+        "timeline_command",
+        "Show a person's profile, anonymous ids and every message in action-time order.",
+    ),
+    "monitor": LazyCommand(
+        "trackwell.cli.monitor",
+        "monitor_command",
+        "Evaluate the monitors every minute and send alerts, until stopped (--once: one round).",
+    ),
+    "parity": LazyCommand(
+        "trackwell.cli.monitor",
+        "parity_command",
+        "Count one event day by day in two (or three, with --csv) places; exit 1 over the"
+        " threshold.",
+    ),
+    "audit": LazyCommand(
+        "trackwell.cli.audit",
+        "audit_command",
+        "Unused, unsent, unplanned and deprecated events, and properties that carry nothing.",
+    ),
+    "why": LazyCommand(
+        "trackwell.cli.why",
+        "why_command",
+        "Profile, merged history, last events with verdicts and deliveries, and a diagnosis.",
+    ),
+    "deliveries": LazyCommand(
+        "trackwell.cli.delivery",
+        "deliveries_command",
+        "Per destination: pending, in flight, delivered, captured, retrying, dead, oldest"
+        " pending, last error.",
+    ),
+    "replay": LazyCommand(
+        "trackwell.cli.delivery",
+        "replay_command",
+        "Schedule stored messages for re-delivery; the router sends them (ids keep it idempotent).",
+    ),
+    "route": LazyCommand(
+        "trackwell.cli.delivery",
+        "route_command",
+        "Run the router for the configured destinations until stopped (SIGTERM or Ctrl-C).",
+    ),
+    "backfill": LazyCommand(
+        "trackwell.cli.backfill",
+        "backfill_command",
+        "Send historical events to one destination: validated, rate-limited, resumable,"
+        " idempotent.",
+    ),
+    "serve": LazyCommand(
+        "trackwell.cli.serve",
+        "serve_command",
+        "Run the gateway: Segment and Customer.io APIs, the snippet, /metrics; routers in-process.",
+    ),
+    "demo": LazyCommand(
+        "trackwell.cli.demo",
+        "demo_command",
+        "Send a day of SaaS traffic (visits, signups, lifecycle, and mistakes) to a gateway.",
+    ),
+    "plan": LazyCommand(
+        "trackwell.cli.plan", "app", "Lint, diff, export and import the tracking plan."
+    ),
+    "keys": LazyCommand(
+        "trackwell.cli.keys",
+        "app",
+        "Write keys for the gateway's sources (stored hashed in trackwell.toml).",
+    ),
+}
 
 app = typer.Typer(
     name="trackwell",
+    cls=lazy_group(COMMANDS),
     help="Schema-first customer event pipeline: plan, check, store and deliver events.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -36,20 +104,6 @@ app = typer.Typer(
     # start-up budget), and the help texts hold no markup.
     rich_markup_mode=None,
 )
-app.add_typer(plan.app, name="plan")
-app.command("check")(check_command)
-app.command("timeline")(timeline_command)
-app.command("monitor")(monitor_command)
-app.command("parity")(parity_command)
-app.command("audit")(audit_command)
-app.command("why")(why_command)
-app.command("deliveries")(deliveries_command)
-app.command("replay")(replay_command)
-app.command("route")(route_command)
-app.command("backfill")(backfill_command)
-app.command("serve")(serve_command)
-app.add_typer(keys_app, name="keys")
-app.command("demo")(demo_command)
 
 
 def _version(value: bool) -> None:
