@@ -51,8 +51,10 @@ class LazyCommands(MutableMapping[str, Any]):
         self.built[name] = command
 
     def __delitem__(self, name: str) -> None:
+        if name not in self.table and name not in self.built:
+            raise KeyError(name)
         self.table.pop(name, None)
-        del self.built[name]
+        self.built.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
         yield from self.table
