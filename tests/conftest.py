@@ -40,6 +40,7 @@ SLOW_MODULES = frozenset(
         "server/test_schemathesis.py",  # a generated-request run against a gateway process
         "server/test_timeouts.py",  # deadlines waited out on a real uvicorn
         "test_testing_plugin.py",  # a pytest run in a subprocess
+        "test_base_install.py",  # pip installs the project into a clean virtualenv
     }
 )
 SLOW_TESTS = frozenset(

@@ -9,7 +9,7 @@ from trackwell.cli.output import fail
 # What each extra of pyproject.toml brings, by the module its code imports. `trackwell[server]`:
 # the gateway and the console; `trackwell[postgres]`: the PostgreSQL store.
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "server": ("starlette", "uvicorn", "httptools", "prometheus_client", "jinja2", "tomli_w"),
+    "server": ("starlette", "uvicorn", "httptools", "prometheus_client", "jinja2", "tomlkit"),
     "postgres": ("psycopg", "psycopg_pool"),
 }
 
