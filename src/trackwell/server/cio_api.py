@@ -21,10 +21,11 @@ from trackwell.messages import (
     shown,
 )
 from trackwell.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
-from trackwell.server import cio_map
+from trackwell.server import cio_map, cio_schemas
 from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, require
 from trackwell.server.body import check_content_type, parse_json, read_body
 from trackwell.server.cio_map import MapError
+from trackwell.server.cio_schemas import BodyError
 from trackwell.server.cors import check_origin
 from trackwell.server.gateway import Gateway
 from trackwell.server.ingest import Unmappable, answer
@@ -74,14 +75,22 @@ async def _body(request: Request, limit: int, *, optional: bool = False) -> dict
 
 
 async def _answer(
-    request: Request, build: Callable[[dict[str, Any]], list[dict[str, Any]]], *, optional: bool
+    request: Request,
+    build: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    *,
+    optional: bool,
+    schema: str | None = None,
 ) -> Response:
+    """One call: its body mapped to messages and, with `schema`, held to the schema the
+    document gives it (a 400 naming the field for either), then checked and stored."""
     gateway: Gateway = request.app.state.gateway
     source = _source(request, gateway)
     body = await _body(request, MAX_MESSAGE_BYTES, optional=optional)
     try:
         messages = build(body)
-    except MapError as exc:
+        if schema is not None:
+            cio_schemas.check(schema, body)
+    except (MapError, BodyError) as exc:
         raise Problem(400, "malformed", exc.message, exc.field) from None
     for message in messages:
         # One call is one request: a message it maps to that cannot be parsed (a NUL in an id
@@ -137,7 +146,7 @@ async def anonymous_event(request: Request) -> Response:
 
 async def merge_customers(request: Request) -> Response:
     """POST /api/v1/merge_customers: secondary merged into primary (an alias)."""
-    return await _answer(request, lambda b: [cio_map.merge(b)], optional=False)
+    return await _answer(request, lambda b: [cio_map.merge(b)], optional=False, schema="CioMerge")
 
 
 async def metrics(request: Request) -> Response:
@@ -152,7 +161,9 @@ async def push_events(request: Request) -> Response:
 
 async def entity(request: Request) -> Response:
     """POST /api/v2/entity: one v2 operation."""
-    return await _answer(request, lambda b: cio_map.operation(b, ""), optional=False)
+    return await _answer(
+        request, lambda b: cio_map.operation(b, ""), optional=False, schema="CioOperation"
+    )
 
 
 async def batch(request: Request) -> Response:
@@ -165,17 +176,21 @@ async def batch(request: Request) -> Response:
         found = "missing" if ops is None else type(ops).__name__
         raise Problem(400, "malformed", f"expected an array of operations ({found})", "batch")
     if len(ops) > MAX_BATCH_MESSAGES:
+        # A count, not a size: a 400 like any body its schema refuses (maxItems).
         raise Problem(
-            413,
+            400,
             "too_large",
             f"the batch has {len(ops):,} operations; the limit is {MAX_BATCH_MESSAGES:,}",
             "batch",
         )
     items: list[Any] = []
     for index, op in enumerate(ops):
+        where = f"batch[{index}]."
         try:
-            items.extend(cio_map.operation(op, f"batch[{index}]."))
-        except MapError as exc:
+            mapped = cio_map.operation(op, where)
+            cio_schemas.check("CioOperation", op, where)
+            items.extend(mapped)
+        except (MapError, BodyError) as exc:
             items.append(Unmappable(op, exc.field, exc.message))
     cio_map.address([item for item in items if isinstance(item, dict)])
     return await answer(request, gateway, source, items, batch=True)
