@@ -33,6 +33,11 @@ from trackwell.server.problems import Problem
 
 KEY_HELP = "use Basic authentication with site_id (the source name) and api_key (its key)"
 CUSTOMERS = b"/api/v1/customers/"
+# The /openapi.json schema each v1 customer call's body is held to (none: any object).
+V1_SCHEMAS: dict[tuple[str, tuple[str, ...]], str] = {
+    ("POST", ("events",)): "CioEvent",
+    ("PUT", ("devices",)): "CioDevice",
+}
 
 
 def _source(request: Request, gateway: Gateway) -> Source:
@@ -135,13 +140,18 @@ async def customers(request: Request) -> Response:
             404, "not_found", f"no such Customer.io call: {method} {shown(request.url.path)}"
         )
     return await _answer(
-        request, build, optional=method == "DELETE" or rest[-1:] in (["suppress"], ["unsuppress"])
+        request,
+        build,
+        optional=method == "DELETE" or rest[-1:] in (["suppress"], ["unsuppress"]),
+        schema=V1_SCHEMAS.get((method, tuple(rest))),
     )
 
 
 async def anonymous_event(request: Request) -> Response:
     """POST /api/v1/events: an event of a person not identified yet (`anonymous_id`)."""
-    return await _answer(request, lambda b: [cio_map.event(None, b)], optional=False)
+    return await _answer(
+        request, lambda b: [cio_map.event(None, b)], optional=False, schema="CioEvent"
+    )
 
 
 async def merge_customers(request: Request) -> Response:
@@ -151,12 +161,14 @@ async def merge_customers(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     """POST /api/v1/metrics: a delivery metric of any channel (the `Report Delivery Event`)."""
-    return await _answer(request, lambda b: [cio_map.metric(b)], optional=False)
+    return await _answer(request, lambda b: [cio_map.metric(b)], optional=False, schema="CioMetric")
 
 
 async def push_events(request: Request) -> Response:
     """POST /api/v1/push/events: a push delivery metric (the older, push-only call)."""
-    return await _answer(request, lambda b: [cio_map.push_metric(b)], optional=False)
+    return await _answer(
+        request, lambda b: [cio_map.push_metric(b)], optional=False, schema="CioPushMetric"
+    )
 
 
 async def entity(request: Request) -> Response:

@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from trackwell.operations import DELIVERY_ANONYMOUS_PREFIX
 from trackwell.server.jsonparts import MAYBE_OBJECT, NO_NUL, UNIX_SECONDS, text
 
 # The reference's limits: "ID | 150 bytes | Max length of a person's ID value" and the same for
@@ -38,7 +39,7 @@ DEDUP_ID = {
 }
 EVENT_NAME = text(255, blank=False)
 # The delivery id becomes the anonymous id `cio_delivery:<id>`, a key of at most 255 characters.
-DELIVERY_ID = text(240, blank=False)
+DELIVERY_ID = text(255 - len(DELIVERY_ANONYMOUS_PREFIX), blank=False)
 REF = "#/components/schemas/"
 
 

@@ -6,7 +6,15 @@ from typing import Any
 
 from trackwell import __version__
 from trackwell.messages import MAX_KEY_LENGTH, MESSAGE_TYPES
-from trackwell.server.cio_schemas import CIO_OPERATION_SCHEMAS, CIO_PERSON_ID, MERGE_IDS, one_of
+from trackwell.server.cio_schemas import (
+    CIO_OPERATION_SCHEMAS,
+    CIO_PERSON_ID,
+    DEDUP_ID,
+    DELIVERY_ID,
+    EVENT_NAME,
+    MERGE_IDS,
+    one_of,
+)
 from trackwell.server.jsonparts import MAYBE_OBJECT, NO_NUL, OBJECT, UNIX_SECONDS
 
 JSON = "application/json"
@@ -146,15 +154,12 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}]},
+            "name": EVENT_NAME,
             "data": {"type": ["object", "null"]},
             "timestamp": UNIX_SECONDS,
-            "id": {
-                "type": ["string", "integer", "null"],
-                "description": "dedup id (a ULID), becomes messageId",
-            },
+            "id": DEDUP_ID,
             "type": {"enum": ["event", "page", "screen", None], "description": "null: event"},
-            "anonymous_id": {"type": ["string", "null"], "pattern": NO_NUL},
+            "anonymous_id": {"type": ["string", "null"], "maxLength": 255, "pattern": NO_NUL},
         },
     },
     # Customer.io's Track API reference, operationIds `metrics` and `pushMetrics`.
@@ -163,8 +168,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["delivery_id", "metric"],
         "properties": {
             "delivery_id": {
-                "type": "string",
-                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                **DELIVERY_ID,
                 "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "metric": {
@@ -183,8 +187,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["delivery_id", "event"],
         "properties": {
             "delivery_id": {
-                "type": "string",
-                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                **DELIVERY_ID,
                 "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
@@ -335,7 +338,7 @@ def _write(summary: str, schema: str | None, tag: str, security: str, path_param
                 "name": "id",
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NO_NUL},
             },
         )
     return operation
