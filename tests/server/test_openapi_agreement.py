@@ -100,12 +100,13 @@ CIO_CASES: list[tuple[str, str, str, dict[str, Any], bool, str | None]] = [
     ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": None, "timestamp": None}, True, None),
     ("/api/v1/merge_customers", "/api/v1/merge_customers", "post", {"primary": {"id": "a"}, "secondary": {"id": "b", "x": 1}}, True, None),
     (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "attributes": 3}}, False, "device.attributes"),
-    # The dedup id becomes the messageId and the anonymous id a key: no NUL, at most 255.
-    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": "\x005"}, False, "id"),
+    # The dedup id becomes the messageId and the anonymous id a key: no NUL, at most 255 (the
+    # refusal names the message's field, as for every id a Customer.io call maps to).
+    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": "\x005"}, False, "messageId"),
     (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": 12.0}, True, None),
-    ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": "a" * 256}, False, "anonymous_id"),
-    ("/api/v1/events", "/api/v1/events", "post", {"name": "S" * 256, "anonymous_id": "a-1"}, False, "name"),
-    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "delivery_id": "d" * 243}, False, "delivery_id"),
+    ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": "a" * 256}, False, "anonymousId"),
+    ("/api/v1/events", "/api/v1/events", "post", {"name": "S" * 256, "anonymous_id": "a-1"}, False, "event"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "delivery_id": "d" * 243}, False, "anonymousId"),
     ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "delivery_id": "d" * 242}, True, None),
     # A merge side names one person by exactly one of id, email or cio_id (the reference).
     (MERGE, MERGE, "post", {"primary": {"id": "a"}, "secondary": {"id": "b", "email": "b@x.test"}}, False, "secondary"),

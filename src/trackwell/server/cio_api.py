@@ -93,9 +93,7 @@ async def _answer(
     body = await _body(request, MAX_MESSAGE_BYTES, optional=optional)
     try:
         messages = build(body)
-        if schema is not None:
-            cio_schemas.check(schema, body)
-    except (MapError, BodyError) as exc:
+    except MapError as exc:
         raise Problem(400, "malformed", exc.message, exc.field) from None
     for message in messages:
         # One call is one request: a message it maps to that cannot be parsed (a NUL in an id
@@ -104,6 +102,11 @@ async def _answer(
             from_json(message)
         except MessageError as exc:
             raise Problem(400, exc.code, exc.message, exc.path or None) from None
+    if schema is not None:
+        try:
+            cio_schemas.check(schema, body)
+        except BodyError as exc:
+            raise Problem(400, "malformed", exc.message, exc.field) from None
     cio_map.address(messages)
     return await answer(request, gateway, source, messages, batch=len(messages) > 1)
 
