@@ -203,6 +203,12 @@ def main() -> None:
         action="store_true",
         help="no pinning: server and load generator share both cores",
     )
+    parser.add_argument(
+        "--synchronous",
+        choices=["full", "normal"],
+        default="full",
+        help="the gateway store's SQLite synchronous mode (full, the default: fsync per commit)",
+    )
     args = parser.parse_args()
     if args.share_cores:
         SHARED[0] = True
@@ -215,7 +221,7 @@ def main() -> None:
         folder = Path(tmp)
         port = free_port()
         gateway = start(
-            [sys.executable, "-m", "trackwell", "serve", "--plan", str(PLAN), "--store", f"sqlite:///{folder / 'gw.db'}",
+            [sys.executable, "-m", "trackwell", "serve", "--plan", str(PLAN), "--store", f"sqlite:///{folder / 'gw.db'}{'' if args.synchronous == 'full' else '?synchronous=normal'}",
              "--write-key", KEY, "--port", str(port), "--no-watch-plan", "--workers", str(args.workers)],
             folder, port)  # fmt: skip
         import base64
@@ -253,7 +259,7 @@ def main() -> None:
             f"gateway ({args.workers} worker(s): event loop, writer thread, SQLite) on core {SERVER_CORE},"
             f" load generator on core {LOAD_CORE}; the SQLite rows below also on core {SERVER_CORE}"
         )
-    print(f"cores: {cores}\n")
+    print(f"cores: {cores}; gateway store synchronous={args.synchronous.upper()}\n")
     print(f"{'what':62} {'requests/s':>11} {'events/s':>10}")
     print(
         f"{'trackwell gateway (plan-checked, durable in SQLite)':62} {gateway_rps:11,.0f} {gateway_eps:10,.0f}"

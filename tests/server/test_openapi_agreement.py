@@ -42,6 +42,19 @@ CASES: list[tuple[str, dict[str, Any], bool, str | None]] = [
     ("/v1/batch", {"batch": [], "sentAt": ["2026"]}, False, "sentAt"),
     ("/v1/batch", {"batch": [], "sentAt": True}, False, "sentAt"),
     ("/v1/batch", {"batch": [], "sentAt": "2026-01-05T10:00:00Z", "context": {}}, True, None),
+    # Over maxItems: a 400 (Segment answers 400 past its batch limits), not a 413.
+    ("/v1/batch", {"batch": [{}] * 2501}, False, "batch"),
+    ("/v1/import", {"batch": [None] * 2501}, False, "batch"),
+    # Each call reads its own field: a page's `event` or an identify's `name` is unread, so a
+    # NUL there is no key's; a page's own name is one.
+    ("/v1/page", {"userId": "u-1", "name": "Pricing", "event": "a\x00b"}, True, None),
+    ("/v1/screen", {"userId": "u-1", "event": 5}, True, None),
+    ("/v1/identify", {"userId": "u-1", "name": "a\x00"}, True, None),
+    ("/v1/group", {"userId": "u-1", "groupId": "g-1", "event": "a\x00"}, True, None),
+    ("/v1/screen", {"userId": "u-1", "name": "Home\x00"}, False, "name"),
+    ("/v1/track", {"userId": "u-1", "event": "x" * 256}, False, "event"),
+    # The path says the type; one in the body is replaced.
+    ("/v1/identify", {"userId": "u-1", "type": "nonsense"}, True, None),
 ]
 
 
@@ -50,6 +63,8 @@ PUSH = {"delivery_id": "dlv-2", "event": "opened", "device_id": "tok-1"}
 DEVICE = {"id": "tok-2", "platform": "ios"}
 EVENTS = "/api/v1/customers/{id}/events"
 DEVICES = "/api/v1/customers/{id}/devices"
+MERGE = "/api/v1/merge_customers"
+ENTITY = "/api/v2/entity"
 # (document path, request path, method, body, allowed by the document, the field a refusal names)
 CIO_CASES: list[tuple[str, str, str, dict[str, Any], bool, str | None]] = [
     ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "href": "https://x.test"}, True, None),
@@ -85,6 +100,35 @@ CIO_CASES: list[tuple[str, str, str, dict[str, Any], bool, str | None]] = [
     ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": None, "timestamp": None}, True, None),
     ("/api/v1/merge_customers", "/api/v1/merge_customers", "post", {"primary": {"id": "a"}, "secondary": {"id": "b", "x": 1}}, True, None),
     (DEVICES, "/api/v1/customers/p-1/devices", "put", {"device": {**DEVICE, "attributes": 3}}, False, "device.attributes"),
+    # The dedup id becomes the messageId and the anonymous id a key: no NUL, at most 255 (the
+    # refusal names the message's field, as for every id a Customer.io call maps to).
+    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": "\x005"}, False, "messageId"),
+    (EVENTS, "/api/v1/customers/p-1/events", "post", {"name": "Seen", "id": 12.0}, True, None),
+    ("/api/v1/events", "/api/v1/events", "post", {"name": "Seen", "anonymous_id": "a" * 256}, False, "anonymousId"),
+    ("/api/v1/events", "/api/v1/events", "post", {"name": "S" * 256, "anonymous_id": "a-1"}, False, "event"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "delivery_id": "d" * 243}, False, "anonymousId"),
+    ("/api/v1/metrics", "/api/v1/metrics", "post", {**METRIC, "delivery_id": "d" * 242}, True, None),
+    # A merge side names one person by exactly one of id, email or cio_id (the reference).
+    (MERGE, MERGE, "post", {"primary": {"id": "a"}, "secondary": {"id": "b", "email": "b@x.test"}}, False, "secondary"),
+    (MERGE, MERGE, "post", {"primary": {"cio_id": "0", "email": "0", "id": "0", "phone": "0"}, "secondary": {"id": "b"}}, False, "primary"),
+    (MERGE, MERGE, "post", {"primary": {"phone": "+15550100"}, "secondary": {"id": "b"}}, False, "primary"),
+    (MERGE, MERGE, "post", {"primary": {"id": "a"}, "secondary": {"id": "b", "phone": ""}}, True, None),
+    (MERGE, MERGE, "post", {"primary": {"email": 7}, "secondary": {"id": "b"}}, False, "primary.email"),
+    (MERGE, MERGE, "post", {"primary": {"cio_id": "c" * 151}, "secondary": {"id": "b"}}, False, "primary.cio_id"),
+    # Track v2: one schema per type and action, as the reference gives them.
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "identify", "identifiers": {"id": "u-1"}, "attributes": {"plan": "pro"}}, True, None),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "identify", "identifiers": {"id": "u-1", "email": "u@x.test"}}, False, "identifiers"),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "identify", "identifiers": {"id": "u-1"}, "attributes": {"anonymous_id": 5}}, False, "attributes.anonymous_id"),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "", "identifiers": {}, "name": "", "id": ""}, False, "identifiers"),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "event", "identifiers": {"anonymous_id": "a-1"}, "name": "Seen"}, True, None),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "page", "identifiers": {"anonymous_id": "a-1"}, "name": "Seen"}, False, "identifiers"),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "event", "identifiers": {"id": "u-1"}, "name": "Seen", "id": {}}, False, "id"),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "add_relationships", "identifiers": {"id": "u-1"}}, False, "cio_relationships"),
+    (ENTITY, ENTITY, "post", {"type": "person", "action": "add_device", "identifiers": {"id": "u-1"}, "device": {"token": "t-1", "platform": "ios"}}, True, None),
+    (ENTITY, ENTITY, "post", {"type": "object", "action": "identify", "identifiers": {"object_type_id": "1", "object_id": "acme"}, "attributes": {"name": "Acme"}, "cio_relationships": [{"identifiers": {"id": "u-1"}}]}, True, None),
+    (ENTITY, ENTITY, "post", {"type": "object", "action": "delete", "identifiers": {"object_id": "acme"}}, False, "identifiers"),
+    (ENTITY, ENTITY, "post", {"type": "delivery", "action": "event", "identifiers": {"id": "d-1"}, "name": "clicked", "attributes": {"device_token": "t-1"}}, False, "name"),
+    (ENTITY, ENTITY, "post", {"type": "delivery", "action": "event", "identifiers": {"id": "d-1"}, "name": "opened"}, False, "attributes"),
 ]  # fmt: skip
 
 
@@ -140,3 +184,25 @@ async def test_the_customer_io_document_and_answer_agree(
         else:
             assert response.status_code == 400, response.text
             assert response.json()["field"] == field
+
+
+async def test_a_customer_io_batch_over_its_limit_is_a_400_and_a_bad_operation_is_kept_blocked(
+    tmp_path: Path,
+) -> None:
+    # Items are "a CioOperation" without a schema of their own in the document: one that breaks
+    # its operation's schema is kept, blocked, naming the field, and the rest are stored.
+    good = {"type": "person", "action": "identify", "identifiers": {"id": "u-1"}}
+    twice = {**good, "identifiers": {"id": "u-1", "email": "u@x.test"}}
+    async with harness(tmp_path) as h:
+        document = (await h.client.get("/openapi.json")).json()
+        validator = _validator(document, "/api/v2/batch")
+        assert not validator.is_valid({"batch": [good] * 2501})
+        over = await h.client.post("/api/v2/batch", json={"batch": [good] * 2501}, auth=CIO)
+        assert over.status_code == 400 and over.json()["field"] == "batch", over.text
+        assert validator.is_valid({"batch": [good, twice]})
+        response = await h.client.post("/api/v2/batch", json={"batch": [good, twice]}, auth=CIO)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["accepted"] + body["repaired"], body["blocked"]) == (1, 1)
+        [violation] = [v for v in body["violations"] if v["code"] == "malformed"]
+        assert violation["path"] == "batch[1].identifiers"

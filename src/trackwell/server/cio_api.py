@@ -21,9 +21,10 @@ from trackwell.core.messages import (
     shown,
 )
 from trackwell.core.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
-from trackwell.server import cio_map
+from trackwell.server import cio_bodies, cio_map
 from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, require
 from trackwell.server.body import check_content_type, parse_json, read_body
+from trackwell.server.cio_bodies import BodyError
 from trackwell.server.cio_map import MapError
 from trackwell.server.cors import check_origin
 from trackwell.server.gateway import Gateway
@@ -32,6 +33,11 @@ from trackwell.server.problems import Problem
 
 KEY_HELP = "use Basic authentication with site_id (the source name) and api_key (its key)"
 CUSTOMERS = b"/api/v1/customers/"
+# The /openapi.json schema each v1 customer call's body is held to (none: any object).
+V1_SCHEMAS: dict[tuple[str, tuple[str, ...]], str] = {
+    ("POST", ("events",)): "CioEvent",
+    ("PUT", ("devices",)): "CioDevice",
+}
 
 
 def _source(request: Request, gateway: Gateway) -> Source:
@@ -74,8 +80,14 @@ async def _body(request: Request, limit: int, *, optional: bool = False) -> dict
 
 
 async def _answer(
-    request: Request, build: Callable[[dict[str, Any]], list[dict[str, Any]]], *, optional: bool
+    request: Request,
+    build: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    *,
+    optional: bool,
+    schema: str | None = None,
 ) -> Response:
+    """One call: its body mapped to messages and, with `schema`, held to the schema the
+    document gives it (a 400 naming the field for either), then checked and stored."""
     gateway: Gateway = request.app.state.gateway
     source = _source(request, gateway)
     body = await _body(request, MAX_MESSAGE_BYTES, optional=optional)
@@ -90,6 +102,11 @@ async def _answer(
             from_json(message)
         except MessageError as exc:
             raise Problem(400, exc.code, exc.message, exc.path or None) from None
+    if schema is not None:
+        try:
+            cio_bodies.check(schema, body)
+        except BodyError as exc:
+            raise Problem(400, "malformed", exc.message, exc.field) from None
     cio_map.address(messages)
     return await answer(request, gateway, source, messages, batch=len(messages) > 1)
 
@@ -126,33 +143,42 @@ async def customers(request: Request) -> Response:
             404, "not_found", f"no such Customer.io call: {method} {shown(request.url.path)}"
         )
     return await _answer(
-        request, build, optional=method == "DELETE" or rest[-1:] in (["suppress"], ["unsuppress"])
+        request,
+        build,
+        optional=method == "DELETE" or rest[-1:] in (["suppress"], ["unsuppress"]),
+        schema=V1_SCHEMAS.get((method, tuple(rest))),
     )
 
 
 async def anonymous_event(request: Request) -> Response:
     """POST /api/v1/events: an event of a person not identified yet (`anonymous_id`)."""
-    return await _answer(request, lambda b: [cio_map.event(None, b)], optional=False)
+    return await _answer(
+        request, lambda b: [cio_map.event(None, b)], optional=False, schema="CioEvent"
+    )
 
 
 async def merge_customers(request: Request) -> Response:
     """POST /api/v1/merge_customers: secondary merged into primary (an alias)."""
-    return await _answer(request, lambda b: [cio_map.merge(b)], optional=False)
+    return await _answer(request, lambda b: [cio_map.merge(b)], optional=False, schema="CioMerge")
 
 
 async def metrics(request: Request) -> Response:
     """POST /api/v1/metrics: a delivery metric of any channel (the `Report Delivery Event`)."""
-    return await _answer(request, lambda b: [cio_map.metric(b)], optional=False)
+    return await _answer(request, lambda b: [cio_map.metric(b)], optional=False, schema="CioMetric")
 
 
 async def push_events(request: Request) -> Response:
     """POST /api/v1/push/events: a push delivery metric (the older, push-only call)."""
-    return await _answer(request, lambda b: [cio_map.push_metric(b)], optional=False)
+    return await _answer(
+        request, lambda b: [cio_map.push_metric(b)], optional=False, schema="CioPushMetric"
+    )
 
 
 async def entity(request: Request) -> Response:
     """POST /api/v2/entity: one v2 operation."""
-    return await _answer(request, lambda b: cio_map.operation(b, ""), optional=False)
+    return await _answer(
+        request, lambda b: cio_map.operation(b, ""), optional=False, schema="CioOperation"
+    )
 
 
 async def batch(request: Request) -> Response:
@@ -165,17 +191,21 @@ async def batch(request: Request) -> Response:
         found = "missing" if ops is None else type(ops).__name__
         raise Problem(400, "malformed", f"expected an array of operations ({found})", "batch")
     if len(ops) > MAX_BATCH_MESSAGES:
+        # A count, not a size: a 400 like any body its schema refuses (maxItems).
         raise Problem(
-            413,
+            400,
             "too_large",
             f"the batch has {len(ops):,} operations; the limit is {MAX_BATCH_MESSAGES:,}",
             "batch",
         )
     items: list[Any] = []
     for index, op in enumerate(ops):
+        where = f"batch[{index}]."
         try:
-            items.extend(cio_map.operation(op, f"batch[{index}]."))
-        except MapError as exc:
+            mapped = cio_map.operation(op, where)
+            cio_bodies.check("CioOperation", op, where)
+            items.extend(mapped)
+        except (MapError, BodyError) as exc:
             items.append(Unmappable(op, exc.field, exc.message))
     cio_map.address([item for item in items if isinstance(item, dict)])
     return await answer(request, gateway, source, items, batch=True)

@@ -67,6 +67,8 @@ def _common(body: Mapping[str, Any], where: str = "") -> Message:
     """messageId from `id`, action time from `timestamp` (Unix seconds)."""
     out: Message = {}
     value = body.get("id")
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        value = int(value)  # 12.0 is the integer 12 to JSON Schema
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise MapError(f"{where}id", "expected the dedup id (a string or a number)")

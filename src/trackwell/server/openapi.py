@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from trackwell.core.messages import MESSAGE_TYPES
+from trackwell.core.messages import MAX_KEY_LENGTH, MESSAGE_TYPES
 from trackwell.core.version import __version__
+from trackwell.server.cio_schemas import (
+    CIO_OPERATION_SCHEMAS,
+    CIO_PERSON_ID,
+    DEDUP_ID,
+    DELIVERY_ID,
+    EVENT_NAME,
+    MERGE_IDS,
+    one_of,
+)
+from trackwell.server.jsonparts import MAYBE_OBJECT, NO_NUL, OBJECT, UNIX_SECONDS
 
 JSON = "application/json"
-OBJECT: dict[str, Any] = {"type": "object"}
-# Ids and names are keys (for the store and for every tool): a NUL in one is refused (400).
-NO_NUL = "^[^\\x00]*$"
 ID = {"type": "string", "maxLength": 255, "pattern": NO_NUL}
 # Segment ids: a string, or a number (analytics.js and many SDKs send numeric ids; Segment
 # stringifies them) within the signed 64-bit range (messages.py refuses larger ones).
@@ -29,23 +36,16 @@ TIME = {
     ],
     "description": "ISO-8601, or Unix seconds or milliseconds",
 }
-# Customer.io's `timestamp`: an integer of Unix seconds, in the same range as TIME's numbers.
-UNIX_SECONDS = {
-    "type": ["integer", "null"],
-    "minimum": 0,
-    "exclusiveMaximum": 100_000_000_000_000,
-    "description": "Unix seconds",
-}
-# A message's optional parts: null is read as absent (Segment's libraries serialise unset as null).
-MAYBE_OBJECT: dict[str, Any] = {"type": ["object", "null"]}
 MAYBE_TIME = {"oneOf": [*TIME["oneOf"], {"type": "null"}], "description": TIME["description"]}
 # Read only when no Authorization header carries the key; then it must be the key (a string).
 WRITE_KEY = {"description": "the write key, if not in the Authorization header"}
 
 
-def _needs(key: str, pattern: str | None = None) -> dict[str, Any]:
+def _needs(key: str, pattern: str | None = None, max_length: int | None = None) -> dict[str, Any]:
     """A single call's own field: required, not empty, and matching `pattern` when given."""
     field: dict[str, Any] = {"type": "string", "minLength": 1}
+    if max_length is not None:
+        field["maxLength"] = max_length
     if pattern is not None:
         # Both must hold, and a schema has one `pattern`: the other goes in an `allOf`.
         field["allOf"] = [{"pattern": pattern}, {"pattern": NO_NUL}]
@@ -61,12 +61,14 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "A Segment-spec message; `type` is taken from the path on single endpoints.",
         "properties": {
-            "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
+            "type": {"description": "taken from the path: any value sent here is replaced"},
             "messageId": SEGMENT_ID,
             "userId": SEGMENT_ID,
             "anonymousId": SEGMENT_ID,
-            "event": {"type": ["string", "null"], "maxLength": 255, "pattern": NO_NUL},
-            "name": {"type": ["string", "null"], "pattern": NO_NUL},
+            # Each is read by its own calls only (Track's and Page's schemas type them); on
+            # another call Segment's spec has no such field, and it is kept as sent, unread.
+            "event": {"description": "the event name of a track call; unread on the others"},
+            "name": {"description": "the page or screen name; unread on the others"},
             "groupId": SEGMENT_ID,
             "previousId": SEGMENT_ID,
             "properties": MAYBE_OBJECT,
@@ -79,7 +81,19 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     # The single endpoints: `type` comes from the path, and each call's own field is required.
-    "Track": {"allOf": [{"$ref": "#/components/schemas/Message"}, _needs("event", "\\S")]},
+    "Track": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Message"},
+            _needs("event", "\\S", max_length=MAX_KEY_LENGTH),
+        ]
+    },
+    # Page and screen: the name is optional (null is absent) and, a key, holds no NUL.
+    "Page": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Message"},
+            {"properties": {"name": {"type": ["string", "null"], "pattern": NO_NUL}}},
+        ]
+    },
     "Alias": {"allOf": [{"$ref": "#/components/schemas/Message"}, _needs("previousId")]},
     "Group": {"allOf": [{"$ref": "#/components/schemas/Message"}, _needs("groupId")]},
     "Batch": {
@@ -140,15 +154,12 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["name"],
         "properties": {
-            "name": {"type": "string", "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}]},
+            "name": EVENT_NAME,
             "data": {"type": ["object", "null"]},
             "timestamp": UNIX_SECONDS,
-            "id": {
-                "type": ["string", "integer", "null"],
-                "description": "dedup id (a ULID), becomes messageId",
-            },
+            "id": DEDUP_ID,
             "type": {"enum": ["event", "page", "screen", None], "description": "null: event"},
-            "anonymous_id": {"type": ["string", "null"], "pattern": NO_NUL},
+            "anonymous_id": {"type": ["string", "null"], "maxLength": 255, "pattern": NO_NUL},
         },
     },
     # Customer.io's Track API reference, operationIds `metrics` and `pushMetrics`.
@@ -157,8 +168,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["delivery_id", "metric"],
         "properties": {
             "delivery_id": {
-                "type": "string",
-                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                **DELIVERY_ID,
                 "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "metric": {
@@ -177,8 +187,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["delivery_id", "event"],
         "properties": {
             "delivery_id": {
-                "type": "string",
-                "allOf": [{"pattern": "\\S"}, {"pattern": NO_NUL}],
+                **DELIVERY_ID,
                 "description": "the CIO-Delivery-ID (not blank, no NUL)",
             },
             "event": {"type": "string", "enum": ["opened", "converted", "delivered"]},
@@ -213,17 +222,10 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
-    "CioPerson": {
-        "type": "object",
-        # One identifier at least; other fields are ignored.
-        "anyOf": [{"required": [key]} for key in ("id", "email", "cio_id", "phone")],
-        "properties": {
-            "id": {"type": "string", "minLength": 1},
-            "email": {"type": "string", "minLength": 1},
-            "cio_id": {"type": "string", "minLength": 1},
-            "phone": {"type": "string", "minLength": 1},
-        },
-    },
+    # Merges (v1 merge_customers, v2 person merge): each side is one existing person named by
+    # exactly one of id, email or cio_id (the reference's person_merge: "You cannot pass
+    # multiple identifiers"); other fields are ignored.
+    "CioPerson": one_of(MERGE_IDS, CIO_PERSON_ID),
     "CioMerge": {
         "type": "object",
         "required": ["primary", "secondary"],
@@ -239,23 +241,13 @@ SCHEMAS: dict[str, Any] = {
             "batch": {
                 "type": "array",
                 "maxItems": 2500,
-                "items": {"$ref": "#/components/schemas/CioOperation"},
+                # Each item is a CioOperation, but one that breaks its rules is kept, blocked,
+                # with the violation in the 200's Result (as in a Segment batch).
+                "items": {"description": "a CioOperation"},
             }
         },
     },
-    "CioOperation": {
-        "type": "object",
-        "required": ["type", "action"],
-        "properties": {
-            "type": {"type": "string", "enum": ["person", "object", "delivery"]},
-            "action": {"type": "string"},
-            "identifiers": OBJECT,
-            "name": {"type": "string"},
-            "attributes": OBJECT,
-            "timestamp": UNIX_SECONDS,
-            "id": {"type": "string"},
-        },
-    },
+    **CIO_OPERATION_SCHEMAS,
 }
 
 
@@ -298,7 +290,8 @@ WRITE_ANSWERS: dict[str, Any] = {
         "content": {JSON: {"schema": {"$ref": "#/components/schemas/Result"}}},
     },
     "400": _error(
-        "Malformed JSON, a broken gzip stream, or a missing or invalid field; or, in strict mode"
+        "Malformed JSON, a broken gzip stream, a missing or invalid field, or a batch of more"
+        " than 2,500 messages (`code` `too_large`); or, in strict mode"
         " (`code` `strict_mode`), a request with a blocked message: the body adds the counts and"
         " the violations of the Result, and nothing of the request is delivered."
     ),
@@ -308,7 +301,7 @@ WRITE_ANSWERS: dict[str, Any] = {
         " page's Origin is not in its source's allowed_origins."
     ),
     "404": _error("No such call."),
-    "413": _error("Over 32 KB per message, 500 KB or 2,500 messages per batch."),
+    "413": _error("A body over 32 KB (one message) or 500 KB (a batch)."),
     "415": _error("Not JSON (Content-Type) or an unsupported Content-Encoding."),
     "429": _error("Backpressure: the delivery backlog is above the high-water mark.", RETRY_AFTER),
     "503": _error("The store cannot take writes right now; nothing was stored.", RETRY_AFTER),
@@ -345,7 +338,7 @@ def _write(summary: str, schema: str | None, tag: str, security: str, path_param
                 "name": "id",
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NO_NUL},
             },
         )
     return operation
@@ -363,7 +356,8 @@ def _get(
 
 def _single(kind: str) -> str:
     """The body schema of a single Segment endpoint."""
-    return {"track": "Track", "alias": "Alias", "group": "Group"}.get(kind, "Message")
+    names = {"track": "Track", "alias": "Alias", "group": "Group", "page": "Page", "screen": "Page"}
+    return names.get(kind, "Message")
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:

@@ -104,8 +104,10 @@ async def batch(request: Request) -> Response:
         got = "missing" if items is None else type(items).__name__
         raise Problem(400, "malformed", f"expected an array of messages ({got})", "batch")
     if len(items) > MAX_BATCH_MESSAGES:
+        # A count, not a size: a 400 like any body its schema refuses (maxItems), as Segment
+        # answers 400 for a batch over its limits; a body over 500 KB stays a 413.
         raise Problem(
-            413,
+            400,
             "too_large",
             f"the batch has {len(items):,} messages; the limit is {MAX_BATCH_MESSAGES:,}",
             "batch",
