@@ -14,6 +14,7 @@ from rich.table import Table
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
+from trackwell.core.tokens import HASH_PREFIX
 from trackwell.io.config import CONFIG_FILE, ORIGIN_HELP, ConfigError, is_origin
 
 app = typer.Typer(
@@ -189,9 +190,9 @@ def list_command(
             {
                 "source": name,
                 "keys": len(hashes),
-                "hashes": [h[: len("sha256:") + 12] for h in hashes],
+                "hashes": [h[: len(HASH_PREFIX) + 12] for h in hashes],
                 # a rotated-out key's end (keys rotate --overlap), by hash prefix
-                "expires": {h[: len("sha256:") + 12]: expires[h].isoformat() for h in expires},
+                "expires": {h[: len(HASH_PREFIX) + 12]: expires[h].isoformat() for h in expires},
                 "may_send": ring.sources[name].describe(),
                 "allowed_origins": sorted(ring.sources[name].allowed_origins),
             }
