@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import socket
@@ -13,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from trackwell.core.signing import signature_headers
 from trackwell.destinations.http import HttpRequest, HttpxTransport, Transport, TransportError
 from trackwell.io.config import ConfigError
 from trackwell.monitor.findings import SEVERITIES, Severity
@@ -20,8 +19,6 @@ from trackwell.monitor.findings import SEVERITIES, Severity
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 KINDS = ("slack", "pagerduty", "webhook")
 CHANNEL_KEYS = frozenset(["type", "min_severity", "url", "timeout"])
-SIGNATURE_HEADER = "x-trackwell-signature"
-TIMESTAMP_HEADER = "x-trackwell-timestamp"
 _USER_AGENT = "trackwell-alerts"
 
 
@@ -76,12 +73,6 @@ class Channel(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """`v0=` and the hex HMAC-SHA256 of `v0:<timestamp>:<body>` (the webhook destination's scheme)."""
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
-    return f"v0={digest.hexdigest()}"
 
 
 class HttpChannel:
@@ -219,8 +210,7 @@ class WebhookChannel(HttpChannel):
         """The signature and its timestamp."""
         if not self._secret:
             return {}
-        stamp = int(self._clock())
-        return {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign(self._secret, stamp, body)}
+        return signature_headers(self._secret, body, self._clock())
 
 
 def env_name(channel: str, key: str) -> str:
