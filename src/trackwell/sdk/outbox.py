@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from trackwell.core.process import process_alive
 from trackwell.store.base import Checked, Store, StoreError
 
 log = logging.getLogger("trackwell.sdk.outbox")
@@ -314,7 +315,7 @@ class Outbox:
             if ".replay-" in candidate.name:
                 continue
             owner = candidate.name[len(prefix) + 1 :].split("-")[0]
-            if not owner.isdigit() or int(owner) == os.getpid() or _alive(int(owner)):
+            if not owner.isdigit() or int(owner) == os.getpid() or process_alive(int(owner)):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 candidate.rename(candidate.with_name(f"{candidate.name}.replay-{time.time_ns()}"))
@@ -457,22 +458,6 @@ def _size(path: Path) -> int:
 def _spill_prefix(path: Path) -> str:
     """`trackwell.db.spill-123-0` -> `trackwell.db.spill`."""
     return path.name.split(".spill-", 1)[0] + ".spill"
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process is running (a zombie, dead but not yet reaped, counts as gone)."""
-    try:
-        if Path(f"/proc/{pid}/stat").read_bytes().split(b") ", 1)[-1][:1] == b"Z":
-            return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _decode_spilled(payload: bytes) -> tuple[int, Checked]:
