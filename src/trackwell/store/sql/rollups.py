@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from trackwell.store import histogram
+from trackwell.core import histogram
 from trackwell.store.base import DeliveryRollup, PeopleRollup, VolumeRollup
 from trackwell.store.sql.dialect import Conn
 
