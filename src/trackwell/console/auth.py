@@ -13,7 +13,7 @@ from typing import Any
 
 # `hash_token` is re-exported: tests and older code import it from here.
 from trackwell.core.tokens import hash_token as hash_token
-from trackwell.core.tokens import is_token_hash
+from trackwell.core.tokens import is_token_hash, new_token
 
 TOKEN_ENV = "TRACKWELL_ADMIN_TOKEN"
 SESSION_COOKIE = "tw_console"
@@ -85,7 +85,7 @@ class Guard:
     def new_session(self, now: float | None = None) -> tuple[Session, str]:
         """A fresh session and its cookie value."""
         expires = int((time.time() if now is None else now) + SESSION_SECONDS)
-        session = Session(secrets.token_urlsafe(18), expires)
+        session = Session(new_token(nbytes=18), expires)
         body = f"{session.sid}.{expires}"
         return session, f"{body}.{self._sign('session|' + body)}"
 
@@ -116,7 +116,7 @@ class Guard:
     def login_nonce(self, now: float | None = None) -> tuple[str, str]:
         """(cookie value, form token) for the login form, which has no session yet."""
         expires = int((time.time() if now is None else now) + LOGIN_FORM_SECONDS)
-        body = f"{secrets.token_urlsafe(12)}.{expires}"
+        body = f"{new_token(nbytes=12)}.{expires}"
         return f"{body}.{self._sign('login|' + body)}", self._sign("login-form|" + body)
 
     def check_login_nonce(self, cookie: str | None, token: str, now: float | None = None) -> bool:
