@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +11,7 @@ from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt
 from trackwell.cli.output import fail, print_json, stdout
 from trackwell.cli.plan import resolve_plan
 from trackwell.cli.stores import existing_store
+from trackwell.core.time import now_ms
 from trackwell.io.eventfile import EventFileError, read_events
 from trackwell.monitor.audit import audit
 from trackwell.monitor.audit_markdown import render_markdown
@@ -48,7 +48,7 @@ def audit_command(
         messages = [e.data for e in source.events if isinstance(e.data, dict)]
     store = existing_store(store_url)
     try:
-        today = int(time.time() * 1000) // DAY_MS
+        today = now_ms() // DAY_MS
         report = audit(store, plan, today=today, days=days, low=low, sample=messages)
     finally:
         store.close()

@@ -17,6 +17,7 @@ from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.stores import existing_store
 from trackwell.core.messages import MessageError, parse_time
+from trackwell.core.time import now_ms
 from trackwell.destinations.base import Destination
 from trackwell.io.config import ConfigError
 from trackwell.store import StoreError, open_store
@@ -74,7 +75,7 @@ def deliveries_command(
     """Per destination: pending, in flight, delivered, captured, retrying, dead, oldest pending, last error."""
     store = existing_store(store_url)
     try:
-        stats = store.delivery_stats(int(time.time() * 1000))
+        stats = store.delivery_stats(now_ms())
     finally:
         store.close()
     if json_output:
@@ -166,7 +167,7 @@ def replay_command(
             captured_only=captured,
             since_ms=since_ms,
             message_id=message_id,
-            now_ms=int(time.time() * 1000),
+            now_ms=now_ms(),
         )
     except StoreError as exc:
         fail(str(exc))
@@ -192,7 +193,7 @@ def route_command(
     except (StoreError, ConfigError) as exc:
         fail(str(exc))
     router = Router(store, destinations)
-    captured = {s.destination: s.captured for s in store.delivery_stats(int(time.time() * 1000))}
+    captured = {s.destination: s.captured for s in store.delivery_stats(now_ms())}
     for d in destinations:
         mode = " in capture mode: requests are recorded, not sent (outcome captured)"
         stderr.print(f"routing to {d.name} ({d.kind}){mode if d.capture else ''}")

@@ -20,6 +20,7 @@ from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
 from trackwell.cli.plan import resolve_plan
 from trackwell.cli.stores import existing_store
+from trackwell.core.time import now_ms
 from trackwell.io.config import ConfigError, Settings
 from trackwell.monitor import Evaluation, evaluate, load_options
 from trackwell.monitor.alerts import Alerter, Notice, build_channels, parse_alerts, state_path
@@ -234,11 +235,9 @@ def _count(
     store: Store, plan: CompiledPlan, settings: Settings, sides: list[Side], event: str, days: int
 ) -> dict[int, list[int]]:
     """day -> one count per side, for the `days` whole days before today."""
-    today = int(time.time() * 1000) // DAY_MS
+    today = now_ms() // DAY_MS
     since, until = today - days, today - 1
-    counting = Counting(
-        Reads(store, int(time.time() * 1000)), settings.destinations, os.environ, Path()
-    )
+    counting = Counting(Reads(store, now_ms()), settings.destinations, os.environ, Path())
     table = {day: [0] * len(sides) for day in range(since, until + 1)}
     for index, side in enumerate(sides):
         try:

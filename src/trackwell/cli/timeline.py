@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +9,7 @@ from rich.table import Table
 
 from trackwell.cli.output import print_json, stdout
 from trackwell.cli.stores import existing_store
+from trackwell.core.time import iso_seconds
 from trackwell.store import Profile, Timeline
 
 StoreOpt = Annotated[
@@ -91,9 +91,7 @@ def timeline_document(timeline: Timeline) -> dict[str, Any]:
 def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )
+    return iso_seconds(ms)
 
 
 def _render(person: str, timeline: Timeline) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +14,7 @@ from trackwell.cli.output import fail, print_json, stdout
 from trackwell.cli.plan import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.cli.timeline import profile_document, timeline_document
+from trackwell.core.time import now_ms
 from trackwell.monitor.why import WhyReport, why
 from trackwell.quality.compiled import compile_plan
 from trackwell.store import Timeline
@@ -48,7 +48,7 @@ def why_command(
             store,
             plan,
             person,
-            now_ms=int(time.time() * 1000),
+            now_ms=now_ms(),
             event=event,
             since_ms=since_ms,
             destinations=settings.destinations,

@@ -8,10 +8,10 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from trackwell.core.signing import signature_headers
+from trackwell.core.time import iso_seconds
 from trackwell.destinations.http import HttpRequest, HttpxTransport, Transport, TransportError
 from trackwell.io.config import ConfigError
 from trackwell.monitor.findings import SEVERITIES, Severity
@@ -56,7 +56,7 @@ class AlertEvent:
             "title": self.title,
             "explanation": self.explanation,
             "numbers": dict(self.numbers),
-            "at": _iso(self.at_ms),
+            "at": iso_seconds(self.at_ms),
         }
 
 
@@ -180,7 +180,7 @@ class PagerDutyChannel(HttpChannel):
                 "summary": event.title[:1024],
                 "source": f"trackwell@{socket.gethostname()}",
                 "severity": event.severity,
-                "timestamp": _iso(event.at_ms),
+                "timestamp": iso_seconds(event.at_ms),
                 "component": event.key[:255],
                 "class": event.monitor,
                 "custom_details": {"explanation": event.explanation, **event.numbers},
@@ -274,9 +274,3 @@ def _escape(text: str) -> str:
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )
