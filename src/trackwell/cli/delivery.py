@@ -17,7 +17,7 @@ from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.stores import existing_store
 from trackwell.core.messages import MessageError, parse_time
-from trackwell.core.time import now_ms
+from trackwell.core.time import now_ms, to_ms
 from trackwell.destinations.base import Destination
 from trackwell.io.config import ConfigError
 from trackwell.store import StoreError, open_store
@@ -156,7 +156,7 @@ def replay_command(
     if not dead and not captured and since is None and message_id is None:
         fail("say what to replay: --dead, --captured, --since TIME and/or --message-id ID")
     try:
-        since_ms = int(parse_since(since).timestamp() * 1000) if since else None
+        since_ms = to_ms(parse_since(since)) if since else None
     except ValueError as exc:
         fail(str(exc))
     store = existing_store(store_url)

@@ -14,7 +14,7 @@ from trackwell.cli.output import fail, print_json, stdout
 from trackwell.cli.plan import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.cli.timeline import profile_document, timeline_document
-from trackwell.core.time import now_ms
+from trackwell.core.time import now_ms, to_ms
 from trackwell.monitor.why import WhyReport, why
 from trackwell.quality.compiled import compile_plan
 from trackwell.store import Timeline
@@ -38,7 +38,7 @@ def why_command(
     """Profile, merged history, last events with verdicts and deliveries, and a diagnosis."""
     settings = settings_for(plan_path, store_url)
     try:
-        since_ms = int(parse_since(since).timestamp() * 1000) if since else None
+        since_ms = to_ms(parse_since(since)) if since else None
     except ValueError as exc:
         fail(str(exc))
     plan = compile_plan(resolve_plan(plan_path))

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from trackwell.console.auth import Session
-from trackwell.core.time import day_label
+from trackwell.core.time import day_label, to_ms
 
 # A fragment of a page that console.js re-fetches while the page is open.
 PART_PARAM = "part"
@@ -38,7 +38,7 @@ def iso_ms(value: Any) -> int | None:
     if not isinstance(value, str):
         return None
     try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        return to_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
 
