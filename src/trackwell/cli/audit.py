@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +10,7 @@ from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt
 from trackwell.cli.output import fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
+from trackwell.core.time import now_ms
 
 
 def audit_command(
@@ -50,7 +50,7 @@ def audit_command(
         messages = [e.data for e in source.events if isinstance(e.data, dict)]
     store = existing_store(store_url)
     try:
-        today = int(time.time() * 1000) // DAY_MS
+        today = now_ms() // DAY_MS
         report = audit(store, plan, today=today, days=days, low=low, sample=messages)
     finally:
         store.close()

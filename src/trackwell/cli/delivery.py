@@ -15,6 +15,7 @@ import typer
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.stores import existing_store
+from trackwell.core.time import now_ms, to_ms
 
 if TYPE_CHECKING:
     from trackwell.destinations.base import Destination
@@ -77,7 +78,7 @@ def deliveries_command(
 
     store = existing_store(store_url)
     try:
-        stats = store.delivery_stats(int(time.time() * 1000))
+        stats = store.delivery_stats(now_ms())
     finally:
         store.close()
     if json_output:
@@ -160,7 +161,7 @@ def replay_command(
     if not dead and not captured and since is None and message_id is None:
         fail("say what to replay: --dead, --captured, --since TIME and/or --message-id ID")
     try:
-        since_ms = int(parse_since(since).timestamp() * 1000) if since else None
+        since_ms = to_ms(parse_since(since)) if since else None
     except ValueError as exc:
         fail(str(exc))
     store = existing_store(store_url)
@@ -171,7 +172,7 @@ def replay_command(
             captured_only=captured,
             since_ms=since_ms,
             message_id=message_id,
-            now_ms=int(time.time() * 1000),
+            now_ms=now_ms(),
         )
     except StoreError as exc:
         fail(str(exc))
@@ -199,7 +200,7 @@ def route_command(
     except (StoreError, ConfigError) as exc:
         fail(str(exc))
     router = Router(store, destinations)
-    captured = {s.destination: s.captured for s in store.delivery_stats(int(time.time() * 1000))}
+    captured = {s.destination: s.captured for s in store.delivery_stats(now_ms())}
     for d in destinations:
         mode = " in capture mode: requests are recorded, not sent (outcome captured)"
         stderr.print(f"routing to {d.name} ({d.kind}){mode if d.capture else ''}")

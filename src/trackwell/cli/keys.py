@@ -14,6 +14,7 @@ import typer
 from trackwell.cli.extras import require_extra
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
+from trackwell.core.tokens import HASH_PREFIX
 
 app = typer.Typer(
     help="Write keys for the gateway's sources (stored hashed in trackwell.toml).",
@@ -204,9 +205,9 @@ def list_command(
             {
                 "source": name,
                 "keys": len(hashes),
-                "hashes": [h[: len("sha256:") + 12] for h in hashes],
+                "hashes": [h[: len(HASH_PREFIX) + 12] for h in hashes],
                 # a rotated-out key's end (keys rotate --overlap), by hash prefix
-                "expires": {h[: len("sha256:") + 12]: expires[h].isoformat() for h in expires},
+                "expires": {h[: len(HASH_PREFIX) + 12]: expires[h].isoformat() for h in expires},
                 "may_send": ring.sources[name].describe(),
                 "allowed_origins": sorted(ring.sources[name].allowed_origins),
             }

@@ -18,6 +18,7 @@ from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, escape, fail, print_json, stderr, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
+from trackwell.core.time import now_ms
 
 if TYPE_CHECKING:
     from trackwell.io.config import Settings
@@ -251,9 +252,7 @@ def _count(
 
     today = int(time.time() * 1000) // DAY_MS
     since, until = today - days, today - 1
-    counting = Counting(
-        Reads(store, int(time.time() * 1000)), settings.destinations, os.environ, Path()
-    )
+    counting = Counting(Reads(store, now_ms()), settings.destinations, os.environ, Path())
     table = {day: [0] * len(sides) for day in range(since, until + 1)}
     for index, side in enumerate(sides):
         try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from trackwell.cli.output import print_json, stdout
 from trackwell.cli.stores import existing_store
+from trackwell.core.time import iso_seconds
 
 if TYPE_CHECKING:
     from trackwell.store import Profile, Timeline
@@ -92,9 +92,7 @@ def timeline_document(timeline: Timeline) -> dict[str, Any]:
 def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )
+    return iso_seconds(ms)
 
 
 def _render(person: str, timeline: Timeline) -> None:

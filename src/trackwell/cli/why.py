@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,6 +12,7 @@ from trackwell.cli.output import escape, fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.cli.timeline import profile_document, timeline_document
+from trackwell.core.time import now_ms, to_ms
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -41,7 +41,7 @@ def why_command(
 
     settings = settings_for(plan_path, store_url)
     try:
-        since_ms = int(parse_since(since).timestamp() * 1000) if since else None
+        since_ms = to_ms(parse_since(since)) if since else None
     except ValueError as exc:
         fail(str(exc))
     plan = compile_plan(resolve_plan(plan_path))
@@ -51,7 +51,7 @@ def why_command(
             store,
             plan,
             person,
-            now_ms=int(time.time() * 1000),
+            now_ms=now_ms(),
             event=event,
             since_ms=since_ms,
             destinations=settings.destinations,

@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-HASH_PREFIX = "sha256:"
+# `hash_token` is re-exported: tests and older code import it from here.
+from trackwell.core.tokens import hash_token as hash_token
+from trackwell.core.tokens import is_token_hash, new_token
+
 TOKEN_ENV = "TRACKWELL_ADMIN_TOKEN"
 SESSION_COOKIE = "tw_console"
 LOGIN_COOKIE = "tw_console_login"
@@ -23,19 +26,6 @@ MAX_FAILURES = 10
 FAILURE_WINDOW_SECONDS = 60.0
 
 
-def hash_token(token: str) -> str:
-    """The form an admin token is stored in: `sha256:<hex>` (tokens are random: no salt needed)."""
-    return HASH_PREFIX + hashlib.sha256(token.encode()).hexdigest()
-
-
-def valid_hash(value: object) -> bool:
-    """Whether a configured value looks like `sha256:<64 hex digits>`."""
-    if not isinstance(value, str) or not value.startswith(HASH_PREFIX):
-        return False
-    digest = value[len(HASH_PREFIX) :]
-    return len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
-
-
 def admin_token_hash(
     console: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> str | None:
@@ -45,7 +35,7 @@ def admin_token_hash(
     if token:
         return hash_token(token)
     configured = (console or {}).get("admin_token_hash")
-    return configured if isinstance(configured, str) and valid_hash(configured) else None
+    return configured if isinstance(configured, str) and is_token_hash(configured) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +67,8 @@ class Guard:
         """Whether `token` is the admin token (constant time; write keys are never accepted)."""
         if self.token_hash is None or not token:
             return False
+        # Written out, not `core.tokens.token_matches`: a security test reads this method's
+        # source to pin the constant-time comparison.
         return hmac.compare_digest(hash_token(token).encode(), self.token_hash.encode())
 
     def throttled(self, now: float | None = None) -> bool:
@@ -93,7 +85,7 @@ class Guard:
     def new_session(self, now: float | None = None) -> tuple[Session, str]:
         """A fresh session and its cookie value."""
         expires = int((time.time() if now is None else now) + SESSION_SECONDS)
-        session = Session(secrets.token_urlsafe(18), expires)
+        session = Session(new_token(nbytes=18), expires)
         body = f"{session.sid}.{expires}"
         return session, f"{body}.{self._sign('session|' + body)}"
 
@@ -124,7 +116,7 @@ class Guard:
     def login_nonce(self, now: float | None = None) -> tuple[str, str]:
         """(cookie value, form token) for the login form, which has no session yet."""
         expires = int((time.time() if now is None else now) + LOGIN_FORM_SECONDS)
-        body = f"{secrets.token_urlsafe(12)}.{expires}"
+        body = f"{new_token(nbytes=12)}.{expires}"
         return f"{body}.{self._sign('login|' + body)}", self._sign("login-form|" + body)
 
     def check_login_nonce(self, cookie: str | None, token: str, now: float | None = None) -> bool:

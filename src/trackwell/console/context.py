@@ -13,12 +13,11 @@ from starlette.requests import Request
 
 from trackwell.console.auth import Guard
 from trackwell.console.templating import Renderer
+from trackwell.core.time import DAY_MS
 from trackwell.monitor.runner import Evaluation
 from trackwell.plan import Plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.store.base import Store
-
-DAY_MS = 86_400_000
 
 
 class PlanCache:

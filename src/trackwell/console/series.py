@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from trackwell.store import histogram
+from trackwell.core import histogram
 from trackwell.store.base import DeliveryRollup, VolumeRollup
 
 DAY_SECONDS = 86_400

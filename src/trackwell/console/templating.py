@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from trackwell.console.auth import Session
+from trackwell.core.time import day_label, to_ms
 
 # A fragment of a page that console.js re-fetches while the page is open.
 PART_PARAM = "part"
@@ -29,7 +30,7 @@ def day(value: int | None) -> str:
     """Days since the epoch as `2026-03-02`."""
     if value is None:
         return "never"
-    return datetime.fromtimestamp(value * 86400, UTC).strftime("%Y-%m-%d")
+    return day_label(value)
 
 
 def iso_ms(value: Any) -> int | None:
@@ -37,7 +38,7 @@ def iso_ms(value: Any) -> int | None:
     if not isinstance(value, str):
         return None
     try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        return to_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -12,6 +10,11 @@ from typing import Any
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import format_time
 from trackwell.core.operations import OPERATIONS
+
+# Receivers verify with `verify_signature`, importable from here as documented.
+from trackwell.core.signing import sign as sign
+from trackwell.core.signing import signature_headers
+from trackwell.core.signing import verify_signature as verify_signature
 from trackwell.destinations.base import Prepared
 from trackwell.destinations.common import (
     HttpDestination,
@@ -21,41 +24,7 @@ from trackwell.destinations.common import (
 )
 from trackwell.destinations.http import HttpRequest, Transport
 
-SIGNATURE_HEADER = "x-trackwell-signature"
-TIMESTAMP_HEADER = "x-trackwell-timestamp"
-SIGNATURE_VERSION = "v0"
-DEFAULT_TOLERANCE_SECONDS = (
-    300  # receivers refuse older signatures, so a captured body can't replay
-)
 DEFAULT_MAX_BODY_BYTES = 1_000_000
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """`v0=` and the hex HMAC-SHA256 of `v0:<timestamp>:<body>` under the shared secret."""
-    base = f"{SIGNATURE_VERSION}:{timestamp}:".encode() + body
-    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return f"{SIGNATURE_VERSION}={digest}"
-
-
-def verify_signature(
-    secret: str,
-    body: bytes,
-    timestamp: str | None,
-    signature: str | None,
-    *,
-    tolerance: float = DEFAULT_TOLERANCE_SECONDS,
-    now: float | None = None,
-) -> bool:
-    """For receivers: whether the headers sign this body and the timestamp is recent."""
-    if not timestamp or not signature:
-        return False
-    try:
-        stamp = int(timestamp)
-    except ValueError:
-        return False
-    if abs((time.time() if now is None else now) - stamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, stamp, body), signature)
 
 
 class Webhook(HttpDestination):
@@ -120,7 +89,5 @@ class Webhook(HttpDestination):
     def _request(self, body: bytes) -> HttpRequest:
         headers = json_headers(**self._headers)
         if self._secret:
-            stamp = int(self._clock())
-            headers[TIMESTAMP_HEADER] = str(stamp)
-            headers[SIGNATURE_HEADER] = sign(self._secret, stamp, body)
+            headers.update(signature_headers(self._secret, body, self._clock()))
         return HttpRequest("POST", self.target_url, headers, body)

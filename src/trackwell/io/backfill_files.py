@@ -1,4 +1,5 @@
-"""Reading history files for backfill: JSON Lines, or CSV with a dotted-header convention."""
+"""Reading history files for backfill: JSON Lines (`io/eventfile.py`'s reader), or CSV with a
+dotted-header convention."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trackwell.io.eventfile import read_json_lines
 from trackwell.plan.model import Plan, PropertySpec
 
 # Content-derived ids make a re-run of the same file idempotent at every destination.
@@ -68,14 +70,12 @@ def _with_id(line: int, data: Any) -> Row:
 
 
 def _jsonl(path: Path) -> Iterator[Row]:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield _with_id(number, json.loads(raw))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                yield Row(number, None, f"not JSON ({exc})")
+    with path.open("rb") as handle:  # streamed: history files can be far larger than memory
+        for line in read_json_lines(handle):
+            if line.error is not None:
+                yield Row(line.line, None, line.error)
+            else:
+                yield _with_id(line.line, line.data)
 
 
 def _csv(path: Path, plan: Plan) -> Iterator[Row]:

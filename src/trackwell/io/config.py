@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trackwell.core.messages import MESSAGE_TYPES
+from trackwell.core.tokens import HASH_PREFIX, is_token_hash
 
 CONFIG_FILE = "trackwell.toml"
 DEFAULT_PLAN = "tracking-plan.yaml"
@@ -110,13 +111,8 @@ def parse_console(path: Path, value: Any) -> dict[str, Any]:
     for key in table:
         if key != "admin_token_hash":
             raise ConfigError(f"{path}: console.{key}: unknown key (expected admin_token_hash)")
-    digest = table.get("admin_token_hash", "sha256:" + "0" * 64)
-    if not (
-        isinstance(digest, str)
-        and digest.startswith("sha256:")
-        and len(digest) == 71
-        and all(c in "0123456789abcdef" for c in digest[7:])
-    ):
+    digest = table.get("admin_token_hash", HASH_PREFIX + "0" * 64)
+    if not is_token_hash(digest):
         raise ConfigError(
             f"{path}: console.admin_token_hash must be 'sha256:<64 hex digits>'"
             ' (printf %s "$TOKEN" | sha256sum); keep the token itself in TRACKWELL_ADMIN_TOKEN'
@@ -139,9 +135,7 @@ def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:
                     f"{where}: unknown key {key!r} (expected one of {', '.join(SOURCE_KEYS)})"
                 )
         hashes = table.get("key_hashes", [])
-        if not isinstance(hashes, list) or not all(
-            isinstance(h, str) and h.startswith("sha256:") and len(h) == 71 for h in hashes
-        ):
+        if not isinstance(hashes, list) or not all(is_token_hash(h) for h in hashes):
             raise ConfigError(
                 f"{where}.key_hashes must be a list of 'sha256:<64 hex digits>' (made by `trackwell keys add`)"
             )

@@ -1,10 +1,14 @@
-"""Read files of events: JSON Lines, a Segment batch (`{"batch": [...]}`), or a JSON array."""
+"""Read files of events: JSON Lines, a Segment batch (`{"batch": [...]}`), or a JSON array.
+
+`read_json_lines` is the one JSON Lines reader: `trackwell check` reads through it here, and
+backfill streams its history files through it (`io/backfill_files.py`).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,17 @@ class RawEvent:
     line: int | None
     data: Any
     size: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLine:
+    """One non-blank line of a JSON Lines file: its 1-based number, its size in bytes (without
+    the line break), and its value, or why it is not JSON."""
+
+    line: int
+    size: int
+    data: Any
     error: str | None = None
 
 
@@ -89,19 +104,22 @@ def _entries(items: list[Any], batch: dict[str, Any] | None) -> list[RawEvent]:
     return events
 
 
-def _lines(raw: bytes) -> Iterator[RawEvent]:
-    index = 0
-    for number, line in enumerate(raw.split(b"\n"), start=1):
+def read_json_lines(lines: Iterable[bytes]) -> Iterator[JsonLine]:
+    """The values of JSON Lines, one per non-blank line, read lazily (an open binary file can
+    be streamed); a line that is not UTF-8 or not JSON comes back with the reason instead."""
+    for number, raw in enumerate(lines, start=1):
+        line = raw.removesuffix(b"\n")
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            yield JsonLine(number, len(line), json.loads(line))
         except UnicodeDecodeError:
-            yield RawEvent(index, number, None, len(line), "not UTF-8 text")
+            yield JsonLine(number, len(line), None, "not UTF-8 text")
         except json.JSONDecodeError as exc:
-            yield RawEvent(
-                index, number, None, len(line), f"not JSON ({exc.msg} at column {exc.colno})"
-            )
-        else:
-            yield RawEvent(index, number, data, len(line))
-        index += 1
+            reason = f"not JSON ({exc.msg} at column {exc.colno})"
+            yield JsonLine(number, len(line), None, reason)
+
+
+def _lines(raw: bytes) -> Iterator[RawEvent]:
+    for index, line in enumerate(read_json_lines(raw.split(b"\n"))):
+        yield RawEvent(index, line.line, line.data, line.size, line.error)

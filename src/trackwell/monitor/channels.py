@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from trackwell.core.signing import signature_headers
+from trackwell.core.time import iso_seconds
 from trackwell.destinations.http import HttpRequest, HttpxTransport, Transport, TransportError
 from trackwell.io.config import ConfigError
 from trackwell.monitor.findings import SEVERITIES, Severity
@@ -20,8 +19,6 @@ from trackwell.monitor.findings import SEVERITIES, Severity
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 KINDS = ("slack", "pagerduty", "webhook")
 CHANNEL_KEYS = frozenset(["type", "min_severity", "url", "timeout"])
-SIGNATURE_HEADER = "x-trackwell-signature"
-TIMESTAMP_HEADER = "x-trackwell-timestamp"
 _USER_AGENT = "trackwell-alerts"
 
 
@@ -59,7 +56,7 @@ class AlertEvent:
             "title": self.title,
             "explanation": self.explanation,
             "numbers": dict(self.numbers),
-            "at": _iso(self.at_ms),
+            "at": iso_seconds(self.at_ms),
         }
 
 
@@ -76,12 +73,6 @@ class Channel(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """`v0=` and the hex HMAC-SHA256 of `v0:<timestamp>:<body>` (the webhook destination's scheme)."""
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
-    return f"v0={digest.hexdigest()}"
 
 
 class HttpChannel:
@@ -189,7 +180,7 @@ class PagerDutyChannel(HttpChannel):
                 "summary": event.title[:1024],
                 "source": f"trackwell@{socket.gethostname()}",
                 "severity": event.severity,
-                "timestamp": _iso(event.at_ms),
+                "timestamp": iso_seconds(event.at_ms),
                 "component": event.key[:255],
                 "class": event.monitor,
                 "custom_details": {"explanation": event.explanation, **event.numbers},
@@ -219,8 +210,7 @@ class WebhookChannel(HttpChannel):
         """The signature and its timestamp."""
         if not self._secret:
             return {}
-        stamp = int(self._clock())
-        return {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign(self._secret, stamp, body)}
+        return signature_headers(self._secret, body, self._clock())
 
 
 def env_name(channel: str, key: str) -> str:
@@ -284,9 +274,3 @@ def _escape(text: str) -> str:
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Re-exported: every monitor takes its day arithmetic from its context module.
+from trackwell.core.time import DAY_MS as DAY_MS
+from trackwell.core.time import day_label as day_label
 from trackwell.monitor.findings import Finding
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.store.base import (
@@ -19,7 +22,6 @@ from trackwell.store.base import (
     VolumeRollup,
 )
 
-DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 # Read once per evaluation: four weeks of same weekdays, a month plus a week for budgets.
 PREFETCH_DAYS = 45
@@ -161,11 +163,6 @@ class Monitor:
     summary: str  # one line for `trackwell monitor --help` and the README
     # Checks the shape of list and table settings up front (raises ConfigError).
     validate: Callable[[Mapping[str, Any]], None] | None = None
-
-
-def day_label(day: int) -> str:
-    """Days since the epoch as `2026-03-02`."""
-    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
 
 
 def time_label(ms: int) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from trackwell.core import histogram
 from trackwell.monitor.context import Context, Monitor, duration
 from trackwell.monitor.findings import Finding, count
-from trackwell.store import histogram
 from trackwell.store.base import DeliveryStats
 
 CUSTOMERIO_WARNING_SECONDS = 24 * 3600

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from statistics import median
 
+from trackwell.core.time import day_start
 from trackwell.monitor.context import Context, Monitor
 from trackwell.monitor.findings import Finding, Severity, count
 from trackwell.plan import naming
@@ -268,7 +268,7 @@ def _spike(
 
 
 def _weekday(day: int) -> str:
-    return datetime.fromtimestamp(day * 86400, UTC).strftime("%A")
+    return day_start(day).strftime("%A")
 
 
 DROP = Monitor(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trackwell.core.messages import MessageError, parse_time
+from trackwell.core.time import to_ms
 from trackwell.monitor.context import duration, time_label
 from trackwell.plan import naming
 from trackwell.quality.compiled import CompiledPlan
@@ -358,7 +359,7 @@ def _ms(entry: TimelineEntry, key: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(parse_time(value, key).timestamp() * 1000)
+        return to_ms(parse_time(value, key))
     except MessageError:
         return None
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
-from trackwell.core.ids import new_message_id
 from trackwell.core.messages import (
     MAX_MESSAGE_BYTES,
     NUL,
@@ -22,9 +21,9 @@ from trackwell.core.messages import (
     normalise,
 )
 from trackwell.core.operations import CIO_ID_TYPE
+from trackwell.pipeline.blocked import blocked_input
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
-from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Verdict, Violation
 from trackwell.store.base import Checked, Store
 
@@ -78,7 +77,8 @@ def prepare(
         try:
             message = normalise(from_json(item, size=size), received_at)
         except MessageError as exc:
-            return replace(_unparseable(item, exc, received_at), source=source or "unknown")
+            violation = Violation(exc.code, exc.path, exc.message, "block")
+            return blocked_input(item, violation, received_at, source=source or "unknown")
     nul_path = _cio_id_with_nul(message)
     if nul_path is not None:
         # The Customer.io id becomes the person key of the log, like userId (see `NUL`).
@@ -179,36 +179,3 @@ def _summary(message: Message) -> bytes:
         },
         default=str,
     )
-
-
-def _unparseable(item: Any, error: MessageError, received_at: datetime) -> Checked:
-    """A message that could not be parsed, kept (redacted) in the blocked table."""
-    data: Any = item
-    if isinstance(item, Mapping):
-        data = dict(item)
-        found: list[tuple[tuple[str | int, ...], str]] = []
-        scan(data, (), found)
-        for path, kind in found:
-            redact(data, path, kind)
-    try:
-        body = orjson.dumps(data)
-    except TypeError:
-        body = orjson.dumps({"unreadable": type(item).__name__})
-    if len(body) > MAX_MESSAGE_BYTES:
-        body = orjson.dumps({"truncated": True, "bytes": len(body)})
-    raw: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-
-    def text(key: str) -> str | None:
-        value = raw.get(key)
-        return value[:255] if isinstance(value, str) else None
-
-    message = Message(
-        # The blocked table keeps whatever type was claimed, even an unknown one.
-        type=cast(Any, (text("type") or "unknown")[:20]),
-        message_id=text("messageId") or new_message_id(),
-        user_id=text("userId"),
-        anonymous_id=text("anonymousId"),
-        received_at=received_at,
-    )
-    violation = Violation(error.code, error.path, error.message, "block")
-    return Checked(message, "blocked", (violation,), body)

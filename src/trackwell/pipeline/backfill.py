@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from trackwell.core.messages import MessageError, from_json, normalise, to_json
+from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.retry import backoff_seconds
 from trackwell.io.backfill_files import Row, read_rows
-from trackwell.pipeline.router import RateLimiter
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan
 
@@ -134,7 +134,7 @@ def run_backfill(
     if not options.dry_run:
         state.parent.mkdir(parents=True, exist_ok=True)
     report.errors_file = str(errors)
-    limiter = RateLimiter(options.rate or destination.rate_limit)
+    limiter = TokenBucket(options.rate or destination.rate_limit)
     batch: list[tuple[int, dict[str, Any]]] = []
     with errors.open("a", encoding="utf-8") if not options.dry_run else _Null() as error_log:
 
@@ -219,7 +219,7 @@ def _action_time(message: dict[str, Any]) -> datetime:
 def _send(
     batch: list[tuple[int, dict[str, Any]]],
     destination: Destination,
-    limiter: RateLimiter,
+    limiter: TokenBucket,
     report: BackfillReport,
     error_log: Any,
     options: BackfillOptions,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trackwell.core.messages import parse_time
+from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.retry import (
@@ -84,24 +85,8 @@ def batch_health(outcomes: Sequence[Outcome]) -> Literal["answered", "failed", "
     return "unknown"
 
 
-class RateLimiter:
-    """A token bucket in messages per second (None: no limit)."""
-
-    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self._clock = clock
-        self._tokens = rate or 0.0
-        self._last = clock()
-
-    def delay(self, count: int) -> float:
-        """Take `count` tokens; returns how long to wait before sending them."""
-        if not self.rate:
-            return 0.0
-        now = self._clock()
-        self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        self._tokens -= count
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+# The router's name for the bucket it paces each destination with, kept for importers.
+RateLimiter = TokenBucket
 
 
 def results_for(
@@ -181,7 +166,7 @@ class Router:
         self.resume_window = resume_window
         self.circuits = {name: Circuit() for name in self.destinations}
         self.counters = {name: DestinationCounters() for name in self.destinations}
-        self._limiters = {d.name: RateLimiter(d.rate_limit) for d in destinations}
+        self._limiters = {d.name: TokenBucket(d.rate_limit) for d in destinations}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -269,6 +269,34 @@ def redact(root: dict[str, Any], path: Path, kind: str) -> None:
     container[path[-1]] = redacted(kind)
 
 
+def redacted_copy(value: Any) -> Any:
+    """`value` with every sensitive value found by `scan` replaced by its marker, leaving
+    `value` itself unchanged: only the dicts and lists on the way to a redaction are copied,
+    so data the caller still holds (nested dicts included) is never rewritten."""
+    found: list[tuple[Path, str]] = []
+    scan(value, (), found)
+    if not found:
+        return value
+    root: Any = _shallow(value)
+    # Copies made so far, by id: a container reached by two redacted paths is copied once.
+    copies = {id(root)}
+    for path, kind in found:
+        container = root
+        for step in path[:-1]:
+            child = container[step]
+            if id(child) not in copies:
+                child = _shallow(child)
+                copies.add(id(child))
+                container[step] = child
+            container = child
+        container[path[-1]] = redacted(kind)
+    return root
+
+
+def _shallow(container: Any) -> Any:
+    return dict(container) if type(container) is dict else list(container)
+
+
 def format_path(path: Path) -> str:
     """`("properties", "lines", 0, "card")` -> `properties.lines[0].card`."""
     text = ""

@@ -38,6 +38,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from trackwell.core.messages import Message
+from trackwell.core.process import process_alive
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Store, StoreError
 
@@ -319,7 +320,7 @@ class Outbox:
             if ".replay-" in candidate.name:
                 continue
             owner = candidate.name[len(prefix) + 1 :].split("-")[0]
-            if not owner.isdigit() or int(owner) == os.getpid() or _alive(int(owner)):
+            if not owner.isdigit() or int(owner) == os.getpid() or process_alive(int(owner)):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 candidate.rename(candidate.with_name(f"{candidate.name}.replay-{time.time_ns()}"))
@@ -489,22 +490,6 @@ def _size(path: Path) -> int:
 def _spill_prefix(path: Path) -> str:
     """`trackwell.db.spill-123-0` -> `trackwell.db.spill`."""
     return path.name.split(".spill-", 1)[0] + ".spill"
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process is running (a zombie, dead but not yet reaped, counts as gone)."""
-    try:
-        if Path(f"/proc/{pid}/stat").read_bytes().split(b") ", 1)[-1][:1] == b"Z":
-            return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- the spill file's format ----------------------------------------------------------------------

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from trackwell.core.operations import PERSON_ADDRESSED_OPERATIONS, cio_id_of, operation_of
+from trackwell.core.tokens import HASH_PREFIX, hash_token, new_token, token_digest
 from trackwell.server.problems import Problem
 
 KEY_PREFIX = "tw_"
-HASH_PREFIX = "sha256:"
 # The source a `--write-key` / TRACKWELL_WRITE_KEY key belongs to (quick starts, development).
 DEFAULT_SOURCE = "default"
 BROWSER_TYPES = ("page", "track")
@@ -68,12 +66,11 @@ class Source:
 
 def new_key() -> str:
     """A new random write key (192 bits)."""
-    return KEY_PREFIX + secrets.token_urlsafe(24)
+    return new_token(KEY_PREFIX)
 
 
-def hash_key(key: str) -> str:
-    """The form a key is stored in: `sha256:<hex>`; keys are random, so no salt is needed."""
-    return HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+# A write key is stored like every other secret: `sha256:<hex>` (`trackwell.core.tokens`).
+hash_key = hash_token
 
 
 class KeyRing:
@@ -91,7 +88,9 @@ class KeyRing:
             self.sources[source.name] = source
             for stored in hashes:
                 expiry = (expires or {}).get(stored)
-                self._entries.append((bytes.fromhex(stored[len(HASH_PREFIX) :]), source, expiry))
+                self._entries.append(
+                    (bytes.fromhex(stored.removeprefix(HASH_PREFIX)), source, expiry)
+                )
 
     @classmethod
     def from_config(
@@ -132,7 +131,7 @@ class KeyRing:
     def find(self, key: str, now: datetime | None = None) -> Source | None:
         """The source of a key, or None (unknown, or past its `key_expires` time); compares
         against every hash, without an early exit."""
-        digest = hashlib.sha256(key.encode()).digest()
+        digest = token_digest(key)
         moment = now or datetime.now(UTC)
         found: Source | None = None
         for stored, source, expiry in self._entries:

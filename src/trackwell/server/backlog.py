@@ -9,6 +9,7 @@ import time
 from collections.abc import Collection
 from typing import Protocol, runtime_checkable
 
+from trackwell.core.time import now_ms
 from trackwell.server.storeerrors import store_reason
 from trackwell.store import DeliveryStats, Store, StoreError, sqlite_file
 
@@ -74,9 +75,7 @@ class Backlog:
         # Reset before reading: a write landing during the query is counted twice, never missed.
         self._since_poll = 0
         stats = [
-            s
-            for s in self.store.delivery_stats(int(time.time() * 1000))
-            if s.destination in self.destinations
+            s for s in self.store.delivery_stats(now_ms()) if s.destination in self.destinations
         ]
         self.stats = stats
         self._polled = max(

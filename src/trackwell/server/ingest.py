@@ -7,17 +7,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trackwell.core.ids import new_message_id
-from trackwell.core.messages import MAX_MESSAGE_BYTES, Message
 from trackwell.pipeline.accept import prepare
+from trackwell.pipeline.blocked import blocked_input
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
-from trackwell.quality.sensitive import redact, scan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
@@ -212,16 +209,5 @@ def summarise(checked: Sequence[Checked], written: Sequence[Written]) -> dict[st
 
 def _blocked(item: Unmappable, received: datetime, source: str) -> Checked:
     """An item that is not a message, kept redacted in the blocked table with its reason."""
-    data: Any = item.raw
-    if isinstance(data, dict):
-        data = dict(data)
-        found: list[tuple[tuple[str | int, ...], str]] = []
-        scan(data, (), found)
-        for path, kind in found:
-            redact(data, path, kind)
-    body = orjson.dumps(data, default=str)
-    if len(body) > MAX_MESSAGE_BYTES:
-        body = orjson.dumps({"truncated": True, "bytes": len(body)})
-    message = Message(type=cast(Any, "unknown"), message_id=new_message_id(), received_at=received)
     violation = Violation("malformed", item.path, item.message, "block")
-    return Checked(message, "blocked", (violation,), body, source)
+    return blocked_input(item.raw, violation, received, source=source, named=False)

@@ -17,7 +17,8 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Array, InlineTable, Table
 from tomlkit.toml_document import TOMLDocument
 
-from trackwell.server.auth import BROWSER_TYPES, HASH_PREFIX, KEY_PREFIX, hash_key
+from trackwell.core.tokens import HASH_PREFIX, hash_token
+from trackwell.server.auth import BROWSER_TYPES, KEY_PREFIX
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # A hash prefix given to `keys revoke` must have this many hex digits, so it is no guess.
@@ -124,7 +125,7 @@ def revoke_key(path: Path, source: str, reference: str) -> str:
     table = _table(document, path, source)
     hashes: list[str] = [str(h) for h in table.get("key_hashes", [])]
     if reference.startswith(KEY_PREFIX):
-        matches = [h for h in hashes if h == hash_key(reference)]
+        matches = [h for h in hashes if h == hash_token(reference)]
     else:
         digits = reference.removeprefix(HASH_PREFIX).lower()
         if len(digits) < MIN_HASH_PREFIX or not re.fullmatch(r"[0-9a-f]+", digits):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from trackwell.console.auth import hash_token
+from trackwell.core.tokens import hash_token, token_matches
 from trackwell.core.version import __version__
 from trackwell.server.gateway import Gateway
 from trackwell.server.openapi import openapi_document
@@ -84,8 +83,7 @@ def _bearer_matches(request: Request, expected_hash: str) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return False
-    # Hashes of equal length, compared in constant time: the token's length leaks nothing either.
-    return hmac.compare_digest(hash_token(token.strip()), expected_hash)
+    return token_matches(token.strip(), expected_hash)
 
 
 async def openapi(request: Request) -> Response:

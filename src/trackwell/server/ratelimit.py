@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable
 
+from trackwell.core.ratelimit import TokenBucket
 from trackwell.server.auth import Source
 
 
@@ -21,29 +21,16 @@ class SourceLimits:
     def __init__(
         self, sources: Iterable[Source], clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        now = clock()
-        # source -> [tokens, last refill]; full buckets to start with (one second's worth).
         self._buckets = {
-            s.name: [float(s.rate_limit), now] for s in sources if s.rate_limit is not None
+            s.name: TokenBucket(float(s.rate_limit), clock)
+            for s in sources
+            if s.rate_limit is not None
         }
-        self._rates = {s.name: float(s.rate_limit) for s in sources if s.rate_limit is not None}
 
     def take(self, source: str, count: int) -> float:
         """Take `count` events for `source`: 0.0 when allowed, else the seconds to wait."""
-        rate = self._rates.get(source)
-        if rate is None:
-            return 0.0
-        with self._lock:
-            bucket = self._buckets[source]
-            now = self._clock()
-            bucket[0] = min(rate, bucket[0] + (now - bucket[1]) * rate)
-            bucket[1] = now
-            if bucket[0] <= 0:
-                return max(-bucket[0] / rate, 1.0 / rate)
-            bucket[0] -= count
-            return 0.0
+        bucket = self._buckets.get(source)
+        return 0.0 if bucket is None else bucket.admit(count)
 
 
 def retry_after(seconds: float) -> str:

@@ -167,7 +167,7 @@ class DeliveryRollup:
     delivered: int
     retried: int
     dead: int
-    action_latency: list[int]  # histogram over store.histogram.BOUNDS: action time -> ack
+    action_latency: list[int]  # histogram over core.histogram.BOUNDS: action time -> ack
     received_latency: list[int]  # receivedAt -> ack (of delivered messages only)
     captured: int = 0  # recorded in capture mode, never sent
 

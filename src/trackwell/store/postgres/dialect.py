@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
+from trackwell.core.time import DAY_MS, day_start
 from trackwell.store.postgres.connection import Adapter
 from trackwell.store.sql.dialect import Conn
-
-DAY_MS = 86_400_000
 
 
 def partition_name(day: int) -> str:
     """The log partition of one UTC day."""
-    return "log_" + datetime.fromtimestamp(day * 86400, UTC).strftime("%Y%m%d")
+    return "log_" + day_start(day).strftime("%Y%m%d")
 
 
 class PostgresDialect:

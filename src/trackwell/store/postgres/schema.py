@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
+from trackwell.core.time import now_ms
 from trackwell.store.postgres.connection import Adapter
 
 # An arbitrary constant: the key of the advisory lock every trackwell process takes to migrate.
@@ -183,7 +183,7 @@ def migrate(conn: Adapter) -> list[str]:
                     migration(conn)
                     conn.execute(
                         "INSERT INTO migrations (name, applied_ms) VALUES (?, ?)",
-                        (name, int(time.time() * 1000)),
+                        (name, now_ms()),
                     )
                     applied.append(name)
         return applied

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from trackwell.core.time import DAY_MS
 from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS, StoreError
 from trackwell.store.postgres.bounds import Bounds, take_bounds
 from trackwell.store.postgres.connection import PostgresConnections
-from trackwell.store.postgres.dialect import DAY_MS, PostgresDialect, partition_name
+from trackwell.store.postgres.dialect import PostgresDialect, partition_name
 from trackwell.store.postgres.schema import migrate
 from trackwell.store.sql.store import SQLStore
 

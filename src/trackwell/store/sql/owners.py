@@ -15,6 +15,8 @@ import socket
 import uuid
 from pathlib import Path
 
+from trackwell.core.process import process_alive
+
 
 @functools.cache
 def this_node() -> str:
@@ -43,12 +45,4 @@ def owner_is_gone(owner: str) -> bool:
     if node != this_node() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
-    if pid == os.getpid() or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # exists, but belongs to someone else (EPERM)
-    return False
+    return pid != os.getpid() and not process_alive(pid)

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from trackwell.store import histogram
+from trackwell.core import histogram
+from trackwell.core.time import DAY_MS
 from trackwell.store.base import DeliveryRollup, PeopleRollup, VolumeRollup
 from trackwell.store.sql.dialect import Conn
 
-DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 HOURLY_DAYS = 7  # hour rows are kept this long; day rows for good
 ALL_DAY = -1  # the `hour` of a whole-day row

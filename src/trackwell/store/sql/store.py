@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from trackwell.core.delivery import DeliveryFilter
+from trackwell.core.time import DAY_MS, now_ms
 from trackwell.store.base import (
     DEFAULT_DEDUP_WINDOW_DAYS,
     SAMPLE_SCAN_ROWS,
@@ -37,7 +37,6 @@ from trackwell.store.sql import browse, delivery, rollups
 from trackwell.store.sql.dialect import Conn, Database, Dialect
 from trackwell.store.sql.owners import new_owner
 from trackwell.store.sql.writes import (
-    DAY_MS,
     DedupWindow,
     chunks,
     days_needed,
@@ -46,9 +45,8 @@ from trackwell.store.sql.writes import (
     write_batch,
 )
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+# The store's clock, looked up at each call: tests turn the day by replacing it.
+_now_ms = now_ms
 
 
 class SQLStore:

@@ -7,20 +7,19 @@ import hashlib
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from trackwell.core.messages import NUL, NUL_MESSAGE, Message, encode
 from trackwell.core.operations import CIO_ID_PREFIX, cio_id_of
+from trackwell.core.time import DAY_MS, day_start, to_ms
 from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
 from trackwell.store.sql.dialect import Conn, Dialect, storable_text, value_rows
 from trackwell.store.sql.rollups import Tally, prune_hours
 
-DAY_MS = 86_400_000
 ROLLUP_FLUSH_MS = 1_000
 ROLLUP_FLUSH_KEYS = 20_000
 # SQLite caps bound parameters per statement; stay well under the oldest default (999).
@@ -47,14 +46,9 @@ def message_hash(message_id: str) -> int:
     )
 
 
-def to_ms(value: datetime) -> int:
-    """Milliseconds since the epoch."""
-    return int(value.timestamp() * 1000)
-
-
 def dedup_table(day: int) -> str:
     """The name of one day's dedup table (day = days since the epoch, UTC)."""
-    return "dedup_" + datetime.fromtimestamp(day * 86400, UTC).strftime("%Y%m%d")
+    return "dedup_" + day_start(day).strftime("%Y%m%d")
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -167,7 +161,7 @@ def days_needed(batch: Sequence[Checked], now_ms: int) -> set[int]:
     for checked in batch:
         if checked.verdict != "blocked":
             received = checked.message.received_at
-            days.add(int(received.timestamp() * 1000) // DAY_MS if received else today)
+            days.add(to_ms(received) // DAY_MS if received else today)
     return days
 
 
@@ -246,9 +240,9 @@ def write_batch(
             message = dataclasses.replace(message, anonymous_id=message.previous_id)
             body = encode(message)
         timestamp = message.timestamp or message.received_at
-        at = int(timestamp.timestamp() * 1000) if timestamp else 0
+        at = to_ms(timestamp) if timestamp else 0
         received = message.received_at
-        received_ms = int(received.timestamp() * 1000) if received else now_ms
+        received_ms = to_ms(received) if received else now_ms
         violations = checked.violations
         name = message.event if kind == "track" else message.name
         log_rows.append(
@@ -318,7 +312,7 @@ def _count(tally: Tally, checked: Checked, now_ms: int) -> None:
     message = checked.message
     received = message.received_at
     tally.count(
-        int(received.timestamp() * 1000) if received else now_ms,
+        to_ms(received) if received else now_ms,
         None,
         _label(checked.source or "unknown"),
         _label((message.event if message.type == "track" else message.name) or ""),

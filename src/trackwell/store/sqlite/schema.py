@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
+
+from trackwell.core.time import now_ms
 
 # The log's INTEGER PRIMARY KEY (`seq`) is the internal, time-ordered key: appends go to the
 # end of the b-tree. Dedup keeps a 64-bit hash of each messageId in one small table per day
@@ -205,7 +206,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 migration(conn)
                 conn.execute(
                     "INSERT INTO migrations (name, applied_ms) VALUES (?, ?)",
-                    (name, int(time.time() * 1000)),
+                    (name, now_ms()),
                 )
                 applied.append(name)
             conn.execute("COMMIT")
