@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from trackwell.cli.output import print_json, stdout
 from trackwell.cli.stores import existing_store
-from trackwell.store import Profile, Timeline
+from trackwell.monitor.timeline import iso_from_ms, timeline_document
+from trackwell.store import Timeline
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store", help="Store URL (default: configured store).")
@@ -35,67 +35,6 @@ def timeline_command(
     _render(person, timeline)
 
 
-def profile_document(profile: Profile | None) -> dict[str, Any] | None:
-    """The JSON form of a profile."""
-    if profile is None:
-        return None
-    return {
-        "userId": profile.user_id,
-        "traits": profile.traits,
-        "traitsSetAt": {k: _iso(v) for k, v in profile.trait_times.items()},
-        "anonymousIds": list(profile.anonymous_ids),
-        "firstSeen": _iso(profile.first_seen_ms),
-        "lastSeen": _iso(profile.last_seen_ms),
-    }
-
-
-def timeline_document(timeline: Timeline) -> dict[str, Any]:
-    """The JSON form `trackwell timeline --json` prints."""
-    events = []
-    for entry in timeline.entries:
-        message = entry.message
-        item: dict[str, Any] = {"messageId": message.get("messageId"), "type": message.get("type")}
-        if message.get("type") == "track":
-            item["event"] = message.get("event")
-        else:
-            item["name"] = message.get("name")
-        item.update(
-            {
-                "timestamp": message.get("timestamp"),
-                "receivedAt": message.get("receivedAt"),
-                "verdict": entry.verdict,
-                "violations": entry.violations,
-                "deliveries": entry.deliveries,
-            }
-        )
-        events.append(item)
-    return {
-        "profile": profile_document(timeline.profile),
-        "anonymousIds": list(timeline.anonymous_ids),
-        "merges": [
-            {
-                "at": _iso(m.at_ms),
-                "kind": m.kind,
-                "anonymousId": m.anonymous_id,
-                "userId": m.user_id,
-                "messageId": m.message_id,
-                "outcome": m.outcome,
-                "detail": m.detail,
-            }
-            for m in timeline.merges
-        ],
-        "events": events,
-    }
-
-
-def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )
-
-
 def _render(person: str, timeline: Timeline) -> None:
     profile = timeline.profile
     if profile is None and not timeline.entries:
@@ -103,17 +42,19 @@ def _render(person: str, timeline: Timeline) -> None:
         return
     if profile is not None:
         stdout.print(
-            f"[bold]{profile.user_id}[/]  first seen {_iso(profile.first_seen_ms)}, last seen {_iso(profile.last_seen_ms)}"
+            f"[bold]{profile.user_id}[/]  first seen {iso_from_ms(profile.first_seen_ms)}, last seen {iso_from_ms(profile.last_seen_ms)}"
         )
         for key, value in sorted(profile.traits.items()):
-            stdout.print(f"  {key} = {value!r}  [dim](set {_iso(profile.trait_times.get(key))})[/]")
+            stdout.print(
+                f"  {key} = {value!r}  [dim](set {iso_from_ms(profile.trait_times.get(key))})[/]"
+            )
     else:
         stdout.print(f"[bold]{person}[/] (anonymous, not identified yet)")
     if timeline.anonymous_ids:
         stdout.print(f"anonymous ids: {', '.join(timeline.anonymous_ids)}")
     for merge in timeline.merges:
         stdout.print(
-            f"  merge {_iso(merge.at_ms)} {merge.kind} {merge.anonymous_id} -> {merge.user_id}: {merge.outcome} {merge.detail}"
+            f"  merge {iso_from_ms(merge.at_ms)} {merge.kind} {merge.anonymous_id} -> {merge.user_id}: {merge.outcome} {merge.detail}"
         )
     table = Table(show_edge=False, pad_edge=False)
     for column in ("action time", "type", "event / name", "verdict", "violations", "deliveries"):

@@ -14,7 +14,7 @@ from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt, settings_for
 from trackwell.cli.output import fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
-from trackwell.cli.timeline import profile_document, timeline_document
+from trackwell.monitor.timeline import profile_document, timeline_document
 from trackwell.monitor.why import WhyReport, why
 from trackwell.quality.compiled import compile_plan
 from trackwell.store import Timeline
