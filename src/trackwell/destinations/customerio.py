@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from urllib.parse import quote
 
-from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
@@ -37,7 +36,7 @@ from trackwell.core.operations import (
     operation_of,
 )
 from trackwell.destinations import customerio_metrics
-from trackwell.destinations.base import Outgoing, Prepared
+from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
     HttpDestination,
@@ -59,7 +58,7 @@ from trackwell.destinations.common import (
     ulid_from,
     within,
 )
-from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
 # Customer.io's documented limits ("Invalid API requests", and the Track API reference's
@@ -91,13 +90,9 @@ class CustomerIO(HttpDestination):
         api: Literal["v1", "v2"] | None = None,
         mode: Literal["v1", "v2"] | None = None,
         object_type_id: str = "1",
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 100,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self.region = one_of("region", region, HOSTS)
         # `api` is the Track API version; `mode` is its deprecated name (now `mode = "capture"`
@@ -122,16 +117,12 @@ class CustomerIO(HttpDestination):
         super().__init__(
             name,
             missing=required(site_id=site_id, api_key=api_key),
-            capture=capture,
             base_url=base_url or HOSTS[region],
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
-    def settings(self) -> dict[str, Any]:
+    def tool_settings(self) -> dict[str, Any]:
         """Region and Track API version."""
         return {"region": self.region, "api": self.api}
 

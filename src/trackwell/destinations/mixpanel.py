@@ -14,11 +14,10 @@ import hashlib
 import re
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from urllib.parse import urlencode, urlsplit
 
-from trackwell.core.delivery import DeliveryFilter
-from trackwell.destinations.base import Outgoing, Prepared
+from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
     Credential,
@@ -36,7 +35,7 @@ from trackwell.destinations.common import (
     response_json,
     within,
 )
-from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 
 HOSTS = {
     "us": "https://api.mixpanel.com",
@@ -70,6 +69,7 @@ class Mixpanel(HttpDestination):
     """Mixpanel ingestion: a service account (or the project's API secret) for /import, the
     project token for /engage."""
 
+    default_batch_size = 1000
     kind = "mixpanel"
     supported_types = frozenset(["identify", "track", "page", "screen"])
 
@@ -83,13 +83,9 @@ class Mixpanel(HttpDestination):
         service_account_secret: str | None = None,
         project_id: str | None = None,
         region: Literal["us", "eu", "in"] = "us",
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 1000,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self.region = one_of("region", region, HOSTS)
         self.project_id = project_id
@@ -106,16 +102,12 @@ class Mixpanel(HttpDestination):
             missing=_missing(
                 project_token, api_secret, service_account_username, service_account_secret
             ),
-            capture=capture,
             base_url=base_url or HOSTS[region],
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
-    def settings(self) -> dict[str, Any]:
+    def tool_settings(self) -> dict[str, Any]:
         """Region and project id (an id, not a credential)."""
         return {"region": self.region, "project_id": self.project_id}
 

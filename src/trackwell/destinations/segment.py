@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
-from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import format_time
 from trackwell.core.operations import OPERATIONS
-from trackwell.destinations.base import Outgoing, Prepared
+from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
 from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
     HttpDestination,
@@ -28,7 +27,7 @@ from trackwell.destinations.common import (
     json_headers,
     required,
 )
-from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 
 DEFAULT_BASE_URL = "https://api.segment.io"
 # Customer.io Data Pipelines' Segment-compatible API (US and EU), which performs the operations.
@@ -55,13 +54,9 @@ class SegmentCompatible(HttpDestination):
         *,
         write_key: str | None = None,
         operations: bool | None = None,
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 100,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self._auth = basic_auth(write_key, "") if write_key else None
         # Operations travel as Customer.io Data Pipelines' semantic events, which that endpoint
@@ -74,13 +69,9 @@ class SegmentCompatible(HttpDestination):
         super().__init__(
             name,
             missing=required(write_key=write_key),
-            capture=capture,
             base_url=base_url,
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
     def build(self, messages: Sequence[Message]) -> Prepared:
