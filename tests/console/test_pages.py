@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from trackwell.console import create_console, hash_token
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 from trackwell.monitor import Evaluation, Finding
 from trackwell.pipeline import accept
 from trackwell.plan import Plan

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.conftest import EXAMPLE_PLAN
 from tests.fakes.webhook import FakeWebhook
 from trackwell.cli import app
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.webhook import Webhook
 from trackwell.io.backfill_files import content_id
 from trackwell.pipeline.backfill import (

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 from trackwell.pipeline.retry import RetryPolicy, backoff_seconds
 
 POLICY = RetryPolicy(max_attempts=3, backoff_base=1.0, backoff_cap=10.0)

@@ -1,8 +1,8 @@
 """Destinations: each tool's wire format, and the HTTP seam they send through."""
 
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.amplitude import Amplitude
 from trackwell.destinations.base import Destination, Outgoing, Prepared
-from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import MissingCredentialsError
 from trackwell.destinations.customerio import CustomerIO
 from trackwell.destinations.http import (

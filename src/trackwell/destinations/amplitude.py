@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any, Literal, Unpack
 
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
-from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
     HttpDestination,
-    Message,
     UnsendableError,
     classify_response,
     dead,
@@ -79,7 +79,7 @@ class Amplitude(HttpDestination):
             "min_id_length": self.min_id_length,
         }
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Events in batches under 1 MB and 2000 events."""
         prepared = Prepared()
         head = b'{"api_key":' + json_bytes(self._api_key or "")
@@ -98,7 +98,7 @@ class Amplitude(HttpDestination):
         return prepared
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """A 400 rejects the whole batch, naming the bad events: those are dead, the rest resent."""
         data = response_json(response)
@@ -117,7 +117,7 @@ class Amplitude(HttpDestination):
                 outcomes[index] = Outcome("retry", "batch rejected for other events; resend", 0.0)
         return outcomes
 
-    def _event(self, message: Message) -> dict[str, Any]:
+    def _event(self, message: WireMessage) -> dict[str, Any]:
         kind = message["type"]
         user_id, device_id = message.get("userId"), message.get("anonymousId")
         shortest = self.min_id_length or DEFAULT_MIN_ID_LENGTH

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypedDict, Unpack
 
 from trackwell.core.delivery import DeliveryFilter
-from trackwell.destinations.base_types import CAPTURED_NOTE, Outcome
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import CAPTURED_NOTE, Outcome
 from trackwell.destinations.http import (
     CaptureTransport,
     HttpRequest,
@@ -19,7 +20,6 @@ from trackwell.destinations.http import (
 )
 from trackwell.destinations.retry import classify
 
-Message = Mapping[str, Any]
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -115,17 +115,17 @@ class Destination(ABC):
         )
 
     @abstractmethod
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Requests for a batch of stored (wire-form) messages; refuse what cannot be sent."""
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """Per-message outcomes of one response; by default the status decides for all."""
         outcome = classify(response.status, response.headers, response.text())
         return dict.fromkeys(outgoing.indices, outcome)
 
-    def deliver(self, messages: Sequence[Message]) -> list[Outcome]:
+    def deliver(self, messages: Sequence[WireMessage]) -> list[Outcome]:
         """Send a batch; one outcome per message, in order. Never raises for the tool's errors."""
         prepared = self.build(messages)
         outcomes: dict[int, Outcome] = dict(prepared.refused)
@@ -141,7 +141,7 @@ class Destination(ABC):
         """Whether requests are only recorded (capture mode, chosen explicitly), never sent."""
         return isinstance(self.transport, CaptureTransport)
 
-    def _send(self, outgoing: Outgoing, messages: Sequence[Message]) -> dict[int, Outcome]:
+    def _send(self, outgoing: Outgoing, messages: Sequence[WireMessage]) -> dict[int, Outcome]:
         if self.capture:
             # Recorded, not sent: the tool never saw it, so it must not count as delivered.
             self.transport.send(outgoing.request, self.timeout)

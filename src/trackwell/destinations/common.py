@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Unpack
@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import orjson
 
 from trackwell.core.delivery import DeliveryFilter
-from trackwell.core.messages import MESSAGE_TYPES, MessageError, parse_time
+from trackwell.core.messages import MESSAGE_TYPES, MessageError, WireMessage, parse_time
 from trackwell.core.operations import OPERATIONS, operation_of
+from trackwell.core.outcomes import Outcome
 from trackwell.core.version import __version__
 from trackwell.destinations.base import (
     Destination,
@@ -25,13 +26,11 @@ from trackwell.destinations.base import (
     SettingKeywords,
     settings_from,
 )
-from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.http import HttpRequest, HttpResponse
 from trackwell.destinations.retry import classify
 
 log = logging.getLogger("trackwell.destinations")
 
-Message = Mapping[str, Any]
 USER_AGENT = f"trackwell/{__version__}"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -115,7 +114,7 @@ def pack(
     return groups
 
 
-def action_time(message: Message) -> datetime:
+def action_time(message: WireMessage) -> datetime:
     """When the action happened: `timestamp`, else `originalTimestamp`, else `receivedAt`."""
     for key in ("timestamp", "originalTimestamp", "receivedAt"):
         raw = message.get(key)
@@ -127,12 +126,12 @@ def action_time(message: Message) -> datetime:
     return datetime.now(UTC)  # stored messages always carry one; this is for hand-made batches
 
 
-def epoch_seconds(message: Message) -> int:
+def epoch_seconds(message: WireMessage) -> int:
     """The action time as integer Unix seconds."""
     return int(action_time(message).timestamp())
 
 
-def epoch_ms(message: Message) -> int:
+def epoch_ms(message: WireMessage) -> int:
     """The action time as integer Unix milliseconds."""
     return int(action_time(message).timestamp() * 1000)
 
@@ -162,7 +161,7 @@ def within(size: int, limit: int, what: str, unit: str = "") -> None:
         raise UnsendableError(f"{what} is {amount}; the limit is {limit:,}")
 
 
-def message_id(message: Message) -> str:
+def message_id(message: WireMessage) -> str:
     """The message id, which every tool's de-duplication key is made from."""
     if not message.get("messageId"):
         raise UnsendableError("message has no messageId, so the tool could not de-duplicate it")
@@ -176,7 +175,7 @@ def one_of(setting: str, value: str, allowed: Iterable[str]) -> str:
     return value
 
 
-def page_event_name(message: Message) -> str:
+def page_event_name(message: WireMessage) -> str:
     """Segment's naming for page and screen views in analytics tools: `Viewed Home Page`."""
     noun = "Screen" if message.get("type") == "screen" else "Page"
     name = message.get("name")
@@ -267,7 +266,10 @@ class HttpDestination(Destination):
         return described
 
     def mapped(
-        self, messages: Sequence[Message], prepared: Prepared, to_wire: Callable[[Message], Any]
+        self,
+        messages: Sequence[WireMessage],
+        prepared: Prepared,
+        to_wire: Callable[[WireMessage], Any],
     ) -> list[tuple[int, Any]]:
         """Each message this tool takes, mapped; unsupported and unsendable ones refused as dead."""
         result: list[tuple[int, Any]] = []

@@ -17,12 +17,12 @@ from functools import partial
 from typing import Any, Literal, Unpack
 from urllib.parse import urlencode, urlsplit
 
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
-from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
     Credential,
     HttpDestination,
-    Message,
     UnsendableError,
     basic_auth,
     classify_response,
@@ -111,7 +111,7 @@ class Mixpanel(HttpDestination):
         """Region and project id (an id, not a credential)."""
         return {"region": self.region, "project_id": self.project_id}
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Profile updates first (identify before track), then events, each in sized batches."""
         prepared = Prepared()
         mapped = self.mapped(messages, prepared, self._map)
@@ -139,7 +139,7 @@ class Mixpanel(HttpDestination):
         return prepared
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """/import's 400 is a partial success naming `failed_records`; /engage says `status`."""
         data = response_json(response)
@@ -166,12 +166,12 @@ class Mixpanel(HttpDestination):
             headers["authorization"] = self._auth
         return HttpRequest("POST", self.url(path_and_query), headers, body)
 
-    def _map(self, message: Message) -> tuple[str, dict[str, Any]]:
+    def _map(self, message: WireMessage) -> tuple[str, dict[str, Any]]:
         if message["type"] == "identify":
             return "profile", self._profile(message)
         return "event", self._event(message)
 
-    def _event(self, message: Message) -> dict[str, Any]:
+    def _event(self, message: WireMessage) -> dict[str, Any]:
         kind = message["type"]
         name = message.get("event") if kind == "track" else page_event_name(message)
         user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
@@ -194,7 +194,7 @@ class Mixpanel(HttpDestination):
         within(len(properties), MAX_PROPERTIES, "the number of properties")
         return {"event": name, "properties": properties}
 
-    def _profile(self, message: Message) -> dict[str, Any]:
+    def _profile(self, message: WireMessage) -> dict[str, Any]:
         traits = message.get("traits") or {}
         update: dict[str, Any] = {
             "$token": self._token,
@@ -207,7 +207,7 @@ class Mixpanel(HttpDestination):
         return update
 
 
-def _distinct_id(message: Message) -> str:
+def _distinct_id(message: WireMessage) -> str:
     user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
     if user_id:
         return str(user_id)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 
 MAX_RETRY_AFTER_SECONDS = 3600.0
 

@@ -14,13 +14,12 @@ from datetime import UTC, datetime
 from typing import Any, Unpack
 from urllib.parse import urlsplit
 
-from trackwell.core.messages import format_time
+from trackwell.core.messages import WireMessage, format_time
 from trackwell.core.operations import OPERATIONS
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
-from trackwell.destinations.base_types import Outcome
 from trackwell.destinations.common import (
     HttpDestination,
-    Message,
     action_time,
     basic_auth,
     classify_response,
@@ -74,7 +73,7 @@ class SegmentCompatible(HttpDestination):
             **common,
         )
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Batches of messages in the Segment spec, under the message and batch size limits."""
         prepared = Prepared()
         sent_at = format_time(datetime.now(UTC)).encode()
@@ -91,7 +90,7 @@ class SegmentCompatible(HttpDestination):
         return prepared
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """A 400 names no message, so a rejected batch is halved until the bad ones stand alone."""
         if response.status == 400 and len(outgoing.indices) > 1:
@@ -112,7 +111,7 @@ class SegmentCompatible(HttpDestination):
         return HttpRequest("POST", self.url("/v1/batch"), headers, body)
 
 
-def forwardable(message: Message) -> dict[str, Any]:
+def forwardable(message: WireMessage) -> dict[str, Any]:
     """The stored message as the next hop should see it: no per-hop times, context present."""
     forwarded = {key: value for key, value in message.items() if key not in _HOP_FIELDS}
     if forwarded.get("timestamp") is None:

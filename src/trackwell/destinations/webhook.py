@@ -9,12 +9,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Unpack
 
-from trackwell.core.messages import format_time
+from trackwell.core.messages import WireMessage, format_time
 from trackwell.core.operations import OPERATIONS
 from trackwell.destinations.base import DestinationSettings, Prepared, SettingKeywords
 from trackwell.destinations.common import (
     HttpDestination,
-    Message,
     json_headers,
     required,
 )
@@ -93,7 +92,7 @@ class Webhook(HttpDestination):
         """Whether requests are signed, and the body limit (never the secret or extra headers)."""
         return {"signed": self._secret is not None, "max_body_bytes": self.max_body_bytes}
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Batches of the stored messages as they are, each body signed as sent."""
         prepared = Prepared()
         sent_at = format_time(datetime.now(UTC)).encode()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 600.0

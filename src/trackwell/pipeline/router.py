@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trackwell.core.messages import parse_time
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.base import Destination
-from trackwell.destinations.base_types import Outcome
 from trackwell.pipeline.retry import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,

@@ -8,13 +8,12 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import Message
+from trackwell.core.outcomes import OutcomeKind
 from trackwell.quality.violations import Verdict, Violation
 
 DeliveryStatus: TypeAlias = Literal[
     "pending", "in_flight", "delivered", "captured", "retry", "dead", "waiting"
 ]
-# `captured`: a destination in capture mode recorded it and sent nothing; settled, replayable.
-Outcome: TypeAlias = Literal["delivered", "captured", "retry", "dead"]
 MergeOutcome: TypeAlias = Literal["merged", "conflict", "refused"]
 
 DEFAULT_DEDUP_WINDOW_DAYS = 7
@@ -70,7 +69,7 @@ class DeliveryResult:
     """The outcome of one delivery attempt, as the router reports it."""
 
     seq: int
-    outcome: Outcome
+    outcome: OutcomeKind  # `captured`: recorded in capture mode, sent nothing; replayable
     next_attempt_ms: int | None = None  # for retry
     error: str | None = None  # the destination's response, for retry and dead; a note, captured
     # False for a probe of a tool that looks down, sent ahead of the message's own schedule:
