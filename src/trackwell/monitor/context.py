@@ -7,15 +7,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from trackwell.monitor.findings import Finding
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.store.base import (
+    Browsing,
     DeliveryRollup,
     DeliveryStats,
     PeopleRollup,
-    Store,
+    Rollups,
     VolumeRollup,
 )
 
@@ -25,6 +26,11 @@ HOUR_MS = 3_600_000
 PREFETCH_DAYS = 45
 
 
+class MonitorStore(Rollups, Browsing, Protocol):
+    """The store's roles the monitors and the audit read: rollups, and bounded browsing (queue
+    states, a sample of recent messages); never the log's writes or the queues' work."""
+
+
 class Reads:
     """The store's rollup reads, shared by the monitors of one evaluation.
 
@@ -32,7 +38,7 @@ class Reads:
     for that span and sliced by day; a longer window is read on its own.
     """
 
-    def __init__(self, store: Store, now_ms: int) -> None:
+    def __init__(self, store: MonitorStore, now_ms: int) -> None:
         self.store = store
         self.now_ms = now_ms
         self._cache: dict[tuple[Any, ...], Any] = {}

@@ -11,7 +11,7 @@ from trackwell.core.messages import MessageError, parse_time
 from trackwell.monitor.context import duration, time_label
 from trackwell.plan import naming
 from trackwell.quality.compiled import CompiledPlan
-from trackwell.store.base import Store, Timeline, TimelineEntry
+from trackwell.store.base import Timeline, TimelineEntry, Timelines
 
 # Customer.io starts campaigns only from events whose action time is less than this old.
 CUSTOMERIO_WINDOW_MS = 72 * 3_600_000
@@ -54,7 +54,7 @@ class WhyReport:
 
 
 def why(
-    store: Store,
+    store: Timelines,
     plan: CompiledPlan,
     person: str,
     *,

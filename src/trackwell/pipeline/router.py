@@ -32,7 +32,7 @@ from trackwell.pipeline.retry import (
     DEFAULT_MAX_ATTEMPTS,
     RetryPolicy,
 )
-from trackwell.store.base import Delivery, DeliveryResult, Store, StoreError
+from trackwell.store.base import Delivery, DeliveryResult, Queues, StoreError
 
 log = logging.getLogger("trackwell.router")
 
@@ -152,7 +152,7 @@ class Router:
 
     def __init__(
         self,
-        store: Store,
+        store: Queues,
         destinations: Sequence[Destination],
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
