@@ -16,8 +16,9 @@ from starlette.applications import Starlette
 
 import trackwell
 from trackwell.console import create_console, hash_token
-from trackwell.destinations.base import Destination, Message, Outgoing, Prepared
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import Outcome
+from trackwell.destinations.base import Destination, Outgoing, Prepared
 from trackwell.destinations.http import HttpRequest
 from trackwell.pipeline import accept
 from trackwell.pipeline.router import Router
@@ -37,18 +38,18 @@ class Scripted(Destination):
 
     kind = "scripted"
 
-    def __init__(self, name: str, answer: Callable[[Message], Outcome] | None = None) -> None:
+    def __init__(self, name: str, answer: Callable[[WireMessage], Outcome] | None = None) -> None:
         super().__init__(name, transport=None, batch_size=50)
         self.answer = answer or (lambda m: Outcome("delivered"))
-        self.received: list[Message] = []
+        self.received: list[WireMessage] = []
         self.lock = threading.Lock()
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         return Prepared(
             [Outgoing(HttpRequest("POST", "memory://", {}), tuple(range(len(messages))))]
         )
 
-    def deliver(self, messages: Sequence[Message]) -> list[Outcome]:
+    def deliver(self, messages: Sequence[WireMessage]) -> list[Outcome]:
         outcomes = [self.answer(m) for m in messages]
         with self.lock:
             self.received.extend(
@@ -321,10 +322,10 @@ def seed_person(store: SQLiteStore, plan: Plan, now: datetime | None = None) -> 
         client.close()
 
 
-def refuse(message_id: str) -> Callable[[Message], Outcome]:
+def refuse(message_id: str) -> Callable[[WireMessage], Outcome]:
     """Answers: the message `message_id` is refused for good, everything else delivered."""
 
-    def answer(message: Message) -> Outcome:
+    def answer(message: WireMessage) -> Outcome:
         if message["messageId"] == message_id:
             return Outcome("dead", "HTTP 400: attribute 'feature_name' rejected by the workspace")
         return Outcome("delivered")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from trackwell.console import create_console, hash_token
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 from trackwell.pipeline import accept
 from trackwell.quality import compile_plan
 

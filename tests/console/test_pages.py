@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import html as html_module
+import json
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from trackwell.console import create_console, hash_token
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 from trackwell.monitor import Evaluation, Finding
 from trackwell.pipeline import accept
 from trackwell.plan import Plan
@@ -89,6 +91,27 @@ async def test_the_person_json_is_the_same_timeline(logged: Logged, seeded: Seed
     assert all(t["set_ms"] for t in data["traits"])
     missing = await logged.client.get("/api/people/nobody")
     assert missing.status_code == 404
+
+
+async def test_the_console_and_the_cli_give_one_json_timeline(
+    logged: Logged, seeded: Seeded, tmp_path: Path
+) -> None:
+    """`/api/people/KEY` carries the document `trackwell timeline KEY --json` prints, key for key."""
+    from typer.testing import CliRunner
+
+    from trackwell.cli import app as cli
+
+    data = (await logged.client.get(f"/api/people/{ANONYMOUS}")).json()
+    url = f"sqlite:///{tmp_path / 'console.db'}"  # the `store` fixture's file
+    printed = CliRunner().invoke(
+        cli, ["timeline", ANONYMOUS, "--store", url, "--json", "--limit", "500"]
+    )
+    assert printed.exit_code == 0, printed.stdout
+    document = json.loads(printed.stdout)
+    assert set(document) == {"profile", "anonymousIds", "merges", "events"}
+    assert {key: data[key] for key in document} == document
+    assert document["profile"]["userId"] == PERSON and document["events"]
+    assert document["merges"] and document["merges"][0]["anonymousId"] == ANONYMOUS
 
 
 async def test_a_sensitive_value_never_reaches_a_page(logged: Logged, seeded: Seeded) -> None:

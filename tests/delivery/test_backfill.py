@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,16 @@ from typer.testing import CliRunner
 from tests.conftest import EXAMPLE_PLAN
 from tests.fakes.webhook import FakeWebhook
 from trackwell.cli import app
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.webhook import Webhook
 from trackwell.io.backfill_files import content_id
-from trackwell.pipeline.backfill import BackfillOptions, checkpoint_path, run_backfill
+from trackwell.pipeline.backfill import (
+    MAX_ATTEMPTS,
+    RETRY_POLICY,
+    BackfillOptions,
+    checkpoint_path,
+    run_backfill,
+)
 from trackwell.plan import load_plan
 from trackwell.quality import compile_plan
 
@@ -251,3 +258,42 @@ def test_a_nul_in_an_id_or_a_name_is_refused_naming_the_field(
     assert "userId" in errors and "event" in errors and "NUL" in errors
     (sent,) = hook.messages
     assert sent["context"]["note"] == "a\u0000b"
+
+
+class Flaky(Webhook):
+    """A webhook whose tool answers 503 (Retry-After: 0) to the first `failures` attempts."""
+
+    def __init__(self, url: str, failures: int) -> None:
+        super().__init__("hook", url=url, secret=SECRET, batch_size=10)
+        self.failures = failures
+        self.attempts = 0
+
+    def deliver(self, messages: Sequence[Mapping[str, Any]]) -> list[Outcome]:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            return [Outcome("retry", "HTTP 503", retry_after=0.0)] * len(messages)
+        return super().deliver(messages)
+
+
+def test_backfill_retries_with_the_routers_policy_and_gives_up_after_its_attempts(
+    tmp_path: Path, hook: FakeWebhook
+) -> None:
+    """One retry policy (`pipeline/retry.py`): Retry-After honoured, dead after max_attempts."""
+    file = write(tmp_path / "history.jsonl", [event(i) for i in range(3)])
+    plan = compile_plan(load_plan(EXAMPLE_PLAN))
+    url = f"{hook.url}/hooks/trackwell"
+    recovering = Flaky(url, failures=2)
+    report = run_backfill(
+        file, "jsonl", plan, recovering, BackfillOptions(state_dir=tmp_path / "a")
+    )
+    assert (report.delivered, report.failed, recovering.attempts) == (3, 0, 3)
+
+    down = Flaky(url, failures=100)
+    options = BackfillOptions(state_dir=tmp_path / "b")
+    report = run_backfill(file, "jsonl", plan, down, options)
+    assert (report.delivered, report.failed) == (0, 3)
+    assert down.attempts == RETRY_POLICY.max_attempts == MAX_ATTEMPTS
+    errors = [json.loads(line) for line in Path(str(report.errors_file)).read_text().splitlines()]
+    assert {e["reason"] for e in errors} == {"gave up after 8 attempts; last: HTTP 503"}
+    recovering.close()
+    down.close()

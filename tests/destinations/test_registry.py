@@ -10,6 +10,7 @@ import pytest
 
 from trackwell.core.operations import OBJECT_OPERATIONS
 from trackwell.destinations import Amplitude, CustomerIO, Mixpanel, SegmentCompatible, Webhook
+from trackwell.destinations.base import DEFAULT_TIMEOUT_SECONDS, DestinationSettings
 from trackwell.destinations.common import HttpDestination
 from trackwell.destinations.registry import KINDS, env_var, from_settings
 
@@ -241,3 +242,38 @@ def test_a_segment_compatible_table_may_ask_for_operations() -> None:
     assert from_settings("s", table, {}).filter.exclude_events  # not performed there
     asked = from_settings("s", {**table, "operations": True}, {})
     assert not asked.filter.exclude_events
+
+
+def test_the_shared_settings_are_one_value_with_one_timeout_default() -> None:
+    """Every kind resolves the same `DestinationSettings`; only the batch size is the tool's."""
+    built = build_all(ENV)
+    assert built["cio-eu"].settings == DestinationSettings(
+        batch_size=50,
+        rate_limit=100.0,
+        timeout=5.0,
+        filter=built["cio-eu"].filter,
+        transport=built["cio-eu"].transport,
+    )
+    assert {d.timeout for name, d in built.items() if name != "cio-eu"} == {DEFAULT_TIMEOUT_SECONDS}
+    assert {name: d.batch_size for name, d in built.items()} == {
+        "cio-eu": 50,
+        "analytics": 1000,
+        "amp": 500,
+        "cdp": 100,
+        "hook": 100,
+    }
+    for destination in built.values():
+        destination.close()
+
+
+def test_settings_and_keywords_build_the_same_destination() -> None:
+    shared = DestinationSettings(batch_size=7, timeout=2.5, capture=True)
+    by_value = Mixpanel("m", settings=shared)
+    by_keywords = Mixpanel("m", batch_size=7, timeout=2.5, capture=True)
+    # Keywords beside `settings` win over it.
+    mixed = Mixpanel("m", settings=shared, timeout=1.0)
+    assert by_value.describe() == by_keywords.describe()
+    assert (by_value.batch_size, by_value.timeout, by_value.capture) == (7, 2.5, True)
+    assert (mixed.batch_size, mixed.timeout) == (7, 1.0)
+    with pytest.raises(ValueError, match="timeout must be positive"):
+        DestinationSettings(timeout=0)

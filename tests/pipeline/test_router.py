@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from trackwell.destinations.base import Destination, Message, Outgoing, Prepared
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import Outcome
+from trackwell.destinations.base import Destination, Outgoing, Prepared
 from trackwell.destinations.http import HttpRequest
 from trackwell.pipeline import accept
 from trackwell.pipeline.router import RateLimiter, Router, batch_health, results_for
@@ -26,20 +27,20 @@ class Scripted(Destination):
     kind = "scripted"
 
     def __init__(
-        self, name: str, answer: Callable[[Message], Outcome] | None = None, delay: float = 0.0
+        self, name: str, answer: Callable[[WireMessage], Outcome] | None = None, delay: float = 0.0
     ) -> None:
         super().__init__(name, transport=None, batch_size=50)
         self.answer = answer or (lambda m: Outcome("delivered"))
         self.delay = delay
-        self.received: list[Message] = []
+        self.received: list[WireMessage] = []
         self.lock = threading.Lock()
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         return Prepared(
             [Outgoing(HttpRequest("POST", "memory://", {}), tuple(range(len(messages))))]
         )
 
-    def deliver(self, messages: Sequence[Message]) -> list[Outcome]:
+    def deliver(self, messages: Sequence[WireMessage]) -> list[Outcome]:
         if self.delay:
             time.sleep(self.delay)
         outcomes = [self.answer(m) for m in messages]
@@ -156,7 +157,7 @@ def identify(user: str) -> dict[str, Any]:
 def test_events_after_an_identify_wait_while_it_retries(store: Store, example_plan: Plan) -> None:
     failed_once: set[str] = set()
 
-    def answer(message: Message) -> Outcome:
+    def answer(message: WireMessage) -> Outcome:
         mid = str(message["messageId"])
         if mid == "alice-0" and mid not in failed_once:
             failed_once.add(mid)
@@ -213,7 +214,7 @@ def test_a_hanging_destination_does_not_delay_a_healthy_one(
 def test_retry_after_pauses_the_whole_destination(store: Store, example_plan: Plan) -> None:
     calls: list[float] = []
 
-    def answer(message: Message) -> Outcome:
+    def answer(message: WireMessage) -> Outcome:
         calls.append(time.monotonic())
         return (
             Outcome("retry", "HTTP 429", retry_after=0.5)
@@ -253,7 +254,7 @@ def test_a_wall_clock_step_back_does_not_stretch_a_retry_after_pause(
     offset = [0.0]
     calls: list[float] = []
 
-    def answer(message: Message) -> Outcome:
+    def answer(message: WireMessage) -> Outcome:
         calls.append(time.monotonic())
         if len(calls) == 1:
             # The server clock steps back two hours while the pause is running.

@@ -18,7 +18,7 @@ import pytest
 from tests.pipeline.test_router import Scripted
 from tests.server.conftest import SERVER_KEY, harness
 from trackwell.core.messages import format_time, parse_time
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 from trackwell.pipeline.accept import accept
 from trackwell.pipeline.router import RateLimiter, Router
 from trackwell.plan import Plan

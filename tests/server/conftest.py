@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations.base import Destination, Prepared
-from trackwell.destinations.base_types import Outcome
 from trackwell.server.app import create_app
 from trackwell.server.auth import hash_key
 from trackwell.server.gateway import Gateway

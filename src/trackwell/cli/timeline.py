@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from trackwell.cli.output import print_json, stdout
 from trackwell.cli.stores import existing_store
-from trackwell.core.time import iso_seconds
 
 if TYPE_CHECKING:
-    from trackwell.store import Profile, Timeline
+    from trackwell.store import Timeline
 
 StoreOpt = Annotated[
     str | None, typer.Option("--store", help="Store URL (default: configured store).")
@@ -31,72 +30,17 @@ def timeline_command(
     finally:
         store.close()
     if json_output:
+        from trackwell.monitor.timeline import timeline_document
+
         print_json(timeline_document(timeline))
         return
     _render(person, timeline)
 
 
-def profile_document(profile: Profile | None) -> dict[str, Any] | None:
-    """The JSON form of a profile."""
-    if profile is None:
-        return None
-    return {
-        "userId": profile.user_id,
-        "traits": profile.traits,
-        "traitsSetAt": {k: _iso(v) for k, v in profile.trait_times.items()},
-        "anonymousIds": list(profile.anonymous_ids),
-        "firstSeen": _iso(profile.first_seen_ms),
-        "lastSeen": _iso(profile.last_seen_ms),
-    }
-
-
-def timeline_document(timeline: Timeline) -> dict[str, Any]:
-    """The JSON form `trackwell timeline --json` prints."""
-    events = []
-    for entry in timeline.entries:
-        message = entry.message
-        item: dict[str, Any] = {"messageId": message.get("messageId"), "type": message.get("type")}
-        if message.get("type") == "track":
-            item["event"] = message.get("event")
-        else:
-            item["name"] = message.get("name")
-        item.update(
-            {
-                "timestamp": message.get("timestamp"),
-                "receivedAt": message.get("receivedAt"),
-                "verdict": entry.verdict,
-                "violations": entry.violations,
-                "deliveries": entry.deliveries,
-            }
-        )
-        events.append(item)
-    return {
-        "profile": profile_document(timeline.profile),
-        "anonymousIds": list(timeline.anonymous_ids),
-        "merges": [
-            {
-                "at": _iso(m.at_ms),
-                "kind": m.kind,
-                "anonymousId": m.anonymous_id,
-                "userId": m.user_id,
-                "messageId": m.message_id,
-                "outcome": m.outcome,
-                "detail": m.detail,
-            }
-            for m in timeline.merges
-        ],
-        "events": events,
-    }
-
-
-def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return iso_seconds(ms)
-
-
 def _render(person: str, timeline: Timeline) -> None:
     from rich.table import Table
+
+    from trackwell.monitor.timeline import iso_from_ms as _iso
 
     profile = timeline.profile
     if profile is None and not timeline.entries:

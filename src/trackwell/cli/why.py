@@ -11,7 +11,6 @@ from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt, settings_for
 from trackwell.cli.output import escape, fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
-from trackwell.cli.timeline import profile_document, timeline_document
 from trackwell.core.time import now_ms, to_ms
 
 if TYPE_CHECKING:
@@ -66,6 +65,7 @@ def why_command(
 
 def why_document(report: WhyReport) -> dict[str, Any]:
     """The JSON form: the timeline document of the shown events, and the diagnosis."""
+    from trackwell.monitor.timeline import timeline_document
     from trackwell.store import Timeline
 
     timeline = report.timeline
@@ -81,6 +81,8 @@ def why_document(report: WhyReport) -> dict[str, Any]:
 
 
 def _render(report: WhyReport, limit: int) -> None:
+    from trackwell.monitor.timeline import profile_document
+
     profile = profile_document(report.timeline.profile)
     if profile is not None:
         stdout.print(

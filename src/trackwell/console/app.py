@@ -24,12 +24,11 @@ from trackwell.console.auth import (
     SESSION_SECONDS,
     Guard,
 )
-from trackwell.console.context import Console, PlanCache, console
+from trackwell.console.context import Console, ConsoleStore, PlanCache, console
 from trackwell.console.gate import Gate, cookies
 from trackwell.console.templating import Renderer, build_environment, json_response
 from trackwell.monitor.runner import Evaluation
 from trackwell.plan import Plan
-from trackwell.store.base import Store
 
 log = logging.getLogger("trackwell.console")
 
@@ -165,7 +164,7 @@ def routes() -> list[BaseRoute]:
 
 
 def create_console(
-    store: Store,
+    store: ConsoleStore,
     plan_provider: Callable[[], Plan],
     *,
     admin_token_hash: str | None,

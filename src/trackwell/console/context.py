@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 
@@ -17,7 +17,7 @@ from trackwell.core.time import DAY_MS
 from trackwell.monitor.runner import Evaluation
 from trackwell.plan import Plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.store.base import Store
+from trackwell.store.base import Browsing, Replays, Rollups, Timelines
 
 
 class PlanCache:
@@ -60,11 +60,17 @@ class Cached:
             return self._value
 
 
+class ConsoleStore(Timelines, Browsing, Rollups, Replays, Protocol):
+    """The store's roles the console reads through: people's timelines, browsing, the rollups
+    for charts and monitors, and replay (the one thing it writes); never the log or the queues'
+    work, which belong to the gateway's writer and router."""
+
+
 @dataclass
 class Console:
     """One console app's state, shared by its routes."""
 
-    store: Store
+    store: ConsoleStore
     plans: PlanCache
     guard: Guard
     renderer: Renderer

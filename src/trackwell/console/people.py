@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from trackwell.console.context import Console, console
 from trackwell.console.templating import iso_ms, json_response
+from trackwell.monitor.timeline import timeline_document
 from trackwell.plan import Plan
 from trackwell.store.base import Timeline, TimelineEntry
 
@@ -80,7 +81,9 @@ def _as_time_ms(value: Any) -> int | None:
 
 
 def person_view(timeline: Timeline, key: str, plan: Plan) -> dict[str, Any]:
-    """Everything the person page shows, as plain data (the JSON endpoint returns the same)."""
+    """Everything the person page shows, as plain data (the JSON endpoint returns the same):
+    the timeline document that the CLI prints, and the page's own rows (newest first, labelled,
+    traits with the plan's timestamp traits read as times)."""
     profile = timeline.profile
     timestamps = {t.name for t in plan.traits if t.type == "timestamp"}
     entries = [entry(e) for e in reversed(timeline.entries)]  # newest action first
@@ -102,19 +105,11 @@ def person_view(timeline: Timeline, key: str, plan: Plan) -> dict[str, Any]:
         "last_seen_ms": profile.last_seen_ms if profile else None,
         "traits": traits,
         "anonymous_ids": list(timeline.anonymous_ids),
-        "merges": [
-            {
-                "at_ms": m.at_ms,
-                "kind": m.kind,
-                "anonymous_id": m.anonymous_id,
-                "user_id": m.user_id,
-                "outcome": m.outcome,
-                "detail": m.detail,
-            }
-            for m in timeline.merges
-        ],
         "entries": entries,
         "limited": len(timeline.entries) >= TIMELINE_LIMIT,
+        # The timeline as `trackwell timeline --json` prints it (one function builds both):
+        # profile, anonymousIds, merges and events in action order.
+        **timeline_document(timeline),
     }
 
 

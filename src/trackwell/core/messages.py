@@ -13,6 +13,9 @@ import orjson
 
 from trackwell.core.ids import new_message_id
 
+# A message in its wire form (the Segment spec's camelCase JSON object), as stored, routed and
+# sent; `Message` below is the same message read into Python names.
+WireMessage: TypeAlias = Mapping[str, Any]
 MessageType: TypeAlias = Literal["identify", "track", "page", "screen", "group", "alias"]
 MESSAGE_TYPES: tuple[MessageType, ...] = ("identify", "track", "page", "screen", "group", "alias")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from trackwell.core.outcomes import Outcome
+
 if TYPE_CHECKING:
     from trackwell.destinations.amplitude import Amplitude
     from trackwell.destinations.base import Destination, Outgoing, Prepared
-    from trackwell.destinations.base_types import Outcome
     from trackwell.destinations.common import MissingCredentialsError
     from trackwell.destinations.customerio import CustomerIO
     from trackwell.destinations.http import (
@@ -38,7 +39,6 @@ _WHERE = {
     "HttpxTransport": "http",
     "MissingCredentialsError": "common",
     "Mixpanel": "mixpanel",
-    "Outcome": "base_types",
     "Outgoing": "base",
     "Prepared": "base",
     "SegmentCompatible": "segment",

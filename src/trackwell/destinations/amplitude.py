@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
-from trackwell.core.delivery import DeliveryFilter
-from trackwell.destinations.base import Outgoing, Prepared
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import Outcome
+from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
 from trackwell.destinations.common import (
     HttpDestination,
-    Message,
     UnsendableError,
     classify_response,
     dead,
@@ -31,7 +30,7 @@ from trackwell.destinations.common import (
     required,
     response_json,
 )
-from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 
 HOSTS = {"us": "https://api2.amplitude.com", "eu": "https://api.eu.amplitude.com"}
 # HTTP V2's documented limits: under 1 MB and 2000 events a request (413 beyond).
@@ -44,6 +43,7 @@ THROTTLE_WAIT_SECONDS = 30.0  # Amplitude's advice after a 429, which carries no
 class Amplitude(HttpDestination):
     """Amplitude's HTTP V2 ingestion endpoint; the API key travels in the body."""
 
+    default_batch_size = 500
     kind = "amplitude"
     supported_types = frozenset(["identify", "track", "page", "screen", "group"])
 
@@ -55,13 +55,9 @@ class Amplitude(HttpDestination):
         region: Literal["us", "eu"] = "us",
         group_type: str = "group",
         min_id_length: int | None = None,
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 500,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self.region = one_of("region", region, HOSTS)
         self.group_type = group_type
@@ -70,16 +66,12 @@ class Amplitude(HttpDestination):
         super().__init__(
             name,
             missing=required(api_key=api_key),
-            capture=capture,
             base_url=base_url or HOSTS[region],
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
-    def settings(self) -> dict[str, Any]:
+    def tool_settings(self) -> dict[str, Any]:
         """Region, group type and id length option."""
         return {
             "region": self.region,
@@ -87,7 +79,7 @@ class Amplitude(HttpDestination):
             "min_id_length": self.min_id_length,
         }
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Events in batches under 1 MB and 2000 events."""
         prepared = Prepared()
         head = b'{"api_key":' + json_bytes(self._api_key or "")
@@ -106,7 +98,7 @@ class Amplitude(HttpDestination):
         return prepared
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """A 400 rejects the whole batch, naming the bad events: those are dead, the rest resent."""
         data = response_json(response)
@@ -125,7 +117,7 @@ class Amplitude(HttpDestination):
                 outcomes[index] = Outcome("retry", "batch rejected for other events; resend", 0.0)
         return outcomes
 
-    def _event(self, message: Message) -> dict[str, Any]:
+    def _event(self, message: WireMessage) -> dict[str, Any]:
         kind = message["type"]
         user_id, device_id = message.get("userId"), message.get("anonymousId")
         shortest = self.min_id_length or DEFAULT_MIN_ID_LENGTH

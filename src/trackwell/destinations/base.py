@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, TypedDict, Unpack
 
 from trackwell.core.delivery import DeliveryFilter
-from trackwell.destinations.base_types import CAPTURED_NOTE, Outcome
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import CAPTURED_NOTE, Outcome
 from trackwell.destinations.http import (
     CaptureTransport,
     HttpRequest,
@@ -19,9 +20,52 @@ from trackwell.destinations.http import (
 )
 from trackwell.destinations.retry import classify
 
-Message = Mapping[str, Any]
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSettings:
+    """The settings every destination has, whatever its tool; the registry builds them from a
+    `[destinations.NAME]` table, and each constructor also takes them as keywords."""
+
+    batch_size: int | None = None  # None: the tool's own default (`default_batch_size`)
+    rate_limit: float | None = None  # messages per second, None for unlimited
+    timeout: float = DEFAULT_TIMEOUT_SECONDS  # seconds for one request
+    filter: DeliveryFilter | None = None  # None: every call type the tool supports
+    capture: bool = False  # record requests in a CaptureTransport, send nothing
+    transport: Transport | None = None  # None: a pooled HTTP client (or a capture, above)
+
+    def __post_init__(self) -> None:
+        """Refuse values no destination could work with."""
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout}")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError(f"rate_limit must be positive, got {self.rate_limit}")
+        if self.capture and not isinstance(self.transport, CaptureTransport | None):
+            raise ValueError(
+                "capture=True records requests in a CaptureTransport: pass one, or no transport"
+            )
+
+
+class SettingKeywords(TypedDict, total=False):
+    """`DestinationSettings` as constructor keywords (`Mixpanel(batch_size=500, capture=True)`)."""
+
+    batch_size: int | None
+    rate_limit: float | None
+    timeout: float
+    filter: DeliveryFilter | None
+    capture: bool
+    transport: Transport | None
+
+
+def settings_from(
+    settings: DestinationSettings | None, keywords: SettingKeywords
+) -> DestinationSettings:
+    """`settings` (or the defaults) with any keywords given beside them applied on top."""
+    return replace(settings or DestinationSettings(), **keywords)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,37 +89,43 @@ class Destination(ABC):
     tool reports per-message results); the base class sends, splits on 413 and classifies."""
 
     kind: ClassVar[str] = "destination"
+    default_batch_size: ClassVar[int] = DEFAULT_BATCH_SIZE  # the tool's own, when not configured
 
     def __init__(
         self,
         name: str | None = None,
         *,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        rate_limit: float | None = None,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        settings: DestinationSettings | None = None,
+        **keywords: Unpack[SettingKeywords],
     ) -> None:
+        chosen = settings_from(settings, keywords)
         self.name = name or self.kind
+        transport = chosen.transport
+        if chosen.capture and transport is None:
+            transport = CaptureTransport()
         self._own_transport = transport is None
         self.transport: Transport = transport if transport is not None else HttpxTransport()
-        self.filter = filter or DeliveryFilter()
-        self.batch_size = batch_size
-        self.rate_limit = rate_limit  # messages per second, None for unlimited
-        self.timeout = timeout
+        self.filter = chosen.filter or DeliveryFilter()
+        self.batch_size = chosen.batch_size or self.default_batch_size
+        self.rate_limit = chosen.rate_limit  # messages per second, None for unlimited
+        self.timeout = chosen.timeout
+        # The settings as resolved: the tool's batch size, the transport actually used.
+        self.settings = replace(
+            chosen, batch_size=self.batch_size, filter=self.filter, transport=self.transport
+        )
 
     @abstractmethod
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Requests for a batch of stored (wire-form) messages; refuse what cannot be sent."""
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """Per-message outcomes of one response; by default the status decides for all."""
         outcome = classify(response.status, response.headers, response.text())
         return dict.fromkeys(outgoing.indices, outcome)
 
-    def deliver(self, messages: Sequence[Message]) -> list[Outcome]:
+    def deliver(self, messages: Sequence[WireMessage]) -> list[Outcome]:
         """Send a batch; one outcome per message, in order. Never raises for the tool's errors."""
         prepared = self.build(messages)
         outcomes: dict[int, Outcome] = dict(prepared.refused)
@@ -91,7 +141,7 @@ class Destination(ABC):
         """Whether requests are only recorded (capture mode, chosen explicitly), never sent."""
         return isinstance(self.transport, CaptureTransport)
 
-    def _send(self, outgoing: Outgoing, messages: Sequence[Message]) -> dict[int, Outcome]:
+    def _send(self, outgoing: Outgoing, messages: Sequence[WireMessage]) -> dict[int, Outcome]:
         if self.capture:
             # Recorded, not sent: the tool never saw it, so it must not count as delivered.
             self.transport.send(outgoing.request, self.timeout)

@@ -5,32 +5,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from urllib.parse import urlsplit
 
 import orjson
 
 from trackwell.core.delivery import DeliveryFilter
-from trackwell.core.messages import MESSAGE_TYPES, MessageError, parse_time
+from trackwell.core.messages import MESSAGE_TYPES, MessageError, WireMessage, parse_time
 from trackwell.core.operations import OPERATIONS, operation_of
+from trackwell.core.outcomes import Outcome
 from trackwell.core.version import __version__
 from trackwell.destinations.base import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_TIMEOUT_SECONDS,
     Destination,
+    DestinationSettings,
     Outgoing,
     Prepared,
+    SettingKeywords,
+    settings_from,
 )
-from trackwell.destinations.base_types import Outcome
-from trackwell.destinations.http import CaptureTransport, HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 from trackwell.destinations.retry import classify
 
 log = logging.getLogger("trackwell.destinations")
 
-Message = Mapping[str, Any]
 USER_AGENT = f"trackwell/{__version__}"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -114,7 +114,7 @@ def pack(
     return groups
 
 
-def action_time(message: Message) -> datetime:
+def action_time(message: WireMessage) -> datetime:
     """When the action happened: `timestamp`, else `originalTimestamp`, else `receivedAt`."""
     for key in ("timestamp", "originalTimestamp", "receivedAt"):
         raw = message.get(key)
@@ -126,12 +126,12 @@ def action_time(message: Message) -> datetime:
     return datetime.now(UTC)  # stored messages always carry one; this is for hand-made batches
 
 
-def epoch_seconds(message: Message) -> int:
+def epoch_seconds(message: WireMessage) -> int:
     """The action time as integer Unix seconds."""
     return int(action_time(message).timestamp())
 
 
-def epoch_ms(message: Message) -> int:
+def epoch_ms(message: WireMessage) -> int:
     """The action time as integer Unix milliseconds."""
     return int(action_time(message).timestamp() * 1000)
 
@@ -161,7 +161,7 @@ def within(size: int, limit: int, what: str, unit: str = "") -> None:
         raise UnsendableError(f"{what} is {amount}; the limit is {limit:,}")
 
 
-def message_id(message: Message) -> str:
+def message_id(message: WireMessage) -> str:
     """The message id, which every tool's de-duplication key is made from."""
     if not message.get("messageId"):
         raise UnsendableError("message has no messageId, so the tool could not de-duplicate it")
@@ -175,7 +175,7 @@ def one_of(setting: str, value: str, allowed: Iterable[str]) -> str:
     return value
 
 
-def page_event_name(message: Message) -> str:
+def page_event_name(message: WireMessage) -> str:
     """Segment's naming for page and screen views in analytics tools: `Viewed Home Page`."""
     noun = "Screen" if message.get("type") == "screen" else "Page"
     name = message.get("name")
@@ -222,33 +222,20 @@ class HttpDestination(Destination):
         name: str | None = None,
         *,
         missing: Sequence[Credential],
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        rate_limit: float | None = None,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        settings: DestinationSettings | None = None,
+        **keywords: Unpack[SettingKeywords],
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
-        if capture:
-            if transport is None:
-                transport = CaptureTransport()
-            elif not isinstance(transport, CaptureTransport):
-                raise ValueError(
-                    "capture=True records requests in a CaptureTransport: pass one, or no transport"
-                )
+        chosen = settings_from(settings, keywords)
+        if chosen.capture:
             log.info(
                 "destination %s in capture mode: requests are recorded, not sent",
                 name or self.kind,
             )
-        elif transport is None and missing:
+        elif chosen.transport is None and missing:
             # Nothing could be sent: refuse to start rather than report messages as handled.
             raise MissingCredentialsError(name or self.kind, self.kind, missing)
-        base = filter or DeliveryFilter()
+        base = chosen.filter or DeliveryFilter()
         filter = DeliveryFilter(
             # No list of types means every type this tool can take, so no call is sent in vain.
             self.supported_types if base.types is None else base.types,
@@ -257,14 +244,7 @@ class HttpDestination(Destination):
             None if base.events is None else base.events | self.operations,
             base.exclude_events | (OPERATIONS - self.operations),
         )
-        super().__init__(
-            name,
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
-        )
+        super().__init__(name, settings=replace(chosen, filter=filter))
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http:// or https:// URL, got {self.base_url!r}")
@@ -273,8 +253,8 @@ class HttpDestination(Destination):
         """An absolute URL under `base_url`."""
         return self.base_url + path
 
-    def settings(self) -> dict[str, Any]:
-        """Destination-specific settings for `describe` (never credentials)."""
+    def tool_settings(self) -> dict[str, Any]:
+        """This tool's own settings for `describe` (never credentials)."""
         return {}
 
     def describe(self) -> dict[str, Any]:
@@ -282,11 +262,14 @@ class HttpDestination(Destination):
         described = super().describe()
         described["base_url"] = public_url(self.base_url)
         described["capture"] = self.capture
-        described.update(self.settings())
+        described.update(self.tool_settings())
         return described
 
     def mapped(
-        self, messages: Sequence[Message], prepared: Prepared, to_wire: Callable[[Message], Any]
+        self,
+        messages: Sequence[WireMessage],
+        prepared: Prepared,
+        to_wire: Callable[[WireMessage], Any],
     ) -> list[tuple[int, Any]]:
         """Each message this tool takes, mapped; unsupported and unsendable ones refused as dead."""
         result: list[tuple[int, Any]] = []

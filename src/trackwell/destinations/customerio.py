@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from urllib.parse import quote
 
-from trackwell.core.delivery import DeliveryFilter
+from trackwell.core.messages import WireMessage
 from trackwell.core.operations import (
     CIO_ID_PREFIX,
     CUSTOMERIO_PERSON_ACTIONS,
@@ -36,12 +36,11 @@ from trackwell.core.operations import (
     cio_id_of,
     operation_of,
 )
+from trackwell.core.outcomes import Outcome
 from trackwell.destinations import customerio_metrics
-from trackwell.destinations.base import Outgoing, Prepared
-from trackwell.destinations.base_types import Outcome
+from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
 from trackwell.destinations.common import (
     HttpDestination,
-    Message,
     UnsendableError,
     action_time,
     basic_auth,
@@ -59,7 +58,7 @@ from trackwell.destinations.common import (
     ulid_from,
     within,
 )
-from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
 # Customer.io's documented limits ("Invalid API requests", and the Track API reference's
@@ -91,13 +90,9 @@ class CustomerIO(HttpDestination):
         api: Literal["v1", "v2"] | None = None,
         mode: Literal["v1", "v2"] | None = None,
         object_type_id: str = "1",
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 100,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self.region = one_of("region", region, HOSTS)
         # `api` is the Track API version; `mode` is its deprecated name (now `mode = "capture"`
@@ -122,20 +117,16 @@ class CustomerIO(HttpDestination):
         super().__init__(
             name,
             missing=required(site_id=site_id, api_key=api_key),
-            capture=capture,
             base_url=base_url or HOSTS[region],
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
-    def settings(self) -> dict[str, Any]:
+    def tool_settings(self) -> dict[str, Any]:
         """Region and Track API version."""
         return {"region": self.region, "api": self.api}
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """One request per message (v1) or batches of operations within the size limits (v2)."""
         prepared = Prepared()
         if self.api == "v1":
@@ -163,7 +154,7 @@ class CustomerIO(HttpDestination):
         return prepared
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """v2 answers 207 with `errors[].batch_index` for the operations it refused."""
         if not (200 <= response.status < 300) or self.api == "v1":
@@ -185,7 +176,7 @@ class CustomerIO(HttpDestination):
             headers["authorization"] = self._auth
         return HttpRequest(method, self.url(path), headers, body)
 
-    def _v1_call(self, message: Message) -> tuple[str, str, bytes]:
+    def _v1_call(self, message: WireMessage) -> tuple[str, str, bytes]:
         kind, user_id = message["type"], _person_key(message)
         operation = operation_of(kind, message.get("event"))
         if operation is not None:
@@ -215,7 +206,7 @@ class CustomerIO(HttpDestination):
         body["anonymous_id"] = _anonymous(message)
         return "POST", "/api/v1/events", json_bytes(body)
 
-    def _v2_item(self, message: Message) -> tuple[Literal["call", "operation"], Any]:
+    def _v2_item(self, message: WireMessage) -> tuple[Literal["call", "operation"], Any]:
         """A v2 batch operation, or a v1 call for what the v2 API has no documented form of.
 
         Customer.io's v2 reference lists only `id`, `email`, `phone` and `cio_id` as a person's
@@ -239,7 +230,7 @@ class CustomerIO(HttpDestination):
             return "call", self._v1_call(message)
         return "operation", self._operation(message)
 
-    def _operation(self, message: Message) -> dict[str, Any]:
+    def _operation(self, message: WireMessage) -> dict[str, Any]:
         kind = message["type"]
         user_id = _person_key(message)
         operation = operation_of(kind, message.get("event"))
@@ -290,7 +281,7 @@ class CustomerIO(HttpDestination):
             **event,
         }
 
-    def _v2_operation(self, operation: str, message: Message) -> dict[str, Any]:
+    def _v2_operation(self, operation: str, message: WireMessage) -> dict[str, Any]:
         """An operation as Customer.io's own v2 person or object action (Track API reference,
         `/api/v2/batch`: person_delete, person_suppress, person_unsuppress, person_add_device,
         person_delete_device, person_delete_relationships, object_delete)."""
@@ -310,7 +301,7 @@ class CustomerIO(HttpDestination):
         return {**person, "action": CUSTOMERIO_PERSON_ACTIONS[operation]}
 
 
-def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
+def _v1_operation(operation: str, message: WireMessage) -> tuple[str, str, bytes]:
     """An operation as Customer.io's own v1 call (Track API reference: `DELETE
     /api/v1/customers/{identifier}`, `POST .../suppress`, `POST .../unsuppress`, `PUT
     .../devices` with `{"device": {...}}`, `DELETE .../devices/{device_id}`; none has a body
@@ -330,7 +321,7 @@ def _v1_operation(operation: str, message: Message) -> tuple[str, str, bytes]:
     raise UnsendableError(f"Customer.io's v1 API has no objects, so no '{operation}' (use v2)")
 
 
-def _person_key(message: Message) -> str | None:
+def _person_key(message: WireMessage) -> str | None:
     """The user id, else the Customer.io id (`cio_<id>`, from `context.externalIds`) a message
     addresses its person by: the gateway keeps an unknown `cio_<id>` path there."""
     user_id = message.get("userId")
@@ -340,7 +331,7 @@ def _person_key(message: Message) -> str | None:
     return CIO_ID_PREFIX + cio_id if cio_id is not None else None
 
 
-def _operated_person(message: Message) -> str:
+def _operated_person(message: WireMessage) -> str:
     """Who an operation acts on: the user id, else the Customer.io id (`cio_<id>`) it names."""
     person = _person_key(message)
     if person is not None:
@@ -351,7 +342,7 @@ def _operated_person(message: Message) -> str:
     )
 
 
-def _device_info(message: Message) -> tuple[dict[str, Any], dict[str, Any]]:
+def _device_info(message: WireMessage) -> tuple[dict[str, Any], dict[str, Any]]:
     """The device (context.device, else properties.device) and the remaining properties."""
     properties = dict(message.get("properties") or {})
     context_device = (message.get("context") or {}).get("device")
@@ -361,14 +352,14 @@ def _device_info(message: Message) -> tuple[dict[str, Any], dict[str, Any]]:
     return (device if isinstance(device, dict) else {}), properties
 
 
-def _token(message: Message) -> str:
+def _token(message: WireMessage) -> str:
     token = _device_info(message)[0].get("token")
     if not isinstance(token, str) or not token:
         raise UnsendableError(f"'{message.get('event')}' needs context.device.token")
     return token
 
 
-def _device(message: Message) -> dict[str, Any]:
+def _device(message: WireMessage) -> dict[str, Any]:
     """v1's `device` object: id (the token), platform, last_used and string attributes."""
     info, properties = _device_info(message)
     platform = info.get("type") or properties.pop("platform", None)
@@ -396,7 +387,7 @@ def _attribute_text(value: Any) -> str:
     return json_bytes(value).decode() if isinstance(value, dict | list) else str(value)
 
 
-def _object_identifiers(message: Message, default_type: str) -> dict[str, str]:
+def _object_identifiers(message: WireMessage, default_type: str) -> dict[str, str]:
     """An object named by Data Pipelines' `objectId` / `objectTypeId` (or `cioObjectId`)."""
     properties = message.get("properties") or {}
     object_id = properties.get("objectId", properties.get("object_id"))
@@ -426,7 +417,7 @@ def _identifiers(value: str) -> dict[str, str]:
     return {"id": text}
 
 
-def _person_for_identify(message: Message) -> str:
+def _person_for_identify(message: WireMessage) -> str:
     traits = message.get("traits") or {}
     person = _person_key(message) or traits.get("email")
     if not person:
@@ -437,14 +428,14 @@ def _person_for_identify(message: Message) -> str:
     return str(person)
 
 
-def _anonymous(message: Message) -> str:
+def _anonymous(message: WireMessage) -> str:
     anonymous_id = message.get("anonymousId")
     if not anonymous_id:
         raise UnsendableError("Customer.io needs a userId or an anonymousId")
     return str(anonymous_id)
 
 
-def _attributes(message: Message) -> dict[str, Any]:
+def _attributes(message: WireMessage) -> dict[str, Any]:
     """Flat profile attributes: the traits, `created_at` in Unix seconds, the anonymous id."""
     attributes = dict(message.get("traits") or {})
     created = attributes.pop("createdAt", None)
@@ -464,7 +455,7 @@ def _checked_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return attributes
 
 
-def _event(message: Message) -> dict[str, Any]:
+def _event(message: WireMessage) -> dict[str, Any]:
     """Name, data, action time and de-duplication id of a track, page or screen call."""
     kind = message["type"]
     properties = dict(message.get("properties") or {})
@@ -492,7 +483,7 @@ def _event(message: Message) -> dict[str, Any]:
     return event
 
 
-def _ties_anonymous_id(message: Message) -> bool:
+def _ties_anonymous_id(message: WireMessage) -> bool:
     """Whether an alias ties an anonymous visitor (rather than a known person) to its userId.
 
     Destinations see only the message, so the rule is the message's own evidence: analytics.js,
@@ -506,7 +497,7 @@ def _ties_anonymous_id(message: Message) -> bool:
     return bool(anonymous_id) and str(previous_id) == str(anonymous_id)
 
 
-def _merge(message: Message) -> dict[str, Any]:
+def _merge(message: WireMessage) -> dict[str, Any]:
     user_id, previous_id = message.get("userId"), message.get("previousId")
     if not user_id or not previous_id:
         raise UnsendableError("an alias needs both userId and previousId to merge people")

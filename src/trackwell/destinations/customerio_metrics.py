@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from trackwell.core.messages import WireMessage
 from trackwell.destinations.common import (
-    Message,
     UnsendableError,
     action_time,
     epoch_seconds,
@@ -37,7 +37,7 @@ V2_MAX_AGE_SECONDS = 60
 OPTIONAL_FIELDS = ("recipient", "reason", "href")
 
 
-def _text(message: Message, key: str) -> str:
+def _text(message: WireMessage, key: str) -> str:
     value = (message.get("properties") or {}).get(key)
     if not isinstance(value, str) or not value:
         raise UnsendableError(
@@ -46,13 +46,13 @@ def _text(message: Message, key: str) -> str:
     return value
 
 
-def _device_token(message: Message) -> str | None:
+def _device_token(message: WireMessage) -> str | None:
     device = (message.get("context") or {}).get("device")
     token = device.get("token") if isinstance(device, dict) else None
     return token if isinstance(token, str) and token else None
 
 
-def v1_metric(message: Message) -> tuple[str, str, bytes]:
+def v1_metric(message: WireMessage) -> tuple[str, str, bytes]:
     """`POST /api/v1/metrics` with the metric, its delivery id, time and documented fields."""
     metric = _text(message, "metric")
     if metric not in V1_METRICS:
@@ -75,7 +75,7 @@ def v1_metric(message: Message) -> tuple[str, str, bytes]:
     return "POST", "/api/v1/metrics", json_bytes(body)
 
 
-def v2_delivery(message: Message, now: datetime | None = None) -> dict[str, Any] | None:
+def v2_delivery(message: WireMessage, now: datetime | None = None) -> dict[str, Any] | None:
     """The v2 `delivery` operation, or None when it cannot carry everything the metric has
     (not a push metric, another metric, a reason or link, or an action time long past)."""
     properties = message.get("properties") or {}

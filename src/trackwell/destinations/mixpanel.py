@@ -14,16 +14,15 @@ import hashlib
 import re
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from urllib.parse import urlencode, urlsplit
 
-from trackwell.core.delivery import DeliveryFilter
-from trackwell.destinations.base import Outgoing, Prepared
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.messages import WireMessage
+from trackwell.core.outcomes import Outcome
+from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
 from trackwell.destinations.common import (
     Credential,
     HttpDestination,
-    Message,
     UnsendableError,
     basic_auth,
     classify_response,
@@ -36,7 +35,7 @@ from trackwell.destinations.common import (
     response_json,
     within,
 )
-from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 
 HOSTS = {
     "us": "https://api.mixpanel.com",
@@ -70,6 +69,7 @@ class Mixpanel(HttpDestination):
     """Mixpanel ingestion: a service account (or the project's API secret) for /import, the
     project token for /engage."""
 
+    default_batch_size = 1000
     kind = "mixpanel"
     supported_types = frozenset(["identify", "track", "page", "screen"])
 
@@ -83,13 +83,9 @@ class Mixpanel(HttpDestination):
         service_account_secret: str | None = None,
         project_id: str | None = None,
         region: Literal["us", "eu", "in"] = "us",
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 1000,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self.region = one_of("region", region, HOSTS)
         self.project_id = project_id
@@ -106,20 +102,16 @@ class Mixpanel(HttpDestination):
             missing=_missing(
                 project_token, api_secret, service_account_username, service_account_secret
             ),
-            capture=capture,
             base_url=base_url or HOSTS[region],
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
-    def settings(self) -> dict[str, Any]:
+    def tool_settings(self) -> dict[str, Any]:
         """Region and project id (an id, not a credential)."""
         return {"region": self.region, "project_id": self.project_id}
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Profile updates first (identify before track), then events, each in sized batches."""
         prepared = Prepared()
         mapped = self.mapped(messages, prepared, self._map)
@@ -147,7 +139,7 @@ class Mixpanel(HttpDestination):
         return prepared
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """/import's 400 is a partial success naming `failed_records`; /engage says `status`."""
         data = response_json(response)
@@ -174,12 +166,12 @@ class Mixpanel(HttpDestination):
             headers["authorization"] = self._auth
         return HttpRequest("POST", self.url(path_and_query), headers, body)
 
-    def _map(self, message: Message) -> tuple[str, dict[str, Any]]:
+    def _map(self, message: WireMessage) -> tuple[str, dict[str, Any]]:
         if message["type"] == "identify":
             return "profile", self._profile(message)
         return "event", self._event(message)
 
-    def _event(self, message: Message) -> dict[str, Any]:
+    def _event(self, message: WireMessage) -> dict[str, Any]:
         kind = message["type"]
         name = message.get("event") if kind == "track" else page_event_name(message)
         user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
@@ -202,7 +194,7 @@ class Mixpanel(HttpDestination):
         within(len(properties), MAX_PROPERTIES, "the number of properties")
         return {"event": name, "properties": properties}
 
-    def _profile(self, message: Message) -> dict[str, Any]:
+    def _profile(self, message: WireMessage) -> dict[str, Any]:
         traits = message.get("traits") or {}
         update: dict[str, Any] = {
             "$token": self._token,
@@ -215,7 +207,7 @@ class Mixpanel(HttpDestination):
         return update
 
 
-def _distinct_id(message: Message) -> str:
+def _distinct_id(message: WireMessage) -> str:
     user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
     if user_id:
         return str(user_id)

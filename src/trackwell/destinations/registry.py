@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,7 +14,7 @@ from trackwell.core.messages import MESSAGE_TYPES
 from trackwell.destinations.common import MissingCredentialsError
 
 if TYPE_CHECKING:
-    from trackwell.destinations.base import Destination
+    from trackwell.destinations.base import Destination, DestinationSettings
     from trackwell.destinations.common import HttpDestination
 
 # Kind name -> the module and class that implement it.
@@ -132,25 +132,39 @@ def from_settings(
             arguments[key] = environ[env_var(name, key)]
     for key in kind.secrets:
         arguments[key] = environ.get(env_var(name, key)) or None
-    for key in ("batch_size", "rate_limit", "timeout"):
-        if key in settings:
-            arguments[key] = _checked(key, settings[key])
     if kind_name == "webhook" and not arguments.get("url"):
         raise ValueError(f"a webhook needs url (in the table, or {env_var(name, 'url')})")
-    arguments["filter"] = _filter(settings)
-    arguments["capture"] = _capture(name, kind_name, settings, arguments)
+    common = _common(name, kind_name, settings, arguments)
     try:
-        destination = KINDS[kind_name](name, **arguments)
+        destination = KINDS[kind_name](name, settings=common, **arguments)
     except MissingCredentialsError as exc:
         if sending:
             raise ValueError("\n".join(_missing_lines(name, exc))) from None
-        destination = KINDS[kind_name](name, **{**arguments, "capture": True})
+        destination = KINDS[kind_name](name, settings=replace(common, capture=True), **arguments)
     types = destination.filter.types or frozenset()
     if not types <= destination.supported_types:
         destination.close()
         extra = ", ".join(sorted(types - destination.supported_types))
         raise ValueError(f"{kind_name} cannot deliver {extra} (it takes {_listed(destination)})")
     return destination
+
+
+def _common(
+    name: str, kind_name: str, settings: Mapping[str, Any], arguments: dict[str, Any]
+) -> DestinationSettings:
+    """The settings every destination shares, from the table (defaults where it is silent)."""
+    from trackwell.destinations.base import DestinationSettings
+
+    numbers = {
+        key: _checked(key, settings[key])
+        for key in ("batch_size", "rate_limit", "timeout")
+        if key in settings
+    }
+    return DestinationSettings(
+        **numbers,
+        filter=_filter(settings),
+        capture=_capture(name, kind_name, settings, arguments),
+    )
 
 
 def _capture(

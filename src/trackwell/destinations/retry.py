@@ -1,16 +1,15 @@
-"""The retry decision and the backoff: small pure functions, tested as tables."""
+"""Which answers are worth retrying: the status and Retry-After of a response as an `Outcome`.
+
+What is done with a retryable answer (attempt limit, backoff) is `trackwell.pipeline.retry`."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
 
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 600.0
 MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
@@ -41,15 +40,3 @@ def classify(status: int, headers: Mapping[str, str], body_text: str = "") -> Ou
     if status in (408, 429) or status >= 500:
         return Outcome("retry", error, retry_after_seconds(headers))
     return Outcome("dead", error)
-
-
-def backoff_seconds(
-    attempt: int,
-    *,
-    base: float = BACKOFF_BASE_SECONDS,
-    cap: float = BACKOFF_CAP_SECONDS,
-    rng: random.Random | None = None,
-) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-    ceiling = min(cap, base * (2 ** min(attempt, 30)))
-    return (rng or random).uniform(0, ceiling)

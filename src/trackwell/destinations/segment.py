@@ -11,24 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
-from trackwell.core.delivery import DeliveryFilter
-from trackwell.core.messages import format_time
+from trackwell.core.messages import WireMessage, format_time
 from trackwell.core.operations import OPERATIONS
-from trackwell.destinations.base import Outgoing, Prepared
-from trackwell.destinations.base_types import Outcome
+from trackwell.core.outcomes import Outcome
+from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
 from trackwell.destinations.common import (
     HttpDestination,
-    Message,
     action_time,
     basic_auth,
     classify_response,
     json_headers,
     required,
 )
-from trackwell.destinations.http import HttpRequest, HttpResponse, Transport
+from trackwell.destinations.http import HttpRequest, HttpResponse
 
 DEFAULT_BASE_URL = "https://api.segment.io"
 # Customer.io Data Pipelines' Segment-compatible API (US and EU), which performs the operations.
@@ -55,13 +53,9 @@ class SegmentCompatible(HttpDestination):
         *,
         write_key: str | None = None,
         operations: bool | None = None,
-        capture: bool = False,
         base_url: str | None = None,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 100,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self._auth = basic_auth(write_key, "") if write_key else None
         # Operations travel as Customer.io Data Pipelines' semantic events, which that endpoint
@@ -74,16 +68,12 @@ class SegmentCompatible(HttpDestination):
         super().__init__(
             name,
             missing=required(write_key=write_key),
-            capture=capture,
             base_url=base_url,
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Batches of messages in the Segment spec, under the message and batch size limits."""
         prepared = Prepared()
         sent_at = format_time(datetime.now(UTC)).encode()
@@ -100,7 +90,7 @@ class SegmentCompatible(HttpDestination):
         return prepared
 
     def parse(
-        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[Message]
+        self, response: HttpResponse, outgoing: Outgoing, messages: Sequence[WireMessage]
     ) -> dict[int, Outcome]:
         """A 400 names no message, so a rejected batch is halved until the bad ones stand alone."""
         if response.status == 400 and len(outgoing.indices) > 1:
@@ -121,7 +111,7 @@ class SegmentCompatible(HttpDestination):
         return HttpRequest("POST", self.url("/v1/batch"), headers, body)
 
 
-def forwardable(message: Message) -> dict[str, Any]:
+def forwardable(message: WireMessage) -> dict[str, Any]:
     """The stored message as the next hop should see it: no per-hop times, context present."""
     forwarded = {key: value for key, value in message.items() if key not in _HOP_FIELDS}
     if forwarded.get("timestamp") is None:

@@ -5,24 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
-from trackwell.core.delivery import DeliveryFilter
-from trackwell.core.messages import format_time
+from trackwell.core.messages import WireMessage, format_time
 from trackwell.core.operations import OPERATIONS
 
 # Receivers verify with `verify_signature`, importable from here as documented.
 from trackwell.core.signing import sign as sign
 from trackwell.core.signing import signature_headers
 from trackwell.core.signing import verify_signature as verify_signature
-from trackwell.destinations.base import Prepared
+from trackwell.destinations.base import DestinationSettings, Prepared, SettingKeywords
 from trackwell.destinations.common import (
     HttpDestination,
-    Message,
     json_headers,
     required,
 )
-from trackwell.destinations.http import HttpRequest, Transport
+from trackwell.destinations.http import HttpRequest
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 
@@ -42,13 +40,9 @@ class Webhook(HttpDestination):
         secret: str | None = None,
         headers: Mapping[str, str] | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        capture: bool = False,
         clock: Callable[[], float] = time.time,
-        transport: Transport | None = None,
-        filter: DeliveryFilter | None = None,
-        batch_size: int = 100,
-        rate_limit: float | None = None,
-        timeout: float = 10.0,
+        settings: DestinationSettings | None = None,
+        **common: Unpack[SettingKeywords],
     ) -> None:
         self._secret = secret
         self._headers = {k.lower(): v for k, v in (headers or {}).items()}
@@ -58,20 +52,16 @@ class Webhook(HttpDestination):
         super().__init__(
             name,
             missing=required(secret=secret),
-            capture=capture,
             base_url=url,
-            transport=transport,
-            filter=filter,
-            batch_size=batch_size,
-            rate_limit=rate_limit,
-            timeout=timeout,
+            settings=settings,
+            **common,
         )
 
-    def settings(self) -> dict[str, Any]:
+    def tool_settings(self) -> dict[str, Any]:
         """Whether requests are signed, and the body limit (never the secret or extra headers)."""
         return {"signed": self._secret is not None, "max_body_bytes": self.max_body_bytes}
 
-    def build(self, messages: Sequence[Message]) -> Prepared:
+    def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Batches of the stored messages as they are, each body signed as sent."""
         prepared = Prepared()
         sent_at = format_time(datetime.now(UTC)).encode()

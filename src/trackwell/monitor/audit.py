@@ -7,11 +7,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from trackwell.monitor.context import DAY_MS, day_label
+from trackwell.monitor.context import DAY_MS, MonitorStore, day_label
 from trackwell.monitor.properties import PropertyFinding, profile_messages
 from trackwell.plan import naming
 from trackwell.quality.compiled import CompiledPlan
-from trackwell.store.base import Store
 
 # Arriving within this many days of the audit's end counts as "still arriving".
 RECENT_DAYS = 7
@@ -105,7 +104,7 @@ class _Seen:
 
 
 def audit(
-    store: Store,
+    store: MonitorStore,
     plan: CompiledPlan,
     *,
     today: int,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # Re-exported: every monitor takes its day arithmetic from its context module.
 from trackwell.core.time import DAY_MS as DAY_MS
@@ -15,16 +15,22 @@ from trackwell.core.time import day_label as day_label
 from trackwell.monitor.findings import Finding
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.store.base import (
+    Browsing,
     DeliveryRollup,
     DeliveryStats,
     PeopleRollup,
-    Store,
+    Rollups,
     VolumeRollup,
 )
 
 HOUR_MS = 3_600_000
 # Read once per evaluation: four weeks of same weekdays, a month plus a week for budgets.
 PREFETCH_DAYS = 45
+
+
+class MonitorStore(Rollups, Browsing, Protocol):
+    """The store's roles the monitors and the audit read: rollups, and bounded browsing (queue
+    states, a sample of recent messages); never the log's writes or the queues' work."""
 
 
 class Reads:
@@ -34,7 +40,7 @@ class Reads:
     for that span and sliced by day; a longer window is read on its own.
     """
 
-    def __init__(self, store: Store, now_ms: int) -> None:
+    def __init__(self, store: MonitorStore, now_ms: int) -> None:
         self.store = store
         self.now_ms = now_ms
         self._cache: dict[tuple[Any, ...], Any] = {}

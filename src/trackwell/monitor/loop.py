@@ -7,15 +7,22 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from trackwell.monitor.alerts import Alerter, build_channels, parse_alerts, state_path
+from trackwell.monitor.context import MonitorStore
 from trackwell.monitor.runner import Evaluation, evaluate, load_options
 from trackwell.quality.compiled import CompiledPlan
-from trackwell.store import Store
 
 log = logging.getLogger("trackwell.monitor")
 DEFAULT_INTERVAL_SECONDS = 60.0
+
+
+class LoopStore(MonitorStore, Protocol):
+    """What the loop needs of the store: the monitors' reads, and its URL (where alert state is
+    kept beside a SQLite file)."""
+
+    url: str
 
 
 class MonitorLoop:
@@ -23,7 +30,7 @@ class MonitorLoop:
 
     def __init__(
         self,
-        store: Store,
+        store: LoopStore,
         plan: Callable[[], CompiledPlan],
         *,
         monitors: Mapping[str, Any],

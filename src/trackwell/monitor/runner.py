@@ -21,11 +21,10 @@ from trackwell.monitor import (
     unplanned,
     volume,
 )
-from trackwell.monitor.context import Context, Monitor, Reads
+from trackwell.monitor.context import Context, Monitor, MonitorStore, Reads
 from trackwell.monitor.findings import Finding, ordered
 from trackwell.monitor.settings import monitor_options
 from trackwell.quality.compiled import CompiledPlan
-from trackwell.store.base import Store
 
 log = logging.getLogger("trackwell.monitor")
 
@@ -76,7 +75,7 @@ class Evaluation:
 
 
 def evaluate(
-    store: Store,
+    store: MonitorStore,
     plan: CompiledPlan,
     *,
     now_ms: int | None = None,

@@ -12,7 +12,7 @@ from trackwell.core.time import to_ms
 from trackwell.monitor.context import duration, time_label
 from trackwell.plan import naming
 from trackwell.quality.compiled import CompiledPlan
-from trackwell.store.base import Store, Timeline, TimelineEntry
+from trackwell.store.base import Timeline, TimelineEntry, Timelines
 
 # Customer.io starts campaigns only from events whose action time is less than this old.
 CUSTOMERIO_WINDOW_MS = 72 * 3_600_000
@@ -55,7 +55,7 @@ class WhyReport:
 
 
 def why(
-    store: Store,
+    store: Timelines,
     plan: CompiledPlan,
     person: str,
     *,

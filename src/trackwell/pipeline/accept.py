@@ -25,7 +25,7 @@ from trackwell.pipeline.blocked import blocked_input
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.violations import Verdict, Violation
-from trackwell.store.base import Checked, Store
+from trackwell.store.base import Checked, LogWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ def prepare(
 
 
 def accept(
-    store: Store,
+    store: LogWriter,
     plan: CompiledPlan,
     items: Iterable[Message | Mapping[str, Any]],
     *,
@@ -126,7 +126,7 @@ def accept(
     return store_checked(store, checked)
 
 
-def store_checked(store: Store, checked: Sequence[Checked]) -> list[Accepted]:
+def store_checked(store: LogWriter, checked: Sequence[Checked]) -> list[Accepted]:
     """Write prepared messages and merge the store's verdicts (duplicates, identity)."""
     written = store.write_batch(checked)
     return [

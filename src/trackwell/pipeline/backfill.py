@@ -24,15 +24,17 @@ from typing import Any
 from trackwell.core.messages import MessageError, from_json, normalise, to_json
 from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
-from trackwell.destinations.base_types import Outcome
-from trackwell.destinations.retry import backoff_seconds
 from trackwell.io.backfill_files import Row, read_rows
+from trackwell.pipeline.retry import RetryPolicy
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan
 
 DEFAULT_MAX_AGE = timedelta(days=395)
 CAMPAIGN_WINDOW = timedelta(hours=72)
 MAX_ATTEMPTS = 8
+# A backfill waits in the foreground for its batch, so it gives up sooner and backs off less
+# than the router, whose queue keeps a message for as long as it takes.
+RETRY_POLICY = RetryPolicy(max_attempts=MAX_ATTEMPTS, backoff_base=0.5, backoff_cap=30.0)
 
 
 class BackfillError(Exception):
@@ -228,9 +230,11 @@ def _send(
         report.delivered += len(batch)
         return
     pending = list(batch)
-    for attempt in range(MAX_ATTEMPTS):
+    attempts = 0
+    while pending:
         time.sleep(limiter.delay(len(pending)))
         outcomes = destination.deliver([m for _, m in pending])
+        attempts += 1
         retry: list[tuple[int, dict[str, Any]]] = []
         wait = 0.0
         for (line, message), outcome in zip(pending, outcomes, strict=True):
@@ -240,27 +244,20 @@ def _send(
                 report.captured += 1
                 if report.captured_from is None or line < report.captured_from:
                     report.captured_from = line
-            elif outcome.kind == "dead":
-                _failed(report, error_log, line, message, outcome)
             else:
-                retry.append((line, message))
-                wait = max(wait, outcome.retry_after or backoff_seconds(attempt, base=0.5, cap=30))
-        if not retry:
-            return
+                decision = RETRY_POLICY.after(outcome, attempts)
+                if decision.dead:
+                    _failed(report, error_log, line, message, decision.reason)
+                else:
+                    retry.append((line, message))
+                    wait = max(wait, decision.wait)
         pending = retry
-        time.sleep(wait)
-    for line, message in pending:
-        _failed(
-            report,
-            error_log,
-            line,
-            message,
-            Outcome("dead", f"still failing after {MAX_ATTEMPTS} attempts"),
-        )
+        if pending:
+            time.sleep(wait)
 
 
 def _failed(
-    report: BackfillReport, error_log: Any, line: int, message: dict[str, Any], outcome: Outcome
+    report: BackfillReport, error_log: Any, line: int, message: dict[str, Any], reason: str | None
 ) -> None:
     report.failed += 1
     error_log.write(
@@ -269,7 +266,7 @@ def _failed(
                 "line": line,
                 "messageId": message.get("messageId"),
                 "code": "delivery",
-                "reason": outcome.error,
+                "reason": reason,
             }
         )
         + "\n"

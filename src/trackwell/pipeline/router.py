@@ -24,19 +24,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trackwell.core.messages import parse_time
+from trackwell.core.outcomes import Outcome
 from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
-from trackwell.destinations.base_types import Outcome
-from trackwell.destinations.retry import (
+from trackwell.pipeline.retry import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
-    backoff_seconds,
+    DEFAULT_MAX_ATTEMPTS,
+    RetryPolicy,
 )
-from trackwell.store.base import Delivery, DeliveryResult, Store, StoreError
+from trackwell.store.base import Delivery, DeliveryResult, Queues, StoreError
 
 log = logging.getLogger("trackwell.router")
 
-DEFAULT_MAX_ATTEMPTS = 12
 DEFAULT_POLL_SECONDS = 0.2
 STORE_RETRY_SECONDS = 1.0
 # A tool that looks down gets one message at a time, first after PROBE_BASE_SECONDS, then at
@@ -104,6 +104,7 @@ def results_for(
     A message in `uncounted` was sent as a probe ahead of its own schedule: a failure does not
     spend one of its attempts, so probing a down tool can never be what makes a message dead.
     """
+    policy = RetryPolicy(max_attempts, backoff_base, backoff_cap)
     results = []
     for delivery, outcome in zip(batch, outcomes, strict=True):
         if outcome.kind == "delivered":
@@ -115,18 +116,17 @@ def results_for(
             continue
         counted = delivery.seq not in uncounted
         attempts = delivery.attempts + (1 if counted else 0)
-        if outcome.kind == "dead" or (counted and attempts >= max_attempts):
-            reason = outcome.error or "refused"
-            if outcome.kind != "dead":
-                reason = f"gave up after {attempts} attempts; last: {reason}"
-            results.append(DeliveryResult(delivery.seq, "dead", error=reason))
+        decision = policy.after(outcome, attempts, counted=counted)
+        if decision.dead:
+            results.append(DeliveryResult(delivery.seq, "dead", error=decision.reason))
             continue
-        wait = outcome.retry_after
-        if wait is None:
-            wait = backoff_seconds(max(attempts, 1), base=backoff_base, cap=backoff_cap)
         results.append(
             DeliveryResult(
-                delivery.seq, "retry", int((now + wait) * 1000), outcome.error, counted=counted
+                delivery.seq,
+                "retry",
+                int((now + decision.wait) * 1000),
+                decision.reason,
+                counted=counted,
             )
         )
     return results
@@ -137,7 +137,7 @@ class Router:
 
     def __init__(
         self,
-        store: Store,
+        store: Queues,
         destinations: Sequence[Destination],
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,

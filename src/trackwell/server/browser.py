@@ -10,7 +10,7 @@ from trackwell.core.operations import operation_of
 from trackwell.plan.model import Plan
 from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source
-from trackwell.store import Checked, Store
+from trackwell.store import Checked, Timelines
 
 BROWSER_CODE = "not_for_browser"
 
@@ -45,7 +45,7 @@ def _restrict(allowed: frozenset[str], source: Source, checked: Checked) -> Chec
 
 
 async def detach_known_visitors(
-    store: Store, source: Source, checked: Sequence[Checked]
+    store: Timelines, source: Source, checked: Sequence[Checked]
 ) -> list[Checked]:
     """The messages, with each one an anonymous-only key sent under an anonymous id already
     tied to an identified person kept blocked with the reason. The store puts every message of
@@ -66,7 +66,7 @@ async def detach_known_visitors(
     ]
 
 
-def _tied(store: Store, ids: set[str]) -> set[str]:
+def _tied(store: Timelines, ids: set[str]) -> set[str]:
     return {anonymous for anonymous in ids if store.profile(anonymous) is not None}
 
 

@@ -35,8 +35,6 @@ DELETE_RELATIONSHIPS = frozenset(["delete_relationships", "remove_relationships"
 # An object operation without a person still needs an identity on the Segment hops.
 OBJECT_ANONYMOUS_PREFIX = "cio_object:"
 
-Message = dict[str, Any]
-
 
 class MapError(ValueError):
     """A request that cannot be mapped: the field at fault and why."""
@@ -63,9 +61,9 @@ def _name(body: Mapping[str, Any], where: str) -> str:
     return name.strip()  # Customer.io trims event names
 
 
-def _common(body: Mapping[str, Any], where: str = "") -> Message:
+def _common(body: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """messageId from `id`, action time from `timestamp` (Unix seconds)."""
-    out: Message = {}
+    out: dict[str, Any] = {}
     value = body.get("id")
     if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
         value = int(value)  # 12.0 is the integer 12 to JSON Schema
@@ -101,10 +99,10 @@ def _anonymous_id(body: Mapping[str, Any], where: str) -> str | None:
     return value or None
 
 
-def identify(person: str, body: Mapping[str, Any], where: str = "") -> list[Message]:
+def identify(person: str, body: Mapping[str, Any], where: str = "") -> list[dict[str, Any]]:
     """PUT /api/v1/customers/{id}: attributes become traits; relationships become groups."""
     traits = {k: v for k, v in body.items() if k not in RESERVED_ATTRIBUTES}
-    message: Message = {"type": "identify", "userId": person, "traits": traits}
+    message: dict[str, Any] = {"type": "identify", "userId": person, "traits": traits}
     if isinstance(body.get("anonymous_id"), str) and body["anonymous_id"]:
         message["anonymousId"] = body["anonymous_id"]  # ties the cookie's history to the person
     if body.get("timestamp") is not None:
@@ -112,7 +110,7 @@ def identify(person: str, body: Mapping[str, Any], where: str = "") -> list[Mess
     return [message, *_identify_relationships(person, body.get("cio_relationships"), where)]
 
 
-def _identify_relationships(person: str, value: Any, where: str) -> list[Message]:
+def _identify_relationships(person: str, value: Any, where: str) -> list[dict[str, Any]]:
     """`cio_relationships` of an identify in either documented shape.
 
     v1 (`PUT /api/v1/customers/{id}`): an object `{"action": "add_relationships" |
@@ -147,7 +145,7 @@ def _relation_ids(relation: Any, path: str) -> tuple[str, dict[str, Any]]:
     return str(group_id), ids
 
 
-def _relationships(person: str, value: Any, where: str) -> list[Message]:
+def _relationships(person: str, value: Any, where: str) -> list[dict[str, Any]]:
     if value is None:
         return []
     field = where if where.endswith("relationships") else f"{where}cio_relationships"
@@ -169,7 +167,7 @@ def _relationships(person: str, value: Any, where: str) -> list[Message]:
     return groups
 
 
-def _relationships_deleted(person: str | None, value: Any, where: str) -> list[Message]:
+def _relationships_deleted(person: str | None, value: Any, where: str) -> list[dict[str, Any]]:
     """A `Relationship Deleted` operation per relationship removed."""
     field = where if where.endswith("relationships") else f"{where}cio_relationships"
     if not isinstance(value, list):
@@ -192,7 +190,7 @@ def object_properties(ids: Mapping[str, Any]) -> dict[str, str]:
     return {"cioObjectId": str(ids.get("cio_object_id"))}
 
 
-def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Message:
+def event(person: str | None, body: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """POST /api/v1/customers/{id}/events and /api/v1/events: an event, page or screen."""
     name = _name(body, where)
     data = _object(body, "data", where)
@@ -212,15 +210,17 @@ def event(person: str | None, body: Mapping[str, Any], where: str = "") -> Messa
     return message
 
 
-def semantic(person: str | None, name: str, properties: Mapping[str, Any] | None = None) -> Message:
+def semantic(
+    person: str | None, name: str, properties: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A call without a Segment equivalent, as Customer.io's semantic track event."""
-    message: Message = {"type": "track", "event": name, "properties": dict(properties or {})}
+    message: dict[str, Any] = {"type": "track", "event": name, "properties": dict(properties or {})}
     if person is not None:
         message["userId"] = person
     return message
 
 
-def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
+def device(person: str, body: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """PUT /api/v1/customers/{id}/devices: `{"device": {"id", "platform", "last_used",
     "attributes"}}`; the token goes to `context.device.token`, as Data Pipelines has it."""
     info = _object(body, "device", where)
@@ -245,14 +245,14 @@ def device(person: str, body: Mapping[str, Any], where: str = "") -> Message:
     return message
 
 
-def device_deleted(person: str, token: str) -> Message:
+def device_deleted(person: str, token: str) -> dict[str, Any]:
     """DELETE /api/v1/customers/{id}/devices/{token}."""
     message = semantic(person, DEVICE_DELETED)
     message["context"] = {"device": {"token": token}}
     return message
 
 
-def merge(body: Mapping[str, Any], where: str = "") -> Message:
+def merge(body: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """POST /api/v1/merge_customers: the secondary person becomes an alias of the primary."""
     primary = _person(_object(body, "primary", where), f"{where}primary")
     secondary = _person(_object(body, "secondary", where), f"{where}secondary")
@@ -268,7 +268,7 @@ def _person(identifiers: Mapping[str, Any], where: str) -> str:
     raise MapError(where, f"needs one of {', '.join(PERSON_IDS)}")
 
 
-def address(messages: list[Message]) -> list[Message]:
+def address(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Messages whose person is named by a Customer.io id (`cio_<id>`), addressed through
     `context.externalIds` instead, so no profile named `cio_...` is made.
 
@@ -288,7 +288,7 @@ def is_cio_id(name: str) -> bool:
     return name.startswith(CIO_ID_PREFIX) and len(name) > len(CIO_ID_PREFIX)
 
 
-def operation(op: Any, where: str) -> list[Message]:
+def operation(op: Any, where: str) -> list[dict[str, Any]]:
     """One operation of a v2 request (`/api/v2/entity`, an item of `/api/v2/batch`)."""
     if not isinstance(op, dict):
         raise MapError(where.rstrip("."), "expected an object")
@@ -307,7 +307,7 @@ def operation(op: Any, where: str) -> list[Message]:
 _PERSON_ACTIONS = {action: name for name, action in CUSTOMERIO_PERSON_ACTIONS.items()}
 
 
-def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[Message]:
+def _person_operation(op: dict[str, Any], action: Any, where: str) -> list[dict[str, Any]]:
     if action == "merge":
         return [merge(op, where)]
     ids = _object(op, "identifiers", where)
@@ -359,7 +359,7 @@ _OBJECT_ACTIONS = ("identify", "identify_anonymous", "add_relationships",
                    "delete_relationships", "delete")  # fmt: skip
 
 
-def _object_operation(op: dict[str, Any], action: Any, where: str) -> list[Message]:
+def _object_operation(op: dict[str, Any], action: Any, where: str) -> list[dict[str, Any]]:
     ids = _object(op, "identifiers", where)
     group_id = ids.get("object_id") or ids.get("cio_object_id")
     if not isinstance(group_id, str | int) or isinstance(group_id, bool) or group_id == "":
@@ -383,7 +383,7 @@ def _object_operation(op: dict[str, Any], action: Any, where: str) -> list[Messa
         for index, relation in enumerate(relations)
     ] or [{}]  # no person: stored, and blocked for missing identity
     traits = _object(op, "attributes", where)
-    messages: list[Message] = []
+    messages: list[dict[str, Any]] = []
     for rel_ids in people:
         person = next((_person({k: rel_ids[k]}, where) for k in PERSON_IDS if rel_ids.get(k)), None)
         anonymous = rel_ids.get("anonymous_id")
@@ -406,7 +406,7 @@ METRIC_FIELDS = {"recipient": "recipient", "reason": "reason", "href": "href",
                  "action_name": "actionName", "action_value": "actionValue"}  # fmt: skip
 
 
-def metric(body: Mapping[str, Any], where: str = "") -> Message:
+def metric(body: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """POST /api/v1/metrics (operationId `metrics`): `{delivery_id, metric, timestamp?,
     recipient?, reason?, href?}`, one channel's metric of a message Customer.io delivered."""
     fields = {k: v for k, v in body.items() if k not in ("delivery_id", "metric", "timestamp")}
@@ -421,7 +421,7 @@ def metric(body: Mapping[str, Any], where: str = "") -> Message:
     )
 
 
-def push_metric(body: Mapping[str, Any], where: str = "") -> Message:
+def push_metric(body: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """POST /api/v1/push/events (operationId `pushMetrics`, deprecated for /api/v1/metrics):
     `{delivery_id, event, device_id, timestamp}`; `device_id` is the device's push token."""
     device_token = body.get("device_id")
@@ -441,7 +441,7 @@ def push_metric(body: Mapping[str, Any], where: str = "") -> Message:
     )
 
 
-def _delivery_operation(op: Mapping[str, Any], action: Any, where: str) -> Message:
+def _delivery_operation(op: Mapping[str, Any], action: Any, where: str) -> dict[str, Any]:
     """v2 `{"type": "delivery", "action": "event", "identifiers": {"id"}, "name",
     "attributes": {"device_token", ...}}` (schema `delivery_operations`)."""
     if action != "event":
@@ -462,7 +462,7 @@ def delivery_metric(
     fields: Mapping[str, Any],
     timestamp: Any = None,
     device_token: str | None = None,
-) -> Message:
+) -> dict[str, Any]:
     """The `Report Delivery Event` operation: about a message, not a person, so its identity is
     the delivery (`cio_delivery:<id>`, which makes no profile). A push token is both the
     `recipient` (as Data Pipelines reports push metrics) and `context.device.token`, which says

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from trackwell.server.storeerrors import UNAVAILABLE, store_reason
-from trackwell.store import Checked, Store, StoreError, StoreUncertainError, Written
+from trackwell.store import Checked, LogWriter, StoreError, StoreUncertainError, Written
 
 log = logging.getLogger("trackwell.server.writer")
 
@@ -48,7 +48,7 @@ class Writer:
 
     def __init__(
         self,
-        store: Store,
+        store: LogWriter,
         *,
         max_group: int = DEFAULT_MAX_GROUP,
         after_write: Callable[[int], None] | None = None,

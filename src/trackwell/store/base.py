@@ -8,13 +8,12 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import Message
+from trackwell.core.outcomes import OutcomeKind
 from trackwell.quality.violations import Verdict, Violation
 
 DeliveryStatus: TypeAlias = Literal[
     "pending", "in_flight", "delivered", "captured", "retry", "dead", "waiting"
 ]
-# `captured`: a destination in capture mode recorded it and sent nothing; settled, replayable.
-Outcome: TypeAlias = Literal["delivered", "captured", "retry", "dead"]
 MergeOutcome: TypeAlias = Literal["merged", "conflict", "refused"]
 
 DEFAULT_DEDUP_WINDOW_DAYS = 7
@@ -70,7 +69,7 @@ class DeliveryResult:
     """The outcome of one delivery attempt, as the router reports it."""
 
     seq: int
-    outcome: Outcome
+    outcome: OutcomeKind  # `captured`: recorded in capture mode, sent nothing; replayable
     next_attempt_ms: int | None = None  # for retry
     error: str | None = None  # the destination's response, for retry and dead; a note, captured
     # False for a probe of a tool that looks down, sent ahead of the message's own schedule:
@@ -238,10 +237,8 @@ class DeliveryError:
     detail: str
 
 
-class Store(Protocol):
-    """Durable storage for the log, profiles, identities and delivery queues."""
-
-    url: str
+class LogWriter(Protocol):
+    """Writing the log: checked messages in, one transaction per batch (accept, the writer)."""
 
     def write_batch(self, batch: Sequence[Checked]) -> list[Written]:
         """Store a batch in one transaction: dedup, log or blocked table, profiles, identities.
@@ -250,12 +247,12 @@ class Store(Protocol):
         or a name (`prepare` blocks those); StoreError when the store cannot take the write."""
         ...
 
+
+class Timelines(Protocol):
+    """A person's history: messages by id, profiles, merged timelines and the merge log."""
+
     def get(self, message_id: str) -> TimelineEntry | None:
         """One stored message by id (accepted, repaired or blocked)."""
-        ...
-
-    def count(self) -> int:
-        """Messages in the log (not counting blocked ones)."""
         ...
 
     def profile(self, key: str) -> Profile | None:
@@ -269,6 +266,10 @@ class Store(Protocol):
     def merges(self, key: str | None = None) -> list[MergeRecord]:
         """The merge log, for one person or everyone."""
         ...
+
+
+class Queues(Protocol):
+    """Working the delivery queues (the router): register, claim, ack, release, pull forward."""
 
     def register_destination(self, name: str, filter: DeliveryFilter | None = None) -> None:
         """Create (or update the filter of) a delivery queue."""
@@ -286,11 +287,6 @@ class Store(Protocol):
         """Give back everything claimed and not acked (a router stopping)."""
         ...
 
-    def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
-        """Per destination: pending, in flight, delivered, captured, retry, dead, oldest pending,
-        last error."""
-        ...
-
     def pull_forward(
         self,
         destination: str,
@@ -306,6 +302,10 @@ class Store(Protocol):
         down)."""
         ...
 
+
+class Replays(Protocol):
+    """Scheduling stored messages for delivery again (replay, from the console or the CLI)."""
+
     def requeue(
         self,
         destination: str,
@@ -320,6 +320,10 @@ class Store(Protocol):
 
         `dead_only` and `captured_only` pick dead letters and captured messages (both: either)."""
         ...
+
+
+class Rollups(Protocol):
+    """Counts kept as messages are written and delivered, per day or hour (monitors, charts)."""
 
     def volume(self, since_day: int, until_day: int, *, hourly: bool = False) -> list[VolumeRollup]:
         """Event counts per day (or per hour, kept for 7 days) between two days inclusive."""
@@ -346,6 +350,22 @@ class Store(Protocol):
         """Per day: new profiles and identify calls."""
         ...
 
+    def profiles_without_traits(self) -> int:
+        """Profiles that no identify has given a trait (the broken-identify failure)."""
+        ...
+
+
+class Browsing(Protocol):
+    """Bounded reads for people to look through: recent messages, people, violations, queues."""
+
+    def count(self) -> int:
+        """Messages in the log (not counting blocked ones)."""
+        ...
+
+    def log_size(self) -> int:
+        """The highest log position: an upper bound of the log's size, read from the key."""
+        ...
+
     def sample(
         self,
         *,
@@ -358,14 +378,6 @@ class Store(Protocol):
 
         Bounded: it looks at most at the last `SAMPLE_SCAN_ROWS` rows of the log, never the whole.
         """
-        ...
-
-    def profiles_without_traits(self) -> int:
-        """Profiles that no identify has given a trait (the broken-identify failure)."""
-        ...
-
-    def log_size(self) -> int:
-        """The highest log position: an upper bound of the log's size, read from the key."""
         ...
 
     def recent_people(self, limit: int = 50) -> list[PersonRow]:
@@ -389,6 +401,21 @@ class Store(Protocol):
     def delivery_errors(self, destination: str, limit: int = 10) -> list[DeliveryError]:
         """A destination's newest failed attempts (retries and dead), from the delivery history."""
         ...
+
+    def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
+        """Per destination: pending, in flight, delivered, captured, retry, dead, oldest pending,
+        last error."""
+        ...
+
+
+class Store(LogWriter, Timelines, Queues, Replays, Rollups, Browsing, Protocol):
+    """Durable storage for the log, profiles, identities and delivery queues: every role at once.
+
+    A backend implements this; a consumer asks only for the roles it uses (the router for
+    `Queues`, the monitors for `Rollups` and `Browsing`, ...), so the type checker proves what
+    each one may touch."""
+
+    url: str
 
     def close(self) -> None:
         """Close every connection."""

@@ -1,4 +1,8 @@
-"""What a destination reports per message after trying to deliver it."""
+"""What a delivery attempt came to for one message: the one `Outcome` of the package.
+
+Destinations report it, the retry policy and the router read it, and the store records its
+kind (`OutcomeKind`) in each `DeliveryResult`.
+"""
 
 from __future__ import annotations
 
