@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import orjson
+from trackwell.store.histogram import BOUNDS
 
 from trackwell.console import create_console, hash_token
 from trackwell.console.context import Console
@@ -32,7 +33,6 @@ from trackwell.pipeline.accept import prepare
 from trackwell.plan import Plan, load_plan
 from trackwell.quality import compile_plan
 from trackwell.store import DeliveryResult
-from trackwell.store.histogram import BOUNDS
 from trackwell.store.sqlite import SQLiteStore
 
 PLAN = Path(__file__).resolve().parent.parent / "examples" / "saas" / "tracking-plan.yaml"

@@ -23,6 +23,7 @@ from unittest import mock
 
 import orjson
 import yaml
+from trackwell.store.histogram import BOUNDS
 
 from trackwell.monitor import evaluate, load_options
 from trackwell.monitor.audit import audit
@@ -31,7 +32,6 @@ from trackwell.plan import parse_plan
 from trackwell.quality import compile_plan
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.store import Checked, open_store
-from trackwell.store.histogram import BOUNDS
 
 EVENTS = 200
 DAYS = 395  # 13 months
