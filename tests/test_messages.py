@@ -23,7 +23,7 @@ from trackwell.core.messages import (
     parse_time,
     to_json,
 )
-from trackwell.quality.violations import Violation
+from trackwell.core.violations import Violation
 from trackwell.store.base import Checked
 
 T0 = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)

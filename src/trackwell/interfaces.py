@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+__all__ = ["Timestamp", "TrackingClient"]
+
 Timestamp = datetime | int | float | str
 
 

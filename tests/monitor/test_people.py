@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tests.monitor.conftest import clean_today
 from tests.monitor.helpers import TODAY, History, at, identify_message, iso, ms, only
+from trackwell.core.violations import Violation
 from trackwell.pipeline.accept import prepare
-from trackwell.quality.violations import Violation
 
 
 def test_a_deploy_that_breaks_identify_is_critical(steady: History) -> None:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import orjson
 
 from trackwell.core.messages import MAX_MESSAGE_BYTES
+from trackwell.core.violations import Violation
 from trackwell.pipeline.blocked import blocked_input
-from trackwell.quality.violations import Violation
 
 RECEIVED = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 BROKEN = Violation("malformed", "event", "expected a string", "block")

@@ -20,11 +20,11 @@ import orjson
 import pytest
 
 from trackwell.core.messages import Message, encode
-from trackwell.quality.violations import Violation
-from trackwell.sdk.outbox import (
+from trackwell.core.violations import Violation
+from trackwell.sdk.outbox import Outbox
+from trackwell.sdk.spill import (
     SPILL_FORMAT_VERSION,
     SPILL_HEADER,
-    Outbox,
     decode_spill_record,
     encode_spill_record,
 )

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from trackwell.console import series
 from trackwell.console.context import Console, console
 from trackwell.console.templating import json_response
-from trackwell.quality.violations import CODES
+from trackwell.core.violations import CODES
 
 COUNT_DAYS = 30
 FEED_SIZE = 100

@@ -21,10 +21,10 @@ from trackwell.core.messages import (
     normalise,
 )
 from trackwell.core.operations import CIO_ID_TYPE
+from trackwell.core.violations import Verdict, Violation
 from trackwell.pipeline.blocked import blocked_input
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
-from trackwell.quality.violations import Verdict, Violation
 from trackwell.store.base import Checked, LogWriter
 
 

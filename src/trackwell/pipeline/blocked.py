@@ -10,8 +10,8 @@ import orjson
 
 from trackwell.core.ids import new_message_id
 from trackwell.core.messages import MAX_MESSAGE_BYTES, Message
+from trackwell.core.violations import Violation
 from trackwell.quality.sensitive import redacted_copy
-from trackwell.quality.violations import Violation
 from trackwell.store.base import Checked
 
 

@@ -1,8 +1,8 @@
 """Checks against the plan: validation, privacy, identity, time, and naming suggestions."""
 
+from trackwell.core.violations import CODES, CheckResult, Verdict, Violation
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.quality.violations import CODES, CheckResult, Verdict, Violation
 
 __all__ = [
     "CODES",

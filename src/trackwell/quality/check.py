@@ -7,6 +7,7 @@ from typing import Any
 from trackwell.core.ids import new_message_id
 from trackwell.core.messages import MESSAGE_TYPES, Message
 from trackwell.core.operations import DEVICE_TOKEN_PATHS, TOKEN_OPERATIONS, operation_of
+from trackwell.core.violations import CheckResult, Effect, Violation, verdict_of
 from trackwell.plan.sensitive import KIND_LABELS
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.quality.identity import check_identity
@@ -22,7 +23,6 @@ from trackwell.quality.sensitive import (
     value_kind,
 )
 from trackwell.quality.timing import check_time
-from trackwell.quality.violations import CheckResult, Effect, Violation, verdict_of
 
 
 class _Work:

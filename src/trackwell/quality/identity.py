@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trackwell.core.messages import Message
 from trackwell.core.operations import cio_id_of
-from trackwell.quality.violations import Violation
+from trackwell.core.violations import Violation
 
 # Ids that buggy clients send for "no user"; stored as-is they would merge strangers.
 PLACEHOLDER_IDS = frozenset(

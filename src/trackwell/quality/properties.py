@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from trackwell.core.violations import Effect, Violation
 from trackwell.plan.model import Policy, PropertySpec
 from trackwell.quality.compiled import CompiledProperties
 from trackwell.quality.sensitive import Path, format_path
-from trackwell.quality.violations import Effect, Violation
 
 _SHOWN_VALUE_LENGTH = 40
 

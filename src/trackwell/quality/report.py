@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from trackwell.core.messages import MessageError, from_json, normalise
+from trackwell.core.violations import Verdict, Violation
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.quality.sequence import SequenceChecker
-from trackwell.quality.violations import Verdict, Violation
 
 
 class Entry(Protocol):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from trackwell.core.messages import Message
+from trackwell.core.violations import CheckResult, Violation, verdict_of
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan
-from trackwell.quality.violations import CheckResult, Violation, verdict_of
 
 
 class SequenceChecker:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from trackwell.core.messages import Message
-from trackwell.quality.violations import Effect, Violation
+from trackwell.core.violations import Effect, Violation
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # Customer.io, Mixpanel and Amplitude reject or mishandle events older than about 13 months.

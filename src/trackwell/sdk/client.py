@@ -17,6 +17,7 @@ from typing import Any, Literal
 from trackwell.core.ids import new_message_id
 from trackwell.core.messages import Message, MessageError, MessageType, parse_time
 from trackwell.core.version import __version__
+from trackwell.core.violations import Violation
 from trackwell.destinations.base import Destination
 from trackwell.interfaces import Timestamp
 from trackwell.io.config import load_settings
@@ -24,7 +25,6 @@ from trackwell.pipeline.accept import prepare
 from trackwell.pipeline.router import Router
 from trackwell.plan import Plan, load_plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.quality.violations import Violation
 from trackwell.sdk.outbox import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_FLUSH_INTERVAL,

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from trackwell.core.operations import operation_of
+from trackwell.core.violations import Violation
 from trackwell.plan.model import Plan
-from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source
 from trackwell.store import Checked, Timelines
 

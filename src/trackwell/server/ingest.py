@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from trackwell.core.violations import Violation
 from trackwell.pipeline.accept import prepare
 from trackwell.pipeline.blocked import blocked_input
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
-from trackwell.quality.violations import Violation
 from trackwell.server.auth import Source, check_allowed
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.browser import detach_known_visitors, restrict_browser

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trackwell.quality.violations import Violation
+from trackwell.core.violations import Violation
 from trackwell.server.problems import Problem, json_response
 from trackwell.store import Checked
 

@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import Message
 from trackwell.core.outcomes import OutcomeKind
-from trackwell.quality.violations import Verdict, Violation
+from trackwell.core.violations import Verdict, Violation
 
 DeliveryStatus: TypeAlias = Literal[
     "pending", "in_flight", "delivered", "captured", "retry", "dead", "waiting"

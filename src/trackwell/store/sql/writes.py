@@ -14,7 +14,7 @@ import orjson
 from trackwell.core.messages import NUL, NUL_MESSAGE, Message, encode
 from trackwell.core.operations import CIO_ID_PREFIX, cio_id_of
 from trackwell.core.time import DAY_MS, day_start, to_ms
-from trackwell.quality.violations import Violation
+from trackwell.core.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
 from trackwell.store.sql.dialect import Conn, Dialect, storable_text, value_rows
