@@ -95,15 +95,14 @@ def check_file(path: str, *, full: bool = False) -> StoreCheck:
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open the store read-only ({exc})") from None
     try:
-        rows = conn.execute(f"PRAGMA {pragma}({PROBLEMS_LISTED})").fetchall()
-        problems = [str(row[0]) for row in rows if rows != _SOUND]
+        problems = _pragma_problems(conn, pragma, path)
         if not problems and _declares_foreign_keys(conn):
             checks.append("foreign_key_check")
             problems = _foreign_key_problems(conn)
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise StoreError(f"{path}: cannot check the store ({exc})") from None
-        problems = [str(exc)]  # too damaged for the check itself to run
+        problems = [str(exc)]  # too damaged to read even the schema
     finally:
         conn.close()
     return StoreCheck(
@@ -132,3 +131,26 @@ def _foreign_key_problems(conn: sqlite3.Connection) -> list[str]:
     """The first rows whose parent row is missing, named by table and rowid only."""
     rows = conn.execute("PRAGMA foreign_key_check").fetchmany(PROBLEMS_LISTED)
     return [f"{table} rowid {rowid}: no parent row in {parent}" for table, rowid, parent, _ in rows]
+
+
+def _pragma_problems(conn: sqlite3.Connection, pragma: str, path: str) -> list[str]:
+    """The problems `PRAGMA quick_check` or `integrity_check` lists, one line each, at most
+    PROBLEMS_LISTED; empty when the file is sound."""
+    try:
+        rows = conn.execute(f"PRAGMA {pragma}({PROBLEMS_LISTED})").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            raise StoreError(f"{path}: cannot check the store ({exc})") from None
+        # Some damage (a b-tree page that cannot be read) stops the check with an error after
+        # its first findings, and Python loses the rows already made. Asked to stop at the first
+        # finding, the check returns before reaching the error.
+        try:
+            rows = conn.execute(f"PRAGMA {pragma}(1)").fetchall()
+        except sqlite3.DatabaseError:
+            rows = []
+        rows.append((f"the check could not go on: {exc}",))
+    if rows == _SOUND:
+        return []
+    lines = [line for row in rows for line in str(row[0]).splitlines()]
+    # The check covers the main database only, so SQLite's heading for it says nothing.
+    return [line for line in lines if line != "*** in database main ***"][:PROBLEMS_LISTED]
