@@ -37,7 +37,7 @@ def check_command(
         typer.Option(
             "--full",
             help="SQLite: PRAGMA integrity_check (also compares every index with its table;"
-            " about 4x slower) instead of quick_check.",
+            " 3-4x slower) instead of quick_check.",
         ),
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,

@@ -26,11 +26,12 @@ _SOUND = [("ok",)]
 _PROBLEMS_SHOWN = 3
 # On demand, an operator sees more of them, still bounded: a badly damaged file lists thousands.
 PROBLEMS_LISTED = 20
-# How fast each check reads a file, for the estimate a long check announces: quick_check as
-# measured above (about 6 ms per MB); integrity_check also compares every index with its table,
-# measured about 4x slower (`python bench/store_check.py`).
+# How fast each check reads a cached file, for the notice a long check gives first: quick_check
+# at the slowest figure measured (the 6 ms per MB above); integrity_check, which also compares
+# every index with its table, 3-4x slower than quick_check (`python bench/bench_store_check.py`:
+# 464 and 114 MB/s on a 201 MB store, 477 and 158 MB/s on a 155 MB one, on a busy 2-core machine).
 QUICK_CHECK_BYTES_PER_S = 170 * 1024 * 1024
-INTEGRITY_CHECK_BYTES_PER_S = 40 * 1024 * 1024
+INTEGRITY_CHECK_BYTES_PER_S = QUICK_CHECK_BYTES_PER_S // 4
 
 
 def needs_check(path: str) -> bool:
