@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -103,6 +105,46 @@ def test_the_check_changes_neither_the_bytes_nor_the_mtime(good_store: Path) -> 
     assert not integrity.needs_check(str(good_store)) or good_store.stat().st_size <= (
         integrity.ALWAYS_CHECK_BYTES
     )
+
+
+def test_a_store_open_for_writes_is_checked_and_keeps_writing(tmp_path: Path) -> None:
+    # What cron sees: a gateway holds the store open and writes before and after the check.
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    client = Client(plan=EXAMPLE_PLAN, store=url)
+    try:
+        client.track("user-1", "Account Created", {"plan": "free", "signup_source": "organic"})
+        client.flush()
+        result = runner.invoke(app, ["store", "check", "--store", url])
+        assert result.exit_code == 0, result.output
+        client.track("user-2", "Account Created", {"plan": "free", "signup_source": "organic"})
+        client.flush()
+    finally:
+        client.close()
+    with sqlite3.connect(tmp_path / "live.db") as conn:
+        assert conn.execute("SELECT count(*) FROM log").fetchone()[0] == 2
+    conn.close()
+
+
+def test_a_store_left_by_a_killed_process_is_checked_with_its_wal_untouched(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "killed.db"
+    code = (
+        "import os\n"
+        "from trackwell import Client\n"
+        f"c = Client(plan={str(EXAMPLE_PLAN)!r}, store={f'sqlite:///{db}'!r})\n"
+        "for n in range(500):\n"
+        "    c.track(f'user-{n}', 'Account Created', {'plan': 'free', 'signup_source': 'organic'})\n"
+        "c.flush()\n"
+        "os._exit(0)\n"  # no close: the messages are in the WAL, not yet in the file
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    wal = Path(f"{db}-wal")
+    assert wal.stat().st_size > 0
+    before = fingerprint(db), fingerprint(wal)
+    result = runner.invoke(app, ["store", "check", "--store", f"sqlite:///{db}"])
+    assert result.exit_code == 0, result.output
+    assert (fingerprint(db), fingerprint(wal)) == before, "the WAL is read, never checkpointed"
 
 
 def test_a_store_damaged_in_the_middle_fails_naming_the_file(tmp_path: Path) -> None:
