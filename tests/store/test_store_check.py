@@ -252,3 +252,12 @@ def test_a_database_without_a_store_fails_saying_so(postgres_database: str) -> N
     result = runner.invoke(app, ["store", "check", "--store", url])
     assert result.exit_code == 1, result.output
     assert "no trackwell store here" in result.stdout
+
+
+def test_an_unreachable_postgresql_fails_without_the_password() -> None:
+    # Port 9 (discard) has no PostgreSQL: the connection is refused at once.
+    url = "postgresql://checker:s3cret@127.0.0.1:9/trackwell?connect_timeout=2"
+    result = runner.invoke(app, ["store", "check", "--store", url])
+    assert result.exit_code == 1, result.output
+    assert "cannot connect or read" in result.stdout
+    assert "s3cret" not in result.output

@@ -27,15 +27,17 @@ def check_database(url: str, *, at_ms: int | None = None) -> StoreCheck:
     target = safe_url(conninfo) + (f" (schema {schema})" if schema else "")
     options = bounds.options() + (f" -c search_path={schema}" if schema else "")
     started = time.perf_counter()
+    checks: tuple[str, ...] = CHECKS
     try:
         with psycopg.connect(conninfo, autocommit=True, options=options, **libpq) as conn:
             problems = _problems(conn, now_ms() if at_ms is None else at_ms)
     except psycopg.Error as exc:
+        checks = CHECKS[:1]  # the others need the connection
         problems = [f"cannot connect or read: {first_line(exc)}"]
     return StoreCheck(
         kind="postgresql",
         target=target,
-        checks=CHECKS,
+        checks=checks,
         seconds=time.perf_counter() - started,
         problems=tuple(problems),
     )
