@@ -90,7 +90,14 @@ def test_the_help_loads_only_the_command_line(tmp_path: Path) -> None:
         """
         import contextlib, io
         from trackwell.cli import app
-        for args in (["--help"], ["plan", "--help"], ["keys", "--help"], ["serve", "--help"]):
+        for args in (
+            ["--help"],
+            ["plan", "--help"],
+            ["keys", "--help"],
+            ["serve", "--help"],
+            ["store", "--help"],
+            ["store", "check", "--help"],
+        ):
             with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
                 app(args, prog_name="trackwell")
         """,

@@ -86,6 +86,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "plan": LazyCommand(
         "trackwell.cli.plan", "app", "Lint, diff, export and import the tracking plan."
     ),
+    "store": LazyCommand(
+        "trackwell.cli.store",
+        "app",
+        "Check the store (SQLite file or PostgreSQL) on demand.",
+    ),
     "keys": LazyCommand(
         "trackwell.cli.keys",
         "app",

@@ -23,6 +23,7 @@ from trackwell.store.base import (
     Replays,
     Rollups,
     Store,
+    StoreCheck,
     StoredMessage,
     StoreError,
     StoreUncertainError,
@@ -61,18 +62,46 @@ def open_store(url: str, *, dedup_window_days: int | None = None, check: bool = 
         try:
             from trackwell.store.postgres import PostgresStore
         except ModuleNotFoundError as exc:
-            if (exc.name or "").split(".")[0] not in POSTGRES_MODULES:
-                raise
-            raise StoreError(
-                f"a postgresql:// store needs the postgres extra ({exc.name} is not installed):"
-                " pip install 'trackwell[postgres]'"
-            ) from None
+            raise _without_driver(exc) from None
 
         if dedup_window_days is None:
             return PostgresStore(url)
         return PostgresStore(url, dedup_window_days=dedup_window_days)
     scheme = url.split(":", 1)[0] if ":" in url else url
     raise StoreError(f"{url}: unsupported store {scheme!r} (expected sqlite:/// or postgresql://)")
+
+
+def check_store(url: str, *, full: bool = False) -> StoreCheck:
+    """Check an existing store without changing it: a SQLite file read-only (`PRAGMA quick_check`,
+    or `integrity_check` with `full`), a PostgreSQL store's connection, migrations and day
+    tables. StoreError when there is nothing to check (no such file, unsupported URL)."""
+    if url.startswith(SQLITE_PREFIX):
+        from trackwell.store.sqlite.integrity import check_file
+
+        path = sqlite_file(url)
+        if path is None:
+            raise StoreError(f"{url}: an in-memory store has nothing to check")
+        return check_file(path, full=full)
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from trackwell.store.postgres.health import check_database
+        except ModuleNotFoundError as exc:
+            raise _without_driver(exc) from None
+
+        return check_database(url)
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise StoreError(f"{url}: unsupported store {scheme!r} (expected sqlite:/// or postgresql://)")
+
+
+def _without_driver(exc: ModuleNotFoundError) -> Exception:
+    """What to tell a user whose install lacks the PostgreSQL driver (or `exc` itself, when
+    something else is missing)."""
+    if (exc.name or "").split(".")[0] not in POSTGRES_MODULES:
+        return exc
+    return StoreError(
+        f"a postgresql:// store needs the postgres extra ({exc.name} is not installed):"
+        " pip install 'trackwell[postgres]'"
+    )
 
 
 def sqlite_file(url: str) -> str | None:
@@ -129,6 +158,7 @@ __all__ = [
     "Replays",
     "Rollups",
     "Store",
+    "StoreCheck",
     "StoreError",
     "StoreUncertainError",
     "StoredMessage",
@@ -137,6 +167,7 @@ __all__ = [
     "Timelines",
     "VolumeRollup",
     "Written",
+    "check_store",
     "open_store",
     "sqlite_file",
 ]

@@ -237,6 +237,24 @@ class DeliveryError:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoreCheck:
+    """What `check_store` found: the checks run on one store, how long they took, and the
+    problems (empty when the store is sound)."""
+
+    kind: Literal["sqlite", "postgresql"]
+    target: str  # the database file, or the PostgreSQL URL without its password
+    checks: tuple[str, ...]  # what was run, e.g. ("quick_check", "foreign_key_check")
+    seconds: float
+    problems: tuple[str, ...]
+    size_bytes: int | None = None  # the file's size (SQLite)
+
+    @property
+    def ok(self) -> bool:
+        """No check found a problem."""
+        return not self.problems
+
+
 class LogWriter(Protocol):
     """Writing the log: checked messages in, one transaction per batch (accept, the writer)."""
 

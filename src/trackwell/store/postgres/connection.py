@@ -91,7 +91,7 @@ class PostgresConnections:
         except PoolTimeout:
             pool.close()
             raise StoreError(
-                f"{_safe(self.conninfo)}: PostgreSQL is unreachable"
+                f"{safe_url(self.conninfo)}: PostgreSQL is unreachable"
                 f" (no connection in {self.bounds.connect_timeout_s}s)"
             ) from None
         self._pool = pool
@@ -104,7 +104,7 @@ class PostgresConnections:
                 self._pool = None
                 self._open()
             if self._pool is None:
-                raise StoreError(f"{_safe(self.conninfo)}: the store is closed")
+                raise StoreError(f"{safe_url(self.conninfo)}: the store is closed")
             return self._pool
 
     @contextmanager
@@ -142,7 +142,7 @@ class PostgresConnections:
         except PoolTimeout:
             raise self._no_connection() from None
         except psycopg.OperationalError as exc:
-            raise StoreError(f"{_safe(self.conninfo)}: {_first_line(exc)}") from None
+            raise StoreError(f"{safe_url(self.conninfo)}: {first_line(exc)}") from None
 
     @contextmanager
     def write(self) -> Iterator[Adapter]:
@@ -164,15 +164,15 @@ class PostgresConnections:
 
     def _no_connection(self) -> StoreError:
         return StoreError(
-            f"{_safe(self.conninfo)}: no PostgreSQL connection within"
+            f"{safe_url(self.conninfo)}: no PostgreSQL connection within"
             f" {self.bounds.pool_timeout_s:g}s (pool_timeout): the server is unreachable or"
             " every connection is busy"
         )
 
     def _failed(self, exc: psycopg.Error, call: Call | None) -> StoreError:
         if call is None or not call.fired:
-            return StoreError(f"{_safe(self.conninfo)}: {_first_line(exc)}")
-        where = f"{_safe(self.conninfo)}: PostgreSQL did not answer within"
+            return StoreError(f"{safe_url(self.conninfo)}: {first_line(exc)}")
+        where = f"{safe_url(self.conninfo)}: PostgreSQL did not answer within"
         bound = f"{self.bounds.call_timeout_s:g}s (call_timeout)"
         if call.committing:
             # The COMMIT was sent and no answer came: it may have been applied or not.
@@ -187,12 +187,13 @@ class PostgresConnections:
             self._pool = None
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """The first line of an error's message (psycopg's carry DETAIL and HINT lines after it)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
 
-def _safe(conninfo: str) -> str:
+def safe_url(conninfo: str) -> str:
     """The connection string without its password, for messages."""
     try:
         params = psycopg.conninfo.conninfo_to_dict(conninfo)

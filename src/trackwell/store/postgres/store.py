@@ -22,7 +22,7 @@ class PostgresStore(SQLStore):
     """The Store protocol over PostgreSQL: the log partitioned by day, queues shared by leases."""
 
     def __init__(self, url: str, *, dedup_window_days: int = DEFAULT_DEDUP_WINDOW_DAYS) -> None:
-        conninfo, schema, pool_size, bounds, libpq = _split(url)
+        conninfo, schema, pool_size, bounds, libpq = split_url(url)
         connections = PostgresConnections(
             conninfo, schema=schema, max_size=pool_size, bounds=bounds, libpq=libpq
         )
@@ -77,7 +77,7 @@ class PostgresStore(SQLStore):
         self._prepare(set(range(today, today + days_ahead + 1)), now_ms)
 
 
-def _split(url: str) -> tuple[str, str | None, int, Bounds, dict[str, Any]]:
+def split_url(url: str) -> tuple[str, str | None, int, Bounds, dict[str, Any]]:
     """The libpq URL, with trackwell's own query options (schema, pool_size, bounds) taken out."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
