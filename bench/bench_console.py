@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 import orjson
-from trackwell.store.histogram import BOUNDS
 
 from trackwell.console import create_console, hash_token
 from trackwell.console.context import Console

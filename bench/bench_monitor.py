@@ -23,7 +23,6 @@ from unittest import mock
 
 import orjson
 import yaml
-from trackwell.store.histogram import BOUNDS
 
 from trackwell.core.histogram import BOUNDS
 from trackwell.monitor import evaluate, load_options
