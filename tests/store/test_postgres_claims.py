@@ -1,11 +1,12 @@
-"""Claims on PostgreSQL while other processes write: a batch committed mid-claim is not skipped.
+"""PostgreSQL shared by processes: a batch committed mid-claim is not skipped; a new schema opens.
 
 On PostgreSQL every statement of a claim sees the commits made before it, so a gateway's batch
-can land between two statements of one claim. These tests put one there, deterministically.
+can land between two statements of one claim: the claim tests put one there, deterministically.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -99,3 +100,28 @@ def test_a_batch_committed_during_a_claim_is_claimed_later(
 
     # The scan never saw the late batch: the queue's position must not have passed it.
     assert claimed_ids(router.claim(HOOK, 50, now)) == ["late-0", "late-1", "late-2"]
+
+
+def test_processes_opening_a_new_schema_at_once_all_start(postgres_database: str) -> None:
+    # Gateways and routers of a new deployment start together: each creates the schema if it
+    # is missing, and PostgreSQL's IF NOT EXISTS does not hold against a concurrent creation.
+    url = fresh_schema_url(postgres_database)
+    start = threading.Barrier(6)
+    opened: list[Store] = []
+    failures: list[BaseException] = []
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            opened.append(open_store(url))
+        except BaseException as exc:  # reported below, with the others
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for store in opened:
+        store.close()
+    assert failures == [] and len(opened) == 6
