@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
 
 from trackwell.core.time import DAY_MS
 from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS, StoreError
@@ -31,7 +34,13 @@ class PostgresStore(SQLStore):
         self._pg = connections
         with connections.unbounded() as conn:
             if schema:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                # IF NOT EXISTS does not hold against another process creating it at the same
+                # moment (gateways and routers of a new deployment start together): its
+                # creation is as good as ours. Autocommit, so the error spoils nothing after it.
+                with contextlib.suppress(
+                    psycopg.errors.DuplicateSchema, psycopg.errors.UniqueViolation
+                ):
+                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             migrate(conn)
         self.prepare_days()
 

@@ -148,6 +148,12 @@ def claim(
     if len(claimed) >= limit:
         return claimed
     blocked_people = _blocked_people(conn, destination) | set(state.retries.values())
+    # The highest position written so far, read BEFORE the scan: every row up to it is visible
+    # to the scan (positions are reserved in commit order), so when the scan looks at every
+    # matching row, the cursor may pass the rest up to here. Read after the scan, it could name
+    # a batch another writer committed in between (each statement sees the latest commits on
+    # PostgreSQL), and the cursor would pass that batch without handing it out: lost.
+    last = conn.execute("SELECT max(seq) FROM log").fetchone()[0] or 0
     where, params = filter_sql(flt)
     wanted = (limit - len(claimed)) * SCAN_FACTOR
     rows = conn.execute(
@@ -173,9 +179,8 @@ def claim(
         state.fresh[seq] = person
         claimed.append(Delivery(destination, seq, orjson.loads(body), 0))
     if processed == len(rows) < wanted:
-        # Every matching row was looked at: the rows after it that the filter does not take
+        # Every matching row was looked at: the rows up to `last` that the filter does not take
         # are settled too, so the cursor may pass them.
-        last = conn.execute("SELECT max(seq) FROM log").fetchone()[0] or 0
         state.high = max(state.high, last)
     if waiting:
         conn.executemany(
