@@ -16,12 +16,8 @@ def process_alive(pid: int) -> bool:
     """
     if pid <= 0:
         return True
-    try:
-        # Linux: the state is the field after the command name, which ends with ") ".
-        if Path(f"/proc/{pid}/stat").read_bytes().split(b") ", 1)[-1][:1] == b"Z":
-            return False
-    except OSError:
-        pass  # no /proc (not Linux), or no such process: the signal below tells
+    if _zombie(pid):
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -31,3 +27,14 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return True  # exists, but belongs to someone else (EPERM)
     return True
+
+
+def _zombie(pid: int) -> bool:
+    """Whether Linux reports `pid` as a zombie; False without /proc or without such a process
+    (the signal in `process_alive` tells those apart)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    # The state is the field after the command name, which ends with ") ".
+    return stat.split(b") ", 1)[-1][:1] == b"Z"

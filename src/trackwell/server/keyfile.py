@@ -92,17 +92,22 @@ def _with_new_source(text: str, document: TOMLDocument, source: str, fresh: dict
         + ("\n" if text else "")
         + tomlkit.dumps({"sources": {source: fresh}})
     )
-    try:
-        if tomllib.loads(appended).get("sources", {}).get(source) == fresh:
-            return appended
-    except tomllib.TOMLDecodeError:
-        pass
+    if _reads_back(appended, source, fresh):
+        return appended
     sources = document.get("sources")
     if sources is None:
         sources = tomlkit.table(is_super_table=True)
         document["sources"] = sources
     sources[source] = fresh
     return document.as_string()
+
+
+def _reads_back(text: str, source: str, fresh: dict[str, Any]) -> bool:
+    """Whether `text` is valid TOML whose [sources.SOURCE] is exactly `fresh`."""
+    try:
+        return bool(tomllib.loads(text).get("sources", {}).get(source) == fresh)
+    except tomllib.TOMLDecodeError:
+        return False
 
 
 def _kind(table: dict[str, Any]) -> str:
