@@ -5,11 +5,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, TypedDict, Unpack
+from typing import Any, ClassVar, Literal, TypedDict, Unpack
 
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import WireMessage
 from trackwell.core.outcomes import CAPTURED_NOTE, Outcome
+from trackwell.core.privacy import RequestKind, Subject
 from trackwell.destinations.http import (
     CaptureTransport,
     HttpRequest,
@@ -84,6 +85,16 @@ class Prepared:
     refused: dict[int, Outcome] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class PrivacyAnswer:
+    """What a tool answered to a privacy request: done (acknowledged), retry (maybe after
+    `retry_after` seconds), failed for good, not supported, or captured (capture mode)."""
+
+    status: Literal["done", "retry", "failed", "not_supported", "captured"]
+    detail: str | None = None  # the tool's answer (status, task id, error), or why not supported
+    retry_after: float | None = None
+
+
 class Destination(ABC):
     """A tool that receives messages. Subclasses implement `build` (and `parse` when the
     tool reports per-message results); the base class sends, splits on 413 and classifies."""
@@ -135,6 +146,12 @@ class Destination(ABC):
             outcomes.get(i, Outcome("retry", "no answer for this message"))
             for i in range(len(messages))
         ]
+
+    def privacy(self, kind: RequestKind, subject: Subject) -> PrivacyAnswer:
+        """Carry out an erase, suppress or unsuppress at the tool through its documented API.
+
+        Never raises for the tool's errors. The base class knows no such API."""
+        return PrivacyAnswer("not_supported", f"{self.kind} offers no API to {kind} a person")
 
     @property
     def capture(self) -> bool:

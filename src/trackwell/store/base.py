@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import Message
 from trackwell.core.outcomes import OutcomeKind
+from trackwell.core.privacy import AuditEntry, MarkKind, PrivacyJob, PrivacyRequest, Subject
 from trackwell.core.violations import Verdict, Violation
 
 DeliveryStatus: TypeAlias = Literal[
@@ -52,6 +53,8 @@ class Written:
     seq: int | None  # position in the log (of the earlier copy, for a duplicate); None when blocked
     duplicate: bool = False
     identity: tuple[Violation, ...] = ()  # identity_conflict and friends, decided at write time
+    # Acknowledged and not stored: the person was erased (a tombstone matched) or is suppressed.
+    dropped: MarkKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +426,132 @@ class Browsing(Protocol):
     def delivery_stats(self, now_ms: int) -> list[DeliveryStats]:
         """Per destination: pending, in flight, delivered, captured, retry, dead, oldest pending,
         last error."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What one retention pass removed: rows (and whole partitions) older than the cut-offs."""
+
+    log_cutoff_ms: int | None
+    blocked_cutoff_ms: int | None
+    log_rows: int = 0
+    blocked_rows: int = 0
+    partitions_dropped: tuple[str, ...] = ()
+
+
+class Privacy(Protocol):
+    """Erase, suppress and unsuppress people; the marks checked at the edge; propagation jobs."""
+
+    def resolve(self, person: str) -> Subject:
+        """Every identifier of the person a user id, anonymous id or email names: their user id,
+        every anonymous id tied to them, their email traits (the given identifier always)."""
+        ...
+
+    def erase(
+        self,
+        subject: Subject,
+        *,
+        request_id: str,
+        actor: str,
+        destinations: Sequence[str],
+        now_ms: int,
+    ) -> PrivacyRequest:
+        """Remove everything of the person in one transaction (log rows of every partition,
+        blocked rows, profile, identity links, merges, queue entries, dead letters and delivery
+        history of their messages), leave an `erased` mark per identifier hash, a pending job per
+        destination and an audit entry; then make sure no file keeps a copy (SQLite: secure
+        delete and a truncating WAL checkpoint)."""
+        ...
+
+    def suppress(
+        self,
+        subject: Subject,
+        *,
+        request_id: str,
+        actor: str,
+        destinations: Sequence[str],
+        now_ms: int,
+    ) -> PrivacyRequest:
+        """Mark the person suppressed (nothing new taken or delivered), keeping what is stored."""
+        ...
+
+    def unsuppress(
+        self,
+        subject: Subject,
+        *,
+        request_id: str,
+        actor: str,
+        destinations: Sequence[str],
+        now_ms: int,
+    ) -> PrivacyRequest:
+        """Lift a suppression (an erase mark stays for ever)."""
+        ...
+
+    def privacy_request(self, request_id: str) -> PrivacyRequest | None:
+        """One request with its per-destination receipts."""
+        ...
+
+    def privacy_requests(self, *, limit: int = 100) -> list[PrivacyRequest]:
+        """The newest requests first."""
+        ...
+
+    def claim_privacy_jobs(
+        self, destination: str, now_ms: int, limit: int = 10
+    ) -> list[PrivacyJob]:
+        """Due pending jobs of one destination, oldest first."""
+        ...
+
+    def settle_privacy_job(
+        self,
+        request_id: str,
+        destination: str,
+        status: str,
+        *,
+        detail: str | None,
+        next_ms: int | None,
+        now_ms: int,
+    ) -> None:
+        """Record one attempt: `retry` (with `next_ms`) counts an attempt and stays pending; a
+        settled status (`core.privacy.SETTLED`) is final and forgets the job's identifiers."""
+        ...
+
+    def screen(self, messages: Sequence[dict[str, Any]]) -> list[MarkKind | None]:
+        """Per wire-form message: whether its person is erased or suppressed (the router before
+        sending, backfill before each batch). Cheap: the marks are cached until they change."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The append-only log of admin actions."""
+
+    def append_audit(
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        now_ms: int,
+    ) -> None:
+        """Append one entry (no payload values in `detail`)."""
+        ...
+
+    def audit_entries(
+        self, *, limit: int = 100, before_id: int | None = None, action: str | None = None
+    ) -> list[AuditEntry]:
+        """The newest entries first (older than `before_id`, of one action)."""
+        ...
+
+
+class Retention(Protocol):
+    """Dropping what is older than the configured retention."""
+
+    def apply_retention(
+        self, *, log_days: int | None, blocked_days: int | None, now_ms: int
+    ) -> RetentionReport:
+        """Remove log and blocked rows received before the cut-offs: whole partitions or ranges
+        of the key, a bounded transaction at a time, never one large DELETE."""
         ...
 
 
