@@ -59,7 +59,8 @@ APP_HOSTS = {
     "in": "https://in.mixpanel.com",
 }
 GDPR_DELETIONS_PATH = "/api/app/data-deletions/v3.0/"
-MAX_GDPR_IDS = 2000  # distinct_ids a deletion request may name
+# distinct_ids a deletion request may name: the reference says 2000 in one place, 1999 in another.
+MAX_GDPR_IDS = 1999
 # /import's documented limits: 2000 events and 10 MB (uncompressed) a request, 1 MB and 255
 # properties an event.
 MAX_EVENTS = 2000
@@ -185,7 +186,7 @@ class Mixpanel(HttpDestination):
     def _gdpr_deletion(self, distinct_ids: Sequence[str]) -> HttpRequest:
         """Create Deletion, GDPR API v3 (https://docs.mixpanel.com/reference/gdpr-api):
         `POST /api/app/data-deletions/v3.0/?token=<project token>` with the GDPR OAuth token
-        as Bearer and `{"distinct_ids": [...], "compliance_type": "GDPR"}` (up to 2000 ids)."""
+        as Bearer and `{"distinct_ids": [...], "compliance_type": "GDPR"}` (up to 1999 ids)."""
         headers = json_headers(authorization=f"Bearer {self._gdpr_token}")
         body = json_bytes({"distinct_ids": list(distinct_ids), "compliance_type": "GDPR"})
         url = f"{self.app_url}{GDPR_DELETIONS_PATH}?{urlencode({'token': self._token})}"
@@ -296,11 +297,17 @@ def _engage_answer(response: HttpResponse) -> PrivacyAnswer:
 
 
 def _gdpr_answer(response: HttpResponse) -> PrivacyAnswer:
-    """The GDPR API names the deletion task it created (`results.task_id`)."""
+    """The GDPR API names the deletion task it created: `results.task_id` in one example of
+    the reference, `results[].tracking_id` in another; either is reported."""
     data = response_json(response)
     results = data.get("results") if isinstance(data, dict) else None
-    task = results.get("task_id") if isinstance(results, dict) else None
-    suffix = f", task {task}" if task is not None else ""
+    entries = results if isinstance(results, list) else [results]
+    tasks = [
+        str(entry.get("task_id") or entry.get("tracking_id"))
+        for entry in entries
+        if isinstance(entry, dict) and (entry.get("task_id") or entry.get("tracking_id"))
+    ]
+    suffix = f", task {', '.join(tasks)}" if tasks else ""
     return PrivacyAnswer("done", f"Mixpanel GDPR API HTTP {response.status}{suffix}")
 
 
