@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pytest
 from customerio import CustomerIO as OfficialClient  # type: ignore[import-untyped]
 
 from tests.destinations.test_conformance import received
-from tests.fakes import FakeCustomerIO, TlsFiles
+from tests.fakes import (
+    FakeAmplitude,
+    FakeCustomerIO,
+    FakeMixpanel,
+    FakeSegment,
+    FakeWebhook,
+    TlsFiles,
+)
 from tests.fakes.customerio import V2, V2_SHAPES, check_v1_shape
 from tests.fakes.schema import violation
 from trackwell.core.privacy import REQUEST_KINDS, RequestKind, Subject
+from trackwell.core.signing import signature_headers
 from trackwell.destinations import (
     Amplitude,
     CaptureTransport,
@@ -155,3 +165,39 @@ def test_customerio_privacy_calls_match_the_official_library(
         assert my.headers["authorization"] == their.headers["authorization"]
     # The library sends `{}` where the reference has no body; trackwell sends none.
     assert all(t.json() == {} for t in theirs) and all(m.body == b"" for m in mine)
+
+
+def test_the_fakes_refuse_privacy_calls_that_do_not_fit(
+    mixpanel_fake: FakeMixpanel,
+    amplitude_fake: FakeAmplitude,
+    segment_fake: FakeSegment,
+    webhook_fake: FakeWebhook,
+) -> None:
+    mixpanel = (
+        f"{mixpanel_fake.url}/api/app/data-deletions/v3.0/?token={mixpanel_fake.project_token}"
+    )
+    bearer = {"authorization": f"Bearer {mixpanel_fake.gdpr_token}"}
+    with httpx.Client() as client:
+        wrong = client.post(mixpanel, headers=bearer, json={"distinct_ids": ["u"], "ids": ["u"]})
+        assert wrong.status_code == 400 and "ids" in wrong.text
+        empty = client.post(mixpanel, headers=bearer, json={"distinct_ids": []})
+        assert empty.status_code == 400
+        amplitude = client.post(
+            amplitude_fake.url + "/api/2/deletions/users",
+            auth=(amplitude_fake.api_key, amplitude_fake.secret_key),
+            json={"user_ids": [f"u{i}" for i in range(101)], "requester": "x"},
+        )
+        assert amplitude.status_code == 400 and "user_ids" in amplitude.text
+        segment = client.post(
+            segment_fake.url + "/regulations",
+            headers={"authorization": f"Bearer {segment_fake.public_api_token}"},
+            json={"regulationType": "FORGET", "subjectType": "USER_ID", "subjectIds": ["u"]},
+        )
+        assert segment.status_code == 422 and "regulationType" in segment.text
+        body = b'{"type": "privacy", "action": "forget", "userIds": [], "anonymousIds": [],'
+        body += b' "emails": [], "sentAt": "2026-12-07T23:00:00Z"}'
+        signed = signature_headers(webhook_fake.secret, body, time.time())
+        hook = client.post(webhook_fake.url + webhook_fake.path, headers=signed, content=body)
+        assert hook.status_code == 400 and "action" in hook.text
+    assert not (mixpanel_fake.deletion_tasks or amplitude_fake.deletion_jobs)
+    assert not (segment_fake.regulations or webhook_fake.privacy_requests)

@@ -158,10 +158,13 @@ class Mixpanel(HttpDestination):
             return PrivacyAnswer(
                 "not_supported", "Mixpanel knows people by user or anonymous id; none was given"
             )
-        calls = [PrivacyCall(self._profile_deletion(distinct_ids), _engage_answer)]
+        calls = [
+            PrivacyCall(self._profile_deletion(distinct_ids[i : i + MAX_EVENTS]), _engage_answer)
+            for i in range(0, len(distinct_ids), MAX_EVENTS)  # /engage takes 2000 updates a call
+        ]
         if self._gdpr_token is None:
             note = (
-                f"profiles deleted for {people(len(distinct_ids))}; their events stay in Mixpanel"
+                f"profiles only, for {people(len(distinct_ids))}: their events stay in Mixpanel"
                 f" (set {env_var(self.name, 'gdpr_token')} to delete them through the GDPR API)"
             )
         else:
