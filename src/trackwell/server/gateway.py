@@ -37,7 +37,12 @@ class Gateway:
         destinations = list(settings.destinations)
         # The router registers each destination's queue, so messages accepted while routing
         # runs elsewhere (`--no-router`) are still delivered once it starts.
-        self.router = Router(self.store, destinations) if destinations else None
+        # Consent follows the plan in force, reloads included (`Router.consent_policy`).
+        self.router = (
+            Router(self.store, destinations, consent=lambda: self.plan.plan.policy.consent)
+            if destinations
+            else None
+        )
         self.backlog = Backlog(
             self.store,
             [d.name for d in destinations],
