@@ -352,7 +352,7 @@ class Queues(Protocol):
         """Look again at up to `limit` held messages whose next check is due, oldest check
         first: those whose person's profile now has the consent `trait` become due for delivery
         (and are decided again); the others are next looked at `recheck_ms` later. `every`
-        releases them all (the destination holds nothing any more). Returns how many were
+        releases them all, due or not (the destination holds nothing any more). Returns how many were
         released."""
         ...
 

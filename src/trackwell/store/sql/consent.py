@@ -55,11 +55,13 @@ def release_held(
 ) -> int:
     """Held messages whose check is due: due for delivery once the person's profile holds the
     consent trait (the router decides them again), else checked again `recheck_ms` later.
-    `every`: all of them are due (nothing is held here any more)."""
+    `every`: all of them, due or not (nothing is held here any more)."""
+    # `every`: nothing is held here any more, so none waits for its next check.
+    due = (1 << 62) if every else now_ms
     rows = conn.execute(
         "SELECT seq, person FROM deliveries WHERE destination = ? AND status = 'held'"
         " AND next_ms <= ? ORDER BY next_ms, seq LIMIT ?",
-        (destination, now_ms, limit),
+        (destination, due, limit),
     ).fetchall()
     if not rows:
         return 0
