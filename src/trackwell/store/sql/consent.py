@@ -43,6 +43,15 @@ def consent_traits(conn: Conn, people: Sequence[str], trait: str) -> dict[str, A
     return {person: found[user] for person, user in owner.items() if user in found}
 
 
+def has_held(conn: Conn, destination: str) -> bool:
+    """Whether the destination has any held message (one index probe)."""
+    row = conn.execute(
+        "SELECT 1 FROM deliveries WHERE destination = ? AND status = 'held' LIMIT 1",
+        (destination,),
+    ).fetchone()
+    return row is not None
+
+
 def release_held(
     conn: Conn,
     destination: str,

@@ -359,6 +359,10 @@ class SQLStore:
         every: bool = False,
     ) -> int:
         """Held messages whose person now has consent information become due again."""
+        with self._db.read() as conn:
+            # Most checks find nothing held: a read answers them without taking the writer.
+            if not consent.has_held(conn, destination):
+                return 0
         with self._db.write() as conn:
             return consent.release_held(
                 conn, destination, trait, now_ms, recheck_ms=recheck_ms, limit=limit, every=every
