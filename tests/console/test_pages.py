@@ -346,3 +346,44 @@ async def test_captured_messages_are_shown_as_captured_and_can_be_sent_later(
         assert queue["captured"] == 0 and queue["retry"] > 0
     finally:
         router.close()
+
+
+async def test_consent_outcomes_are_shown_and_held_messages_decided_again(
+    logged: Logged, store: SQLiteStore, plan: Plan
+) -> None:
+    from trackwell.core.consent import ConsentPolicy
+    from trackwell.destinations import CaptureTransport, Webhook
+    from trackwell.pipeline.router import Router
+
+    crm = Webhook("crm", url="https://hooks.example.com/in", capture=True, consent=("ads",))
+    policy = [ConsentPolicy(missing_consent="hold")]
+    router = Router(store, [crm], consent=lambda: policy[0])
+    try:
+        seed_person(store, plan)  # messages without consent information: held
+        router.drain("crm")
+        (queue,) = (await logged.client.get("/api/destinations")).json()["queues"]
+        assert queue["held"] > 0 and queue["no_consent"] == 0 and queue["delivered"] == 0
+        page = await logged.client.get("/destinations")
+        assert "no consent" in page.text and "Decide held messages again" in page.text
+        person_page = await logged.client.get(f"/people/{PERSON}")
+        assert "status-held" in person_page.text
+
+        confirm = await logged.client.get("/destinations/crm/replay", params={"what": "held"})
+        assert "every held message" in _text(confirm.text)
+        policy[0] = ConsentPolicy(missing_consent="drop")
+        done = await logged.client.post(
+            "/destinations/crm/replay", data={"what": "held", "csrf": logged.csrf}
+        )
+        assert done.status_code == 303 and "what=held" in done.headers["location"]
+        flash = await logged.client.get(done.headers["location"])
+        assert "held message" in _text(flash.text)
+        router.drain("crm")
+        (queue,) = (await logged.client.get("/api/destinations")).json()["queues"]
+        assert queue["held"] == 0 and queue["no_consent"] > 0
+        assert isinstance(crm.transport, CaptureTransport)
+        assert crm.transport.requests == []  # never sent, not even captured
+        person = (await logged.client.get(f"/api/people/{PERSON}")).json()
+        statuses = {d["status"] for e in person["entries"] for d in e["deliveries"]}
+        assert statuses == {"no_consent"}
+    finally:
+        router.close()

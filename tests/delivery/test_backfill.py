@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tests.conftest import EXAMPLE_PLAN
 from tests.fakes.webhook import FakeWebhook
 from trackwell.cli import app
+from trackwell.core.consent import ConsentConfigError, ConsentPolicy, MissingConsent
 from trackwell.core.outcomes import Outcome
 from trackwell.destinations.webhook import Webhook
 from trackwell.io.backfill_files import content_id
@@ -297,3 +298,35 @@ def test_backfill_retries_with_the_routers_policy_and_gives_up_after_its_attempt
     assert {e["reason"] for e in errors} == {"gave up after 8 attempts; last: HTTP 503"}
     recovering.close()
     down.close()
+
+
+@pytest.mark.parametrize("missing", ["deliver", "hold", "drop"])
+def test_a_destination_requiring_consent_gets_only_consented_history(
+    tmp_path: Path, hook: FakeWebhook, missing: MissingConsent
+) -> None:
+    import dataclasses
+
+    def consent(granted: bool) -> dict[str, Any]:
+        return {"context": {"consent": {"categoryPreferences": {"marketing": granted}}}}
+
+    rows = [event(0, **consent(True)), event(1, **consent(False)), event(2)]
+    file = write(tmp_path / "history.jsonl", rows)
+    crm = Webhook("crm", url=f"{hook.url}/hooks/trackwell", secret=SECRET, consent=("marketing",))
+    base = load_plan(EXAMPLE_PLAN)
+    options = BackfillOptions(state_dir=tmp_path / "state", batch_size=10)
+    try:
+        with pytest.raises(ConsentConfigError, match="crm require consent"):
+            run_backfill(file, "jsonl", compile_plan(base), crm, options)
+        policy = dataclasses.replace(base.policy, consent=ConsentPolicy(missing))
+        plan = compile_plan(dataclasses.replace(base, policy=policy))
+        report = run_backfill(file, "jsonl", plan, crm, options)
+    finally:
+        crm.close()
+    sent = sorted(m["messageId"] for m in hook.messages)
+    assert sent == (["h-0", "h-2"] if missing == "deliver" else ["h-0"])
+    assert report.reasons == {"no_consent": 1 if missing == "deliver" else 2}
+    errors = [json.loads(line) for line in Path(str(report.errors_file)).read_text().splitlines()]
+    reasons = {e["line"]: e["reason"] for e in errors}
+    assert reasons[2] == "no consent for marketing (the message's consent)"
+    if missing == "hold":
+        assert "a backfill cannot wait" in reasons[3]

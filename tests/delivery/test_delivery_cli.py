@@ -186,3 +186,54 @@ def test_the_serve_banner_names_destinations_in_capture_mode(
     serve_cli._banner("http://127.0.0.1:8000", settings, None, tls=False)
     out = capsys.readouterr().out
     assert "dev: capture mode (requests recorded, not sent)" in out and "cio:" not in out
+
+
+def test_consent_is_refused_unstated_then_held_shown_and_decided_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeWebhook(secret=SECRET) as hook:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("TRACKWELL_HOOK_URL", f"{hook.url}/hooks/trackwell")
+        monkeypatch.setenv("TRACKWELL_HOOK_SECRET", SECRET)
+        plan_text = EXAMPLE_PLAN.read_text()
+        plan = tmp_path / "tracking-plan.yaml"
+        plan.write_text(plan_text)
+        (tmp_path / "trackwell.toml").write_text(
+            f'plan = "{plan}"\n[destinations.hook]\ntype = "webhook"\nconsent = ["marketing"]\n'
+        )
+        url = f"sqlite:///{tmp_path / 'tw.db'}"
+        store = open_store(url)
+        store.register_destination("hook")
+        consented = {"context": {"consent": {"categoryPreferences": {"marketing": True}}}}
+        messages = _feature_used(3, "k")
+        messages[0].update(consented)
+        accept(store, compile_plan(load_plan(EXAMPLE_PLAN)), messages)
+        store.close()
+
+        # The plan says nothing about missing consent: nothing is routed, the cause is named.
+        code, out = run("route", "--store", url, "--once")
+        assert code == 2 and "hook require consent" in out and "missing_consent" in out, out
+        assert hook.requests == []
+
+        policy = "policy:\n  consent:\n    missing_consent: hold\n"
+        plan.write_text(plan_text.replace("policy:\n", policy, 1))
+        code, out = run("route", "--store", url, "--once")
+        assert code == 0, out
+        assert [m["messageId"] for m in hook.messages] == ["k-0"]
+        state = deliveries(url)["hook"]
+        assert (state["delivered"], state["held"], state["no_consent"]) == (1, 2, 0)
+        monkeypatch.setenv("COLUMNS", "240")
+        code, out = run("deliveries", "--store", url)
+        assert code == 0 and "no consent" in out and "held" in out
+
+        # The plan now drops what has no consent information; a replay decides them again.
+        plan.write_text(plan_text.replace("policy:\n", policy.replace("hold", "drop"), 1))
+        code, out = run("replay", "--store", url, "--destination", "hook", "--held")
+        assert code == 0 and "Scheduled 2 message(s)" in out, out
+        code, out = run("route", "--store", url, "--once")
+        assert code == 0, out
+        state = deliveries(url)["hook"]
+        assert (state["delivered"], state["held"], state["no_consent"]) == (1, 0, 2)
+        code, out = run("why", "u-1", "--store", url)
+        assert "not delivered to hook: no consent information" in out, out
+        assert [m["messageId"] for m in hook.messages] == ["k-0"]

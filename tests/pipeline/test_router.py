@@ -18,7 +18,7 @@ from trackwell.pipeline import accept
 from trackwell.pipeline.router import RateLimiter, Router, batch_health, results_for
 from trackwell.plan import Plan
 from trackwell.quality import compile_plan
-from trackwell.store import Delivery, Store, open_store
+from trackwell.store import Delivery, DeliveryResult, Store, open_store
 
 
 class Scripted(Destination):
@@ -274,3 +274,11 @@ def test_a_wall_clock_step_back_does_not_stretch_a_retry_after_pause(
     router.close()
     assert destination.ids(), "the destination stayed paused after the clock stepped back"
     assert calls[1] - calls[0] >= 0.25
+
+
+def test_consent_decisions_are_settled_or_held_without_spending_an_attempt() -> None:
+    batch = [Delivery("d", 1, {}, 3), Delivery("d", 2, {}, 0)]
+    outcomes = [Outcome("no_consent", "no consent for ads"), Outcome("held", "no information")]
+    refused, held = results_for(batch, outcomes, 100.0, hold_seconds=30.0)
+    assert refused == DeliveryResult(1, "no_consent", error="no consent for ads", counted=False)
+    assert held == DeliveryResult(2, "held", 130_000, "no information", counted=False)

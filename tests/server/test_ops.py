@@ -164,3 +164,46 @@ async def test_metrics_count_captured_apart_from_delivered(tmp_path: Path) -> No
         assert 'trackwell_deliveries_total{destination="dev",result="captured"} 1.0' in text
         assert 'trackwell_deliveries_total{destination="dev",result="delivered"} 0.0' in text
         assert 'trackwell_delivery_latency_seconds{destination="dev"' not in text
+
+
+async def test_metrics_count_consent_outcomes_and_the_gateway_follows_the_plans_policy(
+    tmp_path: Path,
+) -> None:
+    from trackwell.destinations import Webhook
+
+    plan = tmp_path / "tracking-plan.yaml"
+    plan.write_text(
+        EXAMPLE_PLAN.read_text().replace(
+            "policy:\n", "policy:\n  consent:\n    missing_consent: drop\n", 1
+        )
+    )
+    crm = Webhook("crm", url="https://hooks.example.com/in", capture=True, consent=("ads",))
+    async with harness(tmp_path, plan=plan, destinations=[crm], backlog_poll_seconds=0.05) as h:
+        await h.client.post("/v1/batch", json={"batch": [TRACK]}, auth=(SERVER_KEY, ""))
+        text = ""
+        for _ in range(100):
+            text = (await h.client.get("/metrics")).text
+            if 'trackwell_no_consent_messages{destination="crm"} 1.0' in text:
+                break
+            await asyncio.sleep(0.05)
+        assert 'trackwell_no_consent_messages{destination="crm"} 1.0' in text
+        assert 'trackwell_held_messages{destination="crm"} 0.0' in text
+        assert 'trackwell_deliveries_total{destination="crm",result="no_consent"} 1.0' in text
+        assert 'trackwell_captured_messages{destination="crm"} 0.0' in text  # never built
+
+
+def test_a_gateway_refuses_destinations_requiring_consent_the_plan_says_nothing_of(
+    tmp_path: Path,
+) -> None:
+    from trackwell.core.consent import ConsentConfigError
+    from trackwell.destinations import Webhook
+    from trackwell.server.gateway import Gateway
+    from trackwell.server.settings import GatewaySettings
+
+    crm = Webhook("crm", url="https://hooks.example.com/in", capture=True, consent=("ads",))
+    settings = GatewaySettings(
+        plan=EXAMPLE_PLAN, store=f"sqlite:///{tmp_path / 'g.db'}", destinations=[crm]
+    )
+    with pytest.raises(ConsentConfigError, match="crm require consent"):
+        Gateway(settings)
+    crm.close()

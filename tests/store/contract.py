@@ -7,6 +7,7 @@ protocol, `open_store` and `trackwell.pipeline.accept`, so PostgreSQL can run it
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ import pytest
 
 from trackwell.core.operations import cio_external_id
 from trackwell.pipeline.accept import Accepted, accept, prepare
-from trackwell.plan import Plan
+from trackwell.plan import Plan, PropertySpec
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.store import (
     Delivery,
@@ -969,6 +970,99 @@ class StoreContract:
         assert (stats.captured, stats.delivered, stats.retry) == (0, 2, 0)
         entry = store.get("cap")
         assert entry is not None and entry.deliveries[HOOK]["status"] == "delivered"
+
+    def consent_plan(self, example_plan: Plan) -> CompiledPlan:
+        """The example plan with an object trait `consent` (category -> bool) planned."""
+        traits = (*example_plan.traits, PropertySpec("consent", "object"))
+        return compile_plan(dataclasses.replace(example_plan, traits=traits))
+
+    def test_consent_traits_reads_profiles_by_user_or_tied_anonymous_id(
+        self, store: Store, example_plan: Plan
+    ) -> None:
+        compiled = self.consent_plan(example_plan)
+        self.write(
+            store,
+            compiled,
+            identify("i1", "ann", minute=1, anonymous_id="anon-ann", consent={"marketing": True}),
+            identify("i2", "bo", minute=2),
+        )
+        found = store.consent_traits(["ann", "anon-ann", "bo", "nobody", "ann"], "consent")
+        assert found == {"ann": {"marketing": True}, "anon-ann": {"marketing": True}}
+        assert store.consent_traits([], "consent") == {}
+        assert store.consent_traits(["ann"], "email") == {"ann": "ann@example.com"}
+
+    def test_no_consent_and_held_are_states_of_their_own(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        store.register_destination(HOOK)
+        self.write(
+            store,
+            compiled,
+            track("refused", "a"),
+            track("held", "b", minute=31),
+            track("later", "b", minute=32),
+        )
+        now = now_ms()
+        refused, held, later = store.claim(HOOK, 10, now)
+        store.ack(
+            HOOK,
+            [
+                DeliveryResult(refused.seq, "no_consent", error="no consent for marketing"),
+                DeliveryResult(held.seq, "held", now + 30_000, "no consent information", False),
+                DeliveryResult(later.seq, "delivered"),
+            ],
+            now,
+        )
+        stats = self.stats(store)
+        assert (stats.no_consent, stats.held, stats.delivered, stats.pending) == (1, 1, 1, 0)
+        assert (stats.retry, stats.waiting, stats.oldest_pending_ms) == (0, 0, None)
+        assert stats.last_error is None  # a consent decision is not the tool's error
+        entry = store.get("refused")
+        assert entry is not None
+        assert entry.deliveries[HOOK]["status"] == "no_consent"
+        assert entry.deliveries[HOOK]["error"] == "no consent for marketing"
+        entry = store.get("held")
+        assert entry is not None and entry.deliveries[HOOK]["status"] == "held"
+        assert entry.deliveries[HOOK]["attempts"] == 0  # nothing was sent
+        day = now // 86_400_000
+        (rollup,) = store.delivery_rollups(day, day)
+        assert (rollup.no_consent, rollup.delivered, rollup.dead, rollup.retried) == (1, 1, 0, 0)
+        assert store.claim(HOOK, 10, now + 60_000) == []  # held is never claimed by itself
+
+        assert store.requeue(HOOK, held_only=True, now_ms=now) == 1
+        assert claimed_ids(store.claim(HOOK, 10, now)) == ["held"]
+
+    def test_held_messages_are_released_when_the_consent_trait_arrives(
+        self, store: Store, example_plan: Plan
+    ) -> None:
+        compiled = self.consent_plan(example_plan)
+        store.register_destination(HOOK)
+        self.write(store, compiled, track("h1", "ann"), track("h2", "bo", minute=31))
+        now = now_ms()
+        first, second = store.claim(HOOK, 10, now)
+        store.ack(
+            HOOK,
+            [
+                DeliveryResult(d.seq, "held", now + 1_000, "no consent information", False)
+                for d in (first, second)
+            ],
+            now,
+        )
+
+        def release(at: int, trait: str | None = "consent", *, every: bool = False) -> int:
+            return store.release_held(HOOK, trait, at, recheck_ms=5_000, limit=100, every=every)
+
+        assert release(now) == 0  # not due yet
+        assert release(now + 1_000) == 0  # no trait yet
+        self.write(store, compiled, identify("i1", "ann", minute=40, consent={"ads": False}))
+        # Looked at a moment ago: the next look is `recheck_ms` after it.
+        assert release(now + 2_000) == 0
+        assert release(now + 6_000) == 1
+        assert claimed_ids(store.claim(HOOK, 10, now + 6_000)) == ["h1"]
+        assert self.stats(store).held == 1
+        # Without a trait to wait for, or told to, every due held message is released.
+        assert release(now + 6_000, None, every=True) == 1  # due or not
+        assert claimed_ids(store.claim(HOOK, 10, now + 6_000)) == ["h2"]
 
     def test_requeue_by_message_id_redelivers_a_delivered_message(
         self, store: Store, compiled: CompiledPlan

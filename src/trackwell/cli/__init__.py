@@ -54,8 +54,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "deliveries": LazyCommand(
         "trackwell.cli.delivery",
         "deliveries_command",
-        "Per destination: pending, in flight, delivered, captured, retrying, dead, oldest"
-        " pending, last error.",
+        "Per destination: pending, in flight, delivered, captured, no consent, held, retrying,"
+        " dead, oldest pending, last error.",
     ),
     "replay": LazyCommand(
         "trackwell.cli.delivery",

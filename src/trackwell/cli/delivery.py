@@ -73,7 +73,7 @@ def deliveries_command(
     store_url: StoreOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Per destination: pending, in flight, delivered, captured, retrying, dead, oldest pending, last error."""
+    """Per destination: pending, in flight, delivered, captured, no consent, held, retrying, dead, oldest pending, last error."""
     from rich.table import Table
 
     store = existing_store(store_url)
@@ -91,6 +91,8 @@ def deliveries_command(
                         "in_flight": s.in_flight,
                         "delivered": s.delivered,
                         "captured": s.captured,
+                        "no_consent": s.no_consent,
+                        "held": s.held,
                         "retry": s.retry,
                         "waiting": s.waiting,
                         "dead": s.dead,
@@ -116,6 +118,8 @@ def deliveries_command(
         "in flight",
         "delivered",
         "captured",
+        "no consent",
+        "held",
         "retry",
         "waiting",
         "dead",
@@ -131,6 +135,8 @@ def deliveries_command(
             str(s.in_flight),
             str(s.delivered),
             f"[yellow]{s.captured}[/]" if s.captured else "0",
+            str(s.no_consent),
+            f"[yellow]{s.held}[/]" if s.held else "0",
             str(s.retry),
             str(s.waiting),
             f"[red]{s.dead}[/]" if s.dead else "0",
@@ -152,14 +158,18 @@ def replay_command(
         bool,
         typer.Option("--captured", help="Only messages captured in capture mode (never sent)."),
     ] = False,
+    held: Annotated[
+        bool,
+        typer.Option("--held", help="Only messages held for consent (decided again when sent)."),
+    ] = False,
     message_id: Annotated[str | None, typer.Option("--message-id", help="One message.")] = None,
     store_url: StoreOpt = None,
 ) -> None:
     """Schedule stored messages for re-delivery; the router sends them (ids keep it idempotent)."""
     from trackwell.store import StoreError
 
-    if not dead and not captured and since is None and message_id is None:
-        fail("say what to replay: --dead, --captured, --since TIME and/or --message-id ID")
+    if not dead and not captured and not held and since is None and message_id is None:
+        fail("say what to replay: --dead, --captured, --held, --since TIME and/or --message-id ID")
     try:
         since_ms = to_ms(parse_since(since)) if since else None
     except ValueError as exc:
@@ -170,6 +180,7 @@ def replay_command(
             destination,
             dead_only=dead,
             captured_only=captured,
+            held_only=held,
             since_ms=since_ms,
             message_id=message_id,
             now_ms=now_ms(),
@@ -188,6 +199,8 @@ def route_command(
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
 ) -> None:
     """Run the router for the configured destinations until stopped (SIGTERM or Ctrl-C)."""
+    from trackwell.cli.sources import resolve_plan
+    from trackwell.core.consent import ConsentConfigError
     from trackwell.io.config import ConfigError
     from trackwell.pipeline.router import Router
     from trackwell.store import StoreError, open_store
@@ -199,7 +212,14 @@ def route_command(
         store = open_store(store_url or options.settings().store)
     except (StoreError, ConfigError) as exc:
         fail(str(exc))
-    router = Router(store, destinations)
+    consent = None
+    if any(d.consent for d in destinations):
+        consent = resolve_plan(None).policy.consent  # the configured plan says what consent means
+    try:
+        router = Router(store, destinations, consent=consent)
+    except ConsentConfigError as exc:
+        store.close()
+        fail(str(exc))
     captured = {s.destination: s.captured for s in store.delivery_stats(now_ms())}
     for d in destinations:
         mode = " in capture mode: requests are recorded, not sent (outcome captured)"

@@ -92,6 +92,7 @@ def serve_command(
 ) -> None:
     """Run the gateway: Segment and Customer.io APIs, the snippet, /metrics; routers in-process."""
     require_extra("server", "trackwell serve")
+    from trackwell.core.consent import ConsentConfigError
     from trackwell.io.config import ConfigError
     from trackwell.plan import PlanLoadError
     from trackwell.server.run import Listen, ListenError, serve
@@ -136,7 +137,7 @@ def serve_command(
             worker_settings,
             lambda: _started(listen.url, settings, write_key, tls=tls_cert is not None, demo=demo),
         )
-    except (PlanLoadError, StoreError) as exc:
+    except (PlanLoadError, StoreError, ConsentConfigError) as exc:
         fail(str(exc))
     except ListenError as exc:
         fail(f"cannot listen on {exc} (is another gateway running? pass --port)")

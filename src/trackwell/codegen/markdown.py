@@ -74,7 +74,29 @@ def _summary(plan: Plan) -> str:
         f"{_POLICY[policy.unplanned_event]}, unplanned properties are "
         f"{_POLICY[policy.unplanned_property]}, invalid properties are "
         f"{_POLICY[policy.invalid_property]}, and sensitive data is "
-        f"{_POLICY[policy.sensitive_data]}."
+        f"{_POLICY[policy.sensitive_data]}." + _consent_summary(plan)
+    )
+
+
+_MISSING = {
+    "deliver": "delivered as if consented",
+    "hold": "held until consent information arrives",
+    "drop": "not delivered (outcome no_consent)",
+}
+
+
+def _consent_summary(plan: Plan) -> str:
+    """What the plan's consent policy means, in a sentence (nothing when it has none)."""
+    consent = plan.policy.consent
+    if consent is None:
+        return ""
+    source = "`context.consent.categoryPreferences`" + (
+        f", else the person's `{consent.trait}` trait" if consent.trait else ""
+    )
+    return (
+        f"\n\nConsent is read from {source}. A destination that requires consent categories gets "
+        f"a message only when every one of them is consented; a message without any consent "
+        f"information is {_MISSING[consent.missing_consent]}."
     )
 
 

@@ -28,6 +28,8 @@ def queues(c: Console) -> list[dict[str, Any]]:
             "in_flight": s.in_flight,
             "delivered": s.delivered,
             "captured": s.captured,
+            "no_consent": s.no_consent,
+            "held": s.held,
             "retry": s.retry,
             "waiting": s.waiting,
             "dead": s.dead,
@@ -84,13 +86,19 @@ def destinations_page(request: Request) -> Response:
         flash = {
             "count": request.query_params.get("replayed", "0"),
             "destination": request.query_params.get("destination", ""),
-            "what": "captured message"
-            if request.query_params.get("what") == "captured"
-            else "dead letter",
+            "what": _WHAT_SHOWN.get(request.query_params.get("what", ""), "dead letter"),
         }
     return c.renderer.page(
         request, "destinations.html", view=destinations_view(c), flash=flash, parts=QUEUE_PARTS
     )
+
+
+# What a replay may pick besides dead letters: captured messages, messages held for consent.
+_WHAT_SHOWN = {"captured": "captured message", "held": "held message"}
+
+
+def _what(value: str | None) -> str | None:
+    return value if value in _WHAT_SHOWN else None
 
 
 def _known(c: Console, name: str) -> bool:
@@ -105,40 +113,40 @@ def replay_confirm(request: Request) -> Response:
         return c.renderer.page(request, "missing.html", 404, what="destination", name=name)
     message_id = request.query_params.get("message_id") or None
     letter = next((d for d in c.store.dead_letters(name, 1000) if d.message_id == message_id), None)
-    captured = request.query_params.get("what") == "captured"
+    what = _what(request.query_params.get("what"))
     return c.renderer.page(
         request,
         "replay.html",
         destination=name,
-        message_id=None if captured else message_id,
+        message_id=None if what else message_id,
         letter=letter,
-        captured=captured,
+        captured=what == "captured",
+        held=what == "held",
     )
 
 
 def replay(request: Request) -> Response:
-    """Requeue one dead letter (or all of a destination's, or its captured messages) and go back
-    to the destinations page."""
+    """Requeue one dead letter (or all of a destination's, or its captured or held messages) and
+    go back to the destinations page."""
     c = console(request)
     name = request.path_params["name"]
     form: dict[str, str] = request.scope.get("console_form") or {}
     if not _known(c, name):
         return c.renderer.page(request, "missing.html", 404, what="destination", name=name)
     message_id = form.get("message_id") or None
-    captured = form.get("what") == "captured"
+    what = _what(form.get("what"))
     try:
         count = c.store.requeue(
             name,
-            dead_only=not captured,
-            captured_only=captured,
-            message_id=None if captured else message_id,
+            dead_only=what is None,
+            captured_only=what == "captured",
+            held_only=what == "held",
+            message_id=None if what else message_id,
             now_ms=c.now_ms(),
         )
     except StoreError as exc:
         return json_response({"code": 409, "message": str(exc)}, 409)
-    query = urlencode(
-        {"replayed": count, "destination": name, **({"what": "captured"} if captured else {})}
-    )
+    query = urlencode({"replayed": count, "destination": name, **({"what": what} if what else {})})
     base = request.scope.get("root_path", "")
     return RedirectResponse(f"{base}/destinations?{query}#{quote(name, safe='')}", 303)
 

@@ -10,14 +10,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 # `captured`: recorded in capture mode (explicitly configured) and never sent to the tool.
-OutcomeKind = Literal["delivered", "captured", "retry", "dead"]
+# `no_consent`: settled without being sent, because the person has not consented to a category
+# the destination requires (or the plan drops messages without consent information); `held`:
+# not sent yet, waiting for consent information (`core/consent.py`). The router decides both
+# before a message reaches a destination; no destination reports them.
+OutcomeKind = Literal["delivered", "captured", "retry", "dead", "no_consent", "held"]
 CAPTURED_NOTE = "capture mode: recorded, not sent to the tool"
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """Delivered, captured (not sent), retry (maybe after `retry_after` seconds) or dead, with
-    the destination's words."""
+    the destination's words; or no_consent / held, with the router's."""
 
     kind: OutcomeKind
     error: str | None = None

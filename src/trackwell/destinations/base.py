@@ -36,9 +36,17 @@ class DestinationSettings:
     filter: DeliveryFilter | None = None  # None: every call type the tool supports
     capture: bool = False  # record requests in a CaptureTransport, send nothing
     transport: Transport | None = None  # None: a pooled HTTP client (or a capture, above)
+    # Consent categories a person must have consented to, every one, for a message to be sent
+    # here (`core/consent.py`); the router decides, the filter is not the place: the answer
+    # depends on the person's profile at delivery time and is recorded as an outcome.
+    consent: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse values no destination could work with."""
+        if any(not isinstance(c, str) or not c.strip() for c in self.consent):
+            raise ValueError(f"consent must list category names, got {list(self.consent)!r}")
+        if len(set(self.consent)) != len(self.consent):
+            raise ValueError(f"consent lists a category twice: {list(self.consent)!r}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.timeout <= 0:
@@ -60,6 +68,7 @@ class SettingKeywords(TypedDict, total=False):
     filter: DeliveryFilter | None
     capture: bool
     transport: Transport | None
+    consent: tuple[str, ...]
 
 
 def settings_from(
@@ -120,6 +129,7 @@ class Destination(ABC):
         self.batch_size = chosen.batch_size or self.default_batch_size
         self.rate_limit = chosen.rate_limit  # messages per second, None for unlimited
         self.timeout = chosen.timeout
+        self.consent = chosen.consent  # categories required; () for none
         # The settings as resolved: the tool's batch size, the transport actually used.
         self.settings = replace(
             chosen, batch_size=self.batch_size, filter=self.filter, transport=self.transport

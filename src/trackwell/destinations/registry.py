@@ -47,7 +47,17 @@ class _Kinds(Mapping[str, "type[HttpDestination]"]):
 
 KINDS: Mapping[str, type[HttpDestination]] = _Kinds()
 COMMON_KEYS = frozenset(
-    ["type", "mode", "batch_size", "rate_limit", "timeout", "types", "events", "exclude_events"]
+    [
+        "type",
+        "mode",
+        "batch_size",
+        "rate_limit",
+        "timeout",
+        "types",
+        "events",
+        "exclude_events",
+        "consent",
+    ]
 )
 # `mode = "capture"`: record requests, send nothing, report each message as captured.
 CAPTURE = "capture"
@@ -183,7 +193,23 @@ def _common(
         **numbers,
         filter=_filter(settings),
         capture=_capture(name, kind_name, settings, arguments),
+        consent=_consent(settings.get("consent")),
     )
+
+
+def _consent(value: Any) -> tuple[str, ...]:
+    """`consent = ["marketing", ...]`: the categories a person must have consented to."""
+    if value is None:
+        return ()
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(item, str) and item.strip() for item in value)
+    ):
+        raise ValueError(f"consent must be a non-empty list of category names, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"consent lists a category twice: {value!r}")
+    return tuple(value)
 
 
 def _capture(

@@ -59,7 +59,7 @@ def taken_events(ctx: Context, destination: str, since: int, until: int) -> set[
         return {
             r.name
             for r in ctx.reads.deliveries(since, until)
-            if r.destination == destination and r.delivered + r.dead + r.captured
+            if r.destination == destination and r.delivered + r.dead + r.captured + r.no_consent
         }
     flt = destination_filter(table)
     arrived = {r.name for r in ctx.reads.daily(since, until) if r.type == "track"}
@@ -74,7 +74,9 @@ def _accepted_vs_delivered(ctx: Context, destination: str, since: int, until: in
     captured: dict[str, int] = {}  # recorded in capture mode: never reached the tool
     for row in ctx.reads.deliveries(since, until):
         if row.destination == destination and row.name in events:
-            delivered[row.name] = delivered.get(row.name, 0) + row.delivered
+            # A message the person did not consent to was meant not to arrive: it is accounted
+            # for, not missing (counted apart in the rollups, shown by `trackwell deliveries`).
+            delivered[row.name] = delivered.get(row.name, 0) + row.delivered + row.no_consent
             dead[row.name] = dead.get(row.name, 0) + row.dead
             captured[row.name] = captured.get(row.name, 0) + row.captured
     rows = compare(accepted, {(0, k): v for k, v in delivered.items()}, events)

@@ -326,6 +326,21 @@ def _delivery_text(
             "tool. Give it credentials, then "
             f"`trackwell replay --destination {destination} --captured`."
         )
+    if status == "no_consent":
+        # The detail names the categories and where the answer came from (message or trait).
+        why = error or "no consent"
+        return "delivery_no_consent", (
+            f"not delivered to {destination}: {why}. Nothing is sent there until the person "
+            "consents; a message is decided when it is routed, so a later consent does not send "
+            "this one (`trackwell replay --destination "
+            f"{destination} --message-id {message_id}` decides it again)."
+        )
+    if status == "held":
+        return "delivery_held", (
+            f"held for {destination}: {error or 'no consent information'}. It is released when "
+            "the person's consent trait arrives, or decided again by "
+            f"`trackwell replay --destination {destination} --held`."
+        )
     if status == "retry":
         return (
             "delivery_retrying",

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from trackwell.core.consent import ConsentPolicy, check_configured, decide, message_consent
 from trackwell.core.messages import MessageError, from_json, normalise, to_json
 from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
@@ -128,6 +129,8 @@ def run_backfill(
 ) -> BackfillReport:
     """Backfill `file` into `destination`; resumable, idempotent, rate-limited."""
     started = time.monotonic()
+    consent = plan.plan.policy.consent
+    check_configured([destination.name] if destination.consent else [], consent)
     received = now or datetime.now(UTC)
     state = checkpoint_path(file, destination.name, options.state_dir)
     checkpoint = _load_checkpoint(state, file, destination.name, options.restart)
@@ -153,6 +156,8 @@ def run_backfill(
                 report.skipped += 1
                 continue
             message = _prepare(row, plan, received, options.max_age, refuse)
+            if message is not None and destination.consent and consent is not None:
+                message = _consented(row.line, message, destination.consent, consent, refuse)
             if message is not None:
                 if received - _action_time(message) < CAMPAIGN_WINDOW:
                     report.recent += 1
@@ -212,6 +217,27 @@ def _prepare(
         refuse(row.line, f"{blocking.path}: {blocking.message}", blocking.code)
         return None
     return to_json(result.message)
+
+
+def _consented(
+    line: int,
+    message: dict[str, Any],
+    required: tuple[str, ...],
+    policy: ConsentPolicy,
+    refuse: Callable[[int, str, str], None],
+) -> dict[str, Any] | None:
+    """The record, when its own consent (or the plan's `missing_consent`) lets it go to a
+    destination requiring `required`; else refused as `no_consent`. A backfill reads no
+    profile, and cannot wait: under `hold` a record without consent information is refused
+    too, saying so, and a run with `--restart` decides it again."""
+    decision = decide(required, message_consent(message), None, policy)
+    if decision.verdict == "deliver":
+        return message
+    reason = decision.detail or "no consent"
+    if decision.verdict == "hold":
+        reason += " (missing_consent: hold; a backfill cannot wait: run again with --restart)"
+    refuse(line, reason, "no_consent")
+    return None
 
 
 def _action_time(message: dict[str, Any]) -> datetime:

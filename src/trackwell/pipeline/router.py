@@ -12,6 +12,13 @@ instead of a batch of every new message each poll. The first answer that shows t
 closes it, and the retries that their own backoff would still hold for minutes are pulled
 forward, spread over `resume_window` seconds, so a recovered tool gets its backlog — and the
 messages waiting behind it — within seconds rather than when each backoff runs out.
+
+A destination that requires consent categories (`[destinations.NAME] consent`) gets a message
+only when the person consented to all of them (`core/consent.py`); the others are acked without
+being sent: `no_consent` (settled), or `held` when the plan's `missing_consent` is `hold`. Every
+`consent_recheck` seconds a worker asks the store to release held messages whose person's
+profile has since gained the consent trait (a bounded batch, oldest check first); each released
+one is claimed and decided again like any due retry.
 """
 
 from __future__ import annotations
@@ -23,6 +30,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from trackwell.core.consent import (
+    DEFAULT_RECHECK_SECONDS,
+    ConsentPolicy,
+    Decision,
+    check_configured,
+    decide,
+    message_consent,
+    person_of,
+)
 from trackwell.core.messages import parse_time
 from trackwell.core.outcomes import Outcome
 from trackwell.core.ratelimit import TokenBucket
@@ -45,6 +61,10 @@ PROBE_BASE_SECONDS = 0.5
 PROBE_CAP_SECONDS = 5.0
 # Once it answers again, the retries backed off for later are spread over this window.
 RESUME_WINDOW_SECONDS = 5.0
+# Held messages looked at per consent re-check and destination.
+RELEASE_BATCH = 1000
+
+ConsentSource = ConsentPolicy | None | Callable[[], ConsentPolicy | None]
 
 
 @dataclass
@@ -53,6 +73,8 @@ class DestinationCounters:
 
     delivered: int = 0
     captured: int = 0  # recorded in capture mode, never sent
+    no_consent: int = 0  # not sent: the person has not consented
+    held: int = 0  # not sent yet: no consent information, waiting for it
     retried: int = 0
     dead: int = 0
     batches: int = 0
@@ -98,11 +120,14 @@ def results_for(
     backoff_base: float = BACKOFF_BASE_SECONDS,
     backoff_cap: float = BACKOFF_CAP_SECONDS,
     uncounted: frozenset[int] = frozenset(),
+    hold_seconds: float = DEFAULT_RECHECK_SECONDS,
 ) -> list[DeliveryResult]:
     """The store's per-message results from a destination's outcomes (pure, tested as a table).
 
     A message in `uncounted` was sent as a probe ahead of its own schedule: a failure does not
     spend one of its attempts, so probing a down tool can never be what makes a message dead.
+    A consent decision (`no_consent`, `held`) sent nothing, so it spends no attempt either; a
+    held message is next looked at `hold_seconds` later.
     """
     policy = RetryPolicy(max_attempts, backoff_base, backoff_cap)
     results = []
@@ -113,6 +138,17 @@ def results_for(
         if outcome.kind == "captured":
             # Settled without reaching the tool: its own state, never delivered, replayable.
             results.append(DeliveryResult(delivery.seq, "captured", error=outcome.error))
+            continue
+        if outcome.kind == "no_consent":
+            results.append(
+                DeliveryResult(delivery.seq, "no_consent", error=outcome.error, counted=False)
+            )
+            continue
+        if outcome.kind == "held":
+            later = int((now + hold_seconds) * 1000)
+            results.append(
+                DeliveryResult(delivery.seq, "held", later, outcome.error, counted=False)
+            )
             continue
         counted = delivery.seq not in uncounted
         attempts = delivery.attempts + (1 if counted else 0)
@@ -149,10 +185,19 @@ class Router:
         probe_base: float = PROBE_BASE_SECONDS,
         probe_cap: float = PROBE_CAP_SECONDS,
         resume_window: float = RESUME_WINDOW_SECONDS,
+        consent: ConsentSource = None,
+        consent_recheck: float = DEFAULT_RECHECK_SECONDS,
     ) -> None:
         names = [d.name for d in destinations]
         if len(set(names)) != len(names):
             raise ValueError(f"destination names must be unique: {names}")
+        self._consent_source = consent
+        self._consent: ConsentPolicy | None = consent() if callable(consent) else consent
+        # The plan must say what a message without consent information means before any
+        # destination may require consent (a ConsentConfigError, a ValueError, otherwise).
+        check_configured([d.name for d in destinations if d.consent], self._consent)
+        self.consent_recheck = consent_recheck
+        self._next_release = dict.fromkeys(names, 0.0)
         self.store = store
         self.destinations = {d.name: d for d in destinations}
         self.max_attempts = max_attempts
@@ -262,18 +307,26 @@ class Router:
             # One message tells whether the tool is back as well as a batch would. When no
             # retry is due, the oldest one is brought forward for it (not spending an attempt).
             pulled = frozenset(self.store.pull_forward(name, int(now * 1000), window_ms=0, limit=1))
+        self._release(destination, now)
         size = 1 if circuit.open else destination.batch_size
         batch = self.store.claim(name, size, int(now * 1000))
         if not batch:
             return 0
-        pause = self._limiters[name].delay(len(batch))
-        if pause > 0:
-            self._stop.wait(pause)
-        try:
-            outcomes = destination.deliver([d.message for d in batch])
-        except Exception as exc:  # a bug in a mapping must not kill the worker or lose messages
-            self._report(name, exc)
-            outcomes = [Outcome("retry", f"destination error: {type(exc).__name__}")] * len(batch)
+        decisions = self._decide(destination, batch)
+        sending = [i for i, decision in enumerate(decisions) if decision.verdict == "deliver"]
+        outcomes = [_unsent(decision) for decision in decisions]
+        sent: list[Outcome] = []
+        if sending:
+            pause = self._limiters[name].delay(len(sending))
+            if pause > 0:
+                self._stop.wait(pause)
+            try:
+                sent = destination.deliver([batch[i].message for i in sending])
+            except Exception as exc:  # a bug in a mapping must not kill the worker or lose messages
+                self._report(name, exc)
+                sent = [Outcome("retry", f"destination error: {type(exc).__name__}")] * len(sending)
+            for i, outcome in zip(sending, sent, strict=True):
+                outcomes[i] = outcome
         now = self.clock()
         results = results_for(
             batch,
@@ -283,11 +336,69 @@ class Router:
             backoff_base=self.backoff_base,
             backoff_cap=self.backoff_cap,
             uncounted=pulled,
+            hold_seconds=self.consent_recheck,
         )
         self.store.ack(name, results, int(now * 1000))
         self._count(counters, batch, results, outcomes, now)
-        self._trip(name, circuit, outcomes, now)
+        self._trip(name, circuit, sent, now)  # only what reached the tool tells of its health
         return len(batch)
+
+    # -- consent -----------------------------------------------------------------------------
+
+    def consent_policy(self) -> ConsentPolicy | None:
+        """The plan's consent policy in force (a reload that drops it keeps the last one)."""
+        if callable(self._consent_source):
+            current = self._consent_source()
+            if current is not None:
+                self._consent = current
+            elif self._consent is not None and any(d.consent for d in self.destinations.values()):
+                log.error(
+                    "trackwell router: the plan no longer has policy.consent while destinations "
+                    "require consent; keeping the policy in force"
+                )
+            else:
+                self._consent = None
+        return self._consent
+
+    def _decide(self, destination: Destination, batch: Sequence[Delivery]) -> list[Decision]:
+        """Per message: deliver, no_consent or hold, for a destination that requires consent."""
+        required = destination.consent
+        policy = self.consent_policy() if required else None
+        if policy is None:
+            return [Decision("deliver")] * len(batch)
+        preferences = [message_consent(d.message) for d in batch]
+        people = [person_of(d.message) for d in batch]
+        traits: dict[str, object] = {}
+        if policy.trait is not None:
+            # Only people whose message says nothing need their profile read: one read a batch.
+            unknown = [p for p, prefs in zip(people, preferences, strict=True) if prefs is None]
+            wanted = sorted({p for p in unknown if p is not None})
+            traits = self.store.consent_traits(wanted, policy.trait) if wanted else {}
+        return [
+            decide(required, prefs, traits.get(person) if person else None, policy)
+            for prefs, person in zip(preferences, people, strict=True)
+        ]
+
+    def _release(self, destination: Destination, now: float) -> None:
+        """Every `consent_recheck` seconds: held messages whose person now has consent
+        information become due; all of them when the destination no longer holds any (its
+        consent requirement or the plan's `hold` was taken away), so none waits for ever."""
+        due = self._next_release[destination.name]
+        if time.monotonic() < due:
+            return
+        self._next_release[destination.name] = time.monotonic() + self.consent_recheck
+        policy = self.consent_policy() if destination.consent else None
+        holding = policy is not None and policy.missing_consent == "hold"
+        released = self.store.release_held(
+            destination.name,
+            policy.trait if policy is not None else None,
+            int(now * 1000),
+            recheck_ms=int(self.consent_recheck * 1000),
+            limit=RELEASE_BATCH,
+            every=not holding,
+        )
+        if released:
+            log.info("trackwell router %s: %d held message(s) released", destination.name, released)
 
     def _trip(self, name: str, circuit: Circuit, outcomes: Sequence[Outcome], now: float) -> None:
         """Open the circuit on a batch that only failed; close it on one the tool answered."""
@@ -325,6 +436,10 @@ class Router:
                     counters.latencies.append(max(now - _epoch(received), 0.0))
             elif result.outcome == "captured":
                 counters.captured += 1
+            elif result.outcome == "no_consent":
+                counters.no_consent += 1
+            elif result.outcome == "held":
+                counters.held += 1
             elif result.outcome == "retry":
                 counters.retried += 1
                 counters.last_error = result.error
@@ -343,6 +458,13 @@ class Router:
                 self.on_error(name, exc)
             except Exception:
                 log.exception("on_error callback failed")
+
+
+def _unsent(decision: Decision) -> Outcome:
+    """The outcome of a message not sent for a consent decision (replaced when it is sent)."""
+    if decision.verdict == "hold":
+        return Outcome("held", decision.detail)
+    return Outcome("no_consent", decision.detail)
 
 
 def _epoch(iso: str) -> float:

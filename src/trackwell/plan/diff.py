@@ -78,6 +78,7 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         *_name_lists(old.screens, new.screens, "screens", "screen"),
         *_name_lists(old.stages, new.stages, "stages", "stage"),
         *_policy(old, new),
+        *_consent(old, new),
     ]
     return PlanDiff(old.version, new.version, tuple(changes))
 
@@ -309,6 +310,27 @@ def _policy(old: Plan, new: Plan) -> Iterator[Change]:
             f"policy.{attr}",
             f"policy {attr} changed from {a} to {b}",
         )
+
+
+def _consent(old: Plan, new: Plan) -> Iterator[Change]:
+    """`policy.consent` changed: enforcing more (a new policy, hold or drop instead of deliver)
+    is breaking, since destinations stop getting messages they got before."""
+    a, b = old.policy.consent, new.policy.consent
+    if a == b:
+        return
+    before = "none" if a is None else f"{a.missing_consent} (trait {_show(a.trait)})"
+    after = "none" if b is None else f"{b.missing_consent} (trait {_show(b.trait)})"
+    rank = {None: 0, "deliver": 1, "hold": 2, "drop": 2}
+    held_back = rank[b.missing_consent if b else None] > rank[a.missing_consent if a else None]
+    # Without the trait, people whose consent only the profile knows have none any more.
+    trait_dropped = a is not None and b is not None and a.trait is not None and b.trait is None
+    stricter = held_back or trait_dropped
+    yield Change(
+        "breaking" if stricter else "compatible",
+        "policy_tightened" if stricter else "policy_loosened",
+        "policy.consent",
+        f"policy consent changed from {before} to {after}",
+    )
 
 
 def _show(value: object) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from trackwell.core.consent import ConsentPolicy
 from trackwell.plan.model import DEFAULT_STAGES, Conventions, EventSpec, Plan, Policy, PropertySpec
 
 
@@ -63,6 +64,15 @@ def event_document(event: EventSpec) -> dict[str, Any]:
     return doc
 
 
+def consent_document(consent: ConsentPolicy) -> dict[str, Any]:
+    """`policy.consent` as data: the trait only when one is named."""
+    doc: dict[str, Any] = {}
+    if consent.trait is not None:
+        doc["trait"] = consent.trait
+    doc["missing_consent"] = consent.missing_consent
+    return doc
+
+
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The whole plan as YAML data; defaults are left out to keep the file short."""
     doc: dict[str, Any] = {
@@ -84,6 +94,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "invalid_property": plan.policy.invalid_property,
             "sensitive_data": plan.policy.sensitive_data,
         }
+        if plan.policy.consent is not None:
+            doc["policy"]["consent"] = consent_document(plan.policy.consent)
     if plan.traits:
         doc["traits"] = {t.name: property_document(t) for t in plan.traits}
     doc["events"] = {e.name: event_document(e) or None for e in plan.events.values()}

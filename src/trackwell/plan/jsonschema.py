@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from trackwell.core.consent import MISSING_CONSENT, ConsentPolicy
 from trackwell.plan import naming
+from trackwell.plan.dump import consent_document
 from trackwell.plan.loader import CONVENTION_CHOICES, POLICY_CHOICES
 from trackwell.plan.model import (
     DEFAULT_STAGES,
@@ -163,6 +165,11 @@ def export_plan(plan: Plan) -> dict[str, dict[str, Any]]:
             "unplanned_property": plan.policy.unplanned_property,
             "invalid_property": plan.policy.invalid_property,
             "sensitive_data": plan.policy.sensitive_data,
+            **(
+                {"consent": consent_document(plan.policy.consent)}
+                if plan.policy.consent is not None
+                else {}
+            ),
         },
         "pages": list(plan.pages),
         "screens": list(plan.screens),
@@ -389,12 +396,30 @@ def import_documents(documents: Mapping[str, Any]) -> tuple[Plan, ImportReport]:
         traits=traits,
         conventions=Conventions(**_settings(manifest, "conventions", CONVENTION_CHOICES, report)),
         stages=tuple(manifest.get("stages", DEFAULT_STAGES)),
-        policy=Policy(**_settings(manifest, "policy", POLICY_CHOICES, report)),
+        policy=Policy(
+            **_settings(manifest, "policy", POLICY_CHOICES, report),
+            consent=_consent(manifest, report),
+        ),
         pages=tuple(manifest.get("pages", ())),
         screens=tuple(manifest.get("screens", ())),
         format_version=int(manifest.get("trackwell", FORMAT_VERSION)),
     )
     return plan, report
+
+
+def _consent(manifest: dict[str, Any], report: ImportReport) -> ConsentPolicy | None:
+    """The manifest's `policy.consent`, if it is one trackwell could have written."""
+    policy = manifest.get("policy")
+    value = policy.get("consent") if isinstance(policy, dict) else None
+    if value is None:
+        return None
+    trait = value.get("trait") if isinstance(value, dict) else None
+    missing = value.get("missing_consent") if isinstance(value, dict) else None
+    if missing not in MISSING_CONSENT or not isinstance(trait, str | None):
+        # Guessing here would enforce or skip consent without anyone deciding it.
+        report.note(f"{MANIFEST}.policy.consent", f"not a consent policy {value!r}; left out")
+        return None
+    return ConsentPolicy(missing_consent=missing, trait=trait)
 
 
 def _settings(
@@ -403,6 +428,8 @@ def _settings(
     chosen: dict[str, str] = {}
     values = manifest.get(key, {})
     for name, value in values.items() if isinstance(values, dict) else ():
+        if name == "consent" and key == "policy":
+            continue  # read by `_consent`
         if value in table.get(name, ()):
             chosen[name] = value
         else:

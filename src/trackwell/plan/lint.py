@@ -38,6 +38,7 @@ SEVERITY: dict[str, Severity] = {
     "replaced_by_deprecated": "warning",
     "deprecated_without_replacement": "warning",
     "browser_identity_property": "warning",
+    "consent_trait": "error",
 }
 # Property names that name a person: a `browser: true` event comes from anonymous visitors'
 # pages, where anyone can write anything, so such a property would let anyone name anyone.
@@ -90,9 +91,34 @@ def lint_plan(plan: Plan) -> list[Finding]:
         *_deprecations(plan),
         *_browser_events(plan),
         *_traits(plan),
+        *_consent_trait(plan),
         *_event_count(plan),
     ]
     return sorted(findings, key=_order)
+
+
+def _consent_trait(plan: Plan) -> Iterator[Finding]:
+    """The consent trait must be a planned object trait: an unplanned one is omitted or blocked
+    by the plan's own policy before it reaches the profile, so consent would never be read."""
+    consent = plan.policy.consent
+    if consent is None or consent.trait is None:
+        return
+    trait = plan.trait(consent.trait)
+    if trait is None:
+        yield _finding(
+            "consent_trait",
+            "policy.consent.trait",
+            f"consent is read from trait {consent.trait!r}, which the plan does not list: plan "
+            "it as an object of category -> boolean under traits",
+        )
+    elif trait.type != "object":
+        yield _finding(
+            "consent_trait",
+            f"traits.{trait.name}",
+            f"consent is read from trait {trait.name!r}, which is {trait.type}: it must be an "
+            "object of category -> boolean",
+            trait.location,
+        )
 
 
 def _order(finding: Finding) -> tuple[int, int, str, str]:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 from rapidfuzz import process
 
+from trackwell.core.consent import MISSING_CONSENT, ConsentPolicy
 from trackwell.plan.model import (
     DEFAULT_STAGES,
     FORMAT_VERSION,
@@ -74,6 +75,8 @@ POLICY_CHOICES: dict[str, tuple[str, ...]] = {
     "invalid_property": ("block", "allow"),
     "sensitive_data": ("block", "redact"),
 }
+POLICY_KEYS = (*POLICY_CHOICES, "consent")
+CONSENT_KEYS = ("trait", "missing_consent")
 CONVENTION_CHOICES: dict[str, tuple[str, ...]] = {
     "event_case": ("title", "snake"),
     "property_case": ("snake", "camel"),
@@ -312,8 +315,14 @@ class _PlanReader:
                 f"(this trackwell reads format {FORMAT_VERSION})",
             )
 
-    def _choices(self, node: Node, what: str, table: dict[str, tuple[str, ...]]) -> Any:
-        items = self.mapping(node, what, table)
+    def _choices(
+        self,
+        node: Node,
+        what: str,
+        table: dict[str, tuple[str, ...]],
+        allowed: tuple[str, ...] | None = None,
+    ) -> Any:
+        items = self.mapping(node, what, allowed or tuple(table))
         chosen: dict[str, str] = {}
         for key, choices in table.items():
             if key in items:
@@ -327,7 +336,26 @@ class _PlanReader:
         return Conventions(**self._choices(node, "conventions", CONVENTION_CHOICES))
 
     def _policy(self, node: Node) -> Policy:
-        return Policy(**self._choices(node, "policy", POLICY_CHOICES))
+        chosen = self._choices(node, "policy", POLICY_CHOICES, POLICY_KEYS)
+        items = cast(KeyedMap, node.value)
+        consent = self.optional(items, "consent", self._consent, None)
+        return Policy(**chosen, consent=consent)
+
+    def _consent(self, node: Node) -> ConsentPolicy:
+        """`policy.consent`: `missing_consent` must be written out, so what a message without
+        consent information means is always a decision, never a default."""
+        items = self.mapping(node, "policy.consent", CONSENT_KEYS)
+        trait = self.optional(items, "trait", lambda n: self.text(n, "policy.consent.trait"), None)
+        if "missing_consent" not in items or items["missing_consent"].value is None:
+            raise self.invalid(
+                node.location,
+                "policy.consent: missing required key 'missing_consent' "
+                f"(what a message without consent information means: {', '.join(MISSING_CONSENT)})",
+            )
+        missing = self.choice(
+            items["missing_consent"], "policy.consent.missing_consent", MISSING_CONSENT
+        )
+        return ConsentPolicy(missing_consent=missing, trait=trait)
 
     def _stages(self, node: Node) -> tuple[str, ...]:
         stages = self.text_list(node, "stages")

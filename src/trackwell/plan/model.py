@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, TypeAlias
 
+from trackwell.core.consent import ConsentPolicy
+
 PropertyType: TypeAlias = Literal[
     "string", "integer", "number", "boolean", "timestamp", "array", "object"
 ]
@@ -125,6 +127,9 @@ class Policy:
     unplanned_property: UnplannedPropertyPolicy = "omit"
     invalid_property: InvalidPropertyPolicy = "block"
     sensitive_data: SensitiveDataPolicy = "redact"
+    # `policy.consent`: where a person's consent is read and what no consent information
+    # means; None when the plan says nothing (then no destination may require consent).
+    consent: ConsentPolicy | None = None
 
 
 def _frozen_events(events: Mapping[str, EventSpec]) -> Mapping[str, EventSpec]:

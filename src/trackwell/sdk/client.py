@@ -115,7 +115,12 @@ class Client:
         self._temporary_spill = spill_path.parent if memory else None
         self.router: Router | None = None
         if targets:
-            self.router = Router(self.store, targets, on_error=self._delivery_error)
+            self.router = Router(
+                self.store,
+                targets,
+                on_error=self._delivery_error,
+                consent=self.plan.policy.consent,
+            )
         self.outbox = Outbox(
             self.store,
             spill_path=spill_path,

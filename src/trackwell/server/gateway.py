@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from trackwell.core.consent import ConsentConfigError
 from trackwell.monitor.loop import MonitorLoop
 from trackwell.pipeline.router import Router
 from trackwell.server.auth import KeyRing
@@ -37,7 +38,17 @@ class Gateway:
         destinations = list(settings.destinations)
         # The router registers each destination's queue, so messages accepted while routing
         # runs elsewhere (`--no-router`) are still delivered once it starts.
-        self.router = Router(self.store, destinations) if destinations else None
+        try:
+            # Consent follows the plan in force, reloads included (`Router.consent_policy`).
+            self.router = (
+                Router(self.store, destinations, consent=lambda: self.plan.plan.policy.consent)
+                if destinations
+                else None
+            )
+        except ConsentConfigError:
+            if self._owns_store:
+                self.store.close()
+            raise
         self.backlog = Backlog(
             self.store,
             [d.name for d in destinations],

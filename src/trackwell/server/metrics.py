@@ -202,7 +202,19 @@ class _Scraped(Collector):
             "Messages a destination in capture mode recorded and never sent (replayable).",
             labels=["destination"],
         )
+        no_consent = GaugeMetricFamily(
+            "trackwell_no_consent_messages",
+            "Messages not sent to a destination because the person had not consented.",
+            labels=["destination"],
+        )
+        held = GaugeMetricFamily(
+            "trackwell_held_messages",
+            "Messages held for a destination until consent information arrives.",
+            labels=["destination"],
+        )
         for s in backlog.stats:
+            no_consent.add_metric([s.destination], s.no_consent)
+            held.add_metric([s.destination], s.held)
             size.add_metric([s.destination], s.pending + s.in_flight + s.retry + s.waiting)
             age.add_metric([s.destination], (s.oldest_pending_ms or 0) / 1000)
             dead.add_metric([s.destination], s.dead)
@@ -211,6 +223,8 @@ class _Scraped(Collector):
         yield age
         yield dead
         yield captured
+        yield no_consent
+        yield held
         if backlog.high_water is not None:
             yield GaugeMetricFamily(
                 "trackwell_backlog_high_water",
@@ -233,6 +247,8 @@ class _Scraped(Collector):
         for name, counters in router.counters.items() if router else ():
             results.add_metric([name, "delivered"], counters.delivered)
             results.add_metric([name, "captured"], counters.captured)  # never sent
+            results.add_metric([name, "no_consent"], counters.no_consent)  # never sent
+            results.add_metric([name, "held"], counters.held)  # not sent yet
             results.add_metric([name, "retry"], counters.retried)
             results.add_metric([name, "dead"], counters.dead)
             recent = list(counters.latencies)

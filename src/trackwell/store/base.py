@@ -13,7 +13,15 @@ from trackwell.core.privacy import AuditEntry, MarkKind, PrivacyJob, PrivacyRequ
 from trackwell.core.violations import Verdict, Violation
 
 DeliveryStatus: TypeAlias = Literal[
-    "pending", "in_flight", "delivered", "captured", "retry", "dead", "waiting"
+    "pending",
+    "in_flight",
+    "delivered",
+    "captured",
+    "retry",
+    "dead",
+    "waiting",
+    "no_consent",
+    "held",
 ]
 MergeOutcome: TypeAlias = Literal["merged", "conflict", "refused"]
 
@@ -94,6 +102,8 @@ class DeliveryStats:
     oldest_pending_ms: int | None
     last_error: str | None
     captured: int = 0  # recorded in capture mode, never sent: not delivered
+    no_consent: int = 0  # settled unsent: the person has not consented (`core/consent.py`)
+    held: int = 0  # unsent, waiting for consent information (`missing_consent: hold`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +182,7 @@ class DeliveryRollup:
     action_latency: list[int]  # histogram over core.histogram.BOUNDS: action time -> ack
     received_latency: list[int]  # receivedAt -> ack (of delivered messages only)
     captured: int = 0  # recorded in capture mode, never sent
+    no_consent: int = 0  # not sent: the person has not consented to what the destination needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +334,28 @@ class Queues(Protocol):
         down)."""
         ...
 
+    def consent_traits(self, people: Sequence[str], trait: str) -> dict[str, Any]:
+        """person (user id or anonymous id) -> the value of their profile's `trait`, for those
+        whose profile has it (one read for the whole list)."""
+        ...
+
+    def release_held(
+        self,
+        destination: str,
+        trait: str | None,
+        now_ms: int,
+        *,
+        recheck_ms: int,
+        limit: int,
+        every: bool = False,
+    ) -> int:
+        """Look again at up to `limit` held messages whose next check is due, oldest check
+        first: those whose person's profile now has the consent `trait` become due for delivery
+        (and are decided again); the others are next looked at `recheck_ms` later. `every`
+        releases them all, due or not (the destination holds nothing any more). Returns how many were
+        released."""
+        ...
+
 
 class Replays(Protocol):
     """Scheduling stored messages for delivery again (replay, from the console or the CLI)."""
@@ -333,13 +366,15 @@ class Replays(Protocol):
         *,
         dead_only: bool = False,
         captured_only: bool = False,
+        held_only: bool = False,
         since_ms: int | None = None,
         message_id: str | None = None,
         now_ms: int,
     ) -> int:
         """Schedule stored messages for re-delivery (replay); returns how many.
 
-        `dead_only` and `captured_only` pick dead letters and captured messages (both: either)."""
+        `dead_only`, `captured_only` and `held_only` pick dead letters, captured messages and
+        messages held for consent (several: any of them). Each is decided again, consent too."""
         ...
 
 

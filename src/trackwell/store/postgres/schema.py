@@ -161,10 +161,16 @@ def _v3_captured(conn: Adapter) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured BIGINT NOT NULL DEFAULT 0")
 
 
+def _v9_consent(conn: Adapter) -> None:
+    # Messages not sent for want of consent are counted apart (SQLite's 0009 too).
+    conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent BIGINT NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_blocked_codes", _v2_blocked_codes),
     ("0003_captured", _v3_captured),
+    ("0009_consent", _v9_consent),
 )
 
 

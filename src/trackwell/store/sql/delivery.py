@@ -3,8 +3,11 @@
 The happy path writes nothing per message: a destination's cursor says "everything up to here
 is settled" (delivered or filtered out). Only messages that need attention get a row in
 `deliveries`: `retry` (with the next attempt time), `dead`, `captured` (recorded by a destination
-in capture mode and never sent: settled, but not delivered, and replayable), or `waiting` behind
-an earlier message of the same person that is retrying, so one person's messages stay in order.
+in capture mode and never sent: settled, but not delivered, and replayable), `no_consent` (not
+sent: the person has not consented to a category the destination requires; settled), `held`
+(not sent yet: no consent information; `next_ms` is when `sql/consent.py` looks at it again), or
+`waiting` behind an earlier message of the same person that is retrying, so one person's
+messages stay in order.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ LEASE_MS = int(os.environ.get("TRACKWELL_QUEUE_LEASE_MS", "30000"))
 # No retry is ever scheduled further ahead than this (Retry-After is capped at an hour, backoff
 # at ten minutes): one that is, was scheduled by a clock that has since stepped back, and is due.
 FURTHEST_RETRY_MS = 3_660_000
+# Rows that hold no one back: settled without delivery, or (`held`) waiting on consent alone.
+SETTLED_UNSENT = ("dead", "captured", "no_consent", "held")
 
 
 @dataclass
@@ -259,13 +264,14 @@ def ack(
         person = person or _log_person(conn, seq)
         conn.execute(
             "INSERT INTO deliveries (destination, seq, status, attempts, next_ms, person, last_error,"
-            " updated_ms) VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (destination, seq) DO UPDATE SET"
+            " updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (destination, seq) DO UPDATE SET"
             " status = excluded.status, attempts = deliveries.attempts + ?, next_ms = excluded.next_ms,"
             " last_error = excluded.last_error, updated_ms = excluded.updated_ms",
             (
                 destination,
                 seq,
                 result.outcome,
+                1 if result.counted else 0,  # a consent decision sent nothing: no attempt spent
                 result.next_attempt_ms,
                 person,
                 storable_text(result.error),  # a tool's answer may quote anything
@@ -274,7 +280,7 @@ def ack(
             ),
         )
         history.append((seq, result.outcome, storable_text(result.error)))
-        if result.outcome in ("dead", "captured") and person:
+        if result.outcome in SETTLED_UNSENT and person:
             released.add(person)  # a settled message never holds the others back
     for person in released:
         _release_person(conn, destination, person, now_ms)
@@ -414,7 +420,7 @@ def stats(conn: Conn, claims: dict[str, ClaimState], now_ms: int) -> list[Delive
         ).fetchone()[0]
         last_error = conn.execute(
             "SELECT last_error FROM deliveries WHERE destination = ? AND last_error IS NOT NULL"
-            " AND status != 'captured' ORDER BY updated_ms DESC LIMIT 1",
+            " AND status NOT IN ('captured', 'no_consent', 'held') ORDER BY updated_ms DESC LIMIT 1",
             (name,),
         ).fetchone()
         state = claims.get(name)
@@ -429,6 +435,8 @@ def stats(conn: Conn, claims: dict[str, ClaimState], now_ms: int) -> list[Delive
                 retry=max(counts.get("retry", 0) - (len(state.retries) if state else 0), 0),
                 dead=counts.get("dead", 0),
                 captured=counts.get("captured", 0),
+                no_consent=counts.get("no_consent", 0),
+                held=counts.get("held", 0),
                 waiting=counts.get("waiting", 0),
                 oldest_pending_ms=now_ms - min(oldest_values) if oldest_values else None,
                 last_error=last_error[0] if last_error else None,
@@ -443,6 +451,7 @@ def requeue(
     *,
     dead_only: bool,
     captured_only: bool = False,
+    held_only: bool = False,
     since_ms: int | None,
     message_id: str | None,
     now_ms: int,
@@ -450,7 +459,8 @@ def requeue(
     """Mark messages for re-delivery; returns how many were scheduled."""
     _, flt = load_filter(conn, destination)  # KeyError for an unknown destination
     where, filter_params = filter_sql(flt)
-    statuses = [s for s, chosen in (("dead", dead_only), ("captured", captured_only)) if chosen]
+    picked = (("dead", dead_only), ("captured", captured_only), ("held", held_only))
+    statuses = [s for s, chosen in picked if chosen]
     if statuses:
         marks = ",".join("?" * len(statuses))
         query = f"SELECT seq FROM deliveries WHERE destination = ? AND status IN ({marks})"

@@ -171,7 +171,8 @@ class Tally:
 
 def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) -> None:
     """Count delivery outcomes per day and event, with latency histograms for delivered ones
-    (captured messages are counted apart: they never reached the tool)."""
+    (captured and no_consent messages are counted apart: they never reached the tool; a held
+    message is counted once it settles, not while it waits)."""
     if not rows:
         return
     grouped: dict[tuple[int, str], list[DeliveryCount]] = defaultdict(list)
@@ -179,12 +180,12 @@ def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) 
         grouped[(row.now_ms // DAY_MS, row.name)].append(row)
     for (day, name), items in grouped.items():
         current = conn.execute(
-            "SELECT delivered, retried, dead, action_latency, received_latency, captured"
-            " FROM rollup_deliveries WHERE day = ? AND destination = ? AND name = ?",
+            "SELECT delivered, retried, dead, action_latency, received_latency, captured,"
+            " no_consent FROM rollup_deliveries WHERE day = ? AND destination = ? AND name = ?",
             (day, destination, name),
         ).fetchone()
         delivered, retried, dead = (current[0], current[1], current[2]) if current else (0, 0, 0)
-        captured = current[5] if current else 0
+        captured, no_consent = (current[5], current[6]) if current else (0, 0)
         action = orjson.loads(current[3]) if current else histogram.empty()
         received = orjson.loads(current[4]) if current else histogram.empty()
         for item in items:
@@ -196,16 +197,19 @@ def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) 
                     histogram.add(received, (item.now_ms - item.received_ms) / 1000)
             elif item.outcome == "captured":
                 captured += 1
+            elif item.outcome == "no_consent":
+                no_consent += 1
             elif item.outcome == "retry":
                 retried += 1
-            else:
+            elif item.outcome == "dead":
                 dead += 1
         conn.execute(
             "INSERT INTO rollup_deliveries (day, destination, name, delivered, retried, dead,"
-            " action_latency, received_latency, captured) VALUES (?,?,?,?,?,?,?,?,?)"
+            " action_latency, received_latency, captured, no_consent) VALUES (?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (day, destination, name) DO UPDATE SET delivered = excluded.delivered,"
             " retried = excluded.retried, dead = excluded.dead, action_latency = excluded.action_latency,"
-            " received_latency = excluded.received_latency, captured = excluded.captured",
+            " received_latency = excluded.received_latency, captured = excluded.captured,"
+            " no_consent = excluded.no_consent",
             (
                 day,
                 destination,
@@ -216,6 +220,7 @@ def add_deliveries(conn: Conn, destination: str, rows: Sequence[DeliveryCount]) 
                 orjson.dumps(action).decode(),
                 orjson.dumps(received).decode(),
                 captured,
+                no_consent,
             ),
         )
 
@@ -283,10 +288,22 @@ def deliveries(conn: Conn, since_day: int, until_day: int) -> list[DeliveryRollu
             orjson.loads(action),
             orjson.loads(received),
             captured,
+            no_consent,
         )
-        for day, destination, name, delivered, retried, dead, action, received, captured in conn.execute(
+        for (
+            day,
+            destination,
+            name,
+            delivered,
+            retried,
+            dead,
+            action,
+            received,
+            captured,
+            no_consent,
+        ) in conn.execute(
             "SELECT day, destination, name, delivered, retried, dead, action_latency, received_latency,"
-            " captured FROM rollup_deliveries WHERE day BETWEEN ? AND ? ORDER BY day",
+            " captured, no_consent FROM rollup_deliveries WHERE day BETWEEN ? AND ? ORDER BY day",
             (since_day, until_day),
         )
     ]

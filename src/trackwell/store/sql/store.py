@@ -33,7 +33,7 @@ from trackwell.store.base import (
     VolumeRollup,
     Written,
 )
-from trackwell.store.sql import browse, delivery, rollups
+from trackwell.store.sql import browse, consent, delivery, rollups
 from trackwell.store.sql.dialect import Conn, Database, Dialect
 from trackwell.store.sql.owners import new_owner
 from trackwell.store.sql.writes import (
@@ -341,12 +341,40 @@ class SQLStore:
         with self._db.write() as conn:
             return delivery.pull_forward(conn, destination, now_ms, window_ms, limit, group)
 
+    def consent_traits(self, people: Sequence[str], trait: str) -> dict[str, Any]:
+        """person -> their profile's consent trait, for those whose profile holds it."""
+        if not people:
+            return {}
+        with self._db.read() as conn:
+            return consent.consent_traits(conn, people, trait)
+
+    def release_held(
+        self,
+        destination: str,
+        trait: str | None,
+        now_ms: int,
+        *,
+        recheck_ms: int,
+        limit: int,
+        every: bool = False,
+    ) -> int:
+        """Held messages whose person now has consent information become due again."""
+        with self._db.read() as conn:
+            # Most checks find nothing held: a read answers them without taking the writer.
+            if not consent.has_held(conn, destination):
+                return 0
+        with self._db.write() as conn:
+            return consent.release_held(
+                conn, destination, trait, now_ms, recheck_ms=recheck_ms, limit=limit, every=every
+            )
+
     def requeue(
         self,
         destination: str,
         *,
         dead_only: bool = False,
         captured_only: bool = False,
+        held_only: bool = False,
         since_ms: int | None = None,
         message_id: str | None = None,
         now_ms: int,
@@ -359,6 +387,7 @@ class SQLStore:
                     destination,
                     dead_only=dead_only,
                     captured_only=captured_only,
+                    held_only=held_only,
                     since_ms=since_ms,
                     message_id=message_id,
                     now_ms=now_ms,

@@ -182,6 +182,11 @@ def _v6_captured(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured INTEGER NOT NULL DEFAULT 0")
 
 
+def _v9_consent(conn: sqlite3.Connection) -> None:
+    # Messages not sent for want of consent are counted apart from delivered and dead ones.
+    conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
@@ -189,6 +194,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0004_destination_start", _v4_destination_start),
     ("0005_blocked_codes", _v5_blocked_codes),
     ("0006_captured", _v6_captured),
+    ("0009_consent", _v9_consent),
 )
 
 
