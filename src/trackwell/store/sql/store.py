@@ -614,6 +614,11 @@ class SQLStore:
             privacy.settle_job(
                 conn, request_id, destination, status, detail=detail, next_ms=next_ms, now_ms=now_ms
             )
+        if status != "retry":
+            self._after_settle()
+
+    def _after_settle(self) -> None:
+        """Make the identifiers a settled job forgot unreadable in the files (the subclasses)."""
 
     def screen(self, messages: Sequence[dict[str, Any]]) -> list[MarkKind | None]:
         """Per wire-form message: whether its person is erased or suppressed (cached marks)."""
