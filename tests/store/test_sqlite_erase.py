@@ -54,6 +54,7 @@ def test_an_erased_person_is_nowhere_in_the_files(
     assert request.erased["log"] == 29 and request.erased["blocked"] == 1
     assert request.erased["deliveries"] >= 2  # the dead letter and the retry
     (job,) = store.claim_privacy_jobs(HOOK, now_ms=2)
+    assert job.subject.emails == (chosen.email,)  # the tool needs them until the job settles
     store.settle_privacy_job("req-42", HOOK, "done", detail="204", next_ms=None, now_ms=3)
     if close_first:
         store.close()
@@ -112,7 +113,7 @@ def test_a_secure_delete_store_zeroes_what_it_deletes(tmp_path: Path) -> None:
 
 
 def test_an_erase_with_a_reader_holding_the_wal_still_completes(
-    tmp_path: Path, compiled: CompiledPlan
+    tmp_path: Path, compiled: CompiledPlan, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "trackwell.db"
     store = open_store(f"sqlite:///{path}")
@@ -126,6 +127,7 @@ def test_an_erase_with_a_reader_holding_the_wal_still_completes(
         )
         assert request.erased["log"] == 29
         assert store.timeline(people[3].user).entries == ()
+        assert "could not be checkpointed" in caplog.text  # said, not hidden
     finally:
         reader.execute("COMMIT")
         reader.close()
