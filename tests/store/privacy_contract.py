@@ -216,6 +216,21 @@ class PrivacyContract:
             ("", "erased"): 1,
         }
 
+    def test_an_email_the_person_had_before_is_erased_too(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        self.write(store, compiled, identify("i1", "dee", minute=1, email="dee@old.example"))
+        self.write(store, compiled, identify("i2", "dee", minute=2, email="dee@new.example"))
+        subject = store.resolve("dee")
+        assert subject.emails == ("dee@new.example",)  # the profile's
+        request = store.erase(subject, request_id="r", actor="cli", destinations=["a"], now_ms=1)
+        assert request.identifiers == 3
+        (job,) = store.claim_privacy_jobs("a", now_ms=1)
+        assert job.subject.emails == ("dee@new.example", "dee@old.example")
+        stray = track("s1", None, anonymous_id="v-1")
+        stray["context"] = {"traits": {"email": "DEE@old.example"}}
+        assert [w.dropped for w in self.write(store, compiled, stray)] == ["erased"]
+
     def test_an_in_flight_message_erased_before_its_ack_leaves_no_queue_row(
         self, store: Store, compiled: CompiledPlan
     ) -> None:
