@@ -117,6 +117,19 @@ def test_a_failed_destination_exits_1_with_the_tools_answer(tool: PrivacyTool) -
     assert code == 1
 
 
+def test_a_tool_still_down_after_the_wait_is_left_pending_for_the_router(
+    tool: PrivacyTool,
+) -> None:
+    tool.fail_next(50, status=503)
+    code, out, err = run("privacy", "erase", ADA, "--yes", "--wait", "1", "--json")
+    assert code == 0, out + err
+    request = json.loads(out)
+    [receipt] = request["destinations"]
+    assert request["status"] == "pending" and receipt["status"] == "pending"
+    assert receipt["attempts"] >= 1 and "503" in receipt["detail"]
+    assert "Still being retried after 1 s" in err
+
+
 @pytest.mark.parametrize("person", ["", "a\x00b", "x" * 300])
 def test_an_unusable_person_is_refused_before_anything_is_done(
     tool: PrivacyTool, person: str

@@ -40,7 +40,17 @@ NoWait = Annotated[
         " `trackwell route`.",
     ),
 ]
+Wait = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="Wait at most this many seconds for the destinations; what is still being retried"
+        " then is left to a running gateway or `trackwell route`.",
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+# How long the foreground waits by default: a few retries of a tool that is briefly down.
+DEFAULT_WAIT_SECONDS = 120.0
 
 # What each kind does, as the confirmation prompt says it.
 _PROMPTS = {
@@ -63,11 +73,14 @@ def erase_command(
     person: Person,
     yes: Yes = False,
     no_wait: NoWait = False,
+    wait: Wait = DEFAULT_WAIT_SECONDS,
     store_url: StoreOpt = None,
     json_output: Json = False,
 ) -> None:
     """Delete a person everywhere: the store (with a tombstone) and every destination."""
-    _request("erase", person, yes=yes, no_wait=no_wait, store_url=store_url, json=json_output)
+    _request(
+        "erase", person, yes=yes, no_wait=no_wait, wait=wait, store_url=store_url, json=json_output
+    )
 
 
 @app.command("suppress")
@@ -75,11 +88,20 @@ def suppress_command(
     person: Person,
     yes: Yes = False,
     no_wait: NoWait = False,
+    wait: Wait = DEFAULT_WAIT_SECONDS,
     store_url: StoreOpt = None,
     json_output: Json = False,
 ) -> None:
     """Keep a person's profile but take and deliver nothing new for them."""
-    _request("suppress", person, yes=yes, no_wait=no_wait, store_url=store_url, json=json_output)
+    _request(
+        "suppress",
+        person,
+        yes=yes,
+        no_wait=no_wait,
+        wait=wait,
+        store_url=store_url,
+        json=json_output,
+    )
 
 
 @app.command("unsuppress")
@@ -87,11 +109,20 @@ def unsuppress_command(
     person: Person,
     yes: Yes = False,
     no_wait: NoWait = False,
+    wait: Wait = DEFAULT_WAIT_SECONDS,
     store_url: StoreOpt = None,
     json_output: Json = False,
 ) -> None:
     """Lift a suppression: the person's new messages are taken and delivered again."""
-    _request("unsuppress", person, yes=yes, no_wait=no_wait, store_url=store_url, json=json_output)
+    _request(
+        "unsuppress",
+        person,
+        yes=yes,
+        no_wait=no_wait,
+        wait=wait,
+        store_url=store_url,
+        json=json_output,
+    )
 
 
 @app.command("status")
@@ -155,7 +186,14 @@ def list_command(
 
 
 def _request(
-    kind: RequestKind, person: str, *, yes: bool, no_wait: bool, store_url: str | None, json: bool
+    kind: RequestKind,
+    person: str,
+    *,
+    yes: bool,
+    no_wait: bool,
+    wait: float,
+    store_url: str | None,
+    json: bool,
 ) -> None:
     """Make one request, then propagate it in the foreground unless `no_wait`."""
     from trackwell.io.config import ConfigError
@@ -190,7 +228,7 @@ def _request(
                     f" `trackwell privacy status {request.id}` follows them."
                 )
         else:
-            request = _propagate(store, destinations, request)
+            request = _propagate(store, destinations, request, wait)
     finally:
         for destination in destinations:
             destination.close()
@@ -207,14 +245,18 @@ def _destinations() -> list[Destination]:
 
 
 def _propagate(
-    store: Store, destinations: list[Destination], request: PrivacyRequest
+    store: Store, destinations: list[Destination], request: PrivacyRequest, wait: float
 ) -> PrivacyRequest:
-    """Carry the request to every destination in the foreground, one progress line on stderr;
-    Ctrl-C stops waiting and leaves the rest pending (a router carries them on)."""
-    from trackwell.pipeline.privacy import FOREGROUND_POLICY, PrivacyWorker
+    """Carry the request to every destination in the foreground, one progress line on stderr,
+    retried as the router retries; after `wait` seconds (or Ctrl-C) what is still pending is
+    left to a router, never given up on here."""
+    import time
+
+    from trackwell.pipeline.privacy import PrivacyWorker
     from trackwell.store import StoreError
 
-    worker = PrivacyWorker(store, destinations, policy=FOREGROUND_POLICY)
+    worker = PrivacyWorker(store, destinations)
+    deadline = time.monotonic() + max(wait, 0.0)
     interactive = stderr.is_terminal
     shown: list[str] = []
 
@@ -228,7 +270,9 @@ def _propagate(
             stderr.print(line, highlight=False)
 
     try:
-        found = worker.propagate(request.id, progress=progress)
+        found = worker.propagate(
+            request.id, progress=progress, stop=lambda: time.monotonic() >= deadline
+        )
     except (KeyboardInterrupt, StoreError) as exc:
         why = (
             "Stopped waiting" if isinstance(exc, KeyboardInterrupt) else f"The store failed ({exc})"
@@ -245,6 +289,13 @@ def _propagate(
             found = None
     if interactive:
         stderr.print()
+    if found is not None and found.status == "pending":
+        stderr.print(
+            f"Still being retried after {wait:g} s; a running gateway or `trackwell route` carries"
+            f" it on (`trackwell privacy status {request.id}`).",
+            markup=False,
+            highlight=False,
+        )
     return found or request
 
 

@@ -35,10 +35,6 @@ log = logging.getLogger("trackwell.privacy")
 REQUEST_PREFIX: Final = "prv_"
 MAX_PERSON_LENGTH: Final = MAX_ID_LENGTH
 MAX_ACTOR_LENGTH: Final = 200
-# The foreground (the CLI waiting for its receipts) gives up sooner than the router, as backfill
-# does: a tool still down after these attempts is left `failed` with its answer, and the request
-# can be made again once it is back.
-FOREGROUND_POLICY: Final = RetryPolicy(max_attempts=8, backoff_base=0.5, backoff_cap=30.0)
 JOBS_PER_CLAIM: Final = 10
 
 
