@@ -26,7 +26,7 @@ from tests.privacy.people import (
 from tests.privacy.tools import PrivacyTool, hook
 from trackwell.core.messages import WireMessage
 from trackwell.core.outcomes import Outcome
-from trackwell.core.privacy import PrivacyJob
+from trackwell.core.privacy import PrivacyJob, RequestKind
 from trackwell.destinations.base import Destination, Outgoing, Prepared
 from trackwell.destinations.http import HttpRequest
 from trackwell.destinations.registry import from_settings
@@ -195,60 +195,59 @@ def test_a_router_down_during_the_erase_delivers_nothing_of_theirs(
     assert leftovers(folder) == {}
 
 
-class ErasedAfterClaim(SQLiteStore):
-    """A store where a privacy request lands right after the router claims a batch."""
+def request_after_claim(
+    monkeypatch: pytest.MonkeyPatch, store: Store, kind: RequestKind, person: str
+) -> None:
+    """Make the privacy request land right after the router's next claim of a batch."""
+    claim = store.claim
+    pending = [(kind, person)]
 
-    request: tuple[str, str] | None = None
-
-    def claim(self, destination: str, limit: int, now_ms: int) -> list[Delivery]:
-        claimed = super().claim(destination, limit, now_ms)
-        if claimed and self.request is not None:
-            kind, person = self.request
-            self.request = None
-            PrivacyService(self, [destination]).request(kind, person, actor="test")  # type: ignore[arg-type]
+    def claimed_then_requested(destination: str, limit: int, now_ms: int) -> list[Delivery]:
+        claimed = claim(destination, limit, now_ms)
+        if claimed and pending:
+            made, who = pending.pop()
+            PrivacyService(store, [destination]).request(made, who, actor="test")
         return claimed
 
+    monkeypatch.setattr(store, "claim", claimed_then_requested)
 
-def test_a_batch_claimed_before_the_erase_is_screened(folder: Path, tool: PrivacyTool) -> None:
-    path = folder / "trackwell.db"
-    store = ErasedAfterClaim(str(path), url=f"sqlite:///{path}")
-    try:
-        router = Router(store, [hook("hook", tool)])
-        seed(store, bob_messages(), ada_messages())
-        store.request = ("erase", ADA)
-        router.drain("hook")
-        assert tool.delivered_ids() == {"b-1", "b-2"}
-        # The first batch held Bob's messages and Ada's up to her identify (her later ones wait
-        # for the next batch, and by then they are erased): those two of hers were withheld.
-        assert router.counters["hook"].withheld == 2
-        assert router.counters["hook"].delivered == 2
-        assert ADA not in tool.sent_text() and ADA_ANON not in tool.sent_text()
-        [stats] = store.delivery_stats(int(time.time() * 1000))
-        assert stats.pending == 0
-    finally:
-        store.close()
-    assert leftovers(folder) == {}
+
+def test_a_batch_claimed_before_the_erase_is_screened(
+    any_store: Store, tmp_path: Path, tool: PrivacyTool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = any_store
+    router = Router(store, [hook("hook", tool)])
+    seed(store, bob_messages(), ada_messages())
+    request_after_claim(monkeypatch, store, "erase", ADA)
+    router.drain("hook")
+    assert tool.delivered_ids() == {"b-1", "b-2"}
+    # The first batch held Bob's messages and Ada's up to her identify (her later ones wait for
+    # the next batch, and by then they are erased): those two of hers were withheld.
+    assert router.counters["hook"].withheld == 2
+    assert router.counters["hook"].delivered == 2
+    assert ADA not in tool.sent_text() and ADA_ANON not in tool.sent_text()
+    [stats] = store.delivery_stats(int(time.time() * 1000))
+    assert (stats.pending, stats.dead, stats.retry) == (0, 0, 0)  # nothing of hers kept
+    assert store.timeline(ADA).entries == () and store.get("a-1") is None
+    store.close()
+    assert leftovers(tmp_path) == {}  # SQLite's files (PostgreSQL's are not ours to read)
 
 
 def test_a_suppressed_persons_claimed_batch_is_withheld_not_delivered(
-    folder: Path, tool: PrivacyTool
+    any_store: Store, tool: PrivacyTool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = folder / "trackwell.db"
-    store = ErasedAfterClaim(str(path), url=f"sqlite:///{path}")
-    try:
-        router = Router(store, [hook("hook", tool)])
-        seed(store, ada_messages())
-        store.request = ("suppress", ADA)
-        router.drain("hook")
-        assert tool.delivered_ids() == set()
-        entry = store.get("a-3")
-        assert entry is not None  # suppression keeps what is stored
-        assert entry.deliveries["hook"]["status"] == "dead"
-        assert entry.deliveries["hook"]["error"] == WITHHELD["suppressed"]
-        [stats] = store.delivery_stats(int(time.time() * 1000))
-        assert stats.delivered == 0 and router.counters["hook"].withheld == 4
-    finally:
-        store.close()
+    store = any_store
+    router = Router(store, [hook("hook", tool)])
+    seed(store, ada_messages())
+    request_after_claim(monkeypatch, store, "suppress", ADA)
+    router.drain("hook")
+    assert tool.delivered_ids() == set()
+    entry = store.get("a-3")
+    assert entry is not None  # suppression keeps what is stored
+    assert entry.deliveries["hook"]["status"] == "dead"
+    assert entry.deliveries["hook"]["error"] == WITHHELD["suppressed"]
+    [stats] = store.delivery_stats(int(time.time() * 1000))
+    assert stats.delivered == 0 and router.counters["hook"].withheld == 4
 
 
 def test_a_replay_after_the_erase_sends_nothing_of_theirs(
