@@ -239,6 +239,7 @@ def _request(
 
 
 def _destinations() -> list[Destination]:
+    """The configured destinations, built to send (exits naming every missing credential)."""
     from trackwell.cli.delivery import configured_destinations
 
     return configured_destinations()
@@ -300,6 +301,7 @@ def _propagate(
 
 
 def _done_in_store(request: PrivacyRequest) -> str:
+    """One line on what the store did: rows erased per table, or the suppression."""
     if request.kind == "erase":
         rows = ", ".join(f"{table}: {count}" for table, count in sorted(request.erased.items()))
         return (
@@ -311,6 +313,7 @@ def _done_in_store(request: PrivacyRequest) -> str:
 
 
 def _show(request: PrivacyRequest, json_output: bool) -> None:
+    """Print a request and its receipts, as text or one JSON document."""
     from trackwell.core.time import iso_seconds
     from trackwell.pipeline.privacy import request_document
 
@@ -332,5 +335,6 @@ def _show(request: PrivacyRequest, json_output: bool) -> None:
 
 
 def _status_text(status: str) -> str:
+    """A status coloured for the terminal: done green, failed red, pending yellow."""
     colour = {"done": "green", "failed": "red", "pending": "yellow"}.get(status)
     return f"[{colour}]{status}[/]" if colour else status

@@ -230,6 +230,7 @@ class PrivacyWorker:
             time.sleep(poll)
 
     def _ask(self, destination: Destination, job: PrivacyJob) -> PrivacyAnswer:
+        """The tool's answer to one job; a bug in its call becomes a retry, never a crash."""
         try:
             # The request id is the same on every retry, so a tool that takes one de-duplicates.
             return destination.privacy(job.kind, job.subject, request_id=job.request_id)
@@ -238,6 +239,7 @@ class PrivacyWorker:
             return PrivacyAnswer("retry", f"destination error: {type(exc).__name__}")
 
     def _report(self, name: str, exc: Exception) -> None:
+        """Log a tool's error by its type (never its text, which may quote identifiers)."""
         log.warning("trackwell privacy %s: %s", name, type(exc).__name__)
         if self.on_error is not None:
             try:

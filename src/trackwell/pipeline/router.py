@@ -290,6 +290,7 @@ class Router:
     def _deliver_once(
         self, name: str, destination: Destination, counters: DestinationCounters, paced: bool
     ) -> int:
+        """Claim, screen, deliver and ack one batch; returns how many messages were claimed."""
         now = self.clock()
         waiting = counters.paused_until - time.monotonic()
         if waiting > 0:
