@@ -26,8 +26,8 @@ from tests.privacy.people import (
 from tests.privacy.tools import PrivacyTool, hook
 from trackwell.core.messages import WireMessage
 from trackwell.core.outcomes import Outcome
-from trackwell.core.privacy import PrivacyJob, RequestKind
-from trackwell.destinations.base import Destination, Outgoing, Prepared
+from trackwell.core.privacy import PrivacyJob, RequestKind, Subject
+from trackwell.destinations.base import Destination, Outgoing, Prepared, PrivacyAnswer
 from trackwell.destinations.http import HttpRequest
 from trackwell.destinations.registry import from_settings
 from trackwell.pipeline import accept
@@ -374,3 +374,29 @@ def test_a_late_sdk_retry_of_an_erased_person_is_not_stored(folder: Path) -> Non
         client.close()
         client.store.close()
     assert leftovers(folder) == {}
+
+
+class Broken(NoPrivacyApi):
+    """A tool whose privacy call has a bug that quotes the person in its exception."""
+
+    def privacy(
+        self, kind: RequestKind, subject: Subject, *, request_id: str | None = None
+    ) -> PrivacyAnswer:
+        raise KeyError(f"no mapping for {[value for _, value in subject.identifiers()]}")
+
+
+def test_a_bug_in_a_privacy_call_is_retried_and_logged_without_the_person(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+    router = Router(store, [Broken("broken")], on_error=lambda name, exc: seen.append(str(exc)))
+    request = PrivacyService(store, ["broken"]).request("erase", ADA, actor="test")
+    with caplog.at_level("WARNING"):
+        router.drain("broken")
+    found = store.privacy_request(request.id)
+    assert found is not None
+    [receipt] = found.receipts
+    assert (receipt.status, receipt.detail) == ("pending", "destination error: KeyError")
+    assert seen == ["privacy call failed: KeyError"]
+    assert caplog.records and ADA not in caplog.text
+    router.close()

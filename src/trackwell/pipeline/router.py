@@ -196,7 +196,7 @@ class Router:
             destinations,
             policy=RetryPolicy(max_attempts, backoff_base, backoff_cap),
             clock=clock,
-            on_error=self._report,
+            on_error=self._privacy_error,
         )
         self._privacy_due = dict.fromkeys(self.destinations, 0.0)  # time.monotonic() of next look
         self._stop = threading.Event()
@@ -395,6 +395,11 @@ class Router:
         waits = [o.retry_after for o in outcomes if o.retry_after]
         if waits:
             counters.paused_until = time.monotonic() + max(waits)
+
+    def _privacy_error(self, name: str, exc: Exception) -> None:
+        """A tool's privacy call raised: reported by type only, since an exception's text may
+        quote the identifiers it was given."""
+        self._report(name, RuntimeError(f"privacy call failed: {type(exc).__name__}"))
 
     def _report(self, name: str, exc: Exception) -> None:
         log.warning("trackwell router %s: %s", name, exc)
