@@ -19,6 +19,13 @@ being sent: `no_consent` (settled), or `held` when the plan's `missing_consent` 
 `consent_recheck` seconds a worker asks the store to release held messages whose person's
 profile has since gained the consent trait (a bounded batch, oldest check first); each released
 one is claimed and decided again like any due retry.
+
+Privacy comes first. Each pass of a worker hands its destination's due privacy jobs (erase,
+suppress, unsuppress) to the tool before any delivery (`pipeline/privacy.py`), and every claimed
+batch is screened against the store's marks before it is sent: a message whose person was
+erased or is suppressed is withheld — settled `dead` with the reason, never sent, never counted
+as delivered. That covers a batch claimed just before an erase and a router that was down
+during one; new messages of such a person are dropped at the edge and never queued.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal, Protocol
 
 from trackwell.core.consent import (
     DEFAULT_RECHECK_SECONDS,
@@ -41,15 +48,17 @@ from trackwell.core.consent import (
 )
 from trackwell.core.messages import parse_time
 from trackwell.core.outcomes import Outcome
+from trackwell.core.privacy import MarkKind
 from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
+from trackwell.pipeline.privacy import PrivacyWorker
 from trackwell.pipeline.retry import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
     DEFAULT_MAX_ATTEMPTS,
     RetryPolicy,
 )
-from trackwell.store.base import Delivery, DeliveryResult, Queues, StoreError
+from trackwell.store.base import Delivery, DeliveryResult, Privacy, Queues, StoreError
 
 log = logging.getLogger("trackwell.router")
 
@@ -67,6 +76,20 @@ RELEASE_BATCH = 1000
 ConsentSource = ConsentPolicy | None | Callable[[], ConsentPolicy | None]
 
 
+# How often an idle worker looks for privacy jobs (claiming them takes the store's write lock,
+# so not at every poll); `drain()` always looks.
+PRIVACY_POLL_SECONDS = 1.0
+# What a withheld message is settled with: `dead` (no new outcome kind), with the reason.
+WITHHELD: Final[dict[MarkKind, str]] = {
+    "erased": "withheld: the person was erased",
+    "suppressed": "withheld: the person is suppressed",
+}
+
+
+class RoutedStore(Queues, Privacy, Protocol):
+    """What the router needs of a store: the delivery queues, and the privacy marks and jobs."""
+
+
 @dataclass
 class DestinationCounters:
     """What one worker has done since it started, for metrics and monitors."""
@@ -77,6 +100,8 @@ class DestinationCounters:
     held: int = 0  # not sent yet: no consent information, waiting for it
     retried: int = 0
     dead: int = 0
+    withheld: int = 0  # not sent: the person was erased or is suppressed (settled dead)
+    privacy_jobs: int = 0  # privacy requests handed to the tool
     batches: int = 0
     # Seconds from receivedAt to acknowledgement of recently delivered messages.
     latencies: list[float] = field(default_factory=list)
@@ -173,7 +198,7 @@ class Router:
 
     def __init__(
         self,
-        store: Queues,
+        store: RoutedStore,
         destinations: Sequence[Destination],
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -212,6 +237,15 @@ class Router:
         self.circuits = {name: Circuit() for name in self.destinations}
         self.counters = {name: DestinationCounters() for name in self.destinations}
         self._limiters = {d.name: TokenBucket(d.rate_limit) for d in destinations}
+        # Privacy requests are retried like deliveries, with the same policy.
+        self.privacy = PrivacyWorker(
+            store,
+            destinations,
+            policy=RetryPolicy(max_attempts, backoff_base, backoff_cap),
+            clock=clock,
+            on_error=self._privacy_error,
+        )
+        self._privacy_due = dict.fromkeys(self.destinations, 0.0)  # time.monotonic() of next look
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -290,6 +324,20 @@ class Router:
         """
         destination = self.destinations[name]
         counters = self.counters[name]
+        # An erase reaches the tool before anything else does; its jobs keep their own
+        # schedule, so a pause or an open circuit below does not hold them.
+        jobs = 0
+        if not paced or time.monotonic() >= self._privacy_due[name]:
+            jobs = self.privacy.run_once(name)
+            counters.privacy_jobs += jobs
+            # More may be due at once; when none was, look again after the interval.
+            self._privacy_due[name] = time.monotonic() + (0.0 if jobs else PRIVACY_POLL_SECONDS)
+        return jobs + self._deliver_once(name, destination, counters, paced)
+
+    def _deliver_once(
+        self, name: str, destination: Destination, counters: DestinationCounters, paced: bool
+    ) -> int:
+        """Claim, screen, deliver and ack one batch; returns how many messages were claimed."""
         now = self.clock()
         waiting = counters.paused_until - time.monotonic()
         if waiting > 0:
@@ -309,9 +357,18 @@ class Router:
             pulled = frozenset(self.store.pull_forward(name, int(now * 1000), window_ms=0, limit=1))
         self._release(destination, now)
         size = 1 if circuit.open else destination.batch_size
-        batch = self.store.claim(name, size, int(now * 1000))
-        if not batch:
+        claimed = self.store.claim(name, size, int(now * 1000))
+        if not claimed:
             return 0
+        # Screened after the claim, just before sending: an erase or a suppression that came
+        # while the batch was claimed (or while this router was down) is seen here.
+        marks = self.store.screen([d.message for d in claimed])
+        batch = [d for d, mark in zip(claimed, marks, strict=True) if mark is None]
+        withheld = [
+            DeliveryResult(d.seq, "dead", error=WITHHELD[mark])
+            for d, mark in zip(claimed, marks, strict=True)
+            if mark is not None
+        ]
         decisions = self._decide(destination, batch)
         sending = [i for i, decision in enumerate(decisions) if decision.verdict == "deliver"]
         outcomes = [_unsent(decision) for decision in decisions]
@@ -338,10 +395,11 @@ class Router:
             uncounted=pulled,
             hold_seconds=self.consent_recheck,
         )
-        self.store.ack(name, results, int(now * 1000))
+        self.store.ack(name, [*results, *withheld], int(now * 1000))
+        counters.withheld += len(withheld)
         self._count(counters, batch, results, outcomes, now)
         self._trip(name, circuit, sent, now)  # only what reached the tool tells of its health
-        return len(batch)
+        return len(claimed)
 
     # -- consent -----------------------------------------------------------------------------
 
@@ -450,6 +508,11 @@ class Router:
         waits = [o.retry_after for o in outcomes if o.retry_after]
         if waits:
             counters.paused_until = time.monotonic() + max(waits)
+
+    def _privacy_error(self, name: str, exc: Exception) -> None:
+        """A tool's privacy call raised: reported by type only, since an exception's text may
+        quote the identifiers it was given."""
+        self._report(name, RuntimeError(f"privacy call failed: {type(exc).__name__}"))
 
     def _report(self, name: str, exc: Exception) -> None:
         log.warning("trackwell router %s: %s", name, exc)
