@@ -21,6 +21,8 @@ from trackwell.store.base import (
     Profile,
     Queues,
     Replays,
+    Retention,
+    RetentionReport,
     Rollups,
     Store,
     StoreCheck,
@@ -32,6 +34,7 @@ from trackwell.store.base import (
     Timelines,
     VolumeRollup,
     Written,
+    check_retention,
 )
 
 SQLITE_PREFIX = "sqlite://"
@@ -156,6 +159,8 @@ __all__ = [
     "Profile",
     "Queues",
     "Replays",
+    "Retention",
+    "RetentionReport",
     "Rollups",
     "Store",
     "StoreCheck",
@@ -167,6 +172,7 @@ __all__ = [
     "Timelines",
     "VolumeRollup",
     "Written",
+    "check_retention",
     "check_store",
     "open_store",
     "sqlite_file",

@@ -12,7 +12,7 @@ from trackwell.core.time import DAY_MS
 from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS, StoreError
 from trackwell.store.postgres.bounds import Bounds, take_bounds
 from trackwell.store.postgres.connection import PostgresConnections
-from trackwell.store.postgres.dialect import PostgresDialect, partition_name
+from trackwell.store.postgres.dialect import PostgresDialect
 from trackwell.store.postgres.schema import migrate
 from trackwell.store.sql.store import SQLStore
 
@@ -65,20 +65,6 @@ class PostgresStore(SQLStore):
         except StoreError as exc:
             return str(exc)
         return None
-
-    def drop_partitions_before(self, day: int) -> list[str]:
-        """Retention: drop whole days of the log older than `day` (no DELETE, no vacuum debt)."""
-        dropped = []
-        with self._pg.write() as conn:
-            for name in sorted(
-                self._dialect.tables(conn, "log_2") | self._dialect.tables(conn, "log_1")
-            ):
-                if name < partition_name(day):
-                    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
-                    dropped.append(name)
-        # Forgotten, so a write received on such a day makes its partition again.
-        self._window.ready = {known for known in self._window.ready if known >= day}
-        return dropped
 
     def ensure_partitions(self, now_ms: int, days_ahead: int = 2) -> None:
         """Housekeeping: create today's and the next days' partitions ahead of traffic."""

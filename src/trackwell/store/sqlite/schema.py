@@ -182,6 +182,15 @@ def _v6_captured(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured INTEGER NOT NULL DEFAULT 0")
 
 
+def _v8_retention(conn: sqlite3.Connection) -> None:
+    # Retention removes the oldest rows of the log, and may remove them all: positions must still
+    # never be handed out twice, or a destination's cursor (already past them) would skip the
+    # new rows. The highest removed position is kept here; `reserve_seqs` starts after it.
+    conn.execute(
+        "CREATE TABLE log_floor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
@@ -189,6 +198,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0004_destination_start", _v4_destination_start),
     ("0005_blocked_codes", _v5_blocked_codes),
     ("0006_captured", _v6_captured),
+    ("0008_retention", _v8_retention),
 )
 
 
