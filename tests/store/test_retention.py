@@ -7,30 +7,25 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.backends import any_store, feature, postgres_database
 from tests.postgres import fresh_schema_url
-from trackwell.core.time import DAY_MS, day_start
+from tests.store.days import NOW_MS, TODAY, catalogue_partitions, received
+from trackwell.core.time import DAY_MS
 from trackwell.pipeline.accept import accept
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.store import DeliveryResult, Store, open_store
 from trackwell.store.postgres.dialect import partition_name
-from trackwell.store.postgres.store import split_url
 from trackwell.store.sql.store import SQLStore
 from trackwell.store.sqlite import SQLiteStore, schema
 
 __all__ = ["any_store", "postgres_database"]
 
 HOOK = "hook"
-NOW = datetime.now(UTC)
-NOW_MS = int(NOW.timestamp() * 1000)
-TODAY = NOW_MS // DAY_MS
 # Days before today on which messages arrive in these tests; a 7-day retention keeps the last 3.
 DAYS = (20, 12, 8, 7, 3, 0)
 
@@ -40,31 +35,12 @@ def compiled(example_plan: object) -> CompiledPlan:
     return compile_plan(example_plan)  # type: ignore[arg-type]
 
 
-def received(days_ago: int) -> datetime:
-    """Noon UTC of a day before today (now, for today: noon may not have come yet)."""
-    if days_ago == 0:
-        return NOW
-    return day_start(TODAY - days_ago) + timedelta(hours=12)
-
-
 def write_days(store: Store, compiled: CompiledPlan, per_day: int = 3) -> None:
     """`per_day` messages and one blocked message on each day of DAYS."""
     for days_ago in DAYS:
         items: list[dict[str, Any]] = [feature(days_ago * 100 + n, f"u{n}") for n in range(per_day)]
         items.append({**feature(days_ago * 100 + 99), "event": "Feature Usedd"})
         accept(store, compiled, items, received_at=received(days_ago))
-
-
-def catalogue_partitions(store: Store) -> set[str]:
-    """The log's partitions as PostgreSQL's catalogue lists them (not through the store)."""
-    conninfo, schema_name, *_ = split_url(store.url)
-    with psycopg.connect(conninfo) as conn:
-        rows = conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = %s AND c.relname ~ '^log_[0-9]{8}$'",
-            (schema_name,),
-        ).fetchall()
-    return {row[0] for row in rows}
 
 
 def test_old_days_go_on_both_backends_and_partitions_leave_the_catalogue(
@@ -87,7 +63,7 @@ def test_old_days_go_on_both_backends_and_partitions_leave_the_catalogue(
     if "postgresql" in any_store.url:
         names = {partition_name(TODAY - d) for d in old}
         assert set(report.partitions_dropped) == names
-        left = catalogue_partitions(any_store)
+        left = catalogue_partitions(any_store.url)
         assert not names & left
         assert {partition_name(TODAY - d) for d in DAYS if d <= 7} <= left
     else:
@@ -169,6 +145,22 @@ def test_retrying_waiting_and_captured_entries_of_removed_messages_go_and_hold_n
     # p is no longer held back by a retry that is gone: a new message goes at once.
     accept(any_store, compiled, [feature(4, "p")])
     assert [d.message["messageId"] for d in any_store.claim(HOOK, 10, later)] == ["f-4"]
+
+
+def test_an_ack_of_a_message_removed_while_in_flight_records_nothing(
+    any_store: Store, compiled: CompiledPlan
+) -> None:
+    any_store.register_destination(HOOK)
+    accept(any_store, compiled, [feature(1, "p")], received_at=received(12))
+    [in_flight] = any_store.claim(HOOK, 10, NOW_MS)
+    any_store.apply_retention(log_days=7, blocked_days=None, now_ms=NOW_MS)
+
+    any_store.ack(HOOK, [DeliveryResult(in_flight.seq, "retry", NOW_MS + 1000, "503")], NOW_MS)
+
+    [stats] = any_store.delivery_stats(NOW_MS)
+    assert (stats.retry, stats.dead, stats.in_flight) == (0, 0, 0)
+    accept(any_store, compiled, [feature(2, "p")])
+    assert [d.message["messageId"] for d in any_store.claim(HOOK, 10, NOW_MS)] == ["f-2"]
 
 
 def test_the_timeline_no_longer_shows_removed_messages(
