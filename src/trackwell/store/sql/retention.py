@@ -178,25 +178,25 @@ def _drop_days(
         if (day + 1) * DAY_MS > cutoff:
             break
         with db.read() as conn:
-            low, high, count = conn.execute(
-                "SELECT min(seq), max(seq), count(*) FROM log"
-                " WHERE received_ms >= ? AND received_ms < ?",
+            # Both ends from the partition's index on seq: no scan of the day.
+            low, high = conn.execute(
+                "SELECT min(seq), max(seq) FROM log WHERE received_ms >= ? AND received_ms < ?",
                 (day * DAY_MS, (day + 1) * DAY_MS),
             ).fetchone()
-            if dry_run:
-                if low is not None:
-                    dependents += _count_dependents(conn, int(low), int(high) + 1, day)
-                rows += int(count)
-                dropped.append(name)
-                continue
+        count = 0
         if low is not None:
-            dependents += _clear_day(db, day, int(low), int(high) + 1, chunk)
+            count, cleared = _walk_day(db, day, int(low), int(high) + 1, chunk, dry_run)
+            dependents += cleared
+        if dry_run:
+            dropped.append(name)
+            rows += count
+            continue
         with db.write() as conn:
             # Touching no row here: a router's transaction may hold a queue row and wait for
             # the log, and the detach waits for it; holding a row too could make a cycle.
             if dialect.drop_log_partition(conn, name):
                 dropped.append(name)
-                rows += int(count)
+                rows += count
         if low is not None:
             with db.write() as conn:
                 # An ack may have recorded a retry of one of its rows since the clearing above.
@@ -204,15 +204,29 @@ def _drop_days(
     return tuple(dropped), rows, dependents
 
 
-def _clear_day(db: Database, day: int, low: int, high: int, chunk: int) -> int:
-    """Remove what points into one day's rows, `chunk` positions per transaction."""
-    removed = 0
+def _walk_day(
+    db: Database, day: int, low: int, high: int, chunk: int, dry_run: bool
+) -> tuple[int, int]:
+    """Over one day's positions, `chunk` at a time (one transaction each): count its rows, and
+    remove (or, in a dry run, count) what points into them; (rows, delivery rows)."""
+    rows = dependents = 0
     for start in range(low, high, chunk):
         began = time.monotonic()
-        with db.write() as conn:
-            removed += _delete_dependents(conn, start, min(start + chunk, high), day)
+        end = min(start + chunk, high)
+        with db.read() if dry_run else db.write() as conn:
+            rows += int(
+                conn.execute(
+                    "SELECT count(*) FROM log WHERE received_ms >= ? AND received_ms < ?"
+                    " AND seq >= ? AND seq < ?",
+                    (day * DAY_MS, (day + 1) * DAY_MS, start, end),
+                ).fetchone()[0]
+            )
+            if dry_run:
+                dependents += _count_dependents(conn, start, end, day)
+                continue
+            dependents += _delete_dependents(conn, start, end, day)
         time.sleep(max(time.monotonic() - began, MIN_PAUSE_S))
-    return removed
+    return rows, dependents
 
 
 def _destinations(conn: Conn) -> list[str]:
