@@ -3,6 +3,7 @@ and never takes the gateway down; `serve` refuses a log kept shorter than the de
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -135,3 +136,29 @@ def test_the_loop_passes_its_clock_and_days_to_the_store(tmp_path: Path) -> None
     assert report.log_cutoff_ms == (NOW_MS // DAY_MS - 10) * DAY_MS
     assert report.blocked_cutoff_ms == (NOW_MS // DAY_MS - 2) * DAY_MS
     assert (loop.passes, loop.failures, loop.latest) == (1, 0, report)
+
+
+def test_serve_and_each_worker_process_carry_the_configured_retention(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trackwell.cli.serve import _gateway_settings
+    from trackwell.io.config import load_settings
+    from trackwell.server import logs, run
+
+    config = tmp_path / "trackwell.toml"
+    config.write_text("[retention]\nlog_days = 30\nblocked_days = 5\n", encoding="utf-8")
+    expected = RetentionSettings(log_days=30, blocked_days=5)
+    settings = load_settings(config=config, plan=EXAMPLE_PLAN, environ={})
+    assert _gateway_settings(settings, "k", router=False, high_water=10).retention == expected
+
+    built: list[GatewaySettings] = []
+    monkeypatch.setattr(run, "create_app", built.append)
+    monkeypatch.setattr(logs, "configure", lambda level: None)  # leave pytest's logging be
+    monkeypatch.setenv(
+        run.WORKER_SETTINGS,
+        json.dumps(
+            {"config": str(config), "plan": str(EXAMPLE_PLAN), "store": "sqlite:///:memory:"}
+        ),
+    )
+    run.worker_app()
+    assert [s.retention for s in built] == [expected]
