@@ -48,6 +48,8 @@ def test_old_days_go_on_both_backends_and_partitions_leave_the_catalogue(
 ) -> None:
     write_days(any_store, compiled)
     assert any_store.count() == 3 * len(DAYS)
+    counted = any_store.volume(TODAY - 30, TODAY + 1)
+    assert {row.day for row in counted} >= {TODAY - 20, TODAY - 12}
 
     report = any_store.apply_retention(log_days=7, blocked_days=7, now_ms=NOW_MS)
 
@@ -60,6 +62,11 @@ def test_old_days_go_on_both_backends_and_partitions_leave_the_catalogue(
         for n in (0, 1, 2, 99):
             entry = any_store.get(f"f-{days_ago * 100 + n}")
             assert (entry is not None) == kept, (days_ago, n)
+    # The counts stay: monitors and charts keep their history.
+    assert any_store.volume(TODAY - 30, TODAY + 1) == counted
+    # A resend of a message inside the dedup window is still a duplicate.
+    [again] = accept(any_store, compiled, [feature(300)], received_at=received(0))
+    assert again.duplicate
     if "postgresql" in any_store.url:
         names = {partition_name(TODAY - d) for d in old}
         assert set(report.partitions_dropped) == names
