@@ -351,13 +351,14 @@ def in_process_gateway(
     """The gateway on uvicorn in a thread of this process (real sockets, real HTTP), with the
     test sources; `deadline` shortens the head and body timeouts."""
     store = SQLiteStore(str(tmp_path / "inproc.db"))
+    if deadline:
+        options["body_timeout"] = deadline
     settings = GatewaySettings(
         plan=options.pop("plan", EXAMPLE_PLAN),
         store=store,
         sources=options.pop("sources", SOURCES),
         plan_watch_seconds=None,
         access_log=options.pop("access_log", False),
-        **({"body_timeout": deadline} if deadline else {}),
         **options,
     )
     listen = Listen("127.0.0.1", free_port(), log_level="warning")

@@ -1206,3 +1206,58 @@ class StoreContract:
         assert [e.message["messageId"] for e in tracks] == ["s4", "s3", "s2", "s1", "s0"]
         assert store.sample(limit=10, name="Nothing Like It") == []
         assert all(e.verdict in ("accepted", "repaired") for e in newest)
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def test_retention_removes_what_arrived_before_the_cutoff_and_keeps_the_rest(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        store.register_destination(HOOK)
+        old = NOW - timedelta(days=10)
+        self.write(
+            store,
+            compiled,
+            track("old-dead", minute=1),
+            track("old-sent", minute=2),
+            track("old-typo", event="Feature Usedd", minute=3),
+            received_at=old,
+        )
+        now = now_ms()
+        dead, sent = store.claim(HOOK, 10, now)
+        store.ack(
+            HOOK,
+            [DeliveryResult(dead.seq, "dead", error="400"), DeliveryResult(sent.seq, "delivered")],
+            now,
+        )
+        self.write(store, compiled, track("new", minute=4), track("new-typo", event="Oops"))
+
+        report = store.apply_retention(log_days=7, blocked_days=7, now_ms=NOW_MS)
+
+        assert (report.log_rows, report.blocked_rows) == (2, 1)
+        assert report.delivery_rows == 2  # the dead letter and its history entry
+        assert (
+            report.log_cutoff_ms
+            == report.blocked_cutoff_ms
+            == (NOW_MS // 86_400_000 - 7) * (86_400_000)
+        )
+        for gone in ("old-dead", "old-sent", "old-typo"):
+            assert store.get(gone) is None
+        assert store.get("new") is not None and store.get("new-typo") is not None
+        assert message_ids(store.timeline("user-1")) == ["new", "new-typo"]
+        assert store.count() == 1
+        assert store.dead_letters(HOOK) == []
+        assert self.stats(store).dead == 0
+        assert claimed_ids(store.claim(HOOK, 10, now_ms())) == ["new"]
+        # A second pass finds nothing more to remove.
+        again = store.apply_retention(log_days=7, blocked_days=7, now_ms=NOW_MS)
+        assert (again.log_rows, again.blocked_rows, again.partitions_dropped) == (0, 0, ())
+
+    def test_retention_shorter_than_the_dedup_window_is_refused(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        self.write(store, compiled, track("old", minute=1), received_at=NOW - timedelta(days=30))
+        with pytest.raises(ValueError, match="dedup window"):
+            store.apply_retention(log_days=6, blocked_days=None, now_ms=NOW_MS)
+        with pytest.raises(ValueError, match="1 or more"):
+            store.apply_retention(log_days=None, blocked_days=0, now_ms=NOW_MS)
+        assert store.get("old") is not None

@@ -99,7 +99,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "store": LazyCommand(
         "trackwell.cli.store",
         "app",
-        "Check the store (SQLite file or PostgreSQL) on demand.",
+        "Check the store or apply its retention (SQLite file or PostgreSQL) on demand.",
     ),
     "keys": LazyCommand(
         "trackwell.cli.keys",

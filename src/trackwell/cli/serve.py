@@ -96,7 +96,7 @@ def serve_command(
     from trackwell.io.config import ConfigError
     from trackwell.plan import PlanLoadError
     from trackwell.server.run import Listen, ListenError, serve
-    from trackwell.store import StoreError
+    from trackwell.store import StoreError, check_retention
 
     if (tls_cert is None) != (tls_key is None):
         fail("--tls-cert and --tls-key go together")
@@ -107,6 +107,10 @@ def serve_command(
         settings = options.settings(plan=plan, store=store_url)
     except ConfigError as exc:
         fail(str(exc))
+    try:
+        check_retention(settings.retention.log_days, settings.retention.blocked_days)
+    except ValueError as exc:
+        fail(f"{settings.retention.log_days_origin}: {exc}")
     if not settings.sources and not write_key:
         fail(
             "no write keys: run `trackwell keys add SOURCE` (stored hashed in trackwell.toml),"
@@ -170,6 +174,7 @@ def _gateway_settings(
         base_dir=settings.config_file.parent if settings.config_file else Path(),
         admin_token_hash=admin_token_hash(settings.console, os.environ),
         metrics_token_hash=metrics_token_hash(os.environ),
+        retention=settings.retention,
     )
 
 

@@ -1,4 +1,5 @@
-"""`trackwell store check`: check a store's integrity on demand, without changing it."""
+"""`trackwell store check` and `trackwell store retention`: check a store's integrity without
+changing it, and apply the retention once, on demand."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr
 
 if TYPE_CHECKING:
-    from trackwell.store import StoreCheck
+    from trackwell.io.config import RetentionSettings
+    from trackwell.store import RetentionReport, StoreCheck
 
 app = typer.Typer(
-    help="Check the store (SQLite file or PostgreSQL) on demand.",
+    help="Check the store or apply its retention (SQLite file or PostgreSQL) on demand.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -24,7 +26,7 @@ ANNOUNCE_AFTER_S = 2.0
 
 @app.callback()
 def _store() -> None:
-    """Check the store (SQLite file or PostgreSQL) on demand."""
+    """Check the store or apply its retention (SQLite file or PostgreSQL) on demand."""
 
 
 @app.command("check")
@@ -69,6 +71,139 @@ def check_command(
         _render(found)
     if not found.ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("retention")
+def retention_command(
+    store_url: Annotated[
+        str | None, typer.Option("--store", help="Store URL (default: configured store).")
+    ] = None,
+    log_days: Annotated[
+        int | None,
+        typer.Option(
+            "--log-days", min=1, help="Days the log is kept (default: [retention] log_days)."
+        ),
+    ] = None,
+    blocked_days: Annotated[
+        int | None,
+        typer.Option(
+            "--blocked-days",
+            min=1,
+            help="Days blocked messages are kept (default: [retention] blocked_days).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be removed; remove nothing.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Remove log and blocked messages older than the retention, once; print what was removed.
+
+    Days come from the flags, else from [retention] in trackwell.toml (or
+    TRACKWELL_RETENTION_LOG_DAYS / TRACKWELL_RETENTION_BLOCKED_DAYS); a cut-off is the start of
+    the UTC day that many days back. PostgreSQL drops whole day partitions of the log; SQLite
+    deletes in ranges of the key, a bounded transaction at a time, so a running gateway keeps
+    writing. `trackwell serve` runs the same pass at start and every hour.
+    """
+    from trackwell.core.time import now_ms
+    from trackwell.io.config import ConfigError
+    from trackwell.store import StoreError, check_retention, open_store
+
+    try:
+        settings = options.settings(store=store_url)
+    except ConfigError as exc:
+        fail(str(exc))
+    days = _retention_days(settings.retention, log_days, blocked_days)
+    if days[0] is None and days[1] is None:
+        fail(
+            "no retention configured: set [retention] log_days / blocked_days in trackwell.toml"
+            " (or TRACKWELL_RETENTION_LOG_DAYS / TRACKWELL_RETENTION_BLOCKED_DAYS), or pass"
+            " --log-days / --blocked-days"
+        )
+    try:
+        check_retention(*days)
+    except ValueError as exc:
+        origin = "--log-days" if log_days is not None else settings.retention.log_days_origin
+        fail(f"{origin}: {exc}")
+    try:
+        store = open_store(settings.store)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        report = store.apply_retention(
+            log_days=days[0], blocked_days=days[1], now_ms=now_ms(), dry_run=dry_run
+        )
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if json_output:
+        print_json(_retention_document(report, days))
+    else:
+        _render_retention(report)
+
+
+def _retention_days(
+    configured: RetentionSettings, log_days: int | None, blocked_days: int | None
+) -> tuple[int | None, int | None]:
+    """(log days, blocked days): a flag wins over the configuration."""
+    return (
+        log_days if log_days is not None else configured.log_days,
+        blocked_days if blocked_days is not None else configured.blocked_days,
+    )
+
+
+def _retention_document(
+    report: RetentionReport, days: tuple[int | None, int | None]
+) -> dict[str, object]:
+    """A pass as one JSON document: per table its days, cut-off and counts (null: kept for ever)."""
+    from trackwell.core.time import iso_seconds
+
+    log = None
+    if report.log_cutoff_ms is not None:
+        log = {
+            "days": days[0],
+            "cutoff": iso_seconds(report.log_cutoff_ms),
+            "cutoff_ms": report.log_cutoff_ms,
+            "rows": report.log_rows,
+            "partitions": list(report.partitions_dropped),
+            "delivery_rows": report.delivery_rows,
+        }
+    blocked = None
+    if report.blocked_cutoff_ms is not None:
+        blocked = {
+            "days": days[1],
+            "cutoff": iso_seconds(report.blocked_cutoff_ms),
+            "cutoff_ms": report.blocked_cutoff_ms,
+            "rows": report.blocked_rows,
+        }
+    return {"dry_run": report.dry_run, "log": log, "blocked": blocked}
+
+
+def _render_retention(report: RetentionReport) -> None:
+    """One line per table: what was (or would be) removed, and the cut-off."""
+    from trackwell.core.time import iso_seconds
+
+    done = "would be removed (dry run)" if report.dry_run else "removed"
+    if report.log_cutoff_ms is None:
+        typer.echo("log: kept for ever (no log retention)")
+    else:
+        line = (
+            f"log: {report.log_rows:,} message(s) received before"
+            f" {iso_seconds(report.log_cutoff_ms)} {done}"
+        )
+        if report.partitions_dropped:
+            line += f", {len(report.partitions_dropped)} day partition(s):"
+            line += " " + ", ".join(report.partitions_dropped)
+        typer.echo(line)
+        typer.echo(f"  with {report.delivery_rows:,} queue and delivery history row(s)")
+    if report.blocked_cutoff_ms is None:
+        typer.echo("blocked: kept for ever (no blocked retention)")
+    else:
+        typer.echo(
+            f"blocked: {report.blocked_rows:,} message(s) received before"
+            f" {iso_seconds(report.blocked_cutoff_ms)} {done}"
+        )
 
 
 def _announce(path: str, *, full: bool) -> None:

@@ -17,7 +17,16 @@ from trackwell.core.tokens import HASH_PREFIX, is_token_hash
 CONFIG_FILE = "trackwell.toml"
 DEFAULT_PLAN = "tracking-plan.yaml"
 DEFAULT_STORE = "sqlite:///.trackwell/trackwell.db"
-KNOWN_KEYS = ("plan", "store", "destinations", "sources", "monitors", "alerts", "console")
+KNOWN_KEYS = (
+    "plan",
+    "store",
+    "destinations",
+    "sources",
+    "monitors",
+    "alerts",
+    "console",
+    "retention",
+)
 # What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
 SOURCE_KEYS = (
     "key_hashes",
@@ -32,8 +41,31 @@ SOURCE_KEYS = (
 ORIGIN = re.compile(r"https?://[^/\s:]+(:[0-9]{1,5})?", re.IGNORECASE)
 
 
+# What a [retention] table may hold, and the environment variable that overrides each.
+RETENTION_KEYS = {
+    "log_days": "TRACKWELL_RETENTION_LOG_DAYS",
+    "blocked_days": "TRACKWELL_RETENTION_BLOCKED_DAYS",
+}
+
+
 class ConfigError(Exception):
     """A configuration file or value that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """How many days the log and the blocked messages are kept (None: for ever)."""
+
+    log_days: int | None = None
+    blocked_days: int | None = None
+    # Where `log_days` was read (a file and key, or a variable), for errors found later (a log
+    # retention shorter than the store's dedup window is refused by the store's rule).
+    log_days_origin: str = field(default="retention.log_days", compare=False)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is ever removed."""
+        return self.log_days is not None or self.blocked_days is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +84,8 @@ class Settings:
     alerts: dict[str, Any] = field(default_factory=dict)
     # [console]: the web console's admin token, stored as a hash (the token itself only in the env).
     console: dict[str, Any] = field(default_factory=dict)
+    # [retention]: days the log and blocked messages are kept (the environment overrides each).
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 def load_settings(
@@ -95,6 +129,7 @@ def load_settings(
         monitors=_table(config_path, "monitors", file_values.get("monitors", {})),
         alerts=_table(config_path, "alerts", file_values.get("alerts", {})),
         console=parse_console(config_path, file_values.get("console", {})),
+        retention=parse_retention(config_path, file_values.get("retention", {}), env),
     )
 
 
@@ -118,6 +153,40 @@ def parse_console(path: Path, value: Any) -> dict[str, Any]:
             ' (printf %s "$TOKEN" | sha256sum); keep the token itself in TRACKWELL_ADMIN_TOKEN'
         )
     return table
+
+
+def parse_retention(path: Path, value: Any, env: Mapping[str, str]) -> RetentionSettings:
+    """Validate the [retention] table (`log_days`, `blocked_days`: whole days, 1 or more); a
+    `TRACKWELL_RETENTION_*` variable overrides its key."""
+    table = _table(path, "retention", value)
+    for key in table:
+        if key not in RETENTION_KEYS:
+            raise ConfigError(
+                f"{path}: retention.{key}: unknown key (expected one of {', '.join(RETENTION_KEYS)})"
+            )
+    days: dict[str, int | None] = {}
+    origin = f"{path}: retention.log_days"
+    for key, variable in RETENTION_KEYS.items():
+        if env.get(variable):
+            if key == "log_days":
+                origin = variable
+            text = env[variable].strip()
+            if not (text.isascii() and text.isdigit()) or int(text) < 1:
+                raise ConfigError(
+                    f"{variable}: must be a whole number of days, 1 or more (got {text!r})"
+                )
+            days[key] = int(text)
+        elif key in table:
+            found = table[key]
+            if isinstance(found, bool) or not isinstance(found, int) or found < 1:
+                raise ConfigError(
+                    f"{path}: retention.{key} must be a whole number of days, 1 or more"
+                    f" (got {found!r})"
+                )
+            days[key] = found
+        else:
+            days[key] = None
+    return RetentionSettings(days["log_days"], days["blocked_days"], origin)
 
 
 def parse_sources(path: Path, value: Any) -> dict[str, dict[str, Any]]:

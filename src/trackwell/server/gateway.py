@@ -13,9 +13,10 @@ from trackwell.server.backlog import Backlog
 from trackwell.server.metrics import Metrics
 from trackwell.server.planfile import PlanHolder
 from trackwell.server.ratelimit import SourceLimits
+from trackwell.server.retention import RetentionLoop
 from trackwell.server.settings import GatewaySettings
 from trackwell.server.writer import Writer
-from trackwell.store import Store, open_store
+from trackwell.store import Store, check_retention, open_store
 
 log = logging.getLogger("trackwell.server")
 
@@ -25,6 +26,9 @@ class Gateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
+        retention = settings.retention
+        # Refused before anything opens: a log kept shorter than the dedup window.
+        check_retention(retention.log_days, retention.blocked_days)
         self.plan = PlanHolder(settings.plan)
         self._owns_store = isinstance(settings.store, str)
         self.store: Store = (
@@ -71,6 +75,14 @@ class Gateway:
                 base_dir=settings.base_dir,
                 interval=settings.monitor_interval,
             )
+        self.retention: RetentionLoop | None = None
+        if retention.enabled:
+            self.retention = RetentionLoop(
+                self.store,
+                log_days=retention.log_days,
+                blocked_days=retention.blocked_days,
+                interval=settings.retention_interval,
+            )
         self.started = False
 
     def _written(self, count: int) -> None:
@@ -79,13 +91,16 @@ class Gateway:
             self.router.wake()
 
     def start(self) -> None:
-        """Start the writer, the backlog poller and (unless disabled) the routers."""
+        """Start the writer, the backlog poller, (unless disabled) the routers and the monitors,
+        and the retention pass when a retention is configured."""
         self.writer.start()
         self.backlog.start()
         if self.router is not None and self.settings.router:
             self.router.start()
         if self.monitor is not None:
             self.monitor.start()
+        if self.retention is not None:
+            self.retention.start()
         self.started = True
         log.info(
             "gateway started",
@@ -97,6 +112,8 @@ class Gateway:
                     "sources": sorted(self.keys.sources),
                     "destinations": sorted(self.router.destinations) if self.router else [],
                     "routing": bool(self.router and self.settings.router),
+                    "retention_log_days": self.settings.retention.log_days,
+                    "retention_blocked_days": self.settings.retention.blocked_days,
                 }
             },
         )
@@ -109,6 +126,8 @@ class Gateway:
         self.backlog.stop()
         if self.monitor is not None:
             self.monitor.stop()
+        if self.retention is not None:
+            self.retention.stop()
         if self.router is not None:
             self.router.close()
         if self._owns_store:

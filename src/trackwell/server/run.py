@@ -135,5 +135,6 @@ def worker_app() -> Starlette:
             metrics_token_hash=metrics_token_hash(os.environ),
             monitors=settings.monitors,
             destination_tables=settings.destinations,
+            retention=settings.retention,
         )
     )

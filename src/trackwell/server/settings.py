@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackwell.io.config import RetentionSettings
 from trackwell.server.backlog import DEFAULT_HIGH_WATER
+from trackwell.server.retention import INTERVAL_SECONDS
 from trackwell.server.timeouts import BODY_TIMEOUT_SECONDS
 from trackwell.store import Store
 
@@ -49,3 +51,7 @@ class GatewaySettings:
     admin_token_hash: str | None = None
     # /metrics: `sha256:<hex>` of the bearer token a scraper must send (None: open, as usual).
     metrics_token_hash: str | None = None
+    # [retention]: days the log and blocked messages are kept, applied at start and then every
+    # `retention_interval` seconds (nothing is removed when neither is set).
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    retention_interval: float = INTERVAL_SECONDS

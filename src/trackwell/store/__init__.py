@@ -23,6 +23,8 @@ from trackwell.store.base import (
     Profile,
     Queues,
     Replays,
+    Retention,
+    RetentionReport,
     Rollups,
     Store,
     StoreCheck,
@@ -34,6 +36,7 @@ from trackwell.store.base import (
     Timelines,
     VolumeRollup,
     Written,
+    check_retention,
 )
 
 SQLITE_PREFIX = "sqlite://"
@@ -160,6 +163,8 @@ __all__ = [
     "Profile",
     "Queues",
     "Replays",
+    "Retention",
+    "RetentionReport",
     "Rollups",
     "Store",
     "StoreCheck",
@@ -171,6 +176,7 @@ __all__ = [
     "Timelines",
     "VolumeRollup",
     "Written",
+    "check_retention",
     "check_store",
     "open_store",
     "sqlite_file",

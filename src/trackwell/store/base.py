@@ -473,6 +473,31 @@ class RetentionReport:
     log_rows: int = 0
     blocked_rows: int = 0
     partitions_dropped: tuple[str, ...] = ()
+    # Queue exceptions (retry, waiting, dead, captured) and delivery history of removed rows.
+    delivery_rows: int = 0
+    dry_run: bool = False  # counted, nothing removed
+
+
+def check_retention(
+    log_days: int | None,
+    blocked_days: int | None,
+    *,
+    dedup_window_days: int = DEFAULT_DEDUP_WINDOW_DAYS,
+) -> None:
+    """ValueError when a retention cannot be applied: a day count below 1 (or not a whole
+    number), or a log retention shorter than the dedup window (a hash hit in the window is
+    confirmed against its log row, so without the row a late retry would be stored again)."""
+    for name, days in (("log", log_days), ("blocked", blocked_days)):
+        if days is None:
+            continue
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ValueError(f"{name} retention must be a whole number of days, 1 or more")
+    if log_days is not None and log_days < dedup_window_days:
+        raise ValueError(
+            f"log retention of {log_days} days is shorter than the dedup window"
+            f" ({dedup_window_days} days): a retry of a removed message would be stored again;"
+            f" keep the log at least {dedup_window_days} days"
+        )
 
 
 class Privacy(Protocol):
@@ -583,14 +608,20 @@ class Retention(Protocol):
     """Dropping what is older than the configured retention."""
 
     def apply_retention(
-        self, *, log_days: int | None, blocked_days: int | None, now_ms: int
+        self, *, log_days: int | None, blocked_days: int | None, now_ms: int, dry_run: bool = False
     ) -> RetentionReport:
         """Remove log and blocked rows received before the cut-offs: whole partitions or ranges
-        of the key, a bounded transaction at a time, never one large DELETE."""
+        of the key, a bounded transaction at a time, never one large DELETE.
+
+        A cut-off is the start of the UTC day `days` days before today's (None: kept for ever).
+        ValueError for a day count below 1, or a log retention shorter than the dedup window.
+        With `dry_run`, counts what would go and removes nothing."""
         ...
 
 
-class Store(LogWriter, Timelines, Queues, Replays, Rollups, Browsing, Privacy, AuditLog, Protocol):
+class Store(
+    LogWriter, Timelines, Queues, Replays, Rollups, Browsing, Privacy, AuditLog, Retention, Protocol
+):
     """Durable storage for the log, profiles, identities and delivery queues: every role at once.
 
     A backend implements this; a consumer asks only for the roles it uses (the router for

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -12,10 +14,27 @@ from trackwell.core.time import DAY_MS, day_start
 from trackwell.store.postgres.connection import Adapter
 from trackwell.store.sql.dialect import Conn
 
+# A day partition's name; other tables start with `log_` too (`log_counter`).
+PARTITION = re.compile(r"log_([0-9]{8})")
+# An arbitrary constant: the key of the advisory lock a retention pass takes to drop a partition.
+RETENTION_LOCK = 7_231_004_912
+# Detaching a partition locks the whole log: waiting longer than this for writers to finish
+# would queue every new writer behind it, so the pass gives up and tries again next time.
+DETACH_LOCK_TIMEOUT_MS = 1000
+
 
 def partition_name(day: int) -> str:
     """The log partition of one UTC day."""
     return "log_" + day_start(day).strftime("%Y%m%d")
+
+
+def partition_day(name: str) -> int | None:
+    """The UTC day of a partition's name, or None for another table."""
+    found = PARTITION.fullmatch(name)
+    if found is None:
+        return None
+    day = datetime.strptime(found.group(1), "%Y%m%d").replace(tzinfo=UTC)
+    return int(day.timestamp()) // 86_400
 
 
 class PostgresDialect:
@@ -54,6 +73,41 @@ class PostgresDialect:
                 f'CREATE TABLE IF NOT EXISTS "{partition_name(day)}" PARTITION OF log'
                 f" FOR VALUES FROM ({day * DAY_MS}) TO ({(day + 1) * DAY_MS})"
             )
+
+    def log_partitions(self, conn: Conn) -> dict[int, str]:
+        """The log's day partitions (attached ones: a partition detached by a pass that failed
+        before its drop is no longer part of the log)."""
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = to_regclass('log')"
+        )
+        found = {}
+        for (name,) in rows:
+            day = partition_day(name)
+            if day is not None:
+                found[day] = name
+        return found
+
+    def drop_log_partition(self, conn: Conn, name: str) -> bool:
+        """DETACH, then DROP: the log's lock is held only for the moments between the detach and
+        the commit, and a pass that finds the log busy gives up within a second (and tries
+        again at its next run)."""
+        conn.execute(f"SET LOCAL lock_timeout = {DETACH_LOCK_TIMEOUT_MS}")
+        # One process at a time; a second one waits, then finds the partition gone.
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (RETENTION_LOCK,))
+        attached = conn.execute(
+            "SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = to_regclass('log') AND c.relname = ?",
+            (name,),
+        ).fetchone()
+        if attached is None:
+            return False
+        conn.execute(f'ALTER TABLE log DETACH PARTITION "{name}"')
+        conn.execute(f'DROP TABLE "{name}"')
+        return True
+
+    def keep_seqs_above(self, conn: Conn, seq: int) -> None:
+        """Nothing: positions come from `log_counter`, which never goes back."""
 
     def insert_rows(
         self,

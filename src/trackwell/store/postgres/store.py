@@ -105,20 +105,6 @@ class PostgresStore(SQLStore):
             return str(exc)
         return None
 
-    def drop_partitions_before(self, day: int) -> list[str]:
-        """Retention: drop whole days of the log older than `day` (no DELETE, no vacuum debt)."""
-        dropped = []
-        with self._pg.write() as conn:
-            for name in sorted(
-                self._dialect.tables(conn, "log_2") | self._dialect.tables(conn, "log_1")
-            ):
-                if name < partition_name(day):
-                    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
-                    dropped.append(name)
-        # Forgotten, so a write received on such a day makes its partition again.
-        self._window.ready = {known for known in self._window.ready if known >= day}
-        return dropped
-
     def ensure_partitions(self, now_ms: int, days_ahead: int = 2) -> None:
         """Housekeeping: create today's and the next days' partitions ahead of traffic."""
         today = now_ms // DAY_MS

@@ -265,7 +265,12 @@ def ack(
                 if person:
                     released.add(person)
             continue
-        person = person or _log_person(conn, seq)
+        row = conn.execute("SELECT user_id, anonymous_id FROM log WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            # Removed while it was in flight (retention): nothing is left to retry or to list as
+            # dead, and a row here would hold the person's later messages back for ever.
+            continue
+        person = person or _person(row[0], row[1])
         conn.execute(
             "INSERT INTO deliveries (destination, seq, status, attempts, next_ms, person, last_error,"
             " updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (destination, seq) DO UPDATE SET"

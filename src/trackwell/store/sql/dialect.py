@@ -13,7 +13,7 @@ class Cursor(Protocol):
 
     @property
     def rowcount(self) -> int:
-        """Rows the last DELETE or UPDATE changed."""
+        """Rows the last statement changed (a DELETE's count)."""
         ...
 
     def fetchone(self) -> Any:
@@ -82,6 +82,20 @@ class Dialect(Protocol):
     ) -> None:
         """`INSERT INTO table (columns) ... tail` for many rows in a few statements, not one per
         row (`columns` are names with their SQL types; `tail` is an ON CONFLICT clause)."""
+        ...
+
+    def log_partitions(self, conn: Conn) -> dict[int, str] | None:
+        """The log's partitions by UTC day, or None when the log is one table."""
+        ...
+
+    def drop_log_partition(self, conn: Conn, name: str) -> bool:
+        """Detach and drop one partition of the log, in the caller's transaction; False when
+        another process already has (retention may run in several processes at once)."""
+        ...
+
+    def keep_seqs_above(self, conn: Conn, seq: int) -> None:
+        """Rows up to `seq` were removed: no later write may be given a position at or below it
+        (a cursor there already counts them as settled)."""
         ...
 
 

@@ -34,6 +34,7 @@ from trackwell.store.base import (
     PeopleRollup,
     PersonRow,
     Profile,
+    RetentionReport,
     StoredMessage,
     StoreError,
     Timeline,
@@ -41,7 +42,7 @@ from trackwell.store.base import (
     VolumeRollup,
     Written,
 )
-from trackwell.store.sql import audit, browse, consent, delivery, privacy, rollups
+from trackwell.store.sql import audit, browse, consent, delivery, privacy, retention, rollups
 from trackwell.store.sql.dialect import Conn, Database, Dialect
 from trackwell.store.sql.marks import Marks
 from trackwell.store.sql.owners import new_owner
@@ -72,6 +73,8 @@ class SQLStore:
         self.url = url
         self._db = db
         self._window = DedupWindow(dedup_window_days, dialect)
+        # Key positions removed per retention transaction (tests make it small).
+        self.retention_chunk = retention.CHUNK_ROWS
         self._claims: dict[str, delivery.ClaimState] = {}
         self._claims_lock = threading.Lock()
         self._pid = os.getpid()
@@ -509,6 +512,29 @@ class SQLStore:
         """A destination's newest failed attempts (retries and dead), from the delivery history."""
         with self._db.read() as conn:
             return browse.delivery_errors(conn, destination, limit)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def apply_retention(
+        self, *, log_days: int | None, blocked_days: int | None, now_ms: int, dry_run: bool = False
+    ) -> RetentionReport:
+        """Remove log rows (with their queue entries and delivery history) and blocked rows
+        received before the cut-offs, a bounded transaction at a time (`sql/retention.py`)."""
+        report = retention.apply(
+            self._db,
+            self._window.dialect,
+            log_days=log_days,
+            blocked_days=blocked_days,
+            dedup_window_days=self._window.days,
+            now_ms=now_ms,
+            dry_run=dry_run,
+            chunk=self.retention_chunk,
+        )
+        if report.partitions_dropped and report.log_cutoff_ms is not None:
+            # Forgotten, so a late message received on such a day makes its partition again.
+            first_kept = report.log_cutoff_ms // DAY_MS
+            self._window.ready = {day for day in self._window.ready if day >= first_kept}
+        return report
 
     def flush_rollups(self) -> None:
         """Write the rollup counts still gathered in memory (readers want current numbers)."""

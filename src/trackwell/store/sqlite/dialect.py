@@ -15,8 +15,13 @@ class SQLiteDialect:
     """One writer at a time (BEGIN IMMEDIATE), so max(seq) + 1 is already in commit order."""
 
     def reserve_seqs(self, conn: Conn, count: int) -> int:
-        """The next free log position."""
-        return int(conn.execute("SELECT coalesce(max(seq), 0) FROM log").fetchone()[0]) + 1
+        """The next free log position: past the last row, and past every position retention
+        removed (`log_floor`), so an emptied log never hands out a position a cursor has passed."""
+        row = conn.execute(
+            "SELECT max(coalesce((SELECT max(seq) FROM log), 0),"
+            " coalesce((SELECT seq FROM log_floor WHERE id = 1), 0))"
+        ).fetchone()
+        return int(row[0]) + 1
 
     def tables(self, conn: Conn, prefix: str) -> set[str]:
         """Tables whose name starts with `prefix`."""
@@ -28,6 +33,22 @@ class SQLiteDialect:
 
     def prepare_log(self, conn: Conn, days: set[int]) -> None:
         """Nothing: the SQLite log is one table."""
+
+    def log_partitions(self, conn: Conn) -> dict[int, str] | None:
+        """None: the SQLite log is one table, cut by ranges of its key."""
+        return None
+
+    def drop_log_partition(self, conn: Conn, name: str) -> bool:
+        """The SQLite log has no partitions (`log_partitions` is None), so retention never asks."""
+        raise NotImplementedError("the SQLite log has no partitions")
+
+    def keep_seqs_above(self, conn: Conn, seq: int) -> None:
+        """Remember the highest removed position (`reserve_seqs` reads it)."""
+        conn.execute(
+            "INSERT INTO log_floor (id, seq) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET seq = max(seq, excluded.seq)",
+            (seq,),
+        )
 
     def insert_rows(
         self,

@@ -194,6 +194,15 @@ def _v7_privacy(conn: sqlite3.Connection) -> None:
     copy_profile_emails(conn)
 
 
+def _v8_retention(conn: sqlite3.Connection) -> None:
+    # Retention removes the oldest rows of the log, and may remove them all: positions must still
+    # never be handed out twice, or a destination's cursor (already past them) would skip the
+    # new rows. The highest removed position is kept here; `reserve_seqs` starts after it.
+    conn.execute(
+        "CREATE TABLE log_floor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL)"
+    )
+
+
 def _v9_consent(conn: sqlite3.Connection) -> None:
     # Messages not sent for want of consent are counted apart from delivered and dead ones.
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent INTEGER NOT NULL DEFAULT 0")
@@ -207,6 +216,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0005_blocked_codes", _v5_blocked_codes),
     ("0006_captured", _v6_captured),
     ("0007_privacy", _v7_privacy),
+    ("0008_retention", _v8_retention),
     ("0009_consent", _v9_consent),
 )
 
