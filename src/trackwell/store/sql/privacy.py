@@ -91,8 +91,13 @@ def resolve(conn: Conn, person: str) -> Subject:
     if not users and not anonymous and not emails:
         if _seen(conn, "user_id", person):
             users.add(person)
-        elif _seen(conn, "anonymous_id", person) or "@" not in person:
+        elif _seen(conn, "anonymous_id", person):
             anonymous.add(person)
+        elif "@" not in person:
+            # Never seen here (retention removed them, or they reached the tools another way):
+            # the tools may know them by it as a user id, which is what deletion requests name,
+            # so it is sent as one; it is marked once, as ids share one namespace.
+            users.add(person)
         else:
             emails.add(normalise_email(person))
     return widen(conn, Subject(tuple(sorted(users)), tuple(sorted(anonymous)), tuple(emails)))
@@ -161,6 +166,10 @@ def erase(
     # message naming the person by an older one alone is refused at the edge too.
     subject = _with_emails(subject, _identify_emails(conn, identifies))
     positions = sorted(seqs)
+    if positions:
+        # Removing the newest rows must not let the next write reuse their positions: cursors
+        # past them already count them as settled (SQLite's `max(seq) + 1`).
+        dialect.keep_seqs_above(conn, positions[-1])
     counts = erased.counts
     counts["deliveries"] = _delete_in(conn, "deliveries", "seq", positions)
     counts["delivery_history"] = _delete_in(conn, "delivery_history", "seq", positions)
