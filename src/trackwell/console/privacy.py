@@ -16,6 +16,7 @@ from trackwell.console.context import Console, console
 from trackwell.console.templating import json_response
 from trackwell.core.messages import NUL
 from trackwell.core.privacy import REQUEST_KINDS, PrivacyRequest, RequestKind
+from trackwell.pipeline.privacy import PrivacyError
 from trackwell.store.base import StoreError
 
 REQUESTS_SHOWN = 100
@@ -109,6 +110,8 @@ def privacy_create(request: Request) -> Response:
         made = c.privacy.request(
             kind, person, actor=session_actor(request.scope.get("console_session"))
         )
+    except PrivacyError as exc:
+        return privacy_page(request, f"{str(exc).capitalize()}.", 400)
     except StoreError as exc:
         return privacy_page(request, f"The store refused the request: {type(exc).__name__}.", 503)
     base = request.scope.get("root_path", "")

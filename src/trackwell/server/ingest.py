@@ -15,6 +15,7 @@ from starlette.responses import Response
 from trackwell.core.violations import Violation
 from trackwell.pipeline.accept import prepare
 from trackwell.pipeline.blocked import blocked_input
+from trackwell.pipeline.privacy import PrivacyError
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.server import privacy_calls
 from trackwell.server.auth import Source, check_allowed
@@ -143,6 +144,8 @@ async def _request_all(gateway: Gateway, source: Source, asked: Sequence[Asked])
             await asyncio.to_thread(
                 gateway.privacy.request, one.kind, one.person, actor=f"key:{source.name}"
             )
+        except PrivacyError as exc:
+            raise Problem(400, "malformed", str(exc)) from None
         except StoreError as exc:
             raise _unavailable(exc) from None
         gateway.metrics.privacy_requests.labels(one.kind, "messages").inc()

@@ -25,6 +25,7 @@ from trackwell.core.operations import (
     operation_of,
 )
 from trackwell.core.privacy import RequestKind
+from trackwell.quality.identity import is_placeholder
 
 KINDS: Final[Mapping[str, RequestKind]] = {
     USER_DELETED: "erase",
@@ -43,15 +44,22 @@ class Asked:
 
 
 def _person(message: Mapping[str, Any]) -> str | None:
-    """The user id, else the anonymous id, as text (Segment ids may be numbers)."""
+    """The user id, else the anonymous id, as text (Segment ids may be numbers); None when the
+    one sent is not a usable id (a placeholder such as `undefined`, a NUL, too long): the
+    message is then left to the checks, which block it naming the field."""
     for key in ("userId", "anonymousId"):
         value = message.get(key)
+        if value is None:
+            continue
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if isinstance(value, str) and value.strip():
-            if len(value) > MAX_PERSON_LENGTH or NUL in value:
-                return None  # left as a message: the checks block it, naming the field
-            return value
+        usable = (
+            isinstance(value, str)
+            and not is_placeholder(value)
+            and len(value) <= MAX_PERSON_LENGTH
+            and NUL not in value
+        )
+        return value if usable else None
     return None
 
 

@@ -37,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 from trackwell.core.messages import NUL
 from trackwell.core.privacy import PrivacyRequest, Receipt, RequestKind
 from trackwell.core.tokens import token_matches
+from trackwell.pipeline.privacy import PrivacyError
 from trackwell.server.body import check_content_type, parse_json, read_body
 from trackwell.server.gateway import Gateway
 from trackwell.server.problems import Problem, json_response
@@ -74,6 +75,7 @@ DESTINATION_STATUSES: Final = {
     "failed": "FAILED",
     "not_supported": "NOT_SUPPORTED",
 }
+CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="admin"'}
 TOKEN_HELP = "send the admin token (TRACKWELL_ADMIN_TOKEN) as `Authorization: Bearer <token>`"
 
 
@@ -90,15 +92,13 @@ def _authorise(request: Request, gateway: Gateway) -> None:
             401,
             "unauthorized",
             "the regulations API is off: no admin token is configured (TRACKWELL_ADMIN_TOKEN)",
-            headers={"WWW-Authenticate": 'Bearer realm="admin"'},
+            headers=CHALLENGE,
         )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "unauthorized", f"no admin token: {TOKEN_HELP}",
-                      headers={"WWW-Authenticate": 'Bearer realm="admin"'})  # fmt: skip
+        raise Problem(401, "unauthorized", f"no admin token: {TOKEN_HELP}", headers=CHALLENGE)
     if not token_matches(token.strip(), expected):
-        raise Problem(401, "unauthorized", "invalid admin token",
-                      headers={"WWW-Authenticate": 'Bearer realm="admin"'})  # fmt: skip
+        raise Problem(401, "unauthorized", "invalid admin token", headers=CHALLENGE)
 
 
 def _iso(ms: int | None) -> str | None:
@@ -211,11 +211,14 @@ async def create(request: Request) -> Response:
         raise Problem(400, "invalid_json", "expected a JSON object at the top level")
     kind, subjects = _subjects(body)
     made: list[str] = []
-    for person in subjects:
+    for index, person in enumerate(subjects):
         try:
             # The erase is one store transaction (and a checkpoint): off the event loop.
             found = await asyncio.to_thread(gateway.privacy.request, kind, person, actor=ACTOR)
             gateway.metrics.privacy_requests.labels(kind, "api").inc()
+        except PrivacyError as exc:
+            done = f" (made before it: {', '.join(made)})" if made else ""
+            raise Problem(400, "malformed", f"{exc}{done}", f"subjectIds[{index}]") from None
         except StoreError:
             done = f"; made before it: {', '.join(made)}" if made else ""
             raise Problem(
