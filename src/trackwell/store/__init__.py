@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.store.base import (
+    AuditLog,
     Browsing,
     Checked,
     DeadLetter,
@@ -18,6 +19,7 @@ from trackwell.store.base import (
     MergeRecord,
     PeopleRollup,
     PersonRow,
+    Privacy,
     Profile,
     Queues,
     Replays,
@@ -140,6 +142,7 @@ def _sqlite_options(url: str) -> tuple[str, str]:
 
 
 __all__ = [
+    "AuditLog",
     "Browsing",
     "Checked",
     "DeadLetter",
@@ -153,6 +156,7 @@ __all__ = [
     "MergeRecord",
     "PeopleRollup",
     "PersonRow",
+    "Privacy",
     "Profile",
     "Queues",
     "Replays",

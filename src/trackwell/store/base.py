@@ -555,7 +555,7 @@ class Retention(Protocol):
         ...
 
 
-class Store(LogWriter, Timelines, Queues, Replays, Rollups, Browsing, Protocol):
+class Store(LogWriter, Timelines, Queues, Replays, Rollups, Browsing, Privacy, AuditLog, Protocol):
     """Durable storage for the log, profiles, identities and delivery queues: every role at once.
 
     A backend implements this; a consumer asks only for the roles it uses (the router for

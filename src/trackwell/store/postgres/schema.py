@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from trackwell.core.time import now_ms
 from trackwell.store.postgres.connection import Adapter
+from trackwell.store.sql.privacy_schema import copy_profile_emails, new_pepper, privacy_schema
 
 # An arbitrary constant: the key of the advisory lock every trackwell process takes to migrate.
 MIGRATION_LOCK = 7_231_004_911
@@ -161,10 +162,22 @@ def _v3_captured(conn: Adapter) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured BIGINT NOT NULL DEFAULT 0")
 
 
+def _v7_privacy(conn: Adapter) -> None:
+    # Erase and suppress (issue 18), as SQLite's 0007_privacy; named alike so both lists stay
+    # comparable (PostgreSQL had no 0004-0006).
+    for statement in privacy_schema("BIGSERIAL PRIMARY KEY", "BYTEA", "BIGINT"):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO privacy_state (id, pepper, generation) VALUES (1, ?, 0)", (new_pepper(),)
+    )
+    copy_profile_emails(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_blocked_codes", _v2_blocked_codes),
     ("0003_captured", _v3_captured),
+    ("0007_privacy", _v7_privacy),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -14,9 +15,17 @@ from trackwell.store.postgres.bounds import Bounds, take_bounds
 from trackwell.store.postgres.connection import PostgresConnections
 from trackwell.store.postgres.dialect import PostgresDialect, partition_name
 from trackwell.store.postgres.schema import migrate
+from trackwell.store.sql.privacy import Erased
 from trackwell.store.sql.store import SQLStore
 
+log = logging.getLogger("trackwell.store.postgres")
+
 DEFAULT_POOL_SIZE = 8
+# The tables besides the log an erase deletes from, vacuumed after it.
+PERSON_TABLES = (
+    "blocked", "profiles", "profile_emails", "identities", "merges", "deliveries",
+    "delivery_history",
+)  # fmt: skip
 # A readiness probe waits this long for the write locks: a lock held longer means writes wait.
 PROBE_LOCK_TIMEOUT_MS = 500
 
@@ -43,6 +52,26 @@ class PostgresStore(SQLStore):
                     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             migrate(conn)
         self.prepare_days()
+
+    def _after_erase(self, erased: Erased) -> None:
+        """VACUUM (not FULL) what the erase touched: the log partitions of the erased rows' days
+        and the person tables, so the deleted tuples and their index entries are removed from
+        the pages now rather than at autovacuum's leisure. What stays: the WAL segments written
+        before (until PostgreSQL recycles them) and any copy in backups or replicas' WAL."""
+        with self._pg.read() as conn:
+            partitions = self._dialect.tables(conn, "log_")
+        wanted = [partition_name(day) for day in sorted(erased.days)]
+        tables = [name for name in wanted if name in partitions] + list(PERSON_TABLES)
+        try:
+            with self._pg.unbounded() as conn:
+                for table in tables:
+                    conn.execute(f'VACUUM (INDEX_CLEANUP ON) "{table}"')
+        except StoreError as exc:
+            log.warning(
+                "after an erase the vacuum of the touched tables failed; autovacuum will"
+                " remove the deleted rows later",
+                extra={"fields": {"error": str(exc)}},
+            )
 
     def probe_writes(self) -> str | None:
         """Why a write would fail or wait right now, or None: every table's write lock, briefly.

@@ -241,10 +241,14 @@ def ack(
     delivered = 0
     released: set[str] = set()
     history: list[tuple[int, str, str | None]] = []
+    erased = _erased(conn, [r.seq for r in results if r.outcome != "delivered"])
     for result in results:
         seq = result.seq
         fresh = seq in state.fresh
         person = state.fresh.pop(seq) if fresh else state.retries.pop(seq, None)
+        if seq in erased:
+            # Its person was erased while it was out: no queue row may bring their id back.
+            continue
         was_retry = not fresh and _has_row(conn, destination, seq)
         if result.outcome == "delivered":
             delivered += 1
@@ -342,6 +346,16 @@ def _roll_up(conn: Conn, destination: str, results: Sequence[DeliveryResult], no
             if r.seq in meta
         ],
     )
+
+
+def _erased(conn: Conn, seqs: Sequence[int]) -> set[int]:
+    """Of these log positions, the ones no longer in the log (erased since they were claimed)."""
+    present: set[int] = set()
+    for start in range(0, len(seqs), 500):
+        part = seqs[start : start + 500]
+        query = f"SELECT seq FROM log WHERE seq IN ({','.join('?' * len(part))})"
+        present.update(row[0] for row in conn.execute(query, part))
+    return set(seqs) - present
 
 
 def _has_row(conn: Conn, destination: str, seq: int) -> bool:

@@ -11,6 +11,11 @@ from typing import Any, Protocol
 class Cursor(Protocol):
     """The part of a DB-API cursor the store uses."""
 
+    @property
+    def rowcount(self) -> int:
+        """Rows the last DELETE or UPDATE changed."""
+        ...
+
     def fetchone(self) -> Any:
         """One row or None."""
         ...

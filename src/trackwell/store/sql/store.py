@@ -11,6 +11,14 @@ from typing import Any
 import orjson
 
 from trackwell.core.delivery import DeliveryFilter
+from trackwell.core.privacy import (
+    AuditEntry,
+    MarkKind,
+    PrivacyJob,
+    PrivacyRequest,
+    Subject,
+    message_identifiers,
+)
 from trackwell.core.time import DAY_MS, now_ms
 from trackwell.store.base import (
     DEFAULT_DEDUP_WINDOW_DAYS,
@@ -33,8 +41,9 @@ from trackwell.store.base import (
     VolumeRollup,
     Written,
 )
-from trackwell.store.sql import browse, delivery, rollups
+from trackwell.store.sql import audit, browse, delivery, privacy, rollups
 from trackwell.store.sql.dialect import Conn, Database, Dialect
+from trackwell.store.sql.marks import Marks
 from trackwell.store.sql.owners import new_owner
 from trackwell.store.sql.writes import (
     DedupWindow,
@@ -66,6 +75,7 @@ class SQLStore:
         self._claims: dict[str, delivery.ClaimState] = {}
         self._claims_lock = threading.Lock()
         self._pid = os.getpid()
+        self._marks = Marks()
 
     def prepare_days(self, now_ms: int | None = None) -> None:
         """Create today's and tomorrow's tables (dedup, log partitions) in a transaction of their
@@ -96,7 +106,7 @@ class SQLStore:
         now = _now_ms()
         self._prepare(days_needed(batch, now), now)
         with self._db.write() as conn:
-            return write_batch(conn, self._window, batch, now)
+            return write_batch(conn, self._window, self._marks, batch, now)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -482,6 +492,156 @@ class SQLStore:
         except StoreError:
             self._window.give_back(pending)
             raise
+
+    # -- privacy (store/sql/privacy.py) and the audit log ----------------------------------------
+
+    def resolve(self, person: str) -> Subject:
+        """Every identifier of the person a user id, anonymous id or email names."""
+        with self._db.read() as conn:
+            return privacy.resolve(conn, person)
+
+    def erase(
+        self,
+        subject: Subject,
+        *,
+        request_id: str,
+        actor: str,
+        destinations: Sequence[str],
+        now_ms: int,
+    ) -> PrivacyRequest:
+        """Remove everything of the person in one transaction and mark them erased; then make
+        sure no file keeps a copy (`_after_erase`, per backend)."""
+        with self._db.write() as conn:
+            subject, erased = privacy.erase(conn, self._window.dialect, subject, request_id, now_ms)
+            privacy.record(
+                conn,
+                request_id=request_id,
+                kind="erase",
+                actor=actor,
+                subject=subject,
+                destinations=destinations,
+                now_ms=now_ms,
+                erased=erased.counts,
+            )
+        self._after_erase(erased)
+        found = self.privacy_request(request_id)
+        assert found is not None
+        return found
+
+    def _after_erase(self, erased: privacy.Erased) -> None:
+        """Make the deleted rows unreadable in the backend's files (see the subclasses)."""
+
+    def suppress(
+        self,
+        subject: Subject,
+        *,
+        request_id: str,
+        actor: str,
+        destinations: Sequence[str],
+        now_ms: int,
+    ) -> PrivacyRequest:
+        """Mark the person suppressed (nothing new taken or delivered), keeping what is stored."""
+        with self._db.write() as conn:
+            subject = privacy.suppress(conn, self._window.dialect, subject, request_id, now_ms)
+            privacy.record(
+                conn,
+                request_id=request_id,
+                kind="suppress",
+                actor=actor,
+                subject=subject,
+                destinations=destinations,
+                now_ms=now_ms,
+            )
+            return self._request(conn, request_id)
+
+    def unsuppress(
+        self,
+        subject: Subject,
+        *,
+        request_id: str,
+        actor: str,
+        destinations: Sequence[str],
+        now_ms: int,
+    ) -> PrivacyRequest:
+        """Lift a suppression (an erase mark stays for ever)."""
+        with self._db.write() as conn:
+            subject = privacy.unsuppress(conn, self._window.dialect, subject)
+            privacy.record(
+                conn,
+                request_id=request_id,
+                kind="unsuppress",
+                actor=actor,
+                subject=subject,
+                destinations=destinations,
+                now_ms=now_ms,
+            )
+            return self._request(conn, request_id)
+
+    def _request(self, conn: Conn, request_id: str) -> PrivacyRequest:
+        found = privacy.request(conn, request_id)
+        assert found is not None, request_id
+        return found
+
+    def privacy_request(self, request_id: str) -> PrivacyRequest | None:
+        """One request with its per-destination receipts."""
+        with self._db.read() as conn:
+            return privacy.request(conn, request_id)
+
+    def privacy_requests(self, *, limit: int = 100) -> list[PrivacyRequest]:
+        """The newest requests first."""
+        with self._db.read() as conn:
+            return privacy.requests(conn, limit)
+
+    def claim_privacy_jobs(
+        self, destination: str, now_ms: int, limit: int = 10
+    ) -> list[PrivacyJob]:
+        """Due pending jobs of one destination, oldest first, leased to this caller for a minute."""
+        with self._db.write() as conn:
+            return privacy.claim_jobs(conn, destination, now_ms, limit)
+
+    def settle_privacy_job(
+        self,
+        request_id: str,
+        destination: str,
+        status: str,
+        *,
+        detail: str | None,
+        next_ms: int | None,
+        now_ms: int,
+    ) -> None:
+        """Record one attempt: `retry` stays pending; a settled status forgets the identifiers."""
+        with self._db.write() as conn:
+            privacy.settle_job(
+                conn, request_id, destination, status, detail=detail, next_ms=next_ms, now_ms=now_ms
+            )
+
+    def screen(self, messages: Sequence[dict[str, Any]]) -> list[MarkKind | None]:
+        """Per wire-form message: whether its person is erased or suppressed (cached marks)."""
+        if not messages:
+            return []
+        with self._db.read() as conn:
+            marked = self._marks.refresh(conn)
+        return [self._marks.kind_of(marked, message_identifiers(m)) for m in messages]
+
+    def append_audit(
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        now_ms: int,
+    ) -> None:
+        """Append one entry (no payload values in `detail`)."""
+        with self._db.write() as conn:
+            audit.append(conn, actor, action, target, detail, now_ms)
+
+    def audit_entries(
+        self, *, limit: int = 100, before_id: int | None = None, action: str | None = None
+    ) -> list[AuditEntry]:
+        """The newest entries first (older than `before_id`, of one action)."""
+        with self._db.read() as conn:
+            return audit.entries(conn, limit=limit, before_id=before_id, action=action)
 
     def close(self) -> None:
         """Write pending rollup counts, then close every connection."""

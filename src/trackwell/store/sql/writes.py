@@ -18,6 +18,8 @@ from trackwell.core.violations import Violation
 from trackwell.store.base import Checked, Written
 from trackwell.store.identity import decide_merge
 from trackwell.store.sql.dialect import Conn, Dialect, storable_text, value_rows
+from trackwell.store.sql.marks import Marks, identifiers_of
+from trackwell.store.sql.privacy_schema import trait_email
 from trackwell.store.sql.rollups import Tally, prune_hours
 
 ROLLUP_FLUSH_MS = 1_000
@@ -189,9 +191,13 @@ def unstorable(batch: Sequence[Checked]) -> str | None:
 
 
 def write_batch(
-    conn: Conn, window: DedupWindow, batch: Sequence[Checked], now_ms: int
+    conn: Conn, window: DedupWindow, marks: Marks, batch: Sequence[Checked], now_ms: int
 ) -> list[Written]:
-    """Everything `Store.write_batch` does, inside the caller's transaction."""
+    """Everything `Store.write_batch` does, inside the caller's transaction.
+
+    A message whose person is erased or suppressed (a mark matches one of its identifiers) is
+    acknowledged and not stored, and counted under its event with the code `erased` or
+    `suppressed` in the rollup codes."""
     today = now_ms // DAY_MS
     hashes = {
         c.message.message_id: message_hash(c.message.message_id)
@@ -199,8 +205,13 @@ def write_batch(
         if c.verdict != "blocked"
     }
     earlier = find_duplicates(conn, window, {h: i for i, h in hashes.items()}, today)
-    # Positions are reserved in commit order; duplicates leave gaps, which cursors skip.
-    next_seq = window.dialect.reserve_seqs(conn, len(hashes)) if hashes else 0
+    # Positions are reserved in commit order; duplicates (and dropped messages) leave gaps,
+    # which cursors skip. Reserved even for a batch with nothing to log: on PostgreSQL this
+    # takes the counter's row lock, which an erase takes too, so the marks read next are the
+    # ones of every erase committed before this batch, and no erase commits until it does.
+    next_seq = window.dialect.reserve_seqs(conn, len(hashes))
+    marked = marks.refresh(conn)
+    screening = bool(marked.kinds)
     people = _People(conn, window.dialect)
     identities = _Identities(conn, people.seen)
     log_rows: list[tuple[Any, ...]] = []
@@ -213,6 +224,12 @@ def write_batch(
     for checked in batch:
         message = checked.message
         message_id = message.message_id
+        if screening:
+            dropped = marks.kind_of(marked, identifiers_of(message))
+            if dropped is not None:
+                results.append(Written(message_id, None, dropped=dropped))
+                _count_dropped(tally, checked, dropped, now_ms)
+                continue
         if checked.verdict == "blocked":
             blocked_rows.append(_blocked_row(checked, now_ms))
             results.append(Written(message_id, None))
@@ -323,6 +340,16 @@ def _count(tally: Tally, checked: Checked, now_ms: int) -> None:
     )
 
 
+def _count_dropped(tally: Tally, checked: Checked, kind: str, now_ms: int) -> None:
+    """Count a message dropped for an erased or suppressed person: its event's rollup codes
+    get `erased` or `suppressed` (not the received counts: it was never taken in)."""
+    message = checked.message
+    received = message.received_at
+    day = (to_ms(received) if received else now_ms) // DAY_MS
+    name = _label((message.event if message.type == "track" else message.name) or "")
+    tally.codes[(day, _label(checked.source or "unknown"), name, kind)] += 1
+
+
 def _violations_json(violations: Sequence[Violation]) -> str | None:
     if not violations:
         return None
@@ -410,6 +437,7 @@ class _People:
             query = f"SELECT user_id, traits, trait_times FROM profiles WHERE user_id IN ({marks})"
             for user, traits, times in self.conn.execute(query, part):
                 current[user] = (orjson.loads(traits), orjson.loads(times))
+        emails_before = {user: trait_email(traits) for user, (traits, _) in current.items()}
         for message in self.identifies:
             traits, times = current.setdefault(message.user_id or "", ({}, {}))
             at = to_ms(message.timestamp) if message.timestamp else 0
@@ -425,6 +453,22 @@ class _People:
                 for u, (t, s) in current.items()
             ],
         )
+        # The email index `resolve` reads (store/sql/privacy_schema.py): rows for changes only.
+        changed = {
+            user: email
+            for user, (traits, _) in current.items()
+            if (email := trait_email(traits)) != emails_before.get(user)
+        }
+        set_rows = [(user, email) for user, email in changed.items() if email is not None]
+        if set_rows:
+            self.conn.executemany(
+                "INSERT INTO profile_emails (user_id, email) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET email = excluded.email",
+                set_rows,
+            )
+        cleared = [(user,) for user, email in changed.items() if email is None]
+        if cleared:
+            self.conn.executemany("DELETE FROM profile_emails WHERE user_id = ?", cleared)
 
 
 class _Identities:

@@ -79,6 +79,9 @@ class Connections:
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
             conn.execute("PRAGMA foreign_keys = OFF")
+            # Deleted rows are overwritten with zeros (cells and freed pages), so an erased
+            # person's data does not linger in the file's free space (`Privacy.erase`).
+            conn.execute("PRAGMA secure_delete = ON")
             if not self.memory:
                 conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
                 conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable
 
 from trackwell.core.time import now_ms
+from trackwell.store.sql.privacy_schema import copy_profile_emails, new_pepper, privacy_schema
 
 # The log's INTEGER PRIMARY KEY (`seq`) is the internal, time-ordered key: appends go to the
 # end of the b-tree. Dedup keeps a 64-bit hash of each messageId in one small table per day
@@ -182,6 +183,17 @@ def _v6_captured(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN captured INTEGER NOT NULL DEFAULT 0")
 
 
+def _v7_privacy(conn: sqlite3.Connection) -> None:
+    # Erase and suppress (issue 18): marks checked at the edge, requests, propagation jobs, the
+    # pepper of the identifier hashes, an email index that spares a scan, and the audit log.
+    for statement in privacy_schema("INTEGER PRIMARY KEY", "BLOB", "INTEGER"):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO privacy_state (id, pepper, generation) VALUES (1, ?, 0)", (new_pepper(),)
+    )
+    copy_profile_emails(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
@@ -189,6 +201,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0004_destination_start", _v4_destination_start),
     ("0005_blocked_codes", _v5_blocked_codes),
     ("0006_captured", _v6_captured),
+    ("0007_privacy", _v7_privacy),
 )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 
 from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS, StoreError
+from trackwell.store.sql.privacy import Erased
 from trackwell.store.sql.store import SQLStore
 from trackwell.store.sqlite.connection import (
     DEFAULT_SYNCHRONOUS,
@@ -16,6 +19,13 @@ from trackwell.store.sqlite.connection import (
 from trackwell.store.sqlite.dialect import SQLiteDialect
 from trackwell.store.sqlite.integrity import check_integrity, needs_check
 from trackwell.store.sqlite.schema import migrate
+
+log = logging.getLogger("trackwell.store.sqlite")
+
+# After an erase, a truncating checkpoint is tried this many times, pausing a little longer each
+# time (about 2 s in all) for readers to finish.
+CHECKPOINT_ATTEMPTS = 8
+CHECKPOINT_PAUSE_S = 0.05
 
 
 class SQLiteStore(SQLStore):
@@ -52,3 +62,25 @@ class SQLiteStore(SQLStore):
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot prepare the store ({exc})") from None
         self.prepare_days()
+
+    def _after_erase(self, erased: Erased) -> None:
+        """Cut the WAL back to nothing once its pages are in the database file: the frames that
+        held the erased rows (written before the erase) are gone, and the file's own pages were
+        zeroed by `secure_delete`. Readers holding an older snapshot keep the checkpoint from
+        finishing; it is tried again for a while, then left to the next one (and logged)."""
+        if self.connections.memory:
+            return
+        for attempt in range(CHECKPOINT_ATTEMPTS):
+            try:
+                with self.connections.read() as conn:
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error:
+                busy = 1
+            if not busy:
+                return
+            time.sleep(CHECKPOINT_PAUSE_S * (attempt + 1))
+        log.warning(
+            "after an erase the WAL could not be checkpointed and truncated (readers held it):"
+            " the erased rows stay in the -wal file until the next checkpoint overwrites it",
+            extra={"fields": {"store": self.connections.path}},
+        )
