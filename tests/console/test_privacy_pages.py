@@ -54,7 +54,9 @@ async def test_erase_is_confirmed_then_made_and_shows_its_receipts(
     refused = await c.post("/privacy/confirm", data=form)
     assert refused.status_code == 403  # no CSRF token
     confirm = await c.post("/privacy/confirm", data={**form, "csrf": logged.csrf})
-    assert confirm.status_code == 200 and PERSON in confirm.text and "cannot be undone" in confirm.text
+    assert (
+        confirm.status_code == 200 and PERSON in confirm.text and "cannot be undone" in confirm.text
+    )
     assert seeded.store.profile(PERSON) is not None  # nothing happens before the confirmation
     assert (await c.post("/privacy/requests", data=form)).status_code == 403
     made = await c.post("/privacy/requests", data={**form, "csrf": logged.csrf})
