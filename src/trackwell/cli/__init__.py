@@ -67,6 +67,16 @@ COMMANDS: dict[str, LazyCommand] = {
         "route_command",
         "Run the router for the configured destinations until stopped (SIGTERM or Ctrl-C).",
     ),
+    "privacy": LazyCommand(
+        "trackwell.cli.privacy",
+        "app",
+        "Erase or suppress a person everywhere; see each request's per-destination receipts.",
+    ),
+    "audit-log": LazyCommand(
+        "trackwell.cli.auditlog",
+        "audit_log_command",
+        "Admin actions, newest first: who did what to what, and when (never a payload value).",
+    ),
     "backfill": LazyCommand(
         "trackwell.cli.backfill",
         "backfill_command",

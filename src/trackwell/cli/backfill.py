@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from trackwell.cli.delivery import configured_destinations
-from trackwell.cli.output import fail, print_json, real_console, stderr, stdout
+from trackwell.cli.options import options
+from trackwell.cli.output import escape, fail, print_json, real_console, stderr, stdout
 from trackwell.cli.sources import resolve_plan
 
 if TYPE_CHECKING:
     from trackwell.pipeline.backfill import BackfillReport
+    from trackwell.store import Store
 
 
 def backfill_command(
@@ -39,6 +41,13 @@ def backfill_command(
     plan_path: Annotated[
         str | None, typer.Option("--plan", help="Plan file (default: configured plan).")
     ] = None,
+    store_url: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="The store whose privacy marks are checked (default: configured store).",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Send historical events to one destination: validated, rate-limited, resumable, idempotent."""
@@ -53,6 +62,7 @@ def backfill_command(
     from trackwell.io.backfill_files import count_rows
     from trackwell.pipeline.backfill import BackfillError, BackfillOptions, run_backfill
     from trackwell.quality.compiled import compile_plan
+    from trackwell.store import StoreError
 
     kind = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
     if kind not in ("jsonl", "csv"):
@@ -80,6 +90,7 @@ def backfill_command(
         TextColumn("{task.fields[speed]} ev/s, {task.fields[errors]} errors"),
         TimeRemainingColumn(),
     )
+    store = _privacy_store(store_url)
     try:
         with Progress(*columns, console=real_console(stderr), disable=json_output) as bar:
             task = bar.add_task(f"backfill -> {destination}", total=total, speed="0", errors=0)
@@ -94,14 +105,39 @@ def backfill_command(
                     errors=report.refused + report.failed,
                 )
 
-            report = run_backfill(file, kind, plan, target, options, update)
-    except (BackfillError, ValueError) as exc:
+            report = run_backfill(file, kind, plan, target, options, update, privacy=store)
+    except (BackfillError, ValueError, StoreError) as exc:
         fail(str(exc))
     finally:
         target.close()
+        if store is not None:
+            store.close()
     _summary(report, json_output)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _privacy_store(url: str | None) -> Store | None:
+    """The store whose erase and suppression marks each batch is screened against; None (and
+    a warning) when there is no store yet, so there can be no marks to check."""
+    from trackwell.io.config import ConfigError
+    from trackwell.store import StoreError, open_store, sqlite_file
+
+    try:
+        resolved = url or options.settings().store
+    except ConfigError as exc:
+        fail(str(exc))
+    path = sqlite_file(resolved)
+    if path is not None and not Path(path).exists():
+        stderr.print(
+            f"[yellow]note:[/] no store at {escape(resolved)}: no privacy marks were checked"
+            " (pass --store if people were erased or suppressed in another store)"
+        )
+        return None
+    try:
+        return open_store(resolved)
+    except StoreError as exc:
+        fail(str(exc))
 
 
 def _summary(report: BackfillReport, json_output: bool) -> None:
@@ -118,6 +154,8 @@ def _summary(report: BackfillReport, json_output: bool) -> None:
                 "seconds": round(report.seconds, 3),
                 "dry_run": report.dry_run,
                 "reasons": report.reasons,
+                "withheld": report.withheld,
+                "privacy_checked": report.privacy_checked,
                 "errors_file": report.errors_file,
             }
         )
@@ -134,7 +172,11 @@ def _summary(report: BackfillReport, json_output: bool) -> None:
         )
     for code, count in sorted(report.reasons.items()):
         stdout.print(f"  refused {code}: {count}")
-    if report.refused or report.failed:
+    for mark, count in sorted(report.withheld.items()):
+        stdout.print(f"  withheld, the person is {mark}: {count} (never sent)")
+    if not report.privacy_checked:
+        stdout.print("No privacy marks were checked: there is no store to check them in.")
+    if report.refused or report.failed or report.withheld:
         stdout.print(f"Details: {report.errors_file}")
     if report.recent:
         stdout.print(

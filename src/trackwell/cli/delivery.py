@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from trackwell.cli.options import options
+from trackwell.cli.options import cli_actor, options
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.stores import existing_store
 from trackwell.core.time import now_ms, to_ms
@@ -172,6 +172,21 @@ def replay_command(
             captured_only=captured,
             since_ms=since_ms,
             message_id=message_id,
+            now_ms=now_ms(),
+        )
+        # Counts and the selection only: a replay re-sends people's data, so it is an admin
+        # action on record, but the audit log never holds a payload value.
+        store.append_audit(
+            cli_actor(),
+            "replay",
+            destination,
+            {
+                "scheduled": count,
+                "dead_only": dead,
+                "captured_only": captured,
+                "since_ms": since_ms,
+                "one_message": message_id is not None,
+            },
             now_ms=now_ms(),
         )
     except StoreError as exc:

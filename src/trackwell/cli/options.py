@@ -23,3 +23,15 @@ class GlobalOptions:
 
 
 options = GlobalOptions()
+
+
+def cli_actor() -> str:
+    """Who a command acts as in the audit log and on privacy requests: `cli:<OS user>`, or
+    `cli` when the user name cannot be found (no login name, no USER variable)."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        return "cli"
+    return f"cli:{user}" if user else "cli"

@@ -5,6 +5,7 @@ request body" and "Keys for the event argument"): `{"api_key", "events", "option
 with `event_type`, `user_id` and/or `device_id`, `time` in Unix milliseconds, `insert_id`. Identify
 and group membership are `$identify` events carrying `user_properties` operations, as Amplitude's
 own SDKs send them to this endpoint (analytics-core `createIdentifyEvent`, `setGroup`).
+Privacy requests: `privacy`, through the User Privacy API.
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ from typing import Any, Literal, Unpack
 
 from trackwell.core.messages import WireMessage
 from trackwell.core.outcomes import Outcome
-from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
+from trackwell.core.privacy import RequestKind, Subject
+from trackwell.destinations.base import (
+    DestinationSettings,
+    Outgoing,
+    Prepared,
+    PrivacyAnswer,
+    SettingKeywords,
+)
 from trackwell.destinations.common import (
     HttpDestination,
     UnsendableError,
+    basic_auth,
     classify_response,
     dead,
+    env_var,
     epoch_ms,
     json_bytes,
     json_headers,
@@ -31,8 +41,14 @@ from trackwell.destinations.common import (
     response_json,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse
+from trackwell.destinations.privacy import PrivacyCall, carry_out, people
 
 HOSTS = {"us": "https://api2.amplitude.com", "eu": "https://api.eu.amplitude.com"}
+# The User Privacy API's hosts ("Regions" of amplitude.com/docs/apis/analytics/user-privacy).
+PRIVACY_HOSTS = {"us": "https://amplitude.com", "eu": "https://analytics.eu.amplitude.com"}
+DELETIONS_PATH = "/api/2/deletions/users"
+MAX_DELETION_IDS = 100  # user ids a deletion request may name
+REQUESTER = "trackwell"
 # HTTP V2's documented limits: under 1 MB and 2000 events a request (413 beyond).
 MAX_EVENTS = 2000
 MAX_REQUEST_BYTES = 1_000_000
@@ -55,6 +71,7 @@ class Amplitude(HttpDestination):
         region: Literal["us", "eu"] = "us",
         group_type: str = "group",
         min_id_length: int | None = None,
+        secret_key: str | None = None,
         base_url: str | None = None,
         settings: DestinationSettings | None = None,
         **common: Unpack[SettingKeywords],
@@ -63,6 +80,10 @@ class Amplitude(HttpDestination):
         self.group_type = group_type
         self.min_id_length = min_id_length
         self._api_key = api_key
+        # The project's secret key (optional): the User Privacy API's Basic auth password.
+        self._secret_key = secret_key or None
+        # A custom base_url (a proxy, a test server) serves the User Privacy API as well.
+        self.privacy_url = (base_url or PRIVACY_HOSTS[self.region]).rstrip("/")
         super().__init__(
             name,
             missing=required(api_key=api_key),
@@ -77,7 +98,52 @@ class Amplitude(HttpDestination):
             "region": self.region,
             "group_type": self.group_type,
             "min_id_length": self.min_id_length,
+            "privacy_api": self._secret_key is not None,
         }
+
+    def privacy(
+        self, kind: RequestKind, subject: Subject, *, request_id: str | None = None
+    ) -> PrivacyAnswer:
+        """Erase: a deletion job per 100 user ids through the User Privacy API. Amplitude has
+        no suppression call (it accepts new events from a deleted user), and deletes by user
+        id or Amplitude id only, never by device id."""
+        if kind != "erase":
+            return PrivacyAnswer(
+                "not_supported",
+                f"Amplitude has no API to {kind} a person; trackwell itself stops or resumes"
+                " sending their messages",
+            )
+        if self._secret_key is None:
+            return PrivacyAnswer(
+                "not_supported",
+                f"Amplitude's User Privacy API needs the project's secret key: set"
+                f" {env_var(self.name, 'secret_key')}",
+            )
+        user_ids = list(subject.user_ids)
+        if not user_ids:
+            return PrivacyAnswer(
+                "not_supported",
+                "Amplitude deletes users by user id only; an anonymous visitor's device id"
+                " cannot be named",
+            )
+        calls = [
+            PrivacyCall(
+                self._deletion(user_ids[start : start + MAX_DELETION_IDS]), _deletion_answer
+            )
+            for start in range(0, len(user_ids), MAX_DELETION_IDS)
+        ]
+        return carry_out(self, calls, f"deletion requested for {people(len(user_ids))}")
+
+    def _deletion(self, user_ids: Sequence[str]) -> HttpRequest:
+        """User Privacy API (https://amplitude.com/docs/apis/analytics/user-privacy): `POST
+        /api/2/deletions/users`, Basic auth with API key and secret key, `user_ids` (up to 100),
+        `requester`, and `ignore_invalid_ids` so an id Amplitude never saw (a person whose
+        events were all filtered out) does not refuse the whole job."""
+        body = {"user_ids": list(user_ids), "requester": REQUESTER, "ignore_invalid_ids": True}
+        headers = json_headers(
+            authorization=basic_auth(self._api_key or "", self._secret_key or "")
+        )
+        return HttpRequest("POST", self.privacy_url + DELETIONS_PATH, headers, json_bytes(body))
 
     def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Events in batches under 1 MB and 2000 events."""
@@ -157,6 +223,19 @@ class Amplitude(HttpDestination):
             # Not in the reference's key table, but sent by Amplitude's own SDKs (EventOptions).
             event["library"] = str(context["library"]["name"])
         return event
+
+
+def _deletion_answer(response: HttpResponse) -> PrivacyAnswer:
+    """The answer lists the jobs created: each with the `day` it runs and its `status`."""
+    data = response_json(response)
+    jobs = data if isinstance(data, list) else [data]
+    words = [
+        f"{job.get('status')} for {job.get('day')}"
+        for job in jobs
+        if isinstance(job, dict) and job.get("day")
+    ]
+    suffix = f", job {', '.join(dict.fromkeys(words))}" if words else ""
+    return PrivacyAnswer("done", f"Amplitude HTTP {response.status}{suffix}")
 
 
 def _named_events(data: Any) -> dict[int, list[str]]:

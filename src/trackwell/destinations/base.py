@@ -147,10 +147,13 @@ class Destination(ABC):
             for i in range(len(messages))
         ]
 
-    def privacy(self, kind: RequestKind, subject: Subject) -> PrivacyAnswer:
+    def privacy(
+        self, kind: RequestKind, subject: Subject, *, request_id: str | None = None
+    ) -> PrivacyAnswer:
         """Carry out an erase, suppress or unsuppress at the tool through its documented API.
 
-        Never raises for the tool's errors. The base class knows no such API."""
+        `request_id` (the privacy request's id) lets a tool that takes one recognise a retry of
+        the same request. Never raises for the tool's errors. The base class knows no such API."""
         return PrivacyAnswer("not_supported", f"{self.kind} offers no API to {kind} a person")
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -67,6 +68,11 @@ class MissingCredentialsError(ValueError):
 def required(**given: str | None) -> list[Credential]:
     """The credentials among `given` that are missing or empty."""
     return [Credential(argument) for argument, value in given.items() if not value]
+
+
+def env_var(name: str, key: str) -> str:
+    """The environment variable for one setting of a destination: `TRACKWELL_<NAME>_<KEY>`."""
+    return f"TRACKWELL_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_{key.upper()}"
 
 
 def basic_auth(user: str, password: str) -> str:

@@ -6,7 +6,7 @@ document behind docs.customer.io/integrations/api/track): v1 `PUT /api/v1/custom
 (`trackAnonymous`), `POST /api/v1/merge_customers` (`merge`), and v2 `POST /api/v2/batch`
 (`batch`, operations `identify_person`, `person_event`, `person_page`, `person_screen`,
 `person_merge`, `object_identify`, `object_identify_anonymous`). Delivery metrics:
-`customerio_metrics`.
+`customerio_metrics`. Privacy requests (`privacy`) are the person operations below.
 """
 
 from __future__ import annotations
@@ -37,8 +37,15 @@ from trackwell.core.operations import (
     operation_of,
 )
 from trackwell.core.outcomes import Outcome
+from trackwell.core.privacy import RequestKind, Subject
 from trackwell.destinations import customerio_metrics
-from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
+from trackwell.destinations.base import (
+    DestinationSettings,
+    Outgoing,
+    Prepared,
+    PrivacyAnswer,
+    SettingKeywords,
+)
 from trackwell.destinations.common import (
     HttpDestination,
     UnsendableError,
@@ -59,6 +66,7 @@ from trackwell.destinations.common import (
     within,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse
+from trackwell.destinations.privacy import from_outcomes, operation_messages, people
 
 HOSTS = {"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}
 # Customer.io's documented limits ("Invalid API requests", and the Track API reference's
@@ -169,6 +177,35 @@ class CustomerIO(HttpDestination):
                 reason = ": ".join(words) or "refused by Customer.io"
                 outcomes[outgoing.indices[position]] = dead(f"Customer.io: {reason}")
         return outcomes
+
+    def privacy(
+        self, kind: RequestKind, subject: Subject, *, request_id: str | None = None
+    ) -> PrivacyAnswer:
+        """Delete, suppress or unsuppress the person with Customer.io's own calls, in the
+        configured Track API version: v1 `DELETE /api/v1/customers/{identifier}` and `POST
+        .../suppress` / `.../unsuppress`; v2 the person `delete` / `suppress` / `unsuppress`
+        actions (https://docs.customer.io/integrations/api/track/tag/track-customers/delete/,
+        .../suppress/, and the v2 `/api/v2/batch` reference). They are the operations
+        `User Deleted`, `User Suppressed` and `User Unsuppressed`, built by the code that
+        delivers those (`_v1_operation`, `_v2_operation`), one per identifier.
+
+        Customer.io names a person by id or email: each user id is sent, and the emails only
+        when there is no user id (this destination made such a person from an identify's email
+        trait). An anonymous visitor has no Customer.io person, only anonymous events that the
+        Track API offers no call to delete, so that request is not supported."""
+        targets = list(subject.user_ids) or list(subject.emails)
+        if not targets:
+            return PrivacyAnswer(
+                "not_supported",
+                "Customer.io keeps an anonymous visitor's events under their anonymous_id and has"
+                f" no call to {kind} them; only a person with a user id or email can be",
+            )
+        messages = operation_messages(kind, targets, request_id)
+        outcomes = self.deliver(messages)
+        api = "v1 per-person calls" if self.api == "v1" else "v2 person actions"
+        return from_outcomes(
+            outcomes, f"Customer.io accepted {kind} ({api}) for {people(len(targets))}"
+        )
 
     def _request(self, method: str, path: str, body: bytes) -> HttpRequest:
         headers = json_headers()

@@ -5,7 +5,7 @@ Request shapes: Mixpanel's Ingestion API reference (docs.mixpanel.com/reference,
 a JSON array of `{"event", "properties": {"time", "distinct_id", "$insert_id", ...}}`, Basic auth
 with a service account or the project secret. `POST /engage?verbose=1` (profile-set,
 profile-batch-update): a JSON array of `{"$token", "$distinct_id", "$set", "$ip"}`. Mixpanel's
-`/groups` is not used: group calls are not sent to Mixpanel.
+`/groups` is not used: group calls are not sent to Mixpanel. Privacy requests: `privacy`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from urllib.parse import urlencode, urlsplit
 
 from trackwell.core.messages import WireMessage
 from trackwell.core.outcomes import Outcome
-from trackwell.destinations.base import DestinationSettings, Outgoing, Prepared, SettingKeywords
+from trackwell.core.privacy import RequestKind, Subject
+from trackwell.destinations.base import (
+    DestinationSettings,
+    Outgoing,
+    Prepared,
+    PrivacyAnswer,
+    SettingKeywords,
+)
 from trackwell.destinations.common import (
     Credential,
     HttpDestination,
@@ -27,7 +34,9 @@ from trackwell.destinations.common import (
     basic_auth,
     classify_response,
     dead,
+    env_var,
     epoch_ms,
+    json_bytes,
     json_headers,
     message_id,
     one_of,
@@ -36,12 +45,21 @@ from trackwell.destinations.common import (
     within,
 )
 from trackwell.destinations.http import HttpRequest, HttpResponse
+from trackwell.destinations.privacy import PrivacyCall, carry_out, people
 
 HOSTS = {
     "us": "https://api.mixpanel.com",
     "eu": "https://api-eu.mixpanel.com",
     "in": "https://api-in.mixpanel.com",
 }
+# The application API, which serves the GDPR API, per data residency (gdpr.openapi.yaml servers).
+APP_HOSTS = {
+    "us": "https://mixpanel.com",
+    "eu": "https://eu.mixpanel.com",
+    "in": "https://in.mixpanel.com",
+}
+GDPR_DELETIONS_PATH = "/api/app/data-deletions/v3.0/"
+MAX_GDPR_IDS = 2000  # distinct_ids a deletion request may name
 # /import's documented limits: 2000 events and 10 MB (uncompressed) a request, 1 MB and 255
 # properties an event.
 MAX_EVENTS = 2000
@@ -82,6 +100,7 @@ class Mixpanel(HttpDestination):
         service_account_username: str | None = None,
         service_account_secret: str | None = None,
         project_id: str | None = None,
+        gdpr_token: str | None = None,
         region: Literal["us", "eu", "in"] = "us",
         base_url: str | None = None,
         settings: DestinationSettings | None = None,
@@ -90,6 +109,10 @@ class Mixpanel(HttpDestination):
         self.region = one_of("region", region, HOSTS)
         self.project_id = project_id
         self._token = project_token or ""
+        # The GDPR API's OAuth token (optional): with it an erase deletes events too.
+        self._gdpr_token = gdpr_token or None
+        # A custom base_url (a proxy, a test server) serves the GDPR API as well.
+        self.app_url = (base_url or APP_HOSTS[self.region]).rstrip("/")
         self._auth: str | None = None
         if service_account_username and service_account_secret:
             if not project_id:
@@ -108,8 +131,65 @@ class Mixpanel(HttpDestination):
         )
 
     def tool_settings(self) -> dict[str, Any]:
-        """Region and project id (an id, not a credential)."""
-        return {"region": self.region, "project_id": self.project_id}
+        """Region, project id (an id, not a credential), whether the GDPR API is configured."""
+        return {
+            "region": self.region,
+            "project_id": self.project_id,
+            "gdpr_deletion": self._gdpr_token is not None,
+        }
+
+    def privacy(
+        self, kind: RequestKind, subject: Subject, *, request_id: str | None = None
+    ) -> PrivacyAnswer:
+        """Erase: delete each profile through `/engage` and, when a GDPR token is configured,
+        ask the GDPR API to delete the person's events too. Mixpanel has no suppression call.
+
+        The person's distinct_ids are those this destination sends: the user ids, and
+        `$device:<anonymous id>` for what it sent anonymously."""
+        if kind != "erase":
+            return PrivacyAnswer(
+                "not_supported",
+                f"Mixpanel has no API to {kind} a person; trackwell itself stops or resumes"
+                " sending their messages",
+            )
+        distinct_ids = [*subject.user_ids, *(f"$device:{a}" for a in subject.anonymous_ids)]
+        if not distinct_ids:
+            return PrivacyAnswer(
+                "not_supported", "Mixpanel knows people by user or anonymous id; none was given"
+            )
+        calls = [PrivacyCall(self._profile_deletion(distinct_ids), _engage_answer)]
+        if self._gdpr_token is None:
+            note = (
+                f"profiles deleted for {people(len(distinct_ids))}; their events stay in Mixpanel"
+                f" (set {env_var(self.name, 'gdpr_token')} to delete them through the GDPR API)"
+            )
+        else:
+            note = f"GDPR deletion requested for {people(len(distinct_ids))}"
+            for start in range(0, len(distinct_ids), MAX_GDPR_IDS):
+                chunk = distinct_ids[start : start + MAX_GDPR_IDS]
+                calls.append(PrivacyCall(self._gdpr_deletion(chunk), _gdpr_answer))
+        return carry_out(self, calls, note)
+
+    def _profile_deletion(self, distinct_ids: Sequence[str]) -> HttpRequest:
+        """`POST /engage#profile-delete` (https://docs.mixpanel.com/reference/delete-profile):
+        `$token`, `$distinct_id`, `$delete` (its value ignored) and `$ignore_alias` false, so
+        an id that is an alias deletes the profile it stands for."""
+        updates = [
+            {"$token": self._token, "$distinct_id": d, "$delete": "", "$ignore_alias": False}
+            for d in distinct_ids
+        ]
+        return HttpRequest(
+            "POST", self.url("/engage?verbose=1"), json_headers(), json_bytes(updates)
+        )
+
+    def _gdpr_deletion(self, distinct_ids: Sequence[str]) -> HttpRequest:
+        """Create Deletion, GDPR API v3 (https://docs.mixpanel.com/reference/gdpr-api):
+        `POST /api/app/data-deletions/v3.0/?token=<project token>` with the GDPR OAuth token
+        as Bearer and `{"distinct_ids": [...], "compliance_type": "GDPR"}` (up to 2000 ids)."""
+        headers = json_headers(authorization=f"Bearer {self._gdpr_token}")
+        body = json_bytes({"distinct_ids": list(distinct_ids), "compliance_type": "GDPR"})
+        url = f"{self.app_url}{GDPR_DELETIONS_PATH}?{urlencode({'token': self._token})}"
+        return HttpRequest("POST", url, headers, body)
 
     def build(self, messages: Sequence[WireMessage]) -> Prepared:
         """Profile updates first (identify before track), then events, each in sized batches."""
@@ -205,6 +285,23 @@ class Mixpanel(HttpDestination):
         if ip:
             update["$ip"] = ip
         return update
+
+
+def _engage_answer(response: HttpResponse) -> PrivacyAnswer:
+    """/engage answers 200 with `status` 0 and an `error` when it refused the updates."""
+    data = response_json(response)
+    if isinstance(data, dict) and data.get("status") == 0:
+        return PrivacyAnswer("failed", f"Mixpanel: {data.get('error')}")
+    return PrivacyAnswer("done", f"Mixpanel /engage HTTP {response.status}")
+
+
+def _gdpr_answer(response: HttpResponse) -> PrivacyAnswer:
+    """The GDPR API names the deletion task it created (`results.task_id`)."""
+    data = response_json(response)
+    results = data.get("results") if isinstance(data, dict) else None
+    task = results.get("task_id") if isinstance(results, dict) else None
+    suffix = f", task {task}" if task is not None else ""
+    return PrivacyAnswer("done", f"Mixpanel GDPR API HTTP {response.status}{suffix}")
 
 
 def _distinct_id(message: WireMessage) -> str:

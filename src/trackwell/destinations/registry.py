@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from importlib import import_module
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.messages import MESSAGE_TYPES
 from trackwell.destinations.common import MissingCredentialsError
+from trackwell.destinations.common import env_var as env_var
 
 if TYPE_CHECKING:
     from trackwell.destinations.base import Destination, DestinationSettings
@@ -70,14 +70,27 @@ _KINDS = {
     ),
     # `operations`: send deletes, suppression and devices as semantic events (the default only
     # for Customer.io Data Pipelines' hosts, the one Segment-compatible API that performs them).
-    "segment": _Kind(frozenset(["base_url", "operations"]), ("write_key",)),
+    # `privacy`: how erase, suppress and unsuppress reach it ("semantic" or "regulations", the
+    # latter with the optional Public API token TRACKWELL_<NAME>_REGULATIONS_TOKEN).
+    "segment": _Kind(
+        frozenset(["base_url", "operations", "privacy", "regulations_url"]),
+        ("write_key", "regulations_token"),
+    ),
+    # `gdpr_token` (optional): the GDPR API's OAuth token, so an erase deletes events too.
     "mixpanel": _Kind(
         frozenset(["base_url", "region", "project_id"]),
-        ("project_token", "api_secret", "service_account_username", "service_account_secret"),
+        (
+            "project_token",
+            "api_secret",
+            "service_account_username",
+            "service_account_secret",
+            "gdpr_token",
+        ),
         ("project_id",),
     ),
+    # `secret_key` (optional): the User Privacy API's, so an erase reaches Amplitude.
     "amplitude": _Kind(
-        frozenset(["base_url", "region", "group_type", "min_id_length"]), ("api_key",)
+        frozenset(["base_url", "region", "group_type", "min_id_length"]), ("api_key", "secret_key")
     ),
     # A webhook URL often carries a token in its path, so the environment may hold it instead.
     "webhook": _Kind(frozenset(["url", "max_body_bytes"]), ("secret",), ("url",)),
@@ -88,15 +101,21 @@ SECRET_KEYS = frozenset(
     + ["password", "token", "key", "secret_key", "auth", "authorization", "headers"]
 )
 _STRINGS = frozenset(
-    ["base_url", "region", "api", "mode", "object_type_id", "project_id", "group_type", "url"]
+    [
+        "base_url",
+        "region",
+        "api",
+        "mode",
+        "object_type_id",
+        "project_id",
+        "group_type",
+        "url",
+        "privacy",
+        "regulations_url",
+    ]
 )
 _INTEGERS = frozenset(["batch_size", "min_id_length", "max_body_bytes"])
 _BOOLEANS = frozenset(["operations"])
-
-
-def env_var(name: str, key: str) -> str:
-    """The environment variable for one setting of a destination: `TRACKWELL_<NAME>_<KEY>`."""
-    return f"TRACKWELL_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_{key.upper()}"
 
 
 def from_settings(

@@ -1,4 +1,9 @@
-"""Webhook: Segment-spec batches POSTed as JSON to any URL, signed with HMAC-SHA256."""
+"""Webhook: Segment-spec batches POSTed as JSON to any URL, signed with HMAC-SHA256.
+
+Privacy requests reach the same URL, signed the same way, as one JSON object (documented in
+README.md, "Privacy requests at the tools"): `{"type": "privacy", "action": "erase" | "suppress"
+| "unsuppress", "requestId"?, "userIds", "anonymousIds", "emails", "sentAt"}`. A receiver tells
+them from deliveries by `type` (a delivery's body has `batch`)."""
 
 from __future__ import annotations
 
@@ -9,18 +14,26 @@ from typing import Any, Unpack
 
 from trackwell.core.messages import WireMessage, format_time
 from trackwell.core.operations import OPERATIONS
+from trackwell.core.privacy import RequestKind, Subject
 
 # Receivers verify with `verify_signature`, importable from here as documented.
 from trackwell.core.signing import sign as sign
 from trackwell.core.signing import signature_headers
 from trackwell.core.signing import verify_signature as verify_signature
-from trackwell.destinations.base import DestinationSettings, Prepared, SettingKeywords
+from trackwell.destinations.base import (
+    DestinationSettings,
+    Prepared,
+    PrivacyAnswer,
+    SettingKeywords,
+)
 from trackwell.destinations.common import (
     HttpDestination,
+    json_bytes,
     json_headers,
     required,
 )
 from trackwell.destinations.http import HttpRequest
+from trackwell.destinations.privacy import PrivacyCall, carry_out, people
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 
@@ -75,6 +88,23 @@ class Webhook(HttpDestination):
             tail=b',"sentAt":"' + sent_at + b'"}',
         )
         return prepared
+
+    def privacy(
+        self, kind: RequestKind, subject: Subject, *, request_id: str | None = None
+    ) -> PrivacyAnswer:
+        """One signed POST naming every identifier of the person; the receiver acts on it, and
+        its 2xx is done (retried and failed as deliveries are)."""
+        body: dict[str, Any] = {"type": "privacy", "action": kind}
+        if request_id is not None:
+            body["requestId"] = request_id  # the same on every retry: receivers de-duplicate
+        body.update(
+            userIds=list(subject.user_ids),
+            anonymousIds=list(subject.anonymous_ids),
+            emails=list(subject.emails),
+            sentAt=format_time(datetime.now(UTC)),
+        )
+        call = PrivacyCall(self._request(json_bytes(body)))
+        return carry_out(self, [call], f"{kind} for {people(len(subject))} sent to the webhook")
 
     def _request(self, body: bytes) -> HttpRequest:
         headers = json_headers(**self._headers)

@@ -21,6 +21,7 @@ from trackwell.core.messages import (
     normalise,
 )
 from trackwell.core.operations import CIO_ID_TYPE
+from trackwell.core.privacy import MarkKind
 from trackwell.core.violations import Verdict, Violation
 from trackwell.pipeline.blocked import blocked_input
 from trackwell.quality.check import check_message
@@ -30,13 +31,16 @@ from trackwell.store.base import Checked, LogWriter
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """What became of one message: its verdict, violations, and whether it was a duplicate."""
+    """What became of one message: its verdict, violations, whether it was a duplicate, and
+    whether it was dropped because its person was erased or is suppressed (acknowledged, not
+    stored: `seq` is None)."""
 
     message_id: str
     verdict: Verdict
     violations: tuple[Violation, ...]
     duplicate: bool = False
     seq: int | None = None
+    dropped: MarkKind | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (the gateway's per-message response)."""
@@ -136,6 +140,7 @@ def store_checked(store: LogWriter, checked: Sequence[Checked]) -> list[Accepted
             (*c.violations, *w.identity),
             w.duplicate,
             w.seq,
+            w.dropped,
         )
         for c, w in zip(checked, written, strict=True)
     ]

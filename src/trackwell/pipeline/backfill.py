@@ -8,6 +8,11 @@ by a destination in capture mode was never sent, so the checkpoint never passes 
 (with credentials) sends it. Records without
 a messageId get one derived from their content, so even a fresh re-run is deduplicated by the
 destination's own id field.
+
+Each batch is screened against the store's privacy marks before it is sent (`privacy=`): a
+record of a person who was erased or is suppressed is withheld — counted per reason, listed by
+line in the errors file, never sent — and the checkpoint passes it, as it passes a refusal.
+Without a store to screen through, the report says that no marks were checked.
 """
 
 from __future__ import annotations
@@ -15,19 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from trackwell.core.messages import MessageError, from_json, normalise, to_json
+from trackwell.core.privacy import MarkKind
 from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
 from trackwell.io.backfill_files import Row, read_rows
 from trackwell.pipeline.retry import RetryPolicy
 from trackwell.quality.check import check_message
 from trackwell.quality.compiled import CompiledPlan
+from trackwell.store.base import Privacy
 
 DEFAULT_MAX_AGE = timedelta(days=395)
 CAMPAIGN_WINDOW = timedelta(hours=72)
@@ -73,6 +80,16 @@ class BackfillReport:
     errors_file: str | None = None
     dry_run: bool = False
     reasons: dict[str, int] = field(default_factory=dict)
+    # Not sent because the person was erased or is suppressed, per mark.
+    withheld: dict[str, int] = field(default_factory=dict)
+    privacy_checked: bool = False  # whether batches were screened against a store's marks
+
+
+# Why a record was withheld, as the errors file says it (never the person's identifiers).
+WITHHELD_REASONS: dict[MarkKind, str] = {
+    "erased": "the person was erased: never sent again",
+    "suppressed": "the person is suppressed: nothing new is sent for them",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +142,18 @@ def run_backfill(
     options: BackfillOptions,
     progress: Progress | None = None,
     now: datetime | None = None,
+    *,
+    privacy: Privacy | None = None,
 ) -> BackfillReport:
-    """Backfill `file` into `destination`; resumable, idempotent, rate-limited."""
+    """Backfill `file` into `destination`; resumable, idempotent, rate-limited; each batch
+    screened through `privacy` (the store's marks) when given."""
     started = time.monotonic()
     received = now or datetime.now(UTC)
     state = checkpoint_path(file, destination.name, options.state_dir)
     checkpoint = _load_checkpoint(state, file, destination.name, options.restart)
-    report = BackfillReport(resumed_from=checkpoint.line, dry_run=options.dry_run)
+    report = BackfillReport(
+        resumed_from=checkpoint.line, dry_run=options.dry_run, privacy_checked=privacy is not None
+    )
     errors = state.with_suffix(".errors.jsonl")
     if not options.dry_run:
         state.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +180,14 @@ def run_backfill(
                     report.recent += 1
                 batch.append((row.line, message))
             if len(batch) >= options.batch_size:
-                _send(batch, destination, limiter, report, error_log, options)
+                _send(
+                    _screened(batch, privacy, report, error_log),
+                    destination,
+                    limiter,
+                    report,
+                    error_log,
+                    options,
+                )
                 _advance(checkpoint, batch[-1][0], report, state, options)
                 batch = []
                 if progress:
@@ -166,7 +195,14 @@ def run_backfill(
             elif message is None and not batch:
                 _advance(checkpoint, row.line, report, state, options)
         if batch:
-            _send(batch, destination, limiter, report, error_log, options)
+            _send(
+                _screened(batch, privacy, report, error_log),
+                destination,
+                limiter,
+                report,
+                error_log,
+                options,
+            )
         # Every line has been handled, refused ones after the last batch included.
         _advance(checkpoint, last_line, report, state, options)
         checkpoint.finished = report.captured == 0
@@ -216,6 +252,28 @@ def _prepare(
 
 def _action_time(message: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(message["timestamp"]))
+
+
+def _screened(
+    batch: list[tuple[int, dict[str, Any]]],
+    privacy: Privacy | None,
+    report: BackfillReport,
+    error_log: Any,
+) -> list[tuple[int, dict[str, Any]]]:
+    """The batch without the records of erased or suppressed people (counted and logged)."""
+    if privacy is None:
+        return batch
+    marks: Sequence[MarkKind | None] = privacy.screen([message for _, message in batch])
+    kept = []
+    for (line, message), mark in zip(batch, marks, strict=True):
+        if mark is None:
+            kept.append((line, message))
+            continue
+        report.withheld[mark] = report.withheld.get(mark, 0) + 1
+        error_log.write(
+            json.dumps({"line": line, "code": mark, "reason": WITHHELD_REASONS[mark]}) + "\n"
+        )
+    return kept
 
 
 def _send(

@@ -235,7 +235,8 @@ class PrivacyWorker:
 
     def _ask(self, destination: Destination, job: PrivacyJob) -> PrivacyAnswer:
         try:
-            return destination.privacy(job.kind, job.subject)
+            # The request id is the same on every retry, so a tool that takes one de-duplicates.
+            return destination.privacy(job.kind, job.subject, request_id=job.request_id)
         except Exception as exc:  # a bug in one tool's call must not stop the others
             self._report(destination.name, exc)
             return PrivacyAnswer("retry", f"destination error: {type(exc).__name__}")

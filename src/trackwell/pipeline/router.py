@@ -12,6 +12,13 @@ instead of a batch of every new message each poll. The first answer that shows t
 closes it, and the retries that their own backoff would still hold for minutes are pulled
 forward, spread over `resume_window` seconds, so a recovered tool gets its backlog — and the
 messages waiting behind it — within seconds rather than when each backoff runs out.
+
+Privacy comes first. Each pass of a worker hands its destination's due privacy jobs (erase,
+suppress, unsuppress) to the tool before any delivery (`pipeline/privacy.py`), and every claimed
+batch is screened against the store's marks before it is sent: a message whose person was
+erased or is suppressed is withheld — settled `dead` with the reason, never sent, never counted
+as delivered. That covers a batch claimed just before an erase and a router that was down
+during one; new messages of such a person are dropped at the edge and never queued.
 """
 
 from __future__ import annotations
@@ -21,19 +28,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal, Protocol
 
 from trackwell.core.messages import parse_time
 from trackwell.core.outcomes import Outcome
+from trackwell.core.privacy import MarkKind
 from trackwell.core.ratelimit import TokenBucket
 from trackwell.destinations.base import Destination
+from trackwell.pipeline.privacy import PrivacyWorker
 from trackwell.pipeline.retry import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
     DEFAULT_MAX_ATTEMPTS,
     RetryPolicy,
 )
-from trackwell.store.base import Delivery, DeliveryResult, Queues, StoreError
+from trackwell.store.base import Delivery, DeliveryResult, Privacy, Queues, StoreError
 
 log = logging.getLogger("trackwell.router")
 
@@ -45,6 +54,15 @@ PROBE_BASE_SECONDS = 0.5
 PROBE_CAP_SECONDS = 5.0
 # Once it answers again, the retries backed off for later are spread over this window.
 RESUME_WINDOW_SECONDS = 5.0
+# What a withheld message is settled with: `dead` (no new outcome kind), with the reason.
+WITHHELD: Final[dict[MarkKind, str]] = {
+    "erased": "withheld: the person was erased",
+    "suppressed": "withheld: the person is suppressed",
+}
+
+
+class RoutedStore(Queues, Privacy, Protocol):
+    """What the router needs of a store: the delivery queues, and the privacy marks and jobs."""
 
 
 @dataclass
@@ -55,6 +73,8 @@ class DestinationCounters:
     captured: int = 0  # recorded in capture mode, never sent
     retried: int = 0
     dead: int = 0
+    withheld: int = 0  # not sent: the person was erased or is suppressed (settled dead)
+    privacy_jobs: int = 0  # privacy requests handed to the tool
     batches: int = 0
     # Seconds from receivedAt to acknowledgement of recently delivered messages.
     latencies: list[float] = field(default_factory=list)
@@ -137,7 +157,7 @@ class Router:
 
     def __init__(
         self,
-        store: Queues,
+        store: RoutedStore,
         destinations: Sequence[Destination],
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -167,6 +187,14 @@ class Router:
         self.circuits = {name: Circuit() for name in self.destinations}
         self.counters = {name: DestinationCounters() for name in self.destinations}
         self._limiters = {d.name: TokenBucket(d.rate_limit) for d in destinations}
+        # Privacy requests are retried like deliveries, with the same policy.
+        self.privacy = PrivacyWorker(
+            store,
+            destinations,
+            policy=RetryPolicy(max_attempts, backoff_base, backoff_cap),
+            clock=clock,
+            on_error=self._report,
+        )
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -245,6 +273,15 @@ class Router:
         """
         destination = self.destinations[name]
         counters = self.counters[name]
+        # An erase reaches the tool before anything else does; its jobs keep their own
+        # schedule, so a pause or an open circuit below does not hold them.
+        jobs = self.privacy.run_once(name)
+        counters.privacy_jobs += jobs
+        return jobs + self._deliver_once(name, destination, counters, paced)
+
+    def _deliver_once(
+        self, name: str, destination: Destination, counters: DestinationCounters, paced: bool
+    ) -> int:
         now = self.clock()
         waiting = counters.paused_until - time.monotonic()
         if waiting > 0:
@@ -263,17 +300,30 @@ class Router:
             # retry is due, the oldest one is brought forward for it (not spending an attempt).
             pulled = frozenset(self.store.pull_forward(name, int(now * 1000), window_ms=0, limit=1))
         size = 1 if circuit.open else destination.batch_size
-        batch = self.store.claim(name, size, int(now * 1000))
-        if not batch:
+        claimed = self.store.claim(name, size, int(now * 1000))
+        if not claimed:
             return 0
-        pause = self._limiters[name].delay(len(batch))
-        if pause > 0:
-            self._stop.wait(pause)
-        try:
-            outcomes = destination.deliver([d.message for d in batch])
-        except Exception as exc:  # a bug in a mapping must not kill the worker or lose messages
-            self._report(name, exc)
-            outcomes = [Outcome("retry", f"destination error: {type(exc).__name__}")] * len(batch)
+        # Screened after the claim, just before sending: an erase or a suppression that came
+        # while the batch was claimed (or while this router was down) is seen here.
+        marks = self.store.screen([d.message for d in claimed])
+        batch = [d for d, mark in zip(claimed, marks, strict=True) if mark is None]
+        withheld = [
+            DeliveryResult(d.seq, "dead", error=WITHHELD[mark])
+            for d, mark in zip(claimed, marks, strict=True)
+            if mark is not None
+        ]
+        outcomes: list[Outcome] = []
+        if batch:
+            pause = self._limiters[name].delay(len(batch))
+            if pause > 0:
+                self._stop.wait(pause)
+            try:
+                outcomes = destination.deliver([d.message for d in batch])
+            except Exception as exc:  # a bug in a mapping must not kill the worker or lose messages
+                self._report(name, exc)
+                outcomes = [Outcome("retry", f"destination error: {type(exc).__name__}")] * len(
+                    batch
+                )
         now = self.clock()
         results = results_for(
             batch,
@@ -284,10 +334,11 @@ class Router:
             backoff_cap=self.backoff_cap,
             uncounted=pulled,
         )
-        self.store.ack(name, results, int(now * 1000))
+        self.store.ack(name, [*results, *withheld], int(now * 1000))
+        counters.withheld += len(withheld)
         self._count(counters, batch, results, outcomes, now)
         self._trip(name, circuit, outcomes, now)
-        return len(batch)
+        return len(claimed)
 
     def _trip(self, name: str, circuit: Circuit, outcomes: Sequence[Outcome], now: float) -> None:
         """Open the circuit on a batch that only failed; close it on one the tool answered."""

@@ -346,3 +346,15 @@ def settle_job(
         " identifiers = NULL WHERE request_id = ? AND destination = ? AND status = 'pending'",
         (status, 1 if status in SENT else 0, detail, now_ms, request_id, destination),
     )
+
+
+def erase_forgotten(conn: Conn, request_id: str) -> bool:
+    """Whether `request_id` is an erase none of whose jobs still holds the identifiers."""
+    kind = conn.execute("SELECT kind FROM privacy_requests WHERE id = ?", (request_id,)).fetchone()
+    if kind is None or kind[0] != "erase":
+        return False
+    held = conn.execute(
+        "SELECT count(*) FROM privacy_jobs WHERE request_id = ? AND identifiers IS NOT NULL",
+        (request_id,),
+    ).fetchone()[0]
+    return int(held) == 0
