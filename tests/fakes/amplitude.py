@@ -1,21 +1,25 @@
-"""Fake Amplitude HTTP V2 API (`/2/httpapi`).
+"""Fake Amplitude HTTP V2 API (`/2/httpapi`) and User Privacy API (`/api/2/deletions/users`).
 
 Requests are checked against `schemas/amplitude-http-v2.json`, written from Amplitude's HTTP V2
 reference: an undocumented event key, a wrong type or a missing id is named in
-`events_with_invalid_fields` / `events_with_missing_fields` as Amplitude does."""
+`events_with_invalid_fields` / `events_with_missing_fields` as Amplitude does. Deletion requests
+are checked against `schemas/amplitude-user-privacy.json`."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes.schema import violation
-from tests.fakes.server import FakeServer, Received, Reply
+from tests.fakes.server import FakeServer, Received, Reply, basic_credentials
 
 MAX_EVENTS = 2000
 MAX_REQUEST_BYTES = 1_000_000
 DEFAULT_MIN_ID_LENGTH = 5
 API = "amplitude-http-v2"
+PRIVACY_API = "amplitude-user-privacy"
+DELETIONS = "/api/2/deletions/users"
 
 
 class FakeAmplitude(FakeServer):
@@ -23,15 +27,26 @@ class FakeAmplitude(FakeServer):
     events de-duplicated by insert_id."""
 
     def __init__(
-        self, api_key: str = "amp-key-1", *, max_body_bytes: int = MAX_REQUEST_BYTES
+        self,
+        api_key: str = "amp-key-1",
+        *,
+        secret_key: str = "amp-secret-1",
+        max_body_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         super().__init__()
-        self.api_key = api_key
+        self.api_key, self.secret_key = api_key, secret_key
         self.max_body_bytes = max_body_bytes  # lower it to exercise splitting on 413
         self.events: list[dict[str, Any]] = []  # accepted once each
+        self.deletion_jobs: list[dict[str, Any]] = []  # deletion request bodies, as accepted
+
+    def holds(self, user_id: str) -> bool:
+        """Whether any event of this user id is still stored."""
+        return any(event.get("user_id") == user_id for event in self.events)
 
     def handle(self, request: Received) -> Reply:
-        """POST /2/httpapi."""
+        """POST /2/httpapi and POST /api/2/deletions/users."""
+        if request.method == "POST" and request.path == DELETIONS:
+            return self._deletion(request)
         if request.method != "POST" or request.path != "/2/httpapi":
             return Reply(404, {"code": 404, "error": "not found"})
         if len(request.body) > self.max_body_bytes:
@@ -86,6 +101,34 @@ class FakeAmplitude(FakeServer):
             "payload_size_bytes": len(request.body),
             "server_upload_time": int(time.time() * 1000),
         })  # fmt: skip
+
+    def _deletion(self, request: Received) -> Reply:
+        """A deletion job for the user ids: Basic auth with the API key and the secret key."""
+        if basic_credentials(request.headers) != (self.api_key, self.secret_key):
+            return Reply(401, {"error": "Invalid API key or secret key"})
+        try:
+            body = request.json()
+        except ValueError:
+            return Reply(400, {"error": "Invalid JSON request body"})
+        if (wrong := violation(PRIVACY_API, "deletion", body)) is not None:
+            return Reply(400, {"error": f"Invalid request: {wrong}"})
+        user_ids = body.get("user_ids", [])
+        unknown = [u for u in user_ids if not self.holds(u)]
+        if unknown and not body.get("ignore_invalid_ids"):
+            return Reply(400, {"error": f"Invalid user ids: {len(unknown)} not found"})
+        # Amplitude deletes "all events and user properties" of each id when the job runs.
+        self.events = [e for e in self.events if e.get("user_id") not in set(user_ids)]
+        self.deletion_jobs.append(body)
+        day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+        return Reply(200, [{
+            "day": day,
+            "status": "staging",
+            "amplitude_ids": [
+                {"amplitude_id": 1000 + i, "requester": body.get("requester"),
+                 "requested_on_day": datetime.now(UTC).date().isoformat()}
+                for i, _ in enumerate(user_ids)
+            ],
+        }])  # fmt: skip
 
 
 def check_event(

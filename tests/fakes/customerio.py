@@ -165,6 +165,8 @@ class FakeCustomerIO(FakeServer):
             return "id attribute cannot be an empty string"
         if len(person.encode()) > MAX_ID_BYTES:
             return f"id cannot be longer than {MAX_ID_BYTES} bytes"
+        if person in self.suppressed:
+            return None  # "any future API calls ... referencing the specified ID are ignored"
         attributes = dict(attributes)
         timestamp = attributes.pop("_timestamp", timestamp)  # v1 in the body, v2 beside it
         if error := check_attributes(attributes):
@@ -190,6 +192,8 @@ class FakeCustomerIO(FakeServer):
             return "anonymous_id must be a string"
         if person is not None and len(person.encode()) > MAX_ID_BYTES:
             return f"id cannot be longer than {MAX_ID_BYTES} bytes"
+        if person is not None and person in self.suppressed:
+            return None  # a suppressed identifier's calls are ignored
         key = body.get("id")
         if key is None or self.first_time(f"event:{key}"):
             self.events.append({**body, "person": person, "anonymous_id": anonymous_id})
@@ -204,12 +208,18 @@ class FakeCustomerIO(FakeServer):
         return None
 
     def _person_action(self, person: str, action: str) -> str | None:
-        """delete, suppress (delete and keep out) or unsuppress a person."""
+        """delete, suppress (delete and keep out) or unsuppress a person.
+
+        Deleting removes "them, and all of their information" (the reference's words): the
+        profile, devices, and the events on their profile, anonymous ones merged into it too."""
         if not person:
             return "identifier cannot be empty"
         if action in ("delete", "suppress"):
+            gone = {id(event) for event in self.activity(person)}
+            self.events = [event for event in self.events if id(event) not in gone]
             self.people.pop(person, None)
             self.devices.pop(person, None)
+            self.updated_at.pop(person, None)
             self.deleted.append(person)
         if action == "suppress":
             self.suppressed.add(person)

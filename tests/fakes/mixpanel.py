@@ -1,19 +1,25 @@
-"""Fake Mixpanel ingestion: `/import` (strict mode, partial success) and `/engage` profile updates.
+"""Fake Mixpanel ingestion: `/import` (strict mode, partial success) and `/engage` profile updates
+and deletions; and the GDPR API's Create Deletion.
 
-Requests are checked against `schemas/mixpanel-ingestion.json`, written from Mixpanel's published
-Ingestion API reference: an event or profile update with an undocumented field, a missing
-required one or a wrong type is refused in Mixpanel's own answer format."""
+Requests are checked against `schemas/mixpanel-ingestion.json` and `schemas/mixpanel-gdpr.json`,
+written from Mixpanel's published Ingestion and GDPR API references: an event or profile update
+with an undocumented field, a missing required one or a wrong type is refused in Mixpanel's own
+answer format."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply, basic_credentials, json_size
+
+GDPR_API = "mixpanel-gdpr"
+GDPR_DELETIONS = "/api/app/data-deletions/v3.0/"
 
 MAX_EVENTS = 2000
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -48,19 +54,32 @@ class FakeMixpanel(FakeServer):
         api_secret: str = "secret-1",
         service_account: tuple[str, str] = ("sa-user", "sa-secret"),
         project_id: str = "4242",
+        gdpr_token: str = "gdpr-oauth-1",
     ) -> None:
         super().__init__()
         self.project_token, self.api_secret = project_token, api_secret
         self.service_account, self.project_id = service_account, project_id
+        self.gdpr_token = gdpr_token
         self.events: list[dict[str, Any]] = []  # accepted once each
         self.profiles: dict[str, dict[str, Any]] = {}
+        self.profiles_deleted: list[str] = []  # distinct_ids, as /engage's $delete named them
+        # GDPR deletion tasks as created: {"task_id", "distinct_ids", "compliance_type"}.
+        self.deletion_tasks: list[dict[str, Any]] = []
+
+    def holds(self, distinct_id: str) -> bool:
+        """Whether any event or profile of this distinct_id (or device id) is still stored."""
+        return distinct_id in self.profiles or any(
+            _names(event.get("properties") or {}, {distinct_id}) for event in self.events
+        )
 
     def handle(self, request: Received) -> Reply:
-        """POST /import and POST /engage."""
+        """POST /import, POST /engage, POST /api/app/data-deletions/v3.0/."""
         if request.method == "POST" and request.path == "/import":
             return self._import(request)
         if request.method == "POST" and request.path == "/engage":
             return self._engage(request)
+        if request.method == "POST" and request.path == GDPR_DELETIONS:
+            return self._gdpr_deletion(request)
         return Reply(404, {"error": "not found", "status": 0})
 
     def _import(self, request: Received) -> Reply:
@@ -144,7 +163,47 @@ class FakeMixpanel(FakeServer):
         for update in updates:
             if "$set" in update:
                 self.profiles.setdefault(update["$distinct_id"], {}).update(update["$set"])
+            elif "$delete" in update:
+                # The profile goes, with all its properties; its events stay (only the GDPR
+                # API deletes events).
+                self.profiles.pop(update["$distinct_id"], None)
+                self.profiles_deleted.append(update["$distinct_id"])
         return Reply(200, {"error": None, "status": 1})
+
+    def _gdpr_deletion(self, request: Received) -> Reply:
+        """Create Deletion: the project token in the query, the GDPR OAuth token as Bearer."""
+        if request.headers.get("authorization") != f"Bearer {self.gdpr_token}":
+            return Reply(401, {"status": "error", "error": "Invalid OAuth token"})
+        if request.query.get("token") != self.project_token:
+            return Reply(400, {"status": "error", "error": "token is invalid or missing"})
+        try:
+            body = request.json()
+        except ValueError:
+            return Reply(400, {"status": "error", "error": "invalid JSON"})
+        if (wrong := violation(GDPR_API, "create_deletion", body)) is not None:
+            return Reply(400, {"status": "error", "error": str(wrong)})
+        ids = set(body["distinct_ids"])
+        # The task deletes "all data, including events and user profile data" (done at once here).
+        self.events = [e for e in self.events if not _names(e.get("properties") or {}, ids)]
+        for distinct_id in ids:
+            self.profiles.pop(distinct_id, None)
+        task = {
+            "task_id": str(uuid.uuid4()),
+            "distinct_ids": body["distinct_ids"],
+            "compliance_type": body.get("compliance_type", "GDPR"),
+        }
+        self.deletion_tasks.append(task)
+        return Reply(200, {"status": "ok", "results": {"task_id": task["task_id"]}})
+
+
+def _names(properties: dict[str, Any], ids: set[str]) -> bool:
+    """Whether an event's properties name one of `ids` (as distinct_id, $user_id or, written
+    `$device:<id>`, its device id)."""
+    device = properties.get("$device_id")
+    named = {properties.get("distinct_id"), properties.get("$user_id")}
+    if device is not None:
+        named.add(f"$device:{device}")
+    return bool(named & ids)
 
 
 def check_event(event: Any) -> tuple[str, str] | None:

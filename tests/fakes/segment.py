@@ -1,10 +1,12 @@
-"""Fake Segment HTTP tracking API (`/v1/batch`), strict mode included.
+"""Fake Segment HTTP tracking API (`/v1/batch`), strict mode included, and the Public API's
+Create Workspace Regulation (`/regulations`).
 
 Requests are checked against `schemas/segment-tracking.json`, written from Segment's HTTP
-Tracking API reference and the Spec's common fields."""
+Tracking API reference and the Spec's common fields, and `schemas/segment-public-api.json`."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from tests.fakes.schema import violation
@@ -14,6 +16,15 @@ MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 API = "segment-tracking"
+PUBLIC_API = "segment-public-api"
+# Regulations that delete what was collected, and those that keep the user's new data out.
+DELETING = (
+    "SUPPRESS_WITH_DELETE",
+    "SUPPRESS_WITH_DELETE_INTERNAL",
+    "DELETE_ONLY",
+    "DELETE_INTERNAL",
+)
+SUPPRESSING = ("SUPPRESS_WITH_DELETE", "SUPPRESS_WITH_DELETE_INTERNAL", "SUPPRESS_ONLY")
 
 
 class FakeSegment(FakeServer):
@@ -22,14 +33,23 @@ class FakeSegment(FakeServer):
     Without `X-Strict-Mode: 1` every error is answered 200 and the bad data silently dropped,
     as Segment documents; with it, 400 and 401 are real."""
 
-    def __init__(self, write_key: str = "wk-1") -> None:
+    def __init__(self, write_key: str = "wk-1", *, public_api_token: str = "sgp-1") -> None:
         super().__init__()
-        self.write_key = write_key
+        self.write_key, self.public_api_token = write_key, public_api_token
         self.messages: list[dict[str, Any]] = []  # accepted once each
         self.batches: list[dict[str, Any]] = []  # accepted request bodies, as sent
+        self.regulations: list[dict[str, Any]] = []  # accepted bodies, with their "regulateId"
+        self.suppressed: set[str] = set()  # userIds whose new messages are dropped
+        self._regulate_ids = itertools.count(1)
+
+    def holds(self, user_id: str) -> bool:
+        """Whether any message of this userId is still stored."""
+        return any(message.get("userId") == user_id for message in self.messages)
 
     def handle(self, request: Received) -> Reply:
-        """POST /v1/batch."""
+        """POST /v1/batch and POST /regulations."""
+        if request.method == "POST" and request.path == "/regulations":
+            return self._regulation(request)
         strict = request.headers.get("x-strict-mode") == "1"
         if request.method != "POST" or request.path != "/v1/batch":
             return Reply(404, {"success": False, "message": "not found", "code": "not_found"})
@@ -57,15 +77,44 @@ class FakeSegment(FakeServer):
         bad = {index for index, _ in problems}
         self.batches.append(body)
         for index, message in enumerate(batch):
+            if isinstance(message, dict) and message.get("userId") in self.suppressed:
+                continue  # a suppressed user's data is dropped on arrival
             if index not in bad and self.first_time(str(message.get("messageId"))):
                 self.messages.append(message)
         return Reply(200, {"success": True})
+
+    def _regulation(self, request: Received) -> Reply:
+        """Create Workspace Regulation; errors in the Public API's `errors` list."""
+        if request.headers.get("authorization") != f"Bearer {self.public_api_token}":
+            return _public_error(401, "unauthorized", "invalid or missing token")
+        try:
+            body = request.json()
+        except ValueError:
+            return _public_error(400, "bad-request", "invalid JSON")
+        if (wrong := violation(PUBLIC_API, "create_workspace_regulation", body)) is not None:
+            return _public_error(422, "validation", str(wrong))
+        kind, ids = body["regulationType"], set(body["subjectIds"])
+        if body["subjectType"] == "USER_ID":
+            if kind in DELETING:
+                self.messages = [m for m in self.messages if m.get("userId") not in ids]
+            if kind in SUPPRESSING:
+                self.suppressed |= ids
+            elif kind == "UNSUPPRESS":
+                self.suppressed -= ids
+        regulate_id = f"reg{next(self._regulate_ids):04d}"
+        self.regulations.append({**body, "regulateId": regulate_id})
+        return Reply(200, {"data": {"regulateId": regulate_id}})
 
     @staticmethod
     def _fail(strict: bool, status: int, message: str, code: str) -> Reply:
         if not strict:
             return Reply(200, {"success": True})  # Segment's default: errors are swallowed
         return Reply(status, {"success": False, "message": message, "code": code})
+
+
+def _public_error(status: int, kind: str, message: str) -> Reply:
+    """An error in the Public API's format."""
+    return Reply(status, {"errors": [{"type": kind, "message": message}]})
 
 
 def check_message(message: Any) -> str | None:

@@ -1,4 +1,5 @@
-"""Fake webhook receiver: checks the HMAC-SHA256 signature the way a team's endpoint would."""
+"""Fake webhook receiver: checks the HMAC-SHA256 signature the way a team's endpoint would, and
+acts on privacy requests as README.md documents them (`schemas/trackwell-webhook.json`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hmac
 import time
 from typing import Any
 
+from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply
 
 TOLERANCE_SECONDS = 300
@@ -23,6 +25,12 @@ class FakeWebhook(FakeServer):
         super().__init__()
         self.secret, self.path = secret, path
         self.messages: list[dict[str, Any]] = []  # accepted once each, by messageId
+        self.privacy_requests: list[dict[str, Any]] = []  # accepted once each, by requestId
+        self.suppressed: set[str] = set()  # user and anonymous ids whose messages are dropped
+
+    def holds(self, identifier: str) -> bool:
+        """Whether any message of this user or anonymous id is still kept."""
+        return any(identifier in (m.get("userId"), m.get("anonymousId")) for m in self.messages)
 
     def handle(self, request: Received) -> Reply:
         """POST to `path`."""
@@ -40,10 +48,36 @@ class FakeWebhook(FakeServer):
             body = request.json()
         except ValueError:
             return Reply(400, {"error": "invalid JSON"})
+        if isinstance(body, dict) and body.get("type") == "privacy":
+            return self._privacy(body)
         batch = body.get("batch") if isinstance(body, dict) else None
         if not isinstance(batch, list):
             return Reply(400, {"error": 'expected {"batch": [...]}'})
         for message in batch:
-            if isinstance(message, dict) and self.first_time(str(message.get("messageId"))):
+            if not isinstance(message, dict):
+                continue
+            if {message.get("userId"), message.get("anonymousId")} & self.suppressed:
+                continue
+            if self.first_time(str(message.get("messageId"))):
                 self.messages.append(message)
+        return Reply(200, {"ok": True})
+
+    def _privacy(self, body: dict[str, Any]) -> Reply:
+        """Erase drops the person's messages and keeps them out; suppress keeps them out;
+        unsuppress lets them in again. A repeated requestId is acknowledged, not redone."""
+        if (wrong := violation("trackwell-webhook", "privacy", body)) is not None:
+            return Reply(400, {"error": str(wrong)})
+        request_id = body.get("requestId")
+        if request_id is not None and not self.first_time(f"privacy:{request_id}"):
+            return Reply(200, {"ok": True, "duplicate": True})
+        ids = set(body["userIds"]) | set(body["anonymousIds"])
+        if body["action"] == "erase":
+            self.messages = [
+                m for m in self.messages if not {m.get("userId"), m.get("anonymousId")} & ids
+            ]
+        if body["action"] in ("erase", "suppress"):
+            self.suppressed |= ids
+        else:
+            self.suppressed -= ids
+        self.privacy_requests.append(body)
         return Reply(200, {"ok": True})

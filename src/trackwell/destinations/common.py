@@ -206,6 +206,12 @@ def tool_error(response: HttpResponse) -> str:
         for key in ("error", "message"):
             if data.get(key):
                 return str(data[key])
+        errors = data.get("errors")
+        if isinstance(errors, list):
+            # Segment's Public API: `{"errors": [{"type", "message"}]}`.
+            words = [str(e["message"]) for e in errors if isinstance(e, dict) and e.get("message")]
+            if words:
+                return "; ".join(words)
     return response.text()
 
 

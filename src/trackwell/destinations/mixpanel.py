@@ -59,7 +59,8 @@ APP_HOSTS = {
     "in": "https://in.mixpanel.com",
 }
 GDPR_DELETIONS_PATH = "/api/app/data-deletions/v3.0/"
-MAX_GDPR_IDS = 2000  # distinct_ids a deletion request may name
+# distinct_ids a deletion request may name: the reference says 2000 in one place, 1999 in another.
+MAX_GDPR_IDS = 1999
 # /import's documented limits: 2000 events and 10 MB (uncompressed) a request, 1 MB and 255
 # properties an event.
 MAX_EVENTS = 2000
@@ -157,10 +158,13 @@ class Mixpanel(HttpDestination):
             return PrivacyAnswer(
                 "not_supported", "Mixpanel knows people by user or anonymous id; none was given"
             )
-        calls = [PrivacyCall(self._profile_deletion(distinct_ids), _engage_answer)]
+        calls = [
+            PrivacyCall(self._profile_deletion(distinct_ids[i : i + MAX_EVENTS]), _engage_answer)
+            for i in range(0, len(distinct_ids), MAX_EVENTS)  # /engage takes 2000 updates a call
+        ]
         if self._gdpr_token is None:
             note = (
-                f"profiles deleted for {people(len(distinct_ids))}; their events stay in Mixpanel"
+                f"profiles only, for {people(len(distinct_ids))}: their events stay in Mixpanel"
                 f" (set {env_var(self.name, 'gdpr_token')} to delete them through the GDPR API)"
             )
         else:
@@ -185,7 +189,7 @@ class Mixpanel(HttpDestination):
     def _gdpr_deletion(self, distinct_ids: Sequence[str]) -> HttpRequest:
         """Create Deletion, GDPR API v3 (https://docs.mixpanel.com/reference/gdpr-api):
         `POST /api/app/data-deletions/v3.0/?token=<project token>` with the GDPR OAuth token
-        as Bearer and `{"distinct_ids": [...], "compliance_type": "GDPR"}` (up to 2000 ids)."""
+        as Bearer and `{"distinct_ids": [...], "compliance_type": "GDPR"}` (up to 1999 ids)."""
         headers = json_headers(authorization=f"Bearer {self._gdpr_token}")
         body = json_bytes({"distinct_ids": list(distinct_ids), "compliance_type": "GDPR"})
         url = f"{self.app_url}{GDPR_DELETIONS_PATH}?{urlencode({'token': self._token})}"
@@ -296,11 +300,17 @@ def _engage_answer(response: HttpResponse) -> PrivacyAnswer:
 
 
 def _gdpr_answer(response: HttpResponse) -> PrivacyAnswer:
-    """The GDPR API names the deletion task it created (`results.task_id`)."""
+    """The GDPR API names the deletion task it created: `results.task_id` in one example of
+    the reference, `results[].tracking_id` in another; either is reported."""
     data = response_json(response)
     results = data.get("results") if isinstance(data, dict) else None
-    task = results.get("task_id") if isinstance(results, dict) else None
-    suffix = f", task {task}" if task is not None else ""
+    entries = results if isinstance(results, list) else [results]
+    tasks = [
+        str(entry.get("task_id") or entry.get("tracking_id"))
+        for entry in entries
+        if isinstance(entry, dict) and (entry.get("task_id") or entry.get("tracking_id"))
+    ]
+    suffix = f", task {', '.join(tasks)}" if tasks else ""
     return PrivacyAnswer("done", f"Mixpanel GDPR API HTTP {response.status}{suffix}")
 
 
