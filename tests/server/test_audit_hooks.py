@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trackwell.cli import app
+from trackwell.cli.options import cli_actor
 from trackwell.store.sqlite import SQLiteStore
 
 from ..conftest import EXAMPLE_PLAN
@@ -63,11 +64,12 @@ def test_key_changes_are_audited_without_the_key(tmp_path: Path) -> None:
         entries = list(reversed(store.audit_entries()))
     finally:
         store.close()
-    assert [(e.actor, e.action, e.target) for e in entries] == [
-        ("cli", "key_added", "backend"),
-        ("cli", "key_rotated", "backend"),
-        ("cli", "key_revoked", "backend"),
+    assert [(e.action, e.target) for e in entries] == [
+        ("key_added", "backend"),
+        ("key_rotated", "backend"),
+        ("key_revoked", "backend"),
     ]
+    assert {e.actor for e in entries} == {cli_actor()}
     assert entries[0].detail["key"] == old and entries[2].detail["key"] == old
     assert entries[1].detail["retired"] == 1 and "old_keys_until" in entries[1].detail
     text = json.dumps([dict(e.detail) for e in entries])

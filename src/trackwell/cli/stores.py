@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackwell.cli.options import options
+from trackwell.cli.options import cli_actor, options
 from trackwell.cli.output import fail
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def existing_store(url: str | None) -> Store:
 
 
 def audit(action: str, target: str, detail: dict[str, Any]) -> None:
-    """Append an admin action of the CLI (actor `cli`) to the configured store's audit log; a
+    """Append an admin action of the CLI (`cli_actor()`) to the configured store's audit log; a
     store that is not there or not reachable is said on stderr, never fails the command (the
     action, e.g. a key written to trackwell.toml, is already done)."""
     from trackwell.cli.output import stderr
@@ -55,7 +55,7 @@ def audit(action: str, target: str, detail: dict[str, Any]) -> None:
         stderr.print(f"Not in the audit log: {exc}", markup=False, highlight=False)
         return
     try:
-        if not record(store, "cli", action, target, detail):
+        if not record(store, cli_actor(), action, target, detail):
             stderr.print(
                 f"Not in the audit log: the store at {url} refused the entry.",
                 markup=False,
