@@ -235,7 +235,7 @@ async def read(request: Request) -> Response:
     """GET one: the request with its per-destination status; 404 for an unknown id."""
     gateway = _gateway(request)
     _authorise(request, gateway)
-    regulate_id = request.path_params["regulate_id"]
+    regulate_id = request.path_params["regulateId"]
     found = await asyncio.to_thread(gateway.privacy.status, regulate_id)
     if found is None:
         raise Problem(404, "not_found", f"no regulation {regulate_id[:64]!r}", "regulateId")
@@ -267,5 +267,5 @@ def routes() -> list[BaseRoute]:
     return [
         Route(PREFIX, create, methods=["POST"]),
         Route(PREFIX, listing, methods=["GET"]),
-        Route(PREFIX + "/{regulate_id}", read, methods=["GET"]),
+        Route(PREFIX + "/{regulateId}", read, methods=["GET"]),
     ]
