@@ -18,7 +18,7 @@ from trackwell.pipeline.blocked import blocked_input
 from trackwell.pipeline.privacy import PrivacyError
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
 from trackwell.server import privacy_calls
-from trackwell.server.auth import Source, check_allowed
+from trackwell.server.auth import Source, check_allowed, key_id
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.browser import detach_known_visitors, restrict_browser
 from trackwell.server.gateway import Gateway
@@ -65,7 +65,10 @@ async def answer(
     request: Request, gateway: Gateway, source: Source, items: Sequence[Any], *, batch: bool
 ) -> Response:
     """`ingest`, answered: the summary, with the blocked and repaired counts as headers."""
-    body = await ingest(gateway, source, items, batch=batch, strict=strict_requested(request))
+    actor = f"key:{key_id(source, getattr(request.state, 'write_key', None))}"
+    body = await ingest(
+        gateway, source, items, batch=batch, strict=strict_requested(request), actor=actor
+    )
     return json_response(body, headers=count_headers(body))
 
 
@@ -76,6 +79,7 @@ async def ingest(
     *,
     batch: bool,
     strict: bool = False,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """Check and durably store a request's messages together; the response body.
 
@@ -84,7 +88,8 @@ async def ingest(
     corrected resend is not a duplicate, and a 400 lists the violations.
 
     Person operations (delete, suppress, unsuppress a person) become privacy requests, made
-    before the rest is written and counted as accepted (`privacy_calls`).
+    before the rest is written and counted as accepted (`privacy_calls`), as `actor` (the key
+    that asked: `key:<source>/<hash prefix>`; `key:<source>` when not given).
     """
     check_sources(source, items, batch=batch)
     wait = gateway.limits.take(source.name, len(items))
@@ -118,7 +123,7 @@ async def ingest(
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
     kept = [refuse(c) for c in checked] if refused else checked
     if asked and not refused:
-        await _request_all(gateway, source, asked)
+        await _request_all(gateway, actor or f"key:{source.name}", asked)
     try:
         written = await gateway.writer.write(kept)
     except StoreError as exc:
@@ -136,14 +141,12 @@ async def ingest(
     return summary
 
 
-async def _request_all(gateway: Gateway, source: Source, asked: Sequence[Asked]) -> None:
-    """Make the privacy requests a request's messages ask for, in order, as its key's source."""
+async def _request_all(gateway: Gateway, actor: str, asked: Sequence[Asked]) -> None:
+    """Make the privacy requests a request's messages ask for, in order, as `actor`."""
     for one in asked:
         try:
             # An erase is a store transaction (and a checkpoint): off the event loop.
-            await asyncio.to_thread(
-                gateway.privacy.request, one.kind, one.person, actor=f"key:{source.name}"
-            )
+            await asyncio.to_thread(gateway.privacy.request, one.kind, one.person, actor=actor)
         except PrivacyError as exc:
             raise Problem(400, "malformed", str(exc)) from None
         except StoreError as exc:
