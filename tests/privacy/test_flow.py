@@ -26,6 +26,7 @@ from tests.privacy.people import (
 from tests.privacy.tools import PrivacyTool, hook
 from trackwell.core.messages import WireMessage
 from trackwell.core.outcomes import Outcome
+from trackwell.core.privacy import PrivacyJob
 from trackwell.destinations.base import Destination, Outgoing, Prepared
 from trackwell.destinations.http import HttpRequest
 from trackwell.destinations.registry import from_settings
@@ -315,3 +316,38 @@ def test_suppress_drops_new_messages_until_unsuppressed(any_store: Store) -> Non
     service.request("erase", ADA, actor="test")
     service.request("unsuppress", ADA, actor="test")
     assert accept(store, PLAN, [track("s-4", ADA)])[0].dropped == "erased"
+
+
+class CountingJobs(SQLiteStore):
+    """A store that counts how often privacy jobs are claimed (each claim is a write lock)."""
+
+    claims = 0
+
+    def claim_privacy_jobs(
+        self, destination: str, now_ms: int, limit: int = 10
+    ) -> list[PrivacyJob]:
+        self.claims += 1
+        return super().claim_privacy_jobs(destination, now_ms, limit)
+
+
+def test_an_idle_router_looks_for_privacy_jobs_once_a_second_and_carries_new_ones(
+    folder: Path, tool: PrivacyTool
+) -> None:
+    path = folder / "trackwell.db"
+    store = CountingJobs(str(path), url=f"sqlite:///{path}")
+    router = Router(store, [hook("hook", tool)], poll_interval=0.01)
+    try:
+        router.start()
+        time.sleep(0.5)
+        assert 1 <= store.claims <= 2  # not at each of the ~50 polls
+        request = PrivacyService(store, ["hook"]).request("suppress", ADA, actor="test")
+        deadline = time.monotonic() + 5
+        while (found := store.privacy_request(request.id)) is None or found.status == "pending":
+            assert time.monotonic() < deadline, "the running router never carried the request"
+            time.sleep(0.05)
+        assert found.status == "done" and [r["action"] for r in tool.privacy_requests] == [
+            "suppress"
+        ]
+    finally:
+        router.close()
+        store.close()

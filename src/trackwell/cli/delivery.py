@@ -174,8 +174,13 @@ def replay_command(
             message_id=message_id,
             now_ms=now_ms(),
         )
+    except StoreError as exc:
+        store.close()
+        fail(str(exc))
+    try:
         # Counts and the selection only: a replay re-sends people's data, so it is an admin
-        # action on record, but the audit log never holds a payload value.
+        # action on record, but the audit log never holds a payload value. The replay is done
+        # by now: an entry the store refuses is said, and does not fail the command.
         store.append_audit(
             cli_actor(),
             "replay",
@@ -190,7 +195,7 @@ def replay_command(
             now_ms=now_ms(),
         )
     except StoreError as exc:
-        fail(str(exc))
+        stderr.print(f"Not in the audit log: {exc}", markup=False, highlight=False)
     finally:
         store.close()
     stdout.print(

@@ -212,6 +212,7 @@ def _propagate(
     """Carry the request to every destination in the foreground, one progress line on stderr;
     Ctrl-C stops waiting and leaves the rest pending (a router carries them on)."""
     from trackwell.pipeline.privacy import FOREGROUND_POLICY, PrivacyWorker
+    from trackwell.store import StoreError
 
     worker = PrivacyWorker(store, destinations, policy=FOREGROUND_POLICY)
     interactive = stderr.is_terminal
@@ -228,12 +229,20 @@ def _propagate(
 
     try:
         found = worker.propagate(request.id, progress=progress)
-    except KeyboardInterrupt:
-        stderr.print(
-            f"\nStopped waiting; what is pending is carried on by a running gateway or"
-            f" `trackwell route` (`trackwell privacy status {request.id}`)."
+    except (KeyboardInterrupt, StoreError) as exc:
+        why = (
+            "Stopped waiting" if isinstance(exc, KeyboardInterrupt) else f"The store failed ({exc})"
         )
-        found = store.privacy_request(request.id)
+        stderr.print(
+            f"\n{why}; what is pending is carried on by a running gateway or `trackwell route`"
+            f" (`trackwell privacy status {request.id}`).",
+            markup=False,
+            highlight=False,
+        )
+        try:
+            found = store.privacy_request(request.id)
+        except StoreError:
+            found = None
     if interactive:
         stderr.print()
     return found or request

@@ -54,6 +54,9 @@ PROBE_BASE_SECONDS = 0.5
 PROBE_CAP_SECONDS = 5.0
 # Once it answers again, the retries backed off for later are spread over this window.
 RESUME_WINDOW_SECONDS = 5.0
+# How often an idle worker looks for privacy jobs (claiming them takes the store's write lock,
+# so not at every poll); `drain()` always looks.
+PRIVACY_POLL_SECONDS = 1.0
 # What a withheld message is settled with: `dead` (no new outcome kind), with the reason.
 WITHHELD: Final[dict[MarkKind, str]] = {
     "erased": "withheld: the person was erased",
@@ -195,6 +198,7 @@ class Router:
             clock=clock,
             on_error=self._report,
         )
+        self._privacy_due = dict.fromkeys(self.destinations, 0.0)  # time.monotonic() of next look
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -275,8 +279,12 @@ class Router:
         counters = self.counters[name]
         # An erase reaches the tool before anything else does; its jobs keep their own
         # schedule, so a pause or an open circuit below does not hold them.
-        jobs = self.privacy.run_once(name)
-        counters.privacy_jobs += jobs
+        jobs = 0
+        if not paced or time.monotonic() >= self._privacy_due[name]:
+            jobs = self.privacy.run_once(name)
+            counters.privacy_jobs += jobs
+            # More may be due at once; when none was, look again after the interval.
+            self._privacy_due[name] = time.monotonic() + (0.0 if jobs else PRIVACY_POLL_SECONDS)
         return jobs + self._deliver_once(name, destination, counters, paced)
 
     def _deliver_once(
