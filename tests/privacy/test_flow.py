@@ -351,3 +351,27 @@ def test_an_idle_router_looks_for_privacy_jobs_once_a_second_and_carries_new_one
     finally:
         router.close()
         store.close()
+
+
+def test_a_late_sdk_retry_of_an_erased_person_is_not_stored(folder: Path) -> None:
+    import trackwell
+    from tests.conftest import EXAMPLE_PLAN
+
+    url = f"sqlite:///{folder / 'trackwell.db'}"
+    client = trackwell.Client(EXAMPLE_PLAN, url)
+    try:
+        client.track(ADA, "Feature Used", {"feature_name": "projects"}, message_id="k-1")
+        client.track(BOB, "Feature Used", {"feature_name": "projects"}, message_id="k-2")
+        assert client.flush(10)
+        PrivacyService(client.store, []).request("erase", ADA, actor="test")
+        # The same message again (a retry after a lost answer), and a new one.
+        client.track(ADA, "Feature Used", {"feature_name": "projects"}, message_id="k-1")
+        client.track(ADA, "Feature Used", {"feature_name": "projects"}, message_id="k-3")
+        assert client.flush(10)
+        assert client.store.timeline(ADA).entries == ()
+        assert client.store.get("k-1") is None and client.store.get("k-3") is None
+        assert client.store.get("k-2") is not None
+    finally:
+        client.close()
+        client.store.close()
+    assert leftovers(folder) == {}

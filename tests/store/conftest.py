@@ -2,4 +2,4 @@
 
 import pytest
 
-pytest.register_assert_rewrite("tests.store.contract")
+pytest.register_assert_rewrite("tests.store.contract", "tests.store.privacy_contract")

@@ -8,6 +8,7 @@ import pytest
 
 from tests.postgres import fresh_schema_url, postgres_database
 from tests.store.contract import StoreContract
+from tests.store.privacy_contract import PrivacyContract
 from trackwell.store import Store, open_store
 
 __all__ = ["postgres_database"]
@@ -25,3 +26,7 @@ def store(postgres_database: str) -> Iterator[Store]:
 
 class TestPostgresContract(StoreContract):
     """Every contract test, on PostgreSQL."""
+
+
+class TestPostgresPrivacyContract(PrivacyContract):
+    """Every privacy contract test, on PostgreSQL."""

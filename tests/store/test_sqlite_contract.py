@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.store.contract import StoreContract
+from tests.store.privacy_contract import PrivacyContract
 from trackwell.store import Store, open_store
 
 # PostgreSQL joins this list (and `_url`) when its backend lands; the contract stays the same.
@@ -34,3 +35,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 class TestStoreContract(StoreContract):
     """Every contract test, on every backend above."""
+
+
+class TestStorePrivacyContract(PrivacyContract):
+    """Every privacy contract test, on every backend above."""

@@ -62,16 +62,26 @@ class PostgresStore(SQLStore):
             partitions = self._dialect.tables(conn, "log_")
         wanted = [partition_name(day) for day in sorted(erased.days)]
         tables = [name for name in wanted if name in partitions] + list(PERSON_TABLES)
+        self._vacuum(tables)
+
+    def _vacuum(self, tables: list[str]) -> None:
+        """VACUUM these tables, index entries included; a failure is logged, not raised (the
+        rows are deleted already; autovacuum removes them later)."""
         try:
             with self._pg.unbounded() as conn:
                 for table in tables:
                     conn.execute(f'VACUUM (INDEX_CLEANUP ON) "{table}"')
-        except StoreError as exc:
+        except (StoreError, psycopg.Error) as exc:
             log.warning(
-                "after an erase the vacuum of the touched tables failed; autovacuum will"
-                " remove the deleted rows later",
+                "the vacuum after a privacy request failed; autovacuum will remove the deleted"
+                " rows later",
                 extra={"fields": {"error": str(exc)}},
             )
+
+    def _after_settle(self) -> None:
+        """Vacuum the jobs table: the row versions that still carry a settled job's identifiers
+        are removed now (the table is small: a row per request and destination)."""
+        self._vacuum(["privacy_jobs"])
 
     def probe_writes(self) -> str | None:
         """Why a write would fail or wait right now, or None: every table's write lock, briefly.

@@ -21,6 +21,7 @@ import orjson
 
 from trackwell.core.operations import CIO_ID_PREFIX
 from trackwell.core.privacy import (
+    EMAIL,
     SETTLED,
     MarkKind,
     PrivacyJob,
@@ -28,6 +29,7 @@ from trackwell.core.privacy import (
     Receipt,
     RequestKind,
     Subject,
+    message_identifiers,
     normalise_email,
 )
 from trackwell.core.time import DAY_MS
@@ -144,12 +146,20 @@ def erase(
     person_keys = sorted({*ids, *(CIO_ID_PREFIX + value for value in ids)})
     erased = Erased()
     seqs: set[int] = set()
+    identifies: list[int] = []
     for column, values in (("user_id", ids), ("anonymous_id", person_keys)):
         for part in _parts(values):
-            query = f"SELECT seq, received_ms FROM log WHERE {column} IN ({_marks(len(part))})"
-            for seq, received_ms in conn.execute(query, part):
+            query = (
+                f"SELECT seq, received_ms, type FROM log WHERE {column} IN ({_marks(len(part))})"
+            )
+            for seq, received_ms, type_ in conn.execute(query, part):
                 seqs.add(int(seq))
                 erased.days.add(int(received_ms) // DAY_MS)
+                if type_ == "identify":
+                    identifies.append(int(seq))
+    # Every email the person's identifies ever gave (the profile keeps only the latest): a
+    # message naming the person by an older one alone is refused at the edge too.
+    subject = _with_emails(subject, _identify_emails(conn, identifies))
     positions = sorted(seqs)
     counts = erased.counts
     counts["deliveries"] = _delete_in(conn, "deliveries", "seq", positions)
@@ -170,6 +180,29 @@ def erase(
     )
     _mark(conn, subject, "erased", request_id, now_ms)
     return subject, erased
+
+
+def _identify_emails(conn: Conn, seqs: Sequence[int]) -> set[str]:
+    """The email traits of these identify messages (bodies read by log position)."""
+    found: set[str] = set()
+    for part in _parts(sorted(set(seqs))):
+        query = f"SELECT body FROM log WHERE seq IN ({_marks(len(part))})"
+        for (body,) in conn.execute(query, part):
+            message = orjson.loads(bytes(body))
+            found.update(
+                normalise_email(value)
+                for kind, value in message_identifiers(message)
+                if kind == EMAIL
+            )
+    return found
+
+
+def _with_emails(subject: Subject, emails: set[str]) -> Subject:
+    """The subject with these emails too."""
+    if emails <= set(subject.emails):
+        return subject
+    merged = tuple(sorted({*subject.emails, *emails}))
+    return Subject(subject.user_ids, subject.anonymous_ids, merged)
 
 
 def suppress(
@@ -346,15 +379,3 @@ def settle_job(
         " identifiers = NULL WHERE request_id = ? AND destination = ? AND status = 'pending'",
         (status, 1 if status in SENT else 0, detail, now_ms, request_id, destination),
     )
-
-
-def erase_forgotten(conn: Conn, request_id: str) -> bool:
-    """Whether `request_id` is an erase none of whose jobs still holds the identifiers."""
-    kind = conn.execute("SELECT kind FROM privacy_requests WHERE id = ?", (request_id,)).fetchone()
-    if kind is None or kind[0] != "erase":
-        return False
-    held = conn.execute(
-        "SELECT count(*) FROM privacy_jobs WHERE request_id = ? AND identifiers IS NOT NULL",
-        (request_id,),
-    ).fetchone()[0]
-    return int(held) == 0

@@ -12,7 +12,6 @@ import orjson
 
 from trackwell.core.delivery import DeliveryFilter
 from trackwell.core.privacy import (
-    SETTLED,
     AuditEntry,
     MarkKind,
     PrivacyJob,
@@ -610,17 +609,16 @@ class SQLStore:
         next_ms: int | None,
         now_ms: int,
     ) -> None:
-        """Record one attempt: `retry` stays pending; a settled status forgets the identifiers.
-
-        Once the last job of an erase has forgotten them, the files are scrubbed as after the
-        erase itself: the jobs were the one place the person's identifiers were still kept."""
+        """Record one attempt: `retry` stays pending; a settled status forgets the identifiers."""
         with self._db.write() as conn:
             privacy.settle_job(
                 conn, request_id, destination, status, detail=detail, next_ms=next_ms, now_ms=now_ms
             )
-            last_of_erase = status in SETTLED and privacy.erase_forgotten(conn, request_id)
-        if last_of_erase:
-            self._after_erase(privacy.Erased())
+        if status != "retry":
+            self._after_settle()
+
+    def _after_settle(self) -> None:
+        """Make the identifiers a settled job forgot unreadable in the files (the subclasses)."""
 
     def screen(self, messages: Sequence[dict[str, Any]]) -> list[MarkKind | None]:
         """Per wire-form message: whether its person is erased or suppressed (cached marks)."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 
 from trackwell.store.base import DEFAULT_DEDUP_WINDOW_DAYS, StoreError
 from trackwell.store.sql.privacy import Erased
 from trackwell.store.sql.store import SQLStore
 from trackwell.store.sqlite.connection import (
+    BUSY_TIMEOUT_MS,
     DEFAULT_SYNCHRONOUS,
     MEMORY,
     Connections,
@@ -22,10 +22,10 @@ from trackwell.store.sqlite.schema import migrate
 
 log = logging.getLogger("trackwell.store.sqlite")
 
-# After an erase, a truncating checkpoint is tried this many times, pausing a little longer each
-# time (about 2 s in all) for readers to finish.
-CHECKPOINT_ATTEMPTS = 8
-CHECKPOINT_PAUSE_S = 0.05
+# After an erase, a truncating checkpoint is tried this many times; each try waits this long for
+# readers of an older snapshot to finish (its busy timeout, instead of the writes' 5 s).
+CHECKPOINT_ATTEMPTS = 2
+CHECKPOINT_WAIT_MS = 1000
 
 
 class SQLiteStore(SQLStore):
@@ -64,21 +64,33 @@ class SQLiteStore(SQLStore):
         self.prepare_days()
 
     def _after_erase(self, erased: Erased) -> None:
+        """See `_truncate_wal`."""
+        self._truncate_wal()
+
+    def _after_settle(self) -> None:
+        """A settled job's identifiers were overwritten (zeroed by `secure_delete`), but the WAL
+        still holds the job's earlier page images (its claims rewrote it): cut it back too."""
+        self._truncate_wal()
+
+    def _truncate_wal(self) -> None:
         """Cut the WAL back to nothing once its pages are in the database file: the frames that
         held the erased rows (written before the erase) are gone, and the file's own pages were
         zeroed by `secure_delete`. Readers holding an older snapshot keep the checkpoint from
-        finishing; it is tried again for a while, then left to the next one (and logged)."""
+        finishing; it is tried again once, then left to the next one (and logged)."""
         if self.connections.memory:
             return
-        for attempt in range(CHECKPOINT_ATTEMPTS):
+        for _ in range(CHECKPOINT_ATTEMPTS):
             try:
                 with self.connections.read() as conn:
-                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+                    try:
+                        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    finally:
+                        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             except sqlite3.Error:
                 busy = 1
             if not busy:
                 return
-            time.sleep(CHECKPOINT_PAUSE_S * (attempt + 1))
         log.warning(
             "after an erase the WAL could not be checkpointed and truncated (readers held it):"
             " the erased rows stay in the -wal file until the next checkpoint overwrites it",
