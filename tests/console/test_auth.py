@@ -31,6 +31,9 @@ PAGES = [
     "/destinations/cio/replay",
     "/quality",
     "/plan",
+    "/privacy",
+    "/privacy/prv_0",
+    "/audit",
 ]
 APIS = [
     "/api/people",
@@ -40,8 +43,11 @@ APIS = [
     "/api/violations",
     "/api/destinations",
     "/api/quality",
+    "/api/privacy",
+    "/api/privacy/prv_0",
+    "/api/audit",
 ]
-ACTIONS = ["/logout", "/destinations/cio/replay"]
+ACTIONS = ["/logout", "/destinations/cio/replay", "/privacy/confirm", "/privacy/requests"]
 HTML = {"accept": "text/html,application/xhtml+xml"}
 
 

@@ -11,6 +11,7 @@ from tests.backends import AT, any_store, feature, postgres_database
 from trackwell.console import create_console, hash_token
 from trackwell.console.context import ConsoleStore
 from trackwell.pipeline import accept
+from trackwell.pipeline.privacy import PrivacyService
 from trackwell.plan import Plan
 from trackwell.quality import compile_plan
 from trackwell.store import Store
@@ -22,7 +23,8 @@ __all__ = ["any_store", "postgres_database"]
 
 
 PAGES = ("/people", "/people/u1", "/people?q=a-1", "/events", "/events/Feature%20Used",
-         "/violations", "/destinations", "/quality", "/plan")  # fmt: skip
+         "/violations", "/destinations", "/quality", "/plan", "/privacy", "/audit",
+         "/api/privacy", "/api/audit")  # fmt: skip
 
 
 def members(protocol: type) -> set[str]:
@@ -83,11 +85,21 @@ async def test_every_page_renders(any_store: Store, plan: Plan, wrap: bool | str
     store: Any = any_store
     if wrap:
         store = Proxy(any_store, CONSOLE_ROLES if wrap == "roles" else PROTOCOL)
-    app = create_console(store, lambda: plan, admin_token_hash=hash_token(ADMIN_TOKEN))
+    app = create_console(
+        store,
+        lambda: plan,
+        admin_token_hash=hash_token(ADMIN_TOKEN),
+        privacy=PrivacyService(store, ["cio"]),
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as client:
-        await log_in(client)
-        for path in PAGES:
+        csrf = await log_in(client)
+        # A request made through the form: its page and receipts read back through the roles.
+        made = await client.post(
+            "/privacy/requests", data={"kind": "suppress", "person": "u9", "csrf": csrf}
+        )
+        assert made.status_code == 303, made.text
+        for path in (*PAGES, made.headers["location"]):
             response = await client.get(path)
             assert response.status_code in (200, 303), (path, response.status_code)
         timeline = (await client.get("/api/people/a-1")).json()

@@ -9,6 +9,7 @@ import pytest
 
 from trackwell.core.operations import DELIVERY_METRIC
 from trackwell.server import cio_map
+from trackwell.server.auth import hash_key
 from trackwell.server.cio_map import MapError
 
 from .conftest import SERVER_KEY, harness
@@ -16,6 +17,8 @@ from .conftest import SERVER_KEY, harness
 pytestmark = pytest.mark.anyio
 
 CIO = ("backend", SERVER_KEY)
+# Who a privacy request made with the server key is recorded as: the key, by its hash prefix.
+ACTOR = f"key:backend/{hash_key(SERVER_KEY)[:19]}"
 
 
 async def test_v1_calls_become_segment_messages(tmp_path: Path) -> None:
@@ -72,6 +75,20 @@ async def test_v1_calls_become_segment_messages(tmp_path: Path) -> None:
         assert (
             await c.delete("/api/v1/customers/user-7/devices/tok-1", auth=CIO)
         ).status_code == 200
+        timeline = h.store.timeline("user-7")
+        kinds = [
+            (e.message.get("type"), e.message.get("event") or e.message.get("name"))
+            for e in timeline.entries
+        ]
+        assert ("identify", None) in kinds
+        assert ("track", "Email Verified") in kinds
+        assert ("page", "Pricing") in kinds
+        for semantic in ("Device Created or Updated", "Device Deleted"):
+            assert ("track", semantic) in kinds  # operations: stored, never blocked as unplanned
+        assert (
+            h.store.get("01HV0000000000000000000001") is not None
+        )  # Customer.io's id is the messageId
+        assert timeline.profile is not None and "anon-7" in timeline.profile.anonymous_ids
         assert (await c.post("/api/v1/customers/user-7/suppress", auth=CIO)).status_code == 200
         assert (
             await c.post(
@@ -81,25 +98,14 @@ async def test_v1_calls_become_segment_messages(tmp_path: Path) -> None:
             )
         ).status_code == 200
         assert (await c.delete("/api/v1/customers/user-7", auth=CIO)).status_code == 200
-        timeline = h.store.timeline("user-7")
-        kinds = [
-            (e.message.get("type"), e.message.get("event") or e.message.get("name"))
-            for e in timeline.entries
+        # Suppressed, then deleted: privacy requests, not messages; the person is erased.
+        assert h.store.timeline("user-7").entries == ()
+        assert h.store.get("01HV0000000000000000000001") is None
+        requests = h.store.privacy_requests()
+        assert [(r.kind, r.actor) for r in requests] == [
+            ("erase", ACTOR),
+            ("suppress", ACTOR),
         ]
-        assert ("identify", None) in kinds
-        assert ("track", "Email Verified") in kinds
-        assert ("page", "Pricing") in kinds
-        for semantic in (
-            "Device Created or Updated",
-            "Device Deleted",
-            "User Suppressed",
-            "User Deleted",
-        ):
-            assert ("track", semantic) in kinds  # operations: stored, never blocked as unplanned
-        assert (
-            h.store.get("01HV0000000000000000000001") is not None
-        )  # Customer.io's id is the messageId
-        assert timeline.profile is not None and "anon-7" in timeline.profile.anonymous_ids
 
 
 async def test_an_id_with_a_slash_stays_one_id(tmp_path: Path) -> None:

@@ -141,9 +141,18 @@ def check_effects(setup: Setup, people: dict[str, str]) -> None:
             DEVICE_DELETED,
         ):
             assert timeline.get(name) == "accepted", (name, timeline)
-        assert events_of(store, gone)[USER_DELETED] == "accepted"
-        assert events_of(store, hidden)[USER_SUPPRESSED] == "accepted"
-        assert events_of(store, back)[USER_UNSUPPRESSED] == "accepted"
+        # Deletes and suppressions are privacy requests, not messages: the deleted person is
+        # erased, and every request has a receipt from both workspaces.
+        assert store.timeline(gone).entries == () and store.profile(gone) is None
+        for person in (gone, hidden, back):
+            assert USER_DELETED not in events_of(store, person)
+            assert USER_SUPPRESSED not in events_of(store, person)
+            assert USER_UNSUPPRESSED not in events_of(store, person)
+        made = store.privacy_requests()
+        assert {r.kind for r in made} == {"erase", "suppress", "unsuppress"}
+        for request in made:
+            assert {r.destination for r in request.receipts} == {"cio1", "cio2"}
+            assert request.actor.startswith("key:")
         assert store.count_blocked() == 0
     finally:
         store.close()

@@ -18,6 +18,7 @@ from trackwell.core.operations import (
     USER_UNSUPPRESSED,
     cio_external_id,
 )
+from trackwell.server.auth import hash_key
 from trackwell.store.base import TimelineEntry
 
 from ..conftest import EXAMPLE_PLAN
@@ -26,6 +27,8 @@ from .conftest import BROWSER_KEY, SERVER_KEY, Harness, harness
 pytestmark = pytest.mark.anyio
 
 CIO = ("backend", SERVER_KEY)
+# Who a privacy request made with the server key is recorded as: the key, by its hash prefix.
+ACTOR = f"key:backend/{hash_key(SERVER_KEY)[:19]}"
 TOKEN = "f3b1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
 
@@ -40,22 +43,34 @@ async def ok(response: Any) -> dict[str, Any]:
     return body
 
 
-async def test_v1_delete_suppress_unsuppress_are_operations_not_unplanned_events(
+def requests(h: Harness) -> list[tuple[str, str]]:
+    """(kind, actor) of every privacy request, oldest first."""
+    return [(r.kind, r.actor) for r in reversed(h.store.privacy_requests())]
+
+
+async def test_v1_delete_suppress_unsuppress_are_privacy_requests_not_messages(
     tmp_path: Path,
 ) -> None:
     async with harness(tmp_path) as h:
         c = h.client
         await ok(await c.put("/api/v1/customers/u1", json={"email": "u1@example.com"}, auth=CIO))
-        await ok(await c.post("/api/v1/customers/u1/suppress", auth=CIO))
-        await ok(await c.post("/api/v1/customers/u1/unsuppress", content=b"{}", auth=CIO))
-        await ok(await c.delete("/api/v1/customers/u1", auth=CIO))
+        for call in (
+            c.post("/api/v1/customers/u1/suppress", auth=CIO),
+            c.post("/api/v1/customers/u1/unsuppress", content=b"{}", auth=CIO),
+            c.delete("/api/v1/customers/u1", auth=CIO),
+        ):
+            body = await ok(await call)
+            assert body["accepted"] == 1 and body["violations"] == []
+        assert requests(h) == [("suppress", ACTOR), ("unsuppress", ACTOR),
+                               ("erase", ACTOR)]  # fmt: skip
+        # The delete erased the person, and left no message naming them behind.
+        assert h.store.profile("u1") is None and h.store.timeline("u1").entries == ()
         for name in (USER_SUPPRESSED, USER_UNSUPPRESSED, USER_DELETED):
-            [entry] = entries(h, "u1", name)
-            assert entry.verdict == "accepted" and entry.violations == []
+            assert not [e for e in h.store.sample() if e.message.get("event") == name]
         assert h.store.count_blocked() == 0
 
 
-async def test_v2_person_actions_are_operations(tmp_path: Path) -> None:
+async def test_v2_person_actions_are_privacy_requests(tmp_path: Path) -> None:
     ops = [
         {"type": "person", "identifiers": {"id": "u2"}, "action": action}
         for action in ("suppress", "unsuppress", "delete")
@@ -65,12 +80,27 @@ async def test_v2_person_actions_are_operations(tmp_path: Path) -> None:
         assert body["accepted"] == 3 and body["violations"] == []
         entity = {"type": "person", "identifiers": {"email": "u3@example.com"}, "action": "delete"}
         await ok(await h.client.post("/api/v2/entity", json=entity, auth=CIO))
-        assert [e.message["event"] for e in h.store.timeline("u2").entries] == [
-            USER_SUPPRESSED,
-            USER_UNSUPPRESSED,
-            USER_DELETED,
-        ]
-        assert entries(h, "u3@example.com", USER_DELETED)
+        assert [kind for kind, _ in requests(h)] == ["suppress", "unsuppress", "erase", "erase"]
+        assert h.store.count() == 0
+
+
+async def test_a_batch_names_its_violations_where_they_were_sent(tmp_path: Path) -> None:
+    # The person operation is taken out before the checks: the violation of the item after it
+    # still names that item's place in the batch.
+    ops = [
+        {"type": "person", "identifiers": {"id": "u2"}, "action": "suppress"},
+        {
+            "type": "person",
+            "identifiers": {"id": "u9"},
+            "action": "event",
+            "name": "Acount Created",
+        },
+    ]
+    async with harness(tmp_path) as h:
+        response = await h.client.post("/api/v2/batch", json={"batch": ops}, auth=CIO)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["violations"] and {v["index"] for v in body["violations"]} == {1}
 
 
 async def test_an_operation_still_needs_a_real_identity(tmp_path: Path) -> None:
@@ -85,8 +115,7 @@ async def test_the_segment_api_carries_operations_from_server_keys_only(tmp_path
     deleted = {"type": "track", "userId": "u4", "event": USER_DELETED, "properties": {}}
     async with harness(tmp_path) as h:
         await ok(await h.client.post("/v1/track", json=deleted, auth=(SERVER_KEY, "")))
-        [entry] = entries(h, "u4", USER_DELETED)
-        assert entry.verdict == "accepted"
+        assert requests(h) == [("erase", ACTOR)] and not entries(h, "u4", USER_DELETED)
         anonymous = {**deleted, "anonymousId": "a-1"}
         del anonymous["userId"]
         refused = await h.client.post("/v1/track", json=anonymous, auth=(BROWSER_KEY, ""))
@@ -232,14 +261,17 @@ async def test_an_unknown_cio_id_makes_no_profile_and_keeps_the_address(tmp_path
             assert entry.message["context"]["externalIds"] == external
 
 
-async def test_an_email_in_the_path_addresses_that_email_never_a_trait(tmp_path: Path) -> None:
-    # Someone who sets another person's email as their own trait must not become the target of
-    # that person's deletion: the path's email is the person's key, as Customer.io reads it.
+async def test_an_email_in_the_path_names_the_person_with_that_email(tmp_path: Path) -> None:
+    # A privacy request resolves its identifier like every other (`trackwell privacy erase
+    # EMAIL`): the email names the person whose email trait it is, and every id they have.
     async with harness(tmp_path) as h:
         c = h.client
         await ok(await c.put("/api/v1/customers/u12", json={"email": "ada@example.com"}, auth=CIO))
         await ok(await c.delete("/api/v1/customers/ada%40example.com", auth=CIO))
-        assert not entries(h, "u12", USER_DELETED)
-        assert entries(h, "ada@example.com", USER_DELETED)
+        assert h.store.profile("u12") is None and h.store.count() == 0
+        [erase] = h.store.privacy_requests()
+        assert erase.identifiers == 2  # u12 and the email
         await ok(await c.post("/api/v1/customers/new%40example.com/suppress", auth=CIO))
-        assert entries(h, "new@example.com", USER_SUPPRESSED)  # an email-keyed person
+        later = {"email": "new@example.com", "plan": "pro"}
+        await ok(await c.put("/api/v1/customers/u13", json=later, auth=CIO))
+        assert h.store.profile("u13") is None  # its email is suppressed: acknowledged, not kept

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
+from trackwell.core.tokens import hash_token
+
 from .conftest import SERVER_KEY, harness
 
 pytestmark = pytest.mark.anyio
@@ -206,3 +208,46 @@ async def test_a_customer_io_batch_over_its_limit_is_a_400_and_a_bad_operation_i
         assert (body["accepted"] + body["repaired"], body["blocked"]) == (1, 1)
         [violation] = [v for v in body["violations"] if v["code"] == "malformed"]
         assert violation["path"] == "batch[1].identifiers"
+
+
+ADMIN = "tw_admin_agreement_token"
+REGULATIONS = "/admin/v1/regulations"
+# (body, allowed by the document, the field a refusal names)
+REGULATION_CASES: list[tuple[dict[str, Any], bool, str | None]] = [
+    ({"regulationType": "SUPPRESS_WITH_DELETE", "subjectType": "USER_ID", "subjectIds": ["u-1"]}, True, None),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "EMAIL", "subjectIds": ["a@x.test", "u-2"]}, True, None),
+    ({"regulationType": "SUPPRESS_ONLY", "subjectType": "ANONYMOUS_ID", "subjectIds": ["a-1"]}, True, None),
+    ({"regulationType": "UNSUPPRESS", "subjectType": "USER_ID", "subjectIds": ["u-1"], "extra": 1}, True, None),
+    ({"regulationType": "DELETE_INTERNAL", "subjectType": "USER_ID", "subjectIds": ["u-1"]}, False, "regulationType"),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "OBJECT_ID", "subjectIds": ["u-1"]}, False, "subjectType"),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "USER_ID", "subjectIds": []}, False, "subjectIds"),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "USER_ID", "subjectIds": ["u"] * 101}, False, "subjectIds"),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "USER_ID", "subjectIds": [7]}, False, "subjectIds[0]"),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "USER_ID", "subjectIds": [" "]}, False, "subjectIds[0]"),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "USER_ID", "subjectIds": ["a\x00"]}, False, "subjectIds[0]"),
+    ({"regulationType": "DELETE_ONLY", "subjectType": "USER_ID", "subjectIds": ["a" * 256]}, False, "subjectIds[0]"),
+    ({"subjectType": "USER_ID", "subjectIds": ["u-1"]}, False, "regulationType"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "allowed", "field"), REGULATION_CASES)
+async def test_the_regulations_document_and_answer_agree(
+    tmp_path: Path, body: dict[str, Any], allowed: bool, field: str | None
+) -> None:
+    async with harness(tmp_path, admin_token_hash=hash_token(ADMIN)) as h:
+        document = (await h.client.get("/openapi.json")).json()
+        assert _validator(document, REGULATIONS).is_valid(body) is allowed
+        headers = {"authorization": f"Bearer {ADMIN}"}
+        response = await h.client.post(REGULATIONS, json=body, headers=headers)
+        if allowed:
+            assert response.status_code == 200, response.text
+            regulate_id = response.json()["data"]["regulateId"]
+            read = await h.client.get(f"{REGULATIONS}/{regulate_id}", headers=headers)
+            schema = document["paths"][REGULATIONS + "/{regulateId}"]["get"]["responses"]["200"]
+            answer = schema["content"]["application/json"]["schema"]
+            Draft202012Validator({**answer, "components": document["components"]}).validate(
+                read.json()
+            )
+        else:
+            assert response.status_code == 400, response.text
+            assert response.json()["field"] == field

@@ -137,8 +137,6 @@ def test_the_official_customerio_client_sends_every_call(
             }
         ]
     )
-    cio.delete("cio-1")
-    cio.close()
     store = _store(served)
     try:
         seen = {
@@ -146,16 +144,25 @@ def test_the_official_customerio_client_sends_every_call(
             for e in store.timeline("cio-1").entries
         }
         for expected in [("identify", None), ("track", "Email Verified"), ("page", "Pricing"), ("track", "Invite Sent"),
-                         ("track", "Device Created or Updated"), ("track", "Device Deleted"), ("track", "User Suppressed"),
-                         ("track", "User Unsuppressed"), ("alias", None), ("track", "User Deleted")]:  # fmt: skip
+                         ("track", "Device Created or Updated"), ("track", "Device Deleted"),
+                         ("alias", None)]:  # fmt: skip
             assert expected in seen, expected
+        # Suppress, unsuppress and delete are privacy requests, never messages in the log.
+        assert not {name for _, name in seen} & {"User Suppressed", "User Unsuppressed"}
         verified = store.get("01HV00000000000000000000C1")
         assert verified is not None and verified.verdict == "accepted"
         assert store.get("01HV00000000000000000000C2") is not None
         assert any(
             e.message.get("event") == "Feature Used" for e in store.timeline("cio-2").entries
         )
+        cio.delete("cio-1")
+        assert (
+            store.timeline("cio-1").entries == ()
+            and store.get("01HV00000000000000000000C1") is None
+        )
+        assert [r.kind for r in store.privacy_requests()] == ["erase", "unsuppress", "suppress"]
     finally:
+        cio.close()
         store.close()
 
 
@@ -207,6 +214,13 @@ def test_sighup_reloads_the_plan_without_dropping_requests(tmp_path: Path) -> No
         assert served.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM once it is done
     assert failures == []
     assert '"plan reloaded"' in served.logs()
+    store = _store(served)
+    try:
+        [reload] = store.audit_entries(action="plan_reloaded")
+        assert (reload.actor, reload.target) == ("gateway", "4")
+        assert reload.detail["trigger"] == "sighup" and reload.detail["previous_version"] == "3"
+    finally:
+        store.close()
 
 
 def test_sigterm_finishes_the_request_in_flight_and_flushes(tmp_path: Path) -> None:

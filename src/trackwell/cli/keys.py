@@ -14,6 +14,7 @@ import typer
 from trackwell.cli.extras import require_extra
 from trackwell.cli.options import options
 from trackwell.cli.output import fail, print_json, stderr, stdout
+from trackwell.cli.stores import audit
 from trackwell.core.tokens import HASH_PREFIX
 
 app = typer.Typer(
@@ -34,6 +35,11 @@ def _config_path() -> Path:
     from trackwell.io.config import CONFIG_FILE
 
     return Path(options.config or os.environ.get("TRACKWELL_CONFIG") or CONFIG_FILE)
+
+
+def key_id(key_hash: str) -> str:
+    """A key as the audit log and `keys list` name it: the first 12 hex digits of its hash."""
+    return key_hash[: len(HASH_PREFIX) + 12]
 
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -104,6 +110,7 @@ def add_command(
     except (KeyFileError, ConfigError) as exc:
         fail(str(exc))
     stderr.print(f"Added a key to [sources.{source}] in {path} (only its hash is stored).")
+    audit("key_added", source, {"key": key_id(hash_key(key)), "browser": browser})
     stderr.print(
         "Keep it now (the line on standard output); it cannot be shown again. Below, KEY"
         " stands for it.",
@@ -136,6 +143,7 @@ def revoke_command(
         options.settings()
     except (KeyFileError, ConfigError) as exc:
         fail(str(exc))
+    audit("key_revoked", source, {"key": key_id(removed)})
     stderr.print(
         f"Revoked {removed[:19]}... of [sources.{source}] in {path}; restart the gateway"
         " (or its workers) for it to take effect.",
@@ -170,6 +178,10 @@ def rotate_command(
     except (KeyFileError, ConfigError) as exc:
         fail(str(exc))
     when = f"until {until.isoformat()} (key_expires)" if until else "no longer (removed)"
+    detail: dict[str, Any] = {"key": key_id(hash_key(key)), "retired": retired}
+    if until is not None:
+        detail["old_keys_until"] = until.isoformat()
+    audit("key_rotated", source, detail)
     stderr.print(
         f"Rotated [sources.{source}] in {path}: {retired} old key(s) work {when}; restart the"
         " gateway for the new key to be accepted. Keep the new key now (the line on standard"

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trackwell.console import destinations, events, people, quality, violations
+from trackwell.console import audit, destinations, events, people, privacy, quality, violations
 from trackwell.console.auth import (
     LOGIN_COOKIE,
     LOGIN_FORM_SECONDS,
@@ -24,7 +24,7 @@ from trackwell.console.auth import (
     SESSION_SECONDS,
     Guard,
 )
-from trackwell.console.context import Console, ConsoleStore, PlanCache, console
+from trackwell.console.context import Console, ConsoleStore, PlanCache, PrivacyDesk, console
 from trackwell.console.gate import Gate, cookies
 from trackwell.console.templating import Renderer, build_environment, json_response
 from trackwell.monitor.runner import Evaluation
@@ -82,11 +82,14 @@ def login(request: Request) -> Response:
         return login_form(request, "Too many failed attempts: wait a minute.", 429)
     if not c.guard.check_token(form.get("token", "")):
         c.guard.failed()
-        log.warning(
-            "console login refused"
-        )  # never the token: it may be a near miss of the real one
+        # Never the token, in the log or the audit log: it may be a near miss of the real one.
+        log.warning("console login refused")
+        audit.record(c.store, "console", "console_login_failed", "console", None, now_ms=c.now_ms())
         return login_form(request, "That is not the admin token.", 401)
-    _, cookie = c.guard.new_session()
+    session, cookie = c.guard.new_session()
+    audit.record(
+        c.store, audit.session_actor(session), "console_login", "console", None, now_ms=c.now_ms()
+    )
     base = request.scope.get("root_path", "")
     response = RedirectResponse(base + _safe_next(form.get("next")), 303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, **_cookie_options(request))
@@ -126,7 +129,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 # Paths the console answers; everything else stays the gateway's (its 404s and 405s included).
 CONSOLE_PREFIXES = (
     "/people", "/events", "/violations", "/destinations", "/quality", "/plan", "/login",
-    "/logout", "/api/", "/static/",
+    "/logout", "/privacy", "/audit", "/api/", "/static/",
 )  # fmt: skip
 
 
@@ -152,6 +155,11 @@ def routes() -> list[BaseRoute]:
         Route("/destinations/{name}/replay", destinations.replay, methods=["POST"]),
         Route("/quality", quality.quality_page, methods=["GET"]),
         Route("/plan", quality.plan_page, methods=["GET"]),
+        Route("/privacy", privacy.privacy_page, methods=["GET"]),
+        Route("/privacy/confirm", privacy.privacy_confirm, methods=["POST"]),
+        Route("/privacy/requests", privacy.privacy_create, methods=["POST"]),
+        Route("/privacy/{request_id}", privacy.request_page, methods=["GET"]),
+        Route("/audit", audit.audit_page, methods=["GET"]),
         Route("/api/people", people.api_people, methods=["GET"]),
         Route("/api/people/{key:path}", people.api_person, methods=["GET"]),
         Route("/api/events", events.api_events, methods=["GET"]),
@@ -159,6 +167,9 @@ def routes() -> list[BaseRoute]:
         Route("/api/violations", violations.api_violations, methods=["GET"]),
         Route("/api/destinations", destinations.api_destinations, methods=["GET"]),
         Route("/api/quality", quality.api_quality, methods=["GET"]),
+        Route("/api/privacy", privacy.api_privacy, methods=["GET"]),
+        Route("/api/privacy/{request_id}", privacy.api_request, methods=["GET"]),
+        Route("/api/audit", audit.api_audit, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
 
@@ -172,6 +183,7 @@ def create_console(
     latest_evaluation: Callable[[], Evaluation | None] | None = None,
     destinations: Mapping[str, Mapping[str, Any]] | None = None,
     base_dir: Path = Path(),
+    privacy: PrivacyDesk | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The console app over a store and the plan in force, mountable at `/` in the gateway.
@@ -180,7 +192,8 @@ def create_console(
     `latest_evaluation` hands over the gateway's own monitor round (`MonitorLoop.latest`); when it
     is absent or has not run yet, the quality page evaluates the monitors itself with
     `monitor_options` (as `trackwell.monitor.load_options` returns them) and `destinations` (the
-    `[destinations.NAME]` tables).
+    `[destinations.NAME]` tables). `privacy` makes the requests of the Privacy page (the
+    gateway's `PrivacyService`); without it the page lists requests and makes none.
     """
     guard = Guard(admin_token_hash)
     plans = PlanCache(plan_provider)
@@ -204,6 +217,7 @@ def create_console(
         latest_evaluation=latest_evaluation,
         destinations=destinations or {},
         base_dir=base_dir,
+        privacy=privacy,
         clock=clock,
     )
     return app

@@ -13,11 +13,12 @@ from starlette.requests import Request
 
 from trackwell.console.auth import Guard
 from trackwell.console.templating import Renderer
+from trackwell.core.privacy import PrivacyRequest, RequestKind
 from trackwell.core.time import DAY_MS
 from trackwell.monitor.runner import Evaluation
 from trackwell.plan import Plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.store.base import Browsing, Replays, Rollups, Timelines
+from trackwell.store.base import AuditLog, Browsing, Privacy, Replays, Rollups, Timelines
 
 
 class PlanCache:
@@ -60,10 +61,30 @@ class Cached:
             return self._value
 
 
-class ConsoleStore(Timelines, Browsing, Rollups, Replays, Protocol):
+class ConsoleStore(Timelines, Browsing, Rollups, Replays, Privacy, AuditLog, Protocol):
     """The store's roles the console reads through: people's timelines, browsing, the rollups
-    for charts and monitors, and replay (the one thing it writes); never the log or the queues'
-    work, which belong to the gateway's writer and router."""
+    for charts and monitors, replay, privacy requests and the audit log (replays, requests made
+    through the privacy service and audit entries are what it writes); never the log or the
+    queues' work, which belong to the gateway's writer and router."""
+
+
+class PrivacyDesk(Protocol):
+    """Where privacy requests are made and read (`trackwell.pipeline.privacy.PrivacyService`):
+    the console and the gateway's regulations API hand a person over and show the receipts."""
+
+    def request(
+        self, kind: RequestKind, person: str, *, actor: str, now_ms: int | None = None
+    ) -> PrivacyRequest:
+        """Erase, suppress or unsuppress the person an identifier names; the request made."""
+        ...
+
+    def status(self, request_id: str) -> PrivacyRequest | None:
+        """One request with its per-destination receipts."""
+        ...
+
+    def requests(self, limit: int = 100) -> list[PrivacyRequest]:
+        """The newest requests first."""
+        ...
 
 
 @dataclass
@@ -79,6 +100,8 @@ class Console:
     latest_evaluation: Callable[[], Evaluation | None] | None = None
     destinations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     base_dir: Path = Path()
+    # Makes erase, suppress and unsuppress requests (the gateway's own service when mounted there).
+    privacy: PrivacyDesk | None = None
     clock: Callable[[], float] = time.time
     quality_cache: Cached = field(default_factory=lambda: Cached(60.0))
     plan_cache: Cached = field(default_factory=lambda: Cached(3600.0))

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from trackwell.console import series
+from trackwell.console.audit import record, session_actor
 from trackwell.console.context import Console, console
 from trackwell.console.templating import json_response
 from trackwell.store.base import StoreError
@@ -146,6 +147,16 @@ def replay(request: Request) -> Response:
         )
     except StoreError as exc:
         return json_response({"code": 409, "message": str(exc)}, 409)
+    # The destination and how many: nothing of the messages themselves, not even their ids.
+    detail = {"messages": count, "what": what or "dead"}
+    record(
+        c.store,
+        session_actor(request.scope.get("console_session")),
+        "replay",
+        name,
+        detail,
+        now_ms=c.now_ms(),
+    )
     query = urlencode({"replayed": count, "destination": name, **({"what": what} if what else {})})
     base = request.scope.get("root_path", "")
     return RedirectResponse(f"{base}/destinations?{query}#{quote(name, safe='')}", 303)

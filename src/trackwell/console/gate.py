@@ -17,7 +17,8 @@ LOGIN_PATH = "/login"
 STATIC_PREFIX = "/static/"
 # The console's own paths. Mounted at `/`, the console also sees every path the gateway has no
 # route for; those get a plain 404, not "log in", so an API client's typo reads as one.
-SECTIONS = ("people", "events", "violations", "destinations", "quality", "plan", "api", "logout")
+SECTIONS = ("people", "events", "violations", "destinations", "quality", "plan", "privacy", "audit",
+            "api", "logout")  # fmt: skip
 # No inline script and no third party: the vendored chart library and console.js only.
 SECURITY_HEADERS = [
     (

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from trackwell.server import cio_api, ops, segment_api, snippet
+from trackwell.server import cio_api, ops, regulations, segment_api, snippet
 from trackwell.server.cors import SourceCORS
 from trackwell.server.gateway import Gateway
 from trackwell.server.logs import AccessLog
@@ -55,16 +55,18 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return json_response({"code": "internal", "message": "internal error; nothing was stored"}, 500)
 
 
-async def _reload(gateway: Gateway) -> None:
+async def _reload(gateway: Gateway, trigger: str) -> None:
     # Loading and compiling take milliseconds of CPU: off the event loop, requests keep flowing.
-    await asyncio.to_thread(gateway.plan.reload)
+    previous = gateway.plan.plan.version
+    if await asyncio.to_thread(gateway.plan.reload):
+        await asyncio.to_thread(gateway.plan_reloaded, trigger, previous)
 
 
 async def _watch_plan(gateway: Gateway, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         if gateway.plan.changed():
-            await _reload(gateway)
+            await _reload(gateway, "file")
 
 
 class ConsoleMount(Mount):
@@ -93,6 +95,7 @@ def _console(gateway: Gateway) -> Starlette:
         monitor_options=load_options(config.monitors),
         destinations=config.destination_tables,
         base_dir=config.base_dir,
+        privacy=gateway.privacy,
     )
 
 
@@ -109,7 +112,7 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
         reloads: set[asyncio.Task[None]] = set()
 
         def on_hangup() -> None:
-            task = loop.create_task(_reload(gateway))
+            task = loop.create_task(_reload(gateway, "sighup"))
             reloads.add(task)
             task.add_done_callback(reloads.discard)
 
@@ -139,6 +142,7 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
         routes=[
             *segment_api.routes(),
             *cio_api.routes(),
+            *regulations.routes(),
             *ops.routes(),
             *snippet.routes(),
             ConsoleMount("/", app=_console(gateway)),

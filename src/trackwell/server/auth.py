@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.requests import Request
+
 from trackwell.core.operations import PERSON_ADDRESSED_OPERATIONS, cio_id_of, operation_of
 from trackwell.core.tokens import HASH_PREFIX, hash_token, new_token, token_digest
 from trackwell.server.problems import Problem
@@ -33,6 +35,8 @@ IDENTIFYING_BROWSER_HELP = (
     " false (`trackwell keys add NAME --origin https://...`)"
 )
 UNAUTHORIZED = {"WWW-Authenticate": 'Basic realm="trackwell"'}
+# Hex digits of a key's hash that name it (as `trackwell keys list` shows them).
+KEY_ID_DIGITS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,21 @@ def require(ring: KeyRing, key: str | None, where: str) -> Source:
     if source is None:
         raise Problem(401, "unauthorized", "invalid write key", headers=UNAUTHORIZED)
     return source
+
+
+def presented(request: Request, source: Source, key: str) -> Source:
+    """`source`, after noting on the request the key it was named by (`request.state`), so an
+    admin action the request asks for can name that key (`key_id`)."""
+    request.state.write_key = key
+    return source
+
+
+def key_id(source: Source, key: str | None) -> str:
+    """A key as the audit log and `trackwell keys list` name it: its source and the first 12 hex
+    digits of its hash (`backend/sha256:0123456789ab`), never the key."""
+    if not key:
+        return source.name
+    return f"{source.name}/{hash_token(key)[: len(HASH_PREFIX) + KEY_ID_DIGITS]}"
 
 
 def check_allowed(source: Source, item: Mapping[str, Any], index: int | None) -> None:

@@ -22,7 +22,7 @@ from trackwell.core.messages import (
 )
 from trackwell.core.operations import USER_DELETED, USER_SUPPRESSED, USER_UNSUPPRESSED
 from trackwell.server import cio_bodies, cio_map
-from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, require
+from trackwell.server.auth import UNAUTHORIZED, Source, basic_credentials, presented, require
 from trackwell.server.body import check_content_type, parse_json, read_body
 from trackwell.server.cio_bodies import BodyError
 from trackwell.server.cio_map import MapError
@@ -65,7 +65,7 @@ def _source(request: Request, gateway: Gateway) -> Source:
             "api_key",
         )
     check_origin(request, source)
-    return source
+    return presented(request, source, api_key)
 
 
 async def _body(request: Request, limit: int, *, optional: bool = False) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from trackwell.core.consent import ConsentConfigError
 from trackwell.monitor.loop import MonitorLoop
+from trackwell.pipeline.audit import record
+from trackwell.pipeline.privacy import PrivacyService
 from trackwell.pipeline.router import Router
 from trackwell.server.auth import KeyRing
 from trackwell.server.backlog import Backlog
@@ -59,6 +61,10 @@ class Gateway:
             settings.high_water,
             poll_seconds=settings.backlog_poll_seconds,
         )
+        # Erase, suppress, unsuppress: the regulations API, the console, and person operations
+        # sent with a write key all make requests here; the router's privacy worker carries
+        # them to each destination.
+        self.privacy = PrivacyService(self.store, [d.name for d in destinations])
         self.writer = Writer(self.store, after_write=self._written)
         # Large requests are prepared here, one at a time, so the event loop keeps serving
         # small ones (and a sender of many large requests queues behind itself).
@@ -84,6 +90,12 @@ class Gateway:
                 interval=settings.retention_interval,
             )
         self.started = False
+
+    def plan_reloaded(self, trigger: str, previous: int) -> None:
+        """Record a plan reload in the audit log (the target is the new version)."""
+        plan = self.plan.plan
+        detail = {"trigger": trigger, "plan": plan.name, "previous_version": str(previous)}
+        record(self.store, "gateway", "plan_reloaded", str(plan.version), detail)
 
     def _written(self, count: int) -> None:
         self.backlog.added(count)

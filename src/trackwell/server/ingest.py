@@ -15,11 +15,14 @@ from starlette.responses import Response
 from trackwell.core.violations import Violation
 from trackwell.pipeline.accept import prepare
 from trackwell.pipeline.blocked import blocked_input
+from trackwell.pipeline.privacy import PrivacyError
 from trackwell.quality.compiled import CompiledPlan, SearchBudget
-from trackwell.server.auth import Source, check_allowed
+from trackwell.server import privacy_calls
+from trackwell.server.auth import Source, check_allowed, key_id
 from trackwell.server.backlog import RETRY_AFTER_SECONDS
 from trackwell.server.browser import detach_known_visitors, restrict_browser
 from trackwell.server.gateway import Gateway
+from trackwell.server.privacy_calls import Asked
 from trackwell.server.problems import Problem, json_response
 from trackwell.server.ratelimit import retry_after
 from trackwell.server.refusals import StrictRefusal, count_headers, refuse, strict_requested
@@ -62,7 +65,10 @@ async def answer(
     request: Request, gateway: Gateway, source: Source, items: Sequence[Any], *, batch: bool
 ) -> Response:
     """`ingest`, answered: the summary, with the blocked and repaired counts as headers."""
-    body = await ingest(gateway, source, items, batch=batch, strict=strict_requested(request))
+    actor = f"key:{key_id(source, getattr(request.state, 'write_key', None))}"
+    body = await ingest(
+        gateway, source, items, batch=batch, strict=strict_requested(request), actor=actor
+    )
     return json_response(body, headers=count_headers(body))
 
 
@@ -73,12 +79,17 @@ async def ingest(
     *,
     batch: bool,
     strict: bool = False,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """Check and durably store a request's messages together; the response body.
 
     In strict mode (the source's `strict`, or `strict=True` from the request) a request with a
     blocked message is refused whole: every message is kept blocked, so none is delivered and a
     corrected resend is not a duplicate, and a 400 lists the violations.
+
+    Person operations (delete, suppress, unsuppress a person) become privacy requests, made
+    before the rest is written and counted as accepted (`privacy_calls`), as `actor` (the key
+    that asked: `key:<source>/<hash prefix>`; `key:<source>` when not given).
     """
     check_sources(source, items, batch=batch)
     wait = gateway.limits.take(source.name, len(items))
@@ -98,6 +109,8 @@ async def ingest(
             f" mark ({gateway.backlog.high_water}); retry later, nothing was stored",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    parted = privacy_calls.split(items)
+    items, asked = parted.kept, parted.asked
     received = datetime.now(UTC)
     compiled = gateway.plan.compiled
     large = len(items) > THREAD_MIN_MESSAGES
@@ -109,6 +122,8 @@ async def ingest(
         raise _unavailable(exc) from None
     refused = (source.strict or strict) and any(c.verdict == "blocked" for c in checked)
     kept = [refuse(c) for c in checked] if refused else checked
+    if asked and not refused:
+        await _request_all(gateway, actor or f"key:{source.name}", asked)
     try:
         written = await gateway.writer.write(kept)
     except StoreError as exc:
@@ -119,7 +134,24 @@ async def ingest(
     if refused:
         gateway.metrics.strict_refusals.labels(source.name).inc()
         raise StrictRefusal(summary)
+    if asked:
+        summary["accepted"] += len(asked)
+        for violation in summary["violations"]:
+            violation["index"] = parted.positions[violation["index"]]
     return summary
+
+
+async def _request_all(gateway: Gateway, actor: str, asked: Sequence[Asked]) -> None:
+    """Make the privacy requests a request's messages ask for, in order, as `actor`."""
+    for one in asked:
+        try:
+            # An erase is a store transaction (and a checkpoint): off the event loop.
+            await asyncio.to_thread(gateway.privacy.request, one.kind, one.person, actor=actor)
+        except PrivacyError as exc:
+            raise Problem(400, "malformed", str(exc)) from None
+        except StoreError as exc:
+            raise _unavailable(exc) from None
+        gateway.metrics.privacy_requests.labels(one.kind, "messages").inc()
 
 
 async def _run(gateway: Gateway, large: bool, work: Callable[..., T], *args: Any) -> T:

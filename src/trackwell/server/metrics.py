@@ -84,6 +84,20 @@ class Metrics:
             ["source"],
             registry=self.registry,
         )
+        # Messages of an erased or suppressed person: acknowledged like any other, not stored.
+        self.privacy_dropped = Counter(
+            "trackwell_privacy_dropped",
+            "Messages acknowledged and not stored: their person was erased or is suppressed.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.privacy_requests = Counter(
+            "trackwell_privacy_requests",
+            "Privacy requests made through the gateway, by kind and by what asked (messages:"
+            " a person operation sent with a write key; api: the regulations API).",
+            ["kind", "origin"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "trackwell_http_requests",
             "HTTP requests answered, by route and status.",
@@ -110,7 +124,10 @@ class Metrics:
         messages: Tally[tuple[str, str]] = Tally()
         codes: Tally[str] = Tally()
         blocking: Tally[str] = Tally()
+        dropped: Tally[str] = Tally()
         for c, w in zip(checked, written, strict=True):
+            if w.dropped is not None:
+                dropped[w.dropped] += 1
             messages[(_label(c, plan), c.verdict)] += 1
             for violation in c.violations:
                 codes[violation.code] += 1
@@ -124,6 +141,8 @@ class Metrics:
             self.violations.labels(code).inc(count)
         for code, count in blocking.items():
             self.blocking.labels(source, code).inc(count)
+        for reason, count in dropped.items():
+            self.privacy_dropped.labels(reason).inc(count)
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""

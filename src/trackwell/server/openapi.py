@@ -6,6 +6,7 @@ from typing import Any
 
 from trackwell.core.messages import MAX_KEY_LENGTH, MESSAGE_TYPES
 from trackwell.core.version import __version__
+from trackwell.server import openapi_regulations
 from trackwell.server.cio_schemas import (
     CIO_OPERATION_SCHEMAS,
     CIO_PERSON_ID,
@@ -248,6 +249,7 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     **CIO_OPERATION_SCHEMAS,
+    **openapi_regulations.SCHEMAS,
 }
 
 
@@ -469,6 +471,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "properties": {"status": {"type": "string"}},
         "required": ["status"],
     }
+    paths.update(openapi_regulations.paths({"$ref": "#/components/schemas/Error"}))
     paths["/healthz"] = _get("The process is alive.", JSON, status)
     paths["/readyz"] = _get(
         "Ready to take writes.",
@@ -513,6 +516,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "scheme": "basic",
                     "description": "site_id = the source name, api_key = its key",
                 },
+                **openapi_regulations.SECURITY,
             },
         },
     }

@@ -20,7 +20,7 @@ from trackwell.core.messages import (
     json_type,
     parse_time,
 )
-from trackwell.server.auth import Source, basic_credentials, require
+from trackwell.server.auth import Source, basic_credentials, presented, require
 from trackwell.server.body import read_json_object
 from trackwell.server.cors import check_origin
 from trackwell.server.gateway import Gateway
@@ -48,8 +48,11 @@ def _header_source(request: Request, gateway: Gateway) -> Source | None:
         return None
     user, password = credentials
     if user and password:  # Customer.io-style site_id:api_key credentials work here too
-        return gateway.keys.find(user) or require(gateway.keys, password, KEY_HELP)
-    return require(gateway.keys, user or password, KEY_HELP)
+        found = gateway.keys.find(user)
+        if found is not None:
+            return presented(request, found, user)
+        return presented(request, require(gateway.keys, password, KEY_HELP), password)
+    return presented(request, require(gateway.keys, user or password, KEY_HELP), user or password)
 
 
 def _source(
@@ -60,10 +63,10 @@ def _source(
     if found is not None:
         return found
     if isinstance(in_body, str) and in_body:
-        return require(gateway.keys, in_body, KEY_HELP)
+        return presented(request, require(gateway.keys, in_body, KEY_HELP), in_body)
     in_query = request.query_params.get("writeKey")
     if in_query:
-        source = require(gateway.keys, in_query, KEY_HELP)
+        source = presented(request, require(gateway.keys, in_query, KEY_HELP), in_query)
         if not source.anonymous_only:
             # URLs end up in proxy and browser logs; only a browser key is public anyway.
             raise Problem(
