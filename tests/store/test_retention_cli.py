@@ -97,6 +97,21 @@ def test_a_dry_run_reports_in_json_and_removes_nothing_then_a_pass_removes_it(
         f"blocked: 1 message(s) received before {iso_seconds((TODAY - 3) * DAY_MS)} removed",
     ]
     assert counts(url) == (2, 1)
+    # The pass is on the audit log with its counts; the dry run is not.
+    store = open_store(url)
+    try:
+        entries = store.audit_entries(action="retention")
+    finally:
+        store.close()
+    assert [(e.action, e.target) for e in entries] == [("retention", "store")]
+    assert entries[0].actor.startswith("cli")
+    assert dict(entries[0].detail) == {
+        "log_days": 7,
+        "blocked_days": 3,
+        "log_rows": 4,
+        "blocked_rows": 1,
+        "partitions": 0,
+    }
 
 
 def test_flags_win_over_the_file_and_an_unset_table_is_kept(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from trackwell.cli.options import options
+from trackwell.cli.options import cli_actor, options
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ def retention_command(
     """
     from trackwell.core.time import now_ms
     from trackwell.io.config import ConfigError
+    from trackwell.pipeline.audit import record
     from trackwell.store import StoreError, check_retention, open_store
 
     try:
@@ -133,6 +134,21 @@ def retention_command(
         report = store.apply_retention(
             log_days=days[0], blocked_days=days[1], now_ms=now_ms(), dry_run=dry_run
         )
+        if not dry_run:
+            # An operator's pass is an admin action: who ran it and what went, as counts.
+            record(
+                store,
+                cli_actor(),
+                "retention",
+                "store",
+                {
+                    "log_days": days[0],
+                    "blocked_days": days[1],
+                    "log_rows": report.log_rows,
+                    "blocked_rows": report.blocked_rows,
+                    "partitions": len(report.partitions_dropped),
+                },
+            )
     except StoreError as exc:
         fail(str(exc))
     finally:
