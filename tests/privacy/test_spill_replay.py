@@ -1,6 +1,7 @@
 """An SDK outbox replayed after a crash cannot bring an erased person back: a process killed
 with its spill file full of the person's messages, the person erased, then a new `Client`
-replays the file, and the store keeps nothing of them."""
+replays the file, and the store keeps nothing of them; and an erase writes such leftover files
+itself (through the edge), so none keeps the person until a Client happens to start."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLE_PLAN
 from tests.privacy.people import ADA, ADA_ANON, ADA_EMAIL, BOB, leftovers
 from tests.sdk.test_crash import REPLAYER, child, opened, run, spilled_ids, write_script
+from trackwell.cli import app
 from trackwell.pipeline.privacy import PrivacyService
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
@@ -41,11 +44,12 @@ while True:
 """
 
 
-def test_a_spill_file_replayed_after_a_crash_brings_no_erased_person_back(tmp_path: Path) -> None:
+def crash_with_a_spill_file(tmp_path: Path, burst: int = 2000) -> tuple[str, set[str], set[str]]:
+    """A process killed with a spill file beside the store: (store URL, the spilled message
+    ids, Ada's among them)."""
     folder = tmp_path / "app"
     db = folder / "trackwell.db"
     url = f"sqlite:///{db}"
-    burst = 2000
     spiller = write_script(tmp_path, "spiller", SPILLER)
     with child(spiller, str(EXAMPLE_PLAN), url, str(burst), log=tmp_path / "spiller.log") as proc:
         proc.wait_for(lambda line: line == "ready")
@@ -62,6 +66,12 @@ def test_a_spill_file_replayed_after_a_crash_brings_no_erased_person_back(tmp_pa
             locker.close()
     adas = {i for i in left if int(i[2:]) % 2 == 0}
     assert len(adas) > burst // 4, "the burst did not reach the spill file"
+    return url, left, adas
+
+
+def test_a_spill_file_replayed_after_a_crash_brings_no_erased_person_back(tmp_path: Path) -> None:
+    folder = tmp_path / "app"
+    url, left, adas = crash_with_a_spill_file(tmp_path)
 
     with opened(url) as store:
         PrivacyService(store, []).request("erase", ADA, actor="test")
@@ -75,3 +85,25 @@ def test_a_spill_file_replayed_after_a_crash_brings_no_erased_person_back(tmp_pa
         assert left - adas <= bobs and not adas & bobs
     assert spilled_ids(folder) == set()  # replayed files are removed
     assert leftovers(folder) == {}
+
+
+def test_an_erase_writes_the_spill_files_dead_processes_left_so_none_keeps_the_person(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "app"
+    url, left, adas = crash_with_a_spill_file(tmp_path)
+    assert leftovers(folder), "the spill file should hold Ada before the erase"
+
+    result = CliRunner().invoke(
+        app, ["privacy", "erase", ADA, "--yes", "--no-wait", "--store", url]
+    )
+    assert result.exit_code == 0, result.output
+
+    # No Client was started: the erase itself wrote the dead process's spill file through the
+    # store's edge, and removed it.
+    assert spilled_ids(folder) == set()
+    assert leftovers(folder) == {}
+    with opened(url) as store:
+        assert store.timeline(ADA).entries == () and store.timeline(ADA_ANON).entries == ()
+        bobs = {e.message["messageId"] for e in store.timeline(BOB, limit=100_000).entries}
+        assert left - adas <= bobs and not adas & bobs

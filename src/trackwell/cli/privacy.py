@@ -198,6 +198,7 @@ def _request(
     """Make one request, then propagate it in the foreground unless `no_wait`."""
     from trackwell.io.config import ConfigError
     from trackwell.pipeline.privacy import PrivacyError, PrivacyService, check_person
+    from trackwell.sdk.client import write_leftover_spills
     from trackwell.store import StoreError
 
     try:
@@ -217,7 +218,8 @@ def _request(
             stderr.print("Nothing done.")
             raise typer.Exit(EXIT_FINDINGS)
         try:
-            request = PrivacyService(store, names).request(kind, person, actor=cli_actor())
+            service = PrivacyService(store, names, after_erase=lambda: write_leftover_spills(store))
+            request = service.request(kind, person, actor=cli_actor())
         except (PrivacyError, StoreError) as exc:
             fail(str(exc))
         stderr.print(_done_in_store(request), highlight=False)

@@ -72,10 +72,19 @@ def is_request_id(text: str) -> bool:
 class PrivacyService:
     """Makes privacy requests and reads where they stand; the faces' one entry point."""
 
-    def __init__(self, store: Privacy, destinations: Sequence[str]) -> None:
+    def __init__(
+        self,
+        store: Privacy,
+        destinations: Sequence[str],
+        *,
+        after_erase: Callable[[], object] | None = None,
+    ) -> None:
         self.store = store
         # Every configured destination gets a job (and so a receipt) for every request.
         self.destinations = tuple(dict.fromkeys(destinations))
+        # What the faces clear beyond the store once the marks exist (the SDK's leftover spill
+        # files, written through the edge); a failure is logged, the erase stands.
+        self.after_erase = after_erase
 
     def request(
         self, kind: RequestKind, person: str, *, actor: str, now_ms: int | None = None
@@ -106,6 +115,14 @@ class PrivacyService:
             "privacy request",
             extra={"fields": {"request": request.id, "kind": kind, "actor": actor}},
         )
+        if kind == "erase" and self.after_erase is not None:
+            try:
+                self.after_erase()
+            except Exception as exc:  # the erase is done; what follows must not undo the answer
+                log.error(
+                    "after the erase",
+                    extra={"fields": {"request": request.id, "error": type(exc).__name__}},
+                )
         return request
 
     def status(self, request_id: str) -> PrivacyRequest | None:

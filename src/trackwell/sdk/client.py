@@ -381,6 +381,23 @@ def _spill_path(store_url: str, spill_dir: str | Path | None) -> Path:
     return folder / f"{stem}.spill-{os.getpid()}-{next(_instances)}"
 
 
+def write_leftover_spills(store: Store, *, timeout: float = 30.0) -> bool | None:
+    """Write now the spill files that dead processes left beside a SQLite store, instead of at
+    the next `Client`'s start: through `write_batch`, so an erase's marks drop its person's
+    records and the files are removed. None when the store keeps no spill files (not a SQLite
+    file); else whether every leftover was written within `timeout`. Files of live processes are
+    left to their own writers."""
+    file = sqlite_file(store.url)
+    if file is None or ":memory:" in file:
+        return None
+    path = Path(file)
+    if not path.parent.is_dir():
+        return True
+    # An outbox replays the leftovers it finds when made; this one takes nothing else.
+    outbox = Outbox(store, spill_path=path.parent / f"{path.name}.spill-{os.getpid()}-leftovers")
+    return outbox.close(timeout)
+
+
 _clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
 

@@ -10,6 +10,7 @@ from trackwell.monitor.loop import MonitorLoop
 from trackwell.pipeline.audit import record
 from trackwell.pipeline.privacy import PrivacyService
 from trackwell.pipeline.router import Router
+from trackwell.sdk.client import write_leftover_spills
 from trackwell.server.auth import KeyRing
 from trackwell.server.backlog import Backlog
 from trackwell.server.metrics import Metrics
@@ -64,7 +65,11 @@ class Gateway:
         # Erase, suppress, unsuppress: the regulations API, the console, and person operations
         # sent with a write key all make requests here; the router's privacy worker carries
         # them to each destination.
-        self.privacy = PrivacyService(self.store, [d.name for d in destinations])
+        self.privacy = PrivacyService(
+            self.store,
+            [d.name for d in destinations],
+            after_erase=lambda: write_leftover_spills(self.store, timeout=5.0),
+        )
         self.writer = Writer(self.store, after_write=self._written)
         # Large requests are prepared here, one at a time, so the event loop keeps serving
         # small ones (and a sender of many large requests queues behind itself).
