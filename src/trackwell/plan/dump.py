@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from trackwell.core.consent import ConsentPolicy
-from trackwell.plan.model import DEFAULT_STAGES, Conventions, EventSpec, Plan, Policy, PropertySpec
+from trackwell.plan.model import (
+    DEFAULT_STAGES,
+    Conventions,
+    EventSpec,
+    EventVersion,
+    PageSpec,
+    Plan,
+    Policy,
+    PropertySpec,
+)
 
 
 class _PlanDumper(yaml.SafeDumper):
@@ -21,9 +32,16 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 
 _PlanDumper.add_representer(list, _represent_list)
 
+# The shared property library the uses in a document refer to.
+Library = Mapping[str, PropertySpec]
+_NO_LIBRARY: Library = MappingProxyType({})
 
-def property_document(prop: PropertySpec) -> Any:
-    """A property as YAML data: the `name: string` shorthand when only the type is set."""
+
+def property_document(prop: PropertySpec, library: Library = _NO_LIBRARY) -> Any:
+    """A property as YAML data: the `name: string` shorthand when only the type is set, and a
+    `{use: name}` reference for a use of a shared property."""
+    if prop.shared is not None:
+        return _use_document(prop, library.get(prop.shared))
     doc: dict[str, Any] = {"type": prop.type}
     for key in ("description", "required", "nullable"):
         value = getattr(prop, key)
@@ -36,13 +54,67 @@ def property_document(prop: PropertySpec) -> Any:
         if value is not None:
             doc[key] = value
     if prop.items is not None:
-        doc["items"] = property_document(prop.items)
+        doc["items"] = property_document(prop.items, library)
     if prop.properties:
-        doc["properties"] = {p.name: property_document(p) for p in prop.properties}
+        doc["properties"] = properties_document(prop.properties, library)
+    if prop.aliases:
+        doc["aliases"] = list(prop.aliases)
     return prop.type if len(doc) == 1 else doc
 
 
-def event_document(event: EventSpec) -> dict[str, Any]:
+def _use_document(prop: PropertySpec, definition: PropertySpec | None) -> dict[str, Any]:
+    """A use of a shared property, with what this use says differently from its definition
+    (`required`, `description`); both are written when the definition is not at hand."""
+    doc: dict[str, Any] = {"use": prop.shared}
+    if definition is None or prop.required != definition.required:
+        doc["required"] = prop.required
+    if definition is None or prop.description != definition.description:
+        doc["description"] = prop.description
+    return doc
+
+
+def properties_document(
+    props: tuple[PropertySpec, ...], library: Library = _NO_LIBRARY
+) -> dict[str, Any]:
+    """A set of properties as a YAML map, name -> spec."""
+    return {p.name: property_document(p, library) for p in props}
+
+
+def version_document(
+    version: EventVersion, library: Library = _NO_LIBRARY
+) -> dict[str, Any] | None:
+    """One version of an event: description, retirement, the properties it adds."""
+    doc: dict[str, Any] = {}
+    if version.description:
+        doc["description"] = version.description
+    if version.deprecated:
+        doc["deprecated"] = True
+    if version.properties:
+        doc["properties"] = properties_document(version.properties, library)
+    return doc or None
+
+
+def pages_document(
+    names: tuple[str, ...], specs: Mapping[str, PageSpec], library: Library = _NO_LIBRARY
+) -> Any:
+    """Pages (or screens): the short list of names unless one plans its own properties."""
+    if not specs:
+        return list(names)
+    doc: dict[str, Any] = {}
+    for name in names:
+        spec = specs.get(name)
+        if spec is None:
+            doc[name] = None
+            continue
+        page: dict[str, Any] = {}
+        if spec.description:
+            page["description"] = spec.description
+        page["properties"] = properties_document(spec.properties, library)
+        doc[name] = page
+    return doc
+
+
+def event_document(event: EventSpec, library: Library = _NO_LIBRARY) -> dict[str, Any]:
     """An event as YAML data, keys in the order people read them."""
     doc: dict[str, Any] = {}
     for key in ("stage", "description", "owner", "since", "backfill"):
@@ -60,7 +132,9 @@ def event_document(event: EventSpec) -> dict[str, Any]:
     if event.browser:
         doc["browser"] = True
     if event.properties:
-        doc["properties"] = {p.name: property_document(p) for p in event.properties}
+        doc["properties"] = properties_document(event.properties, library)
+    if event.versions:
+        doc["versions"] = {v.label: version_document(v, library) for v in event.versions}
     return doc
 
 
@@ -96,13 +170,18 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         }
         if plan.policy.consent is not None:
             doc["policy"]["consent"] = consent_document(plan.policy.consent)
+    if plan.properties:
+        doc["properties"] = properties_document(tuple(plan.properties.values()))
+    library = plan.properties
     if plan.traits:
-        doc["traits"] = {t.name: property_document(t) for t in plan.traits}
-    doc["events"] = {e.name: event_document(e) or None for e in plan.events.values()}
+        doc["traits"] = properties_document(plan.traits, library)
+    if plan.group_traits is not None:
+        doc["group"] = {"traits": properties_document(plan.group_traits, library)}
+    doc["events"] = {e.name: event_document(e, library) or None for e in plan.events.values()}
     if plan.pages:
-        doc["pages"] = list(plan.pages)
+        doc["pages"] = pages_document(plan.pages, plan.page_specs, library)
     if plan.screens:
-        doc["screens"] = list(plan.screens)
+        doc["screens"] = pages_document(plan.screens, plan.screen_specs, library)
     return doc
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -17,7 +18,9 @@ from trackwell.plan.model import (
     STRING_FORMATS,
     Conventions,
     EventSpec,
+    EventVersion,
     Location,
+    PageSpec,
     Plan,
     Policy,
     PropertySpec,
@@ -41,6 +44,8 @@ TOP_KEYS = (
     "events",
     "pages",
     "screens",
+    "properties",
+    "group",
 )
 EVENT_KEYS = (
     "stage",
@@ -54,7 +59,13 @@ EVENT_KEYS = (
     "replaced_by",
     "browser",
     "properties",
+    "versions",
 )
+VERSION_KEYS = ("description", "deprecated", "properties")
+PAGE_KEYS = ("description", "properties")
+GROUP_KEYS = ("traits",)
+# A use of a shared property: its name in the library, and what one use may say differently.
+USE_KEYS = ("use", "required", "description")
 PROPERTY_KEYS = (
     "type",
     "description",
@@ -68,6 +79,7 @@ PROPERTY_KEYS = (
     "max_length",
     "items",
     "properties",
+    "aliases",
 )
 POLICY_CHOICES: dict[str, tuple[str, ...]] = {
     "unplanned_event": ("block", "allow"),
@@ -167,6 +179,9 @@ class _PlanReader:
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.problems: list[Problem] = []
+        # The shared property library, read first so every `use:` can be resolved.
+        self.shared: dict[str, PropertySpec] = {}
+        self.reading_library = False
 
     # -- helpers -----------------------------------------------------------------
 
@@ -269,17 +284,25 @@ class _PlanReader:
         conventions = self.optional(top, "conventions", self._conventions, Conventions())
         stages = self.optional(top, "stages", self._stages, DEFAULT_STAGES)
         policy = self.optional(top, "policy", self._policy, Policy())
+        self.shared = self.optional(top, "properties", self._library, {})
         traits: tuple[PropertySpec, ...] = self.optional(
             top, "traits", lambda n: self._properties(n, "traits", 0), ()
         )
         events: dict[str, EventSpec] = self.optional(top, "events", self._events, {})
-        pages: tuple[str, ...] = self.optional(
-            top, "pages", lambda n: self.text_list(n, "pages"), ()
+        pages, page_specs = self.optional(
+            top, "pages", lambda n: self._pages(n, "pages", "page"), ((), {})
         )
-        screens: tuple[str, ...] = self.optional(
-            top, "screens", lambda n: self.text_list(n, "screens"), ()
+        screens, screen_specs = self.optional(
+            top, "screens", lambda n: self._pages(n, "screens", "screen"), ((), {})
+        )
+        group_traits: tuple[PropertySpec, ...] | None = self.optional(
+            top, "group", self._group, None
         )
         return Plan(
+            properties=self.shared,
+            page_specs=page_specs,
+            screen_specs=screen_specs,
+            group_traits=group_traits,
             name=name,
             version=version,
             events=events,
@@ -388,6 +411,9 @@ class _PlanReader:
         def get(key: str, read: Callable[[Node, str], T], default: Any) -> T:
             return self.optional(items, key, lambda n: read(n, f"{what}: {key}"), default)
 
+        common: tuple[PropertySpec, ...] = get(
+            "properties", lambda n, w: self._properties(n, w, 0), ()
+        )
         return EventSpec(
             name=name,
             stage=get("stage", self.text, None),
@@ -399,9 +425,115 @@ class _PlanReader:
             aliases=get("aliases", self.text_list, ()),
             deprecated=get("deprecated", self.boolean, False),
             replaced_by=get("replaced_by", self.text, None),
-            properties=get("properties", lambda n, w: self._properties(n, w, 0), ()),
+            properties=common,
             browser=get("browser", self.boolean, False),
+            versions=get("versions", lambda n, w: self._versions(n, w, common), ()),
             location=location,
+        )
+
+    def _versions(
+        self, node: Node, what: str, common: tuple[PropertySpec, ...]
+    ) -> tuple[EventVersion, ...]:
+        """`versions:`: label -> the properties one version adds to the event's own."""
+        items = self.mapping(node, what)
+        if not items:
+            raise self.invalid(node.location, f"{what}: list at least one version")
+        common_names = frozenset(p.name for p in common)
+        versions: list[EventVersion] = []
+        for label, value in items.items():
+            if not isinstance(label, str):
+                continue
+            location = items.key_locations[label]
+            if not label.strip():
+                self.problem(location, f"{what}: a version label must not be empty")
+                continue
+            try:
+                versions.append(
+                    self._version(label, value, location, f"{what} {label!r}", common_names)
+                )
+            except _InvalidValueError:
+                continue
+        return tuple(versions)
+
+    def _version(
+        self, label: str, node: Node, location: Location, what: str, common: frozenset[str]
+    ) -> EventVersion:
+        if node.kind == "scalar" and node.value is None:
+            return EventVersion(label=label, location=location)
+        items = self.mapping(node, what, VERSION_KEYS)
+
+        def get(key: str, read: Callable[[Node, str], T], default: Any) -> T:
+            return self.optional(items, key, lambda n: read(n, f"{what}: {key}"), default)
+
+        props: tuple[PropertySpec, ...] = get(
+            "properties", lambda n, w: self._properties(n, w, 0), ()
+        )
+        for prop in props:
+            if prop.name in common and prop.location is not None:
+                self.problem(
+                    prop.location,
+                    f"{what}: property {prop.name!r} is already in the event's properties"
+                    " (every version has those; move it into each version to change it)",
+                )
+        return EventVersion(
+            label=label,
+            description=get("description", self.any_text, ""),
+            deprecated=get("deprecated", self.boolean, False),
+            properties=props,
+            location=location,
+        )
+
+    def _library(self, node: Node) -> dict[str, PropertySpec]:
+        """`properties:`, the shared library: name -> a full property spec (no `use:` inside)."""
+        self.reading_library = True
+        try:
+            return {p.name: p for p in self._properties(node, "properties", 0)}
+        finally:
+            self.reading_library = False
+
+    def _pages(
+        self, node: Node, what: str, kind: str
+    ) -> tuple[tuple[str, ...], dict[str, PageSpec]]:
+        """`pages:`/`screens:`: a list of names, or a map of name -> description and properties."""
+        if node.kind != "map":
+            return self.text_list(node, what), {}
+        items = self.mapping(node, what)
+        names: list[str] = []
+        specs: dict[str, PageSpec] = {}
+        for name, value in items.items():
+            if not isinstance(name, str):
+                continue
+            location = items.key_locations[name]
+            if not name.strip():
+                self.problem(location, f"{what}: a {kind} name must not be empty")
+                continue
+            names.append(name)
+            if value.kind == "scalar" and value.value is None:
+                continue  # `Home:` with nothing after it: planned, properties unchecked
+            try:
+                specs[name] = self._page(name, value, location, f"{kind} {name!r}")
+            except _InvalidValueError:
+                continue
+        return tuple(names), specs
+
+    def _page(self, name: str, node: Node, location: Location, what: str) -> PageSpec:
+        items = self.mapping(node, what, PAGE_KEYS)
+
+        def get(key: str, read: Callable[[Node, str], T], default: Any) -> T:
+            return self.optional(items, key, lambda n: read(n, f"{what}: {key}"), default)
+
+        return PageSpec(
+            name=name,
+            description=get("description", self.any_text, ""),
+            properties=get("properties", lambda n, w: self._properties(n, w, 0), ()),
+            location=location,
+        )
+
+    def _group(self, node: Node) -> tuple[PropertySpec, ...]:
+        """`group:`: the traits a group call may carry."""
+        fields = self.mapping(node, "group", GROUP_KEYS)
+        return self.optional(
+            fields, "traits", lambda n: self._properties(n, "group: traits", 0), ()
         )
 
     def _properties(self, node: Node, what: str, depth: int) -> tuple[PropertySpec, ...]:
@@ -429,6 +561,8 @@ class _PlanReader:
         if node.kind == "scalar" and isinstance(node.value, str):
             # Shorthand: `plan_name: string`.
             return PropertySpec(name=name, type=self._type(node, what), location=location)
+        if node.kind == "map" and "use" in cast(KeyedMap, node.value):
+            return self._use(name, node, location, what)
         items = self.mapping(node, what, PROPERTY_KEYS)
         if "type" not in items:
             raise self.invalid(
@@ -453,10 +587,52 @@ class _PlanReader:
             max_length=get("max_length", self.positive, None),
             items=get("items", lambda n, _: self._items(n, what, depth), None),
             properties=get("properties", lambda n, w: self._properties(n, w, depth + 1), ()),
+            aliases=get("aliases", self.text_list, ()),
             location=location,
         )
         self._constraints_fit(spec, items, what)
+        if spec.aliases and depth > 0:
+            self.problem(
+                items.key_locations["aliases"],
+                f"{what}: aliases apply to top-level properties only (renames of nested keys"
+                " are not tracked)",
+            )
+        if name in spec.aliases:
+            self.problem(items.key_locations["aliases"], f"{what}: an alias equals the name")
         return spec
+
+    def _use(self, name: str, node: Node, location: Location, what: str) -> PropertySpec:
+        """`name: {use: shared_name, required: ..., description: ...}`: a shared property."""
+        items = self.mapping(node, what, USE_KEYS)
+        if self.reading_library:
+            raise self.invalid(
+                items.key_locations["use"],
+                f"{what}: a shared property cannot use another; write its spec out",
+            )
+        ref = self.text(items["use"], f"{what}: use")
+        definition = self.shared.get(ref)
+        if definition is None:
+            known = tuple(self.shared)
+            match = process.extractOne(ref, known, score_cutoff=70) if known else None
+            hint = f"; did you mean {match[0]!r}?" if match else ""
+            listed = ", ".join(known) if known else "none are defined"
+            raise self.invalid(
+                items["use"].location,
+                f"{what}: uses undefined shared property {ref!r} (the top-level 'properties:'"
+                f" defines: {listed}){hint}",
+            )
+
+        def get(key: str, read: Callable[[Node, str], T], default: Any) -> T:
+            return self.optional(items, key, lambda n: read(n, f"{what}: {key}"), default)
+
+        return replace(
+            definition,
+            name=name,
+            required=get("required", self.boolean, definition.required),
+            description=get("description", self.any_text, definition.description),
+            shared=ref,
+            location=location,
+        )
 
     def _type(self, node: Node, what: str) -> Any:
         value = node.value

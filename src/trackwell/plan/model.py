@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from trackwell.core.consent import ConsentPolicy
 
@@ -68,6 +68,11 @@ class PropertySpec:
     max_length: int | None = None
     items: PropertySpec | None = None
     properties: tuple[PropertySpec, ...] = ()
+    # Older names of a renamed property, still accepted (and renamed) during a migration.
+    aliases: tuple[str, ...] = ()
+    # The shared definition (a key of `Plan.properties`) this property is a use of, if any:
+    # the spec itself is resolved, so checks and codegen never look the definition up.
+    shared: str | None = None
     location: Location | None = field(default=None, compare=False, repr=False)
 
     def child(self, name: str) -> PropertySpec | None:
@@ -76,6 +81,27 @@ class PropertySpec:
             if prop.name == name:
                 return prop
         return None
+
+
+def find_property(props: tuple[PropertySpec, ...], name: str) -> PropertySpec | None:
+    """The property called `name` among `props`, if any."""
+    for prop in props:
+        if prop.name == name:
+            return prop
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class EventVersion:
+    """One live (or retired) shape of an event during a migration: properties on top of the
+    event's own, which every version shares."""
+
+    label: str
+    description: str = ""
+    # A retired version: still accepted, with a `deprecated_version` report.
+    deprecated: bool = False
+    properties: tuple[PropertySpec, ...] = ()
+    location: Location | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +121,43 @@ class EventSpec:
     properties: tuple[PropertySpec, ...] = ()
     # Whether anonymous-only browser keys (public, in every page's source) may send it.
     browser: bool = False
+    # Shapes valid at once during a migration (oldest first); a message matching any is valid.
+    versions: tuple[EventVersion, ...] = ()
+    location: Location | None = field(default=None, compare=False, repr=False)
+
+    def property(self, name: str) -> PropertySpec | None:
+        """The planned property called `name` (common to every version), if any."""
+        return find_property(self.properties, name)
+
+    def version(self, label: str) -> EventVersion | None:
+        """The version labelled `label`, if any."""
+        for version in self.versions:
+            if version.label == label:
+                return version
+        return None
+
+    def version_properties(self, version: EventVersion) -> tuple[PropertySpec, ...]:
+        """Every property of one version: the event's own, then the version's."""
+        return (*self.properties, *version.properties)
+
+    def current_version(self) -> EventVersion | None:
+        """The newest version not retired (the last live one written), if any."""
+        live = [v for v in self.versions if not v.deprecated]
+        return live[-1] if live else (self.versions[-1] if self.versions else None)
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    """A page or screen that plans its own properties (beyond the reserved ones)."""
+
+    name: str
+    description: str = ""
+    properties: tuple[PropertySpec, ...] = ()
     location: Location | None = field(default=None, compare=False, repr=False)
 
     def property(self, name: str) -> PropertySpec | None:
         """The planned property called `name`, if any."""
-        for prop in self.properties:
-            if prop.name == name:
-                return prop
-        return None
+        return find_property(self.properties, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +187,15 @@ class Policy:
     consent: ConsentPolicy | None = None
 
 
-def _frozen_events(events: Mapping[str, EventSpec]) -> Mapping[str, EventSpec]:
-    return MappingProxyType(dict(events))
+_V = TypeVar("_V")
+
+
+def _frozen(mapping: Mapping[str, _V]) -> Mapping[str, _V]:
+    return mapping if isinstance(mapping, MappingProxyType) else MappingProxyType(dict(mapping))
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,20 +204,30 @@ class Plan:
 
     name: str
     version: int
-    events: Mapping[str, EventSpec] = field(default_factory=lambda: MappingProxyType({}))
+    events: Mapping[str, EventSpec] = field(default_factory=_empty)
     traits: tuple[PropertySpec, ...] = ()
     conventions: Conventions = Conventions()
     stages: tuple[str, ...] = DEFAULT_STAGES
     policy: Policy = Policy()
+    # Every planned page and screen name (the allow-lists), in the order written.
     pages: tuple[str, ...] = ()
     screens: tuple[str, ...] = ()
     format_version: int = FORMAT_VERSION
+    # The shared property library (`properties:`): one definition used by several events,
+    # pages or traits; each use is resolved in place and names its definition (`shared`).
+    properties: Mapping[str, PropertySpec] = field(default_factory=_empty)
+    # The pages and screens (names among `pages`/`screens`) that plan their own properties;
+    # a page listed without a schema has its properties left unchecked.
+    page_specs: Mapping[str, PageSpec] = field(default_factory=_empty)
+    screen_specs: Mapping[str, PageSpec] = field(default_factory=_empty)
+    # The traits of a group call (`group:`); None when the plan has no group section.
+    group_traits: tuple[PropertySpec, ...] | None = None
     source: str = field(default="<memory>", compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        # A plan is shared across threads; make its event map read-only as well.
-        if not isinstance(self.events, MappingProxyType):
-            object.__setattr__(self, "events", _frozen_events(self.events))
+        # A plan is shared across threads; make its maps read-only as well.
+        for name in ("events", "properties", "page_specs", "screen_specs"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     def trait(self, name: str) -> PropertySpec | None:
         """The planned trait called `name`, if any."""
@@ -164,6 +236,23 @@ class Plan:
                 return trait
         return None
 
+    def shared_uses(self, shared: str) -> tuple[str, ...]:
+        """Where the shared property `shared` is used: `event 'X'`, `page 'Y'`, `traits`, ..."""
+        return tuple(where for where, props in self.property_sets() if _uses(props, shared))
+
+    def property_sets(self) -> tuple[tuple[str, tuple[PropertySpec, ...]], ...]:
+        """Every planned set of top-level properties, each with a label saying whose it is."""
+        sets: list[tuple[str, tuple[PropertySpec, ...]]] = [("traits", self.traits)]
+        if self.group_traits is not None:
+            sets.append(("group traits", self.group_traits))
+        for event in self.events.values():
+            sets.append((f"event '{event.name}'", event.properties))
+            for version in event.versions:
+                sets.append((f"event '{event.name}' {version.label}", version.properties))
+        sets.extend((f"page '{p.name}'", p.properties) for p in self.page_specs.values())
+        sets.extend((f"screen '{s.name}'", s.properties) for s in self.screen_specs.values())
+        return tuple(sets)
+
     def browser_events(self) -> frozenset[str]:
         """The events an anonymous-only browser key may send (`browser: true`)."""
         return frozenset(name for name, event in self.events.items() if event.browser)
@@ -171,3 +260,13 @@ class Plan:
     def alias_map(self) -> dict[str, str]:
         """Old event names mapped to the planned name they were renamed to."""
         return {alias: event.name for event in self.events.values() for alias in event.aliases}
+
+
+def _uses(props: tuple[PropertySpec, ...], shared: str) -> bool:
+    """Whether any property in `props` (nested ones included) uses the shared `shared`."""
+    for prop in props:
+        if prop.shared == shared or _uses(prop.properties, shared):
+            return True
+        if prop.items is not None and _uses((prop.items,), shared):
+            return True
+    return False
