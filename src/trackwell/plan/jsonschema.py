@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, cast
 
 from trackwell.core.consent import MISSING_CONSENT, ConsentPolicy
@@ -20,6 +21,8 @@ from trackwell.plan.model import (
     STRING_FORMATS,
     Conventions,
     EventSpec,
+    EventVersion,
+    PageSpec,
     Plan,
     Policy,
     PropertySpec,
@@ -29,6 +32,11 @@ from trackwell.plan.model import (
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 MANIFEST = "plan.json"
 TRAITS_FILE = "traits.schema.json"
+# Written only when the plan has them, so the export of a plan without them is unchanged.
+PROPERTIES_FILE = "properties.schema.json"
+GROUP_FILE = "group.schema.json"
+# Where an event's schema keeps the shared definitions it uses (each file stands alone).
+DEFS = "$defs"
 # Extension keyword carrying what JSON Schema has no word for (stage, owner, used_by, ...).
 EXT = "x-trackwell"
 
@@ -44,20 +52,29 @@ _UNDERSTOOD = frozenset(
     {
         "type", "description", "enum", "minimum", "maximum", "pattern", "format", "maxLength",
         "items", "properties", "required", "additionalProperties", "title", "$schema", "$id",
-        "$comment", "deprecated", "examples", "default", EXT,
+        "$comment", "deprecated", "examples", "default", EXT, "$ref", DEFS, "anyOf",
+        "unevaluatedProperties",
     }
 )  # fmt: skip
+Library = Mapping[str, PropertySpec]
+_NO_LIBRARY: Library = MappingProxyType({})
 
 
 # -- export ---------------------------------------------------------------------------------
 
 
-def property_schema(prop: PropertySpec, *, closed: bool = True) -> dict[str, Any]:
+def property_schema(
+    prop: PropertySpec, *, closed: bool = True, library: Library | None = None
+) -> dict[str, Any]:
     """The JSON Schema of one property (its `required` flag lives on the parent).
 
     `closed` sets `additionalProperties: false` on objects; the quality checks compile open
     schemas because they find unplanned properties themselves, to apply the plan's policy.
+    With a `library`, a use of a shared property is written as a `$ref` to `#/$defs/<name>`
+    (the export's form); without one every property is written out (the checks' form).
     """
+    if library is not None and prop.shared is not None and prop.shared in library:
+        return _ref_schema(prop, library[prop.shared])
     schema: dict[str, Any] = {}
     if prop.type == "timestamp":
         # Unix seconds or an ISO-8601 string; `format` only constrains the string branch.
@@ -84,16 +101,28 @@ def property_schema(prop: PropertySpec, *, closed: bool = True) -> dict[str, Any
     if prop.max_length is not None:
         schema["maxLength"] = prop.max_length
     if prop.items is not None:
-        schema["items"] = property_schema(prop.items, closed=closed)
+        schema["items"] = property_schema(prop.items, closed=closed, library=library)
     if prop.type == "object":
-        schema.update(object_schema(prop.properties, closed=closed))
+        schema.update(object_schema(prop.properties, closed=closed, library=library))
+    if prop.aliases:
+        schema.setdefault(EXT, {})["aliases"] = list(prop.aliases)
     return schema
 
 
-def object_schema(props: tuple[PropertySpec, ...], *, closed: bool = True) -> dict[str, Any]:
+def _ref_schema(prop: PropertySpec, definition: PropertySpec) -> dict[str, Any]:
+    """A use of a shared property: a `$ref`, and the description when this use has its own."""
+    schema: dict[str, Any] = {"$ref": f"#/{DEFS}/{prop.shared}"}
+    if prop.description != definition.description:
+        schema["description"] = prop.description
+    return schema
+
+
+def object_schema(
+    props: tuple[PropertySpec, ...], *, closed: bool = True, library: Library | None = None
+) -> dict[str, Any]:
     """`properties`, `required` and `additionalProperties` for a set of planned properties."""
     schema: dict[str, Any] = {
-        "properties": {p.name: property_schema(p, closed=closed) for p in props}
+        "properties": {p.name: property_schema(p, closed=closed, library=library) for p in props}
     }
     required = [p.name for p in props if p.required]
     if required:
@@ -103,8 +132,52 @@ def object_schema(props: tuple[PropertySpec, ...], *, closed: bool = True) -> di
     return schema
 
 
-def event_schema(event: EventSpec) -> dict[str, Any]:
-    """The JSON Schema of one event's properties, with the plan's metadata under x-trackwell."""
+def _defs(library: Library, props: tuple[PropertySpec, ...]) -> dict[str, Any]:
+    """`$defs` for the shared definitions `props` use (nested uses included), in library order."""
+    used = _used_names(props)
+    return {
+        name: property_schema(spec, library=library)
+        for name, spec in library.items()
+        if name in used
+    }
+
+
+def _used_names(props: tuple[PropertySpec, ...]) -> set[str]:
+    names: set[str] = set()
+    for prop in props:
+        if prop.shared is not None:
+            names.add(prop.shared)
+        names |= _used_names(prop.properties)
+        if prop.items is not None:
+            names |= _used_names((prop.items,))
+    return names
+
+
+def _with_defs(schema: dict[str, Any], library: Library, props: tuple[PropertySpec, ...]) -> None:
+    """Add the `$defs` a schema's `$ref`s point to, right after its `$schema` and title."""
+    defs = _defs(library, props)
+    if defs:
+        schema[DEFS] = defs
+
+
+def _version_schema(version: EventVersion, library: Library) -> dict[str, Any]:
+    """One branch of an event's `anyOf`: the properties a version adds, and its metadata."""
+    schema: dict[str, Any] = {"title": version.label}
+    if version.description:
+        schema["description"] = version.description
+    if version.deprecated:
+        schema["deprecated"] = True
+    schema.update(object_schema(version.properties, closed=False, library=library))
+    schema[EXT] = {"version": version.label}
+    return schema
+
+
+def event_schema(event: EventSpec, library: Library = _NO_LIBRARY) -> dict[str, Any]:
+    """The JSON Schema of one event's properties, with the plan's metadata under x-trackwell.
+
+    Versions become an `anyOf` of what each adds, closed by `unevaluatedProperties: false`
+    (which sees the properties of the branch that matched, unlike `additionalProperties`).
+    """
     meta: dict[str, Any] = {"kind": "event"}
     for key in ("stage", "owner", "since", "backfill", "replaced_by"):
         value = getattr(event, key)
@@ -122,17 +195,66 @@ def event_schema(event: EventSpec) -> dict[str, Any]:
     if event.deprecated:
         schema["deprecated"] = True
     schema["type"] = "object"
-    schema.update(object_schema(event.properties))
+    everything = (*event.properties, *(p for v in event.versions for p in v.properties))
+    _with_defs(schema, library, everything)
+    if event.versions:
+        schema.update(object_schema(event.properties, closed=False, library=library))
+        schema["anyOf"] = [_version_schema(v, library) for v in event.versions]
+        schema["unevaluatedProperties"] = False
+    else:
+        schema.update(object_schema(event.properties, library=library))
     schema[EXT] = meta
     return schema
 
 
 def traits_schema(plan: Plan) -> dict[str, Any]:
     """The JSON Schema of the identify traits."""
-    schema: dict[str, Any] = {"$schema": DRAFT, "title": "Traits", "type": "object"}
-    schema.update(object_schema(plan.traits))
-    schema[EXT] = {"kind": "traits"}
+    return _properties_document("Traits", plan.traits, plan.properties, {"kind": "traits"})
+
+
+def _properties_document(
+    title: str,
+    props: tuple[PropertySpec, ...],
+    library: Library,
+    meta: dict[str, Any],
+    *,
+    description: str = "",
+    closed: bool = True,
+) -> dict[str, Any]:
+    """A standalone schema for one set of properties (traits, group traits, a page's)."""
+    schema: dict[str, Any] = {"$schema": DRAFT, "title": title}
+    if description:
+        schema["description"] = description
+    schema["type"] = "object"
+    _with_defs(schema, library, props)
+    schema.update(object_schema(props, closed=closed, library=library))
+    schema[EXT] = meta
     return schema
+
+
+def page_schema(kind: str, page: PageSpec, library: Library) -> dict[str, Any]:
+    """The schema of one page's (or screen's) planned properties; the reserved ones are the
+    sender's (name, url, path, ...), so the schema stays open to them."""
+    return _properties_document(
+        page.name,
+        page.properties,
+        library,
+        {"kind": kind},
+        description=page.description,
+        closed=False,
+    )
+
+
+def library_schema(library: Library) -> dict[str, Any]:
+    """The shared property library: one `$defs` entry per definition; `required` is the
+    definition's default for its uses, kept under x-trackwell."""
+    required = [name for name, spec in library.items() if spec.required]
+    return {
+        "$schema": DRAFT,
+        "title": "Shared properties",
+        DEFS: {name: property_schema(spec) for name, spec in library.items()},
+        EXT: {"kind": "properties", **({"required": required} if required else {})},
+    }
 
 
 def schema_filename(name: str, taken: set[str]) -> str:
@@ -148,9 +270,24 @@ def schema_filename(name: str, taken: set[str]) -> str:
 def export_plan(plan: Plan) -> dict[str, dict[str, Any]]:
     """Every JSON document of the export, by file name: a manifest, traits, one per event."""
     taken: set[str] = set()
+    extra: dict[str, dict[str, Any]] = {}
+    if plan.properties:
+        taken.add(PROPERTIES_FILE)
+        extra[PROPERTIES_FILE] = library_schema(plan.properties)
+    if plan.group_traits is not None:
+        taken.add(GROUP_FILE)
+        extra[GROUP_FILE] = _properties_document(
+            "Group traits", plan.group_traits, plan.properties, {"kind": "group"}
+        )
     files: dict[str, dict[str, Any]] = {}
     for event in plan.events.values():
-        files[schema_filename(event.name, taken)] = event_schema(event)
+        files[schema_filename(event.name, taken)] = event_schema(event, plan.properties)
+    page_files: dict[str, list[str]] = {"page": [], "screen": []}
+    for kind, specs in (("page", plan.page_specs), ("screen", plan.screen_specs)):
+        for spec in specs.values():
+            filename = schema_filename(f"{kind} {spec.name}", taken)
+            extra[filename] = page_schema(kind, spec, plan.properties)
+            page_files[kind].append(filename)
     manifest: dict[str, Any] = {
         "trackwell": plan.format_version,
         "name": plan.name,
@@ -176,7 +313,15 @@ def export_plan(plan: Plan) -> dict[str, dict[str, Any]]:
         "traits": TRAITS_FILE,
         "events": list(files),
     }
-    return {MANIFEST: manifest, TRAITS_FILE: traits_schema(plan), **files}
+    if plan.properties:
+        manifest["properties"] = PROPERTIES_FILE
+    if plan.group_traits is not None:
+        manifest["group"] = GROUP_FILE
+    if page_files["page"]:
+        manifest["page_schemas"] = page_files["page"]
+    if page_files["screen"]:
+        manifest["screen_schemas"] = page_files["screen"]
+    return {MANIFEST: manifest, TRAITS_FILE: traits_schema(plan), **files, **extra}
 
 
 def dumps(document: Mapping[str, Any]) -> str:
@@ -202,13 +347,32 @@ class SchemaImportError(Exception):
     """A JSON Schema source that cannot be read at all."""
 
 
+@dataclass(frozen=True, slots=True)
+class Definitions:
+    """What a `$ref` may point to: the plan's shared library (a use), or the document's own
+    `$defs` (a foreign schema's reuse, copied in place)."""
+
+    library: Library = field(default_factory=dict)
+    local: Mapping[str, Any] = field(default_factory=dict)
+
+
+_NO_DEFINITIONS = Definitions()
+
+
 def property_from_schema(
-    name: str, schema: Any, required: bool, path: str, report: ImportReport
+    name: str,
+    schema: Any,
+    required: bool,
+    path: str,
+    report: ImportReport,
+    defs: Definitions = _NO_DEFINITIONS,
 ) -> PropertySpec | None:
     """Map one JSON Schema to a plan property; what cannot be mapped goes to the report."""
     if not isinstance(schema, dict):
         report.note(path, "not a schema object; property skipped")
         return None
+    if isinstance(schema.get("$ref"), str):
+        return _from_ref(name, schema, required, path, report, defs)
     for key in schema:
         if key not in _UNDERSTOOD:
             report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
@@ -224,13 +388,17 @@ def property_from_schema(
     items = None
     if type_ == "array":
         if "items" in schema:
-            items = property_from_schema("items", schema["items"], False, f"{path}.items", report)
+            items = property_from_schema(
+                "items", schema["items"], False, f"{path}.items", report, defs
+            )
         if items is None:
             report.note(path, "array without usable 'items'; elements typed as string")
             items = PropertySpec(name="items", type="string")
     children: tuple[PropertySpec, ...] = ()
     if type_ == "object":
-        children = properties_from_schema(schema, path, report)
+        children = properties_from_schema(schema, path, report, defs)
+    ext = schema.get(EXT)
+    aliases = ext.get("aliases") if isinstance(ext, dict) else None
     return PropertySpec(
         name=name,
         type=type_,
@@ -245,11 +413,51 @@ def property_from_schema(
         max_length=schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else None,
         items=items,
         properties=children,
+        aliases=tuple(str(a) for a in aliases) if isinstance(aliases, list) else (),
     )
 
 
+_REF_PREFIX = f"#/{DEFS}/"
+
+
+def _from_ref(
+    name: str,
+    schema: dict[str, Any],
+    required: bool,
+    path: str,
+    report: ImportReport,
+    defs: Definitions,
+) -> PropertySpec | None:
+    """A `$ref` property: a use of a shared definition, or a local `$defs` entry copied in."""
+    ref = cast(str, schema["$ref"])
+    key = ref.removeprefix(_REF_PREFIX) if ref.startswith(_REF_PREFIX) else None
+    for extra in schema:
+        if extra not in ("$ref", "description"):
+            report.note(path, f"'{extra}' beside $ref is not kept; dropped")
+    definition = defs.library.get(key) if key is not None else None
+    if definition is not None:
+        return replace(
+            definition,
+            name=name,
+            required=required,
+            description=str(schema.get("description", definition.description)),
+            shared=key,
+        )
+    local = defs.local.get(key) if key is not None else None
+    if local is None:
+        report.note(path, f"$ref {ref!r} does not point into this document's $defs; skipped")
+        return None
+    spec = property_from_schema(name, local, required, path, report, defs)
+    if spec is not None and "description" in schema:
+        spec = replace(spec, description=str(schema["description"]))
+    return spec
+
+
 def properties_from_schema(
-    schema: dict[str, Any], path: str, report: ImportReport
+    schema: dict[str, Any],
+    path: str,
+    report: ImportReport,
+    defs: Definitions = _NO_DEFINITIONS,
 ) -> tuple[PropertySpec, ...]:
     """The planned properties of an object schema."""
     props = schema.get("properties") or {}
@@ -259,7 +467,7 @@ def properties_from_schema(
     required = schema.get("required") or []
     specs = []
     for name, sub in props.items():
-        spec = property_from_schema(name, sub, name in required, f"{path}.{name}", report)
+        spec = property_from_schema(name, sub, name in required, f"{path}.{name}", report, defs)
         if spec is not None:
             specs.append(spec)
     return tuple(specs)
@@ -322,12 +530,49 @@ def _number(schema: dict[str, Any], key: str, path: str, report: ImportReport) -
     return value
 
 
-def event_from_schema(schema: dict[str, Any], name: str, report: ImportReport) -> EventSpec:
+def _document_defs(schema: dict[str, Any], library: Library) -> Definitions:
+    """The definitions a document's `$ref`s may use: the library and its own `$defs`."""
+    local = schema.get(DEFS)
+    return Definitions(library, local if isinstance(local, dict) else {})
+
+
+def _versions_from_schema(
+    schema: dict[str, Any], path: str, report: ImportReport, defs: Definitions
+) -> tuple[EventVersion, ...]:
+    """An event's `anyOf` branches as versions (label: x-trackwell version, title, or vN)."""
+    branches = schema.get("anyOf")
+    if branches is None:
+        return ()
+    if not isinstance(branches, list) or not all(isinstance(b, dict) for b in branches):
+        report.note(path, "'anyOf' is not a list of schemas; dropped")
+        return ()
+    versions: list[EventVersion] = []
+    for index, branch in enumerate(branches, 1):
+        ext = branch.get(EXT)
+        label = ext.get("version") if isinstance(ext, dict) else None
+        label = str(label or branch.get("title") or f"v{index}")
+        versions.append(
+            EventVersion(
+                label=label,
+                description=str(branch.get("description", "")),
+                deprecated=branch.get("deprecated") is True,
+                properties=properties_from_schema(
+                    branch, f"{path}.anyOf.{label}.properties", report, defs
+                ),
+            )
+        )
+    return tuple(versions)
+
+
+def event_from_schema(
+    schema: dict[str, Any], name: str, report: ImportReport, library: Library = _NO_LIBRARY
+) -> EventSpec:
     """Map one event's JSON Schema (ours or anyone's) to a planned event."""
     path = f"events.{name}"
     for key in schema:
         if key not in _UNDERSTOOD:
             report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
+    defs = _document_defs(schema, library)
     ext = schema.get(EXT)
     meta: dict[str, Any] = ext if isinstance(ext, dict) else {}
     return EventSpec(
@@ -341,9 +586,46 @@ def event_from_schema(schema: dict[str, Any], name: str, report: ImportReport) -
         aliases=tuple(meta.get("aliases", ())),
         deprecated=bool(schema.get("deprecated", False)),
         replaced_by=meta.get("replaced_by"),
-        properties=properties_from_schema(schema, f"{path}.properties", report),
+        properties=properties_from_schema(schema, f"{path}.properties", report, defs),
         browser=meta.get("browser") is True,
+        versions=_versions_from_schema(schema, path, report, defs),
     )
+
+
+def _library_from_schema(doc: Any, report: ImportReport) -> dict[str, PropertySpec]:
+    """The shared property library from `properties.schema.json`."""
+    if not isinstance(doc, dict) or not isinstance(doc.get(DEFS), dict):
+        report.note(PROPERTIES_FILE, "missing or has no $defs; shared properties left out")
+        return {}
+    ext = doc.get(EXT)
+    required = ext.get("required", []) if isinstance(ext, dict) else []
+    library: dict[str, PropertySpec] = {}
+    for name, sub in doc[DEFS].items():
+        spec = property_from_schema(name, sub, name in required, f"properties.{name}", report)
+        if spec is not None:
+            library[name] = spec
+    return library
+
+
+def _pages_from_schemas(
+    documents: Mapping[str, Any], files: Any, kind: str, library: Library, report: ImportReport
+) -> dict[str, PageSpec]:
+    """The pages (or screens) that plan properties, from the manifest's list of files."""
+    specs: dict[str, PageSpec] = {}
+    for filename in files if isinstance(files, list) else ():
+        doc = documents.get(filename)
+        if not isinstance(doc, dict) or not isinstance(doc.get("title"), str):
+            report.note(str(filename), f"missing, or a {kind} schema without a title; skipped")
+            continue
+        name = doc["title"]
+        specs[name] = PageSpec(
+            name=name,
+            description=str(doc.get("description", "")),
+            properties=properties_from_schema(
+                doc, f"{kind}s.{name}", report, _document_defs(doc, library)
+            ),
+        )
+    return specs
 
 
 def import_directory(directory: str | Path) -> tuple[Plan, ImportReport]:
@@ -369,12 +651,29 @@ def import_documents(documents: Mapping[str, Any]) -> tuple[Plan, ImportReport]:
     if not isinstance(manifest, dict):
         manifest = {}
         report.note(MANIFEST, "no manifest: plan name, version, stages and policy set to defaults")
-    order = manifest.get("events") or [n for n in documents if n not in (MANIFEST, TRAITS_FILE)]
+    library: dict[str, PropertySpec] = {}
+    if "properties" in manifest:
+        library = _library_from_schema(documents.get(manifest["properties"]), report)
+    group_traits: tuple[PropertySpec, ...] | None = None
+    if "group" in manifest:
+        group_doc = documents.get(manifest["group"])
+        if isinstance(group_doc, dict):
+            defs = _document_defs(group_doc, library)
+            group_traits = properties_from_schema(group_doc, "group", report, defs)
+        else:
+            report.note(str(manifest["group"]), "missing; group traits left out")
+    own = {MANIFEST, TRAITS_FILE, manifest.get("properties"), manifest.get("group")}
+    for key in ("page_schemas", "screen_schemas"):
+        files = manifest.get(key)
+        own.update(files if isinstance(files, list) else ())
+    order = manifest.get("events") or [n for n in documents if n not in own]
     events: dict[str, EventSpec] = {}
     traits: tuple[PropertySpec, ...] = ()
     traits_doc = documents.get(manifest.get("traits", TRAITS_FILE))
     if isinstance(traits_doc, dict):
-        traits = properties_from_schema(traits_doc, "traits", report)
+        traits = properties_from_schema(
+            traits_doc, "traits", report, _document_defs(traits_doc, library)
+        )
     for filename in order:
         doc = documents.get(filename)
         if not isinstance(doc, dict):
@@ -382,13 +681,13 @@ def import_documents(documents: Mapping[str, Any]) -> tuple[Plan, ImportReport]:
             continue
         meta = doc.get(EXT)
         if isinstance(meta, dict) and meta.get("kind") == "traits":
-            traits = properties_from_schema(doc, "traits", report)
+            traits = properties_from_schema(doc, "traits", report, _document_defs(doc, library))
             continue
         name = doc.get("title") or re.sub(r"\.schema$", "", Path(filename).stem)
         if name in events:
             report.note(filename, f"second schema for event {name!r}; skipped")
             continue
-        events[name] = event_from_schema(doc, name, report)
+        events[name] = event_from_schema(doc, name, report, library)
     plan = Plan(
         name=str(manifest.get("name", "Imported plan")),
         version=int(manifest.get("version", 1)),
@@ -403,6 +702,14 @@ def import_documents(documents: Mapping[str, Any]) -> tuple[Plan, ImportReport]:
         pages=tuple(manifest.get("pages", ())),
         screens=tuple(manifest.get("screens", ())),
         format_version=int(manifest.get("trackwell", FORMAT_VERSION)),
+        properties=library,
+        page_specs=_pages_from_schemas(
+            documents, manifest.get("page_schemas"), "page", library, report
+        ),
+        screen_specs=_pages_from_schemas(
+            documents, manifest.get("screen_schemas"), "screen", library, report
+        ),
+        group_traits=group_traits,
     )
     return plan, report
 
