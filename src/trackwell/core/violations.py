@@ -22,6 +22,8 @@ CODES: dict[str, str] = {
     "unplanned_event": "an event name that is not in the plan",
     "aliased_event": "an old event name, renamed to the planned one",
     "deprecated_event": "a deprecated event",
+    "deprecated_version": "an event that matched only a retired version of its properties",
+    "aliased_property": "an old property (or trait) name, renamed to the planned one",
     "missing_property": "a required property is missing",
     "invalid_property": "a property of the wrong type, outside its enum, range, pattern or format",
     "unplanned_property": "a property that is not in the plan",

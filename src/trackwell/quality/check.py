@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from trackwell.core.ids import new_message_id
@@ -9,9 +10,21 @@ from trackwell.core.messages import MESSAGE_TYPES, Message
 from trackwell.core.operations import DEVICE_TOKEN_PATHS, TOKEN_OPERATIONS, operation_of
 from trackwell.core.violations import CheckResult, Effect, Violation, verdict_of
 from trackwell.plan.sensitive import KIND_LABELS
-from trackwell.quality.compiled import CompiledPlan, SearchBudget
+from trackwell.quality.compiled import (
+    CompiledEvent,
+    CompiledPlan,
+    CompiledProperties,
+    CompiledVersion,
+    SearchBudget,
+)
 from trackwell.quality.identity import check_identity
-from trackwell.quality.properties import PROPERTY_CODES, TRAIT_CODES, check_payload
+from trackwell.quality.properties import (
+    PROPERTY_CODES,
+    TRAIT_CODES,
+    PayloadCodes,
+    check_payload,
+    renamed,
+)
 from trackwell.quality.sensitive import (
     Path,
     format_path,
@@ -214,13 +227,42 @@ def _plan_checks(
     if message.type == "track":
         _track(plan, work, violations, budget)
     elif message.type == "identify":
-        found, omit = check_payload(
-            plan.traits, message.traits, "traits", TRAIT_CODES, plan.plan.policy
-        )
-        violations.extend(found)
-        _omit(work, omit)
+        _payload(plan, work, plan.traits, "traits", TRAIT_CODES, violations)
     elif message.type in ("page", "screen"):
-        _page(plan, message, violations, budget)
+        _page(plan, work, violations, budget)
+    elif message.type == "group" and plan.group is not None:
+        # A group call's traits are a partial update too: trait codes and policy.
+        _payload(plan, work, plan.group, "traits", TRAIT_CODES, violations)
+
+
+def _payload(
+    plan: CompiledPlan,
+    work: _Work,
+    compiled: CompiledProperties,
+    root: str,
+    codes: PayloadCodes,
+    violations: list[Violation],
+) -> None:
+    """Check one payload (`root`: properties or traits) against one set of planned properties,
+    renaming old names first."""
+    payload, renames = renamed(compiled, getattr(work.message, root), root)
+    found, omit = check_payload(compiled, payload, root, codes, plan.plan.policy)
+    _apply(work, root, payload, renames, violations)
+    violations.extend(found)
+    _omit(work, omit)
+
+
+def _apply(
+    work: _Work,
+    root: str,
+    payload: dict[str, Any],
+    renames: list[Violation],
+    found: list[Violation],
+) -> None:
+    """Put a payload with old property names renamed into the message (a repair)."""
+    if renames:
+        setattr(work.own(), root, payload)
+        found.extend(renames)
 
 
 def _track(
@@ -266,11 +308,51 @@ def _track(
                 suggestion=spec.replaced_by,
             )
         )
-    found, omit = check_payload(
-        compiled.properties, work.message.properties, "properties", PROPERTY_CODES, plan.plan.policy
-    )
+    if compiled.versions:
+        _versioned(plan, work, compiled, violations)
+    else:
+        _payload(plan, work, compiled.properties, "properties", PROPERTY_CODES, violations)
+
+
+def _versioned(
+    plan: CompiledPlan, work: _Work, compiled: CompiledEvent, violations: list[Violation]
+) -> None:
+    """Check an event valid in several versions: the first version (live ones first, newest
+    first) the properties match; when none matches, the closest one's violations, each naming
+    that version. A match of a retired version only is reported (`deprecated_version`)."""
+    best: tuple[tuple[int, int], CompiledVersion, dict[str, Any], list[Violation], Any] | None
+    best = None
+    for version in compiled.versions:
+        payload, renames = renamed(version.properties, work.message.properties, "properties")
+        found, omit = check_payload(
+            version.properties, payload, "properties", PROPERTY_CODES, plan.plan.policy
+        )
+        # Unplanned keys count: a v2 message sent with v1's extra key fits v1 only.
+        score = (sum(v.effect == "block" for v in found), len(found))
+        if best is None or score < best[0]:
+            best = (score, version, payload, renames, (found, omit))
+        if not found:
+            break
+    assert best is not None  # an event with versions has at least one
+    score, version, payload, renames, (found, omit) = best
+    label = version.spec.label
+    _apply(work, "properties", payload, renames, violations)
+    if found:
+        found = [replace(v, message=f"{v.message} (closest version: {label})") for v in found]
     violations.extend(found)
     _omit(work, omit)
+    if version.spec.deprecated:
+        current = compiled.spec.current_version()
+        live = current is not None and not current.deprecated
+        hint = f"; send {current.label}" if live and current is not None else ""
+        violations.append(
+            Violation(
+                "deprecated_version",
+                "properties",
+                f"'{compiled.spec.name}' matched {label}, a retired version{hint}",
+                suggestion=current.label if live and current is not None else None,
+            )
+        )
 
 
 def _omit(work: _Work, paths: list[Path]) -> None:
@@ -291,11 +373,16 @@ def _removal_order(path: Path) -> tuple[int, int]:
 
 
 def _page(
-    plan: CompiledPlan, message: Message, violations: list[Violation], budget: SearchBudget | None
+    plan: CompiledPlan, work: _Work, violations: list[Violation], budget: SearchBudget | None
 ) -> None:
+    message = work.message
     allowed = plan.pages if message.type == "page" else plan.screens
     name = message.name or message.properties.get("name")
     if isinstance(name, str) and name in allowed:
+        schemas = plan.page_properties if message.type == "page" else plan.screen_properties
+        compiled = schemas.get(name)
+        if compiled is not None:
+            _payload(plan, work, compiled, "properties", PROPERTY_CODES, violations)
         return
     code = f"unplanned_{message.type}"
     effect: Effect = "block" if plan.plan.policy.unplanned_event == "block" else "report"

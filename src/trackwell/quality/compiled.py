@@ -10,11 +10,20 @@ import jsonschema_rs
 
 from trackwell.plan import naming
 from trackwell.plan.jsonschema import object_schema
-from trackwell.plan.model import EventSpec, Plan, PropertySpec
+from trackwell.plan.model import EventSpec, EventVersion, Plan, PropertySpec
 
 # Unplanned names repeat (a misspelled event is sent thousands of times): remember suggestions,
 # the most recent ones when a sender invents more names than this.
 _SUGGESTION_CACHE_LIMIT = 10_000
+# The properties a page or screen call carries by the spec, whatever the plan says: never
+# unplanned, checked only when a page plans one of them itself.
+# https://www.twilio.com/docs/segment/connections/spec/page (name, category and the
+# automatically collected path, referrer, search, title, url, keywords) and
+# https://www.twilio.com/docs/segment/connections/spec/screen (name, category).
+PAGE_RESERVED = frozenset(
+    {"name", "category", "path", "referrer", "search", "title", "url", "keywords"}
+)
+SCREEN_RESERVED = frozenset({"name", "category"})
 
 
 class SearchBudget:
@@ -44,14 +53,19 @@ class CompiledProperties:
     # Planned properties that hold objects (directly or as array items): where nested
     # unplanned keys can hide.
     nested: tuple[PropertySpec, ...]
+    # Older names of renamed properties, mapped to the planned name.
+    aliases: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, props: tuple[PropertySpec, ...]) -> CompiledProperties:
-        """Compile a tuple of property specs."""
+    def build(
+        cls, props: tuple[PropertySpec, ...], reserved: frozenset[str] = frozenset()
+    ) -> CompiledProperties:
+        """Compile a tuple of property specs; `reserved` names are never unplanned."""
         schema = {"type": "object", **object_schema(props, closed=False)}
         return cls(
+            aliases={alias: p.name for p in props for alias in p.aliases},
             specs={p.name: p for p in props},
-            planned=frozenset(p.name for p in props),
+            planned=frozenset(p.name for p in props) | reserved,
             required=tuple(p.name for p in props if p.required),
             validator=jsonschema_rs.validator_for(schema, validate_formats=True),
             nested=tuple(
@@ -61,11 +75,36 @@ class CompiledProperties:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledVersion:
+    """One version of an event, compiled with the event's own properties and its additions."""
+
+    spec: EventVersion
+    properties: CompiledProperties
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledEvent:
-    """One planned event with its compiled properties."""
+    """One planned event with its compiled properties (the common ones, for a versioned event)
+    and its versions in the order a message is tried against them."""
 
     spec: EventSpec
     properties: CompiledProperties
+    versions: tuple[CompiledVersion, ...] = ()
+
+    @classmethod
+    def build(cls, spec: EventSpec) -> CompiledEvent:
+        """Compile an event; its versions are tried live ones first, newest first."""
+        newest_first = spec.versions[::-1]
+        order = [v for v in newest_first if not v.deprecated]
+        order += [v for v in newest_first if v.deprecated]
+        return cls(
+            spec,
+            CompiledProperties.build(spec.properties),
+            tuple(
+                CompiledVersion(v, CompiledProperties.build(spec.version_properties(v)))
+                for v in order
+            ),
+        )
 
 
 @dataclass
@@ -78,6 +117,10 @@ class CompiledPlan:
     aliases: dict[str, str]
     pages: frozenset[str]
     screens: frozenset[str]
+    # The pages and screens that plan their properties, and the group traits (if planned).
+    page_properties: dict[str, CompiledProperties] = field(default_factory=dict)
+    screen_properties: dict[str, CompiledProperties] = field(default_factory=dict)
+    group: CompiledProperties | None = None
     _suggestions: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _indexes: dict[str, naming.NameIndex] = field(default_factory=dict, repr=False)
@@ -127,12 +170,18 @@ def compile_plan(plan: Plan) -> CompiledPlan:
     """Compile a plan's events, traits and allow-lists for checking."""
     return CompiledPlan(
         plan=plan,
-        events={
-            name: CompiledEvent(spec, CompiledProperties.build(spec.properties))
-            for name, spec in plan.events.items()
-        },
+        events={name: CompiledEvent.build(spec) for name, spec in plan.events.items()},
         traits=CompiledProperties.build(plan.traits),
         aliases=plan.alias_map(),
         pages=frozenset(plan.pages),
         screens=frozenset(plan.screens),
+        page_properties={
+            name: CompiledProperties.build(spec.properties, PAGE_RESERVED)
+            for name, spec in plan.page_specs.items()
+        },
+        screen_properties={
+            name: CompiledProperties.build(spec.properties, SCREEN_RESERVED)
+            for name, spec in plan.screen_specs.items()
+        },
+        group=None if plan.group_traits is None else CompiledProperties.build(plan.group_traits),
     )

@@ -66,6 +66,34 @@ def check_payload(
 _UNPLANNED_EFFECT: dict[str, Effect] = {"block": "block", "omit": "repair", "allow": "report"}
 
 
+def renamed(
+    compiled: CompiledProperties, payload: dict[str, Any], root: str
+) -> tuple[dict[str, Any], list[Violation]]:
+    """`payload` with old property names (aliases) renamed to the planned ones, as a new dict
+    (the given one is never changed), and an `aliased_property` repair for each rename. An old
+    name sent beside its new one is left alone: which value is right cannot be known."""
+    if not compiled.aliases or compiled.aliases.keys().isdisjoint(payload):
+        return payload, []
+    out: dict[str, Any] = {}
+    renames: list[Violation] = []
+    for key, value in payload.items():
+        new = compiled.aliases.get(key)
+        if new is None or new in payload:
+            out[key] = value
+            continue
+        out[new] = value
+        renames.append(
+            Violation(
+                "aliased_property",
+                format_path((root, key)),
+                f"'{key}' is an old name of '{new}'; renamed",
+                "repair",
+                suggestion=new,
+            )
+        )
+    return (out, renames) if renames else (payload, [])
+
+
 def _unplanned(compiled: CompiledProperties, payload: dict[str, Any], path: Path) -> Iterator[Path]:
     if len(payload) > len(compiled.planned) or not compiled.planned.issuperset(payload):
         for key in payload:
