@@ -8,7 +8,7 @@ from itertools import combinations
 from typing import Literal
 
 from trackwell.plan import naming
-from trackwell.plan.model import EventSpec, Location, Plan, PropertySpec
+from trackwell.plan.model import EventSpec, EventVersion, Location, Plan, PropertySpec
 from trackwell.plan.sensitive import KIND_LABELS, sensitive_kind
 
 Severity = Literal["error", "warning"]
@@ -39,6 +39,10 @@ SEVERITY: dict[str, Severity] = {
     "deprecated_without_replacement": "warning",
     "browser_identity_property": "warning",
     "consent_trait": "error",
+    "unused_shared_property": "warning",
+    "property_alias_conflict": "error",
+    "duplicate_version": "error",
+    "all_versions_retired": "warning",
 }
 # Property names that name a person: a `browser: true` event comes from anonymous visitors'
 # pages, where anyone can write anything, so such a property would let anyone name anyone.
@@ -93,6 +97,7 @@ def lint_plan(plan: Plan) -> list[Finding]:
         *_traits(plan),
         *_consent_trait(plan),
         *_event_count(plan),
+        *_richer_model(plan),
     ]
     return sorted(findings, key=_order)
 
@@ -209,7 +214,8 @@ def _event_structure(plan: Plan) -> Iterator[Finding]:
                 f"'{event.name}' does not say whether history is backfilled or new-only",
                 event.location,
             )
-        count = len(event.properties)
+        current = event.current_version()
+        count = len(event.properties) + (len(current.properties) if current else 0)
         if not event.deprecated and not MIN_PROPERTIES <= count <= MAX_PROPERTIES:
             yield _finding(
                 "property_count",
@@ -342,3 +348,85 @@ def _event_count(plan: Plan) -> Iterator[Finding]:
             "events",
             f"{count} events: more than {EVENT_COUNT_WARNING}; aim for 15-30 lifecycle events",
         )
+
+
+# -- the richer model: shared properties, property aliases, pages, group, versions ---------
+
+
+def _richer_model(plan: Plan) -> Iterator[Finding]:
+    """Naming and sensitive-data checks on the new property sets, and the findings only the
+    richer model can have."""
+    yield from _properties(plan, tuple(plan.properties.values()), "properties")
+    if plan.group_traits is not None:
+        yield from _properties(plan, plan.group_traits, "group.traits")
+    for kind, specs in (("pages", plan.page_specs), ("screens", plan.screen_specs)):
+        for page in specs.values():
+            yield from _properties(plan, page.properties, f"{kind}.{page.name}.properties")
+    for event in plan.events.values():
+        for version in event.versions:
+            path = f"{_event_path(event)}.versions.{version.label}.properties"
+            yield from _properties(plan, version.properties, path)
+    yield from _unused_shared(plan)
+    yield from _property_alias_conflicts(plan)
+    yield from _versions(plan)
+
+
+def _unused_shared(plan: Plan) -> Iterator[Finding]:
+    """A shared definition no event, page, screen or trait uses: dead, or a use was forgotten."""
+    for name, prop in plan.properties.items():
+        if not plan.shared_uses(name):
+            yield _finding(
+                "unused_shared_property",
+                f"properties.{name}",
+                f"shared property '{name}' is used nowhere; use it ({{use: {name}}}) or remove it",
+                prop.location,
+            )
+
+
+def _property_alias_conflicts(plan: Plan) -> Iterator[Finding]:
+    """An old name that is also a planned name of the same set, or the old name of two: the
+    check could not know which property a sender meant."""
+    for where, props in plan.property_sets():
+        names = {p.name for p in props}
+        owner: dict[str, str] = {}
+        for prop in props:
+            for alias in prop.aliases:
+                message = None
+                if alias in names:
+                    message = f"alias '{alias}' of '{prop.name}' is itself a property of {where}"
+                elif alias in owner:
+                    message = (
+                        f"alias '{alias}' is claimed by both '{owner[alias]}' and '{prop.name}'"
+                        f" in {where}"
+                    )
+                owner.setdefault(alias, prop.name)
+                if message is not None:
+                    yield _finding(
+                        "property_alias_conflict", f"{where}.{prop.name}", message, prop.location
+                    )
+
+
+def _versions(plan: Plan) -> Iterator[Finding]:
+    """Two versions with the same properties (one can never be told from the other), and an
+    event whose every version is retired (deprecate the event instead)."""
+    for event in plan.events.values():
+        seen: dict[tuple[PropertySpec, ...], EventVersion] = {}
+        for version in event.versions:
+            key = tuple(sorted(version.properties, key=lambda p: p.name))
+            first = seen.setdefault(key, version)
+            if first is not version:
+                yield _finding(
+                    "duplicate_version",
+                    f"{_event_path(event)}.versions.{version.label}",
+                    f"'{event.name}' {version.label} has the same properties as {first.label};"
+                    " a message could never be told to match one rather than the other",
+                    version.location,
+                )
+        if event.versions and all(v.deprecated for v in event.versions) and not event.deprecated:
+            yield _finding(
+                "all_versions_retired",
+                f"{_event_path(event)}.versions",
+                f"every version of '{event.name}' is retired; keep one live, or deprecate the"
+                " event itself",
+                event.location,
+            )
