@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from trackwell.plan.model import EventSpec, Plan, PropertySpec
+from trackwell.plan.model import (
+    PAGE_RESERVED,
+    SCREEN_RESERVED,
+    EventSpec,
+    EventVersion,
+    PageSpec,
+    Plan,
+    PropertySpec,
+)
 
 
 def one_line(text: str) -> str:
@@ -29,6 +37,30 @@ def sorted_events(plan: Plan) -> list[EventSpec]:
 def ordered_properties(properties: Iterable[PropertySpec]) -> list[PropertySpec]:
     """Required properties first, then optional ones, each group by name."""
     return sorted(properties, key=lambda prop: (not prop.required, prop.name))
+
+
+def page_properties(kind: str, page: PageSpec) -> tuple[PropertySpec, ...]:
+    """A page's (or screen's) planned properties, then the reserved ones it does not plan
+    itself (optional, as every `page` call may carry them)."""
+    reserved = PAGE_RESERVED if kind == "page" else SCREEN_RESERVED
+    planned = {p.name for p in page.properties}
+    extra = tuple(
+        PropertySpec(
+            name=name,
+            type=type_,
+            items=PropertySpec(name="items", type="string") if type_ == "array" else None,
+        )
+        for name, type_ in reserved.items()
+        if name not in planned
+    )
+    return (*page.properties, *extra)
+
+
+def live_versions(event: EventSpec) -> list[EventVersion]:
+    """The versions typed code may send, newest first: the live ones (or, when every one is
+    retired, the newest)."""
+    live = [v for v in reversed(event.versions) if not v.deprecated]
+    return live or list(event.versions[-1:])
 
 
 class Names:

@@ -9,7 +9,15 @@ import unicodedata
 from dataclasses import dataclass
 
 from trackwell.codegen import pysource as src
-from trackwell.codegen.common import Names, header, one_line, ordered_properties, sorted_events
+from trackwell.codegen.common import (
+    Names,
+    header,
+    live_versions,
+    one_line,
+    ordered_properties,
+    page_properties,
+    sorted_events,
+)
 from trackwell.plan import naming
 from trackwell.plan.model import EventSpec, Plan, PropertySpec, Scalar
 
@@ -82,6 +90,13 @@ class _Event:
     method: str
     typeddict: str
     fields: list[_Field]
+    # The TypedDict the event's method builds: `typeddict` itself, or for an event with
+    # versions the current version's (`typeddict` is then the union of the live ones).
+    built: str = ""
+
+    @property
+    def body_typeddict(self) -> str:
+        return self.built or self.typeddict
 
     @property
     def has_required(self) -> bool:
@@ -101,6 +116,8 @@ class _Module:
         self.types = Names(_MODULE_NAMES, separator="")
         self.definitions: list[str] = []
         self.typing = {"TYPE_CHECKING", "TypedDict"}
+        # One type per shared property, named after it, whatever uses it.
+        self.shared: dict[str, str] = {}
 
     def render(self) -> str:
         names = [e.name for e in sorted_events(self.plan)]
@@ -115,6 +132,7 @@ class _Module:
         traits = self.fields(self.plan.traits, "Traits", with_params=True)
         self.typeddict("Traits", traits, "The profile traits of the plan, sent with identify.")
         events = self.events()
+        self.pages()
         definitions = [*self.definitions, self.events_class(events, traits)]
         body = definitions[0]
         for before, after in itertools.pairwise(definitions):
@@ -133,11 +151,50 @@ class _Module:
             named.append((spec, method, self.types.claim(f"{_pascal(method)}Properties")))
         events = []
         for spec, method, typeddict in named:
+            if spec.versions:
+                events.append(self.versioned(spec, method, typeddict))
+                continue
             fields = self.fields(spec.properties, _pascal(method), with_params=True)
             doc = f"The properties of {_quoted(spec.name)}."
             self.typeddict(typeddict, fields, doc)
             events.append(_Event(spec, method, typeddict, fields))
         return events
+
+    def versioned(self, spec: EventSpec, method: str, union: str) -> _Event:
+        """An event valid in several versions: a TypedDict per live version, their union for
+        `track`, and the method typed to the current version."""
+        current = spec.current_version()
+        members: list[str] = []
+        built, built_fields = "", []
+        for version in live_versions(spec):
+            owner = _pascal(method) + (naming.to_pascal(version.label) or "Version")
+            name = self.types.claim(f"{owner}Properties")
+            fields = self.fields(spec.version_properties(version), owner, with_params=True)
+            doc = f"The properties of {_quoted(spec.name)}, version {version.label}."
+            self.typeddict(name, fields, doc)
+            members.append(name)
+            if version == current or not built:
+                built, built_fields = name, fields
+        self.definitions.append(src.alias(union, " | ".join(members)))
+        return _Event(spec, method, union, built_fields, built)
+
+    def pages(self) -> None:
+        """TypedDicts for the properties of the pages and screens that plan them, and for the
+        group traits: for `client.page`, `client.screen` and `client.group`."""
+        for kind, specs in (("page", self.plan.page_specs), ("screen", self.plan.screen_specs)):
+            for page in sorted(specs.values(), key=lambda p: p.name):
+                base = (naming.to_pascal(page.name) or "Unnamed") + kind.title()
+                name = self.types.claim(f"{base}Properties")
+                fields = self.fields(page_properties(kind, page), base, with_params=False)
+                summary = one_line(page.description)
+                doc = f"The properties of the {kind} {_quoted(page.name)}." + (
+                    f" {summary}" if summary else ""
+                )
+                self.typeddict(name, fields, doc)
+        if self.plan.group_traits is not None:
+            name = self.types.claim("GroupTraits")
+            fields = self.fields(self.plan.group_traits, name, with_params=False)
+            self.typeddict(name, fields, "The traits of a group, sent with group.")
 
     def fields(
         self, properties: tuple[PropertySpec, ...], owner: str, *, with_params: bool
@@ -162,7 +219,13 @@ class _Module:
         `base` names what needs a name (an enum, an object); `what` describes an object
         that has no description of its own.
         """
-        core = self.core_type(prop, base, what)
+        if prop.shared is not None:
+            core = self.shared.get(prop.shared)
+            if core is None:
+                shared_base = naming.to_pascal(prop.shared) or base
+                core = self.shared[prop.shared] = self.core_type(prop, shared_base, what)
+        else:
+            core = self.core_type(prop, base, what)
         return f"{core} | None" if prop.nullable else core
 
     def core_type(self, prop: PropertySpec, base: str, what: str) -> str:
@@ -247,7 +310,7 @@ class _Module:
         if deprecation:
             signature = f"{_deprecated_decorator(deprecation)}\n{signature}"
         doc = _method_doc(summary, event.fields, deprecation)
-        body = _collect("properties", event.typeddict, event.fields)
+        body = _collect("properties", event.body_typeddict, event.fields)
         call = _client_call("track", ["user_id", src.string(spec.name), "properties"])
         return f"{signature}:\n{doc}\n{body}\n{call}"
 

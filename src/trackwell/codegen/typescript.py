@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import re
 
-from trackwell.codegen.common import header, one_line, ordered_properties, sorted_events
+from trackwell.codegen.common import (
+    header,
+    live_versions,
+    one_line,
+    ordered_properties,
+    page_properties,
+    sorted_events,
+)
 from trackwell.plan.model import EventSpec, Plan, PropertySpec
 
 INDENT = "  "
@@ -140,9 +147,33 @@ def generate_typescript(plan: Plan) -> str:
         f"/** The name of a planned event. */\nexport type EventName = {event_name};\n",
         "/** The profile traits of the plan, sent with identify. */\n"
         f"export type Traits = {_object_type(plan.traits, '')};\n",
+        *_pages(plan),
         _RUNTIME,
     ]
     return "\n".join(parts)
+
+
+def _pages(plan: Plan) -> list[str]:
+    """`PageMap`, `ScreenMap` and `GroupTraits`, for the plans that have them."""
+    parts = []
+    for kind, specs in (("page", plan.page_specs), ("screen", plan.screen_specs)):
+        if not specs:
+            continue
+        entries = ""
+        for page in sorted(specs.values(), key=lambda p: p.name):
+            doc = _doc_comment(INDENT, [one_line(page.description)] if page.description else [])
+            props = _object_type(page_properties(kind, page), INDENT)
+            entries += f"{doc}{INDENT}{_string(page.name)}: {props};\n"
+        parts.append(
+            f"/** The {kind}s that plan their properties, by name, with those properties. */\n"
+            f"export type {kind.title()}Map = {{\n{entries}}};\n"
+        )
+    if plan.group_traits is not None:
+        parts.append(
+            "/** The traits of a group, sent with group. */\n"
+            f"export type GroupTraits = {_object_type(plan.group_traits, '')};\n"
+        )
+    return parts
 
 
 def _event_entry(event: EventSpec) -> str:
@@ -150,8 +181,15 @@ def _event_entry(event: EventSpec) -> str:
     if event.deprecated:
         replacement = f"Use {_string(event.replaced_by)} instead." if event.replaced_by else ""
         lines.append(f"@deprecated {replacement}".rstrip())
+    if event.versions:
+        # One object type per live version, newest first: a call may send any of them.
+        versions = live_versions(event)
+        lines.append("Versions: " + ", ".join(v.label for v in versions) + " (newest first).")
+        props = " | ".join(_object_type(event.version_properties(v), INDENT) for v in versions)
+    else:
+        props = _object_type(event.properties, INDENT)
     doc = _doc_comment(INDENT, lines)
-    return f"{doc}{INDENT}{_string(event.name)}: {_object_type(event.properties, INDENT)};\n"
+    return f"{doc}{INDENT}{_string(event.name)}: {props};\n"
 
 
 def _object_type(properties: tuple[PropertySpec, ...], indent: str) -> str:

@@ -37,6 +37,22 @@ DEFAULT_STAGES: tuple[str, ...] = (
     "Churn",
 )
 FORMAT_VERSION = 1
+# The properties a page or screen call carries by the spec, whatever the plan says: never
+# unplanned, and checked only when a page plans one of them itself.
+# https://www.twilio.com/docs/segment/connections/spec/page (name, category and the
+# automatically collected path, referrer, search, title, url, keywords) and
+# https://www.twilio.com/docs/segment/connections/spec/screen (name, category).
+PAGE_RESERVED: dict[str, PropertyType] = {
+    "name": "string",
+    "category": "string",
+    "path": "string",
+    "referrer": "string",
+    "search": "string",
+    "title": "string",
+    "url": "string",
+    "keywords": "array",
+}
+SCREEN_RESERVED: dict[str, PropertyType] = {"name": "string", "category": "string"}
 
 
 @dataclass(frozen=True, slots=True)

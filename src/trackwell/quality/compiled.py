@@ -10,20 +10,18 @@ import jsonschema_rs
 
 from trackwell.plan import naming
 from trackwell.plan.jsonschema import object_schema
-from trackwell.plan.model import EventSpec, EventVersion, Plan, PropertySpec
+from trackwell.plan.model import (
+    PAGE_RESERVED,
+    SCREEN_RESERVED,
+    EventSpec,
+    EventVersion,
+    Plan,
+    PropertySpec,
+)
 
 # Unplanned names repeat (a misspelled event is sent thousands of times): remember suggestions,
 # the most recent ones when a sender invents more names than this.
 _SUGGESTION_CACHE_LIMIT = 10_000
-# The properties a page or screen call carries by the spec, whatever the plan says: never
-# unplanned, checked only when a page plans one of them itself.
-# https://www.twilio.com/docs/segment/connections/spec/page (name, category and the
-# automatically collected path, referrer, search, title, url, keywords) and
-# https://www.twilio.com/docs/segment/connections/spec/screen (name, category).
-PAGE_RESERVED = frozenset(
-    {"name", "category", "path", "referrer", "search", "title", "url", "keywords"}
-)
-SCREEN_RESERVED = frozenset({"name", "category"})
 
 
 class SearchBudget:
@@ -176,11 +174,11 @@ def compile_plan(plan: Plan) -> CompiledPlan:
         pages=frozenset(plan.pages),
         screens=frozenset(plan.screens),
         page_properties={
-            name: CompiledProperties.build(spec.properties, PAGE_RESERVED)
+            name: CompiledProperties.build(spec.properties, frozenset(PAGE_RESERVED))
             for name, spec in plan.page_specs.items()
         },
         screen_properties={
-            name: CompiledProperties.build(spec.properties, SCREEN_RESERVED)
+            name: CompiledProperties.build(spec.properties, frozenset(SCREEN_RESERVED))
             for name, spec in plan.screen_specs.items()
         },
         group=None if plan.group_traits is None else CompiledProperties.build(plan.group_traits),
