@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
-from trackwell.codegen.common import header, one_line, ordered_properties, sorted_events
+from trackwell.codegen.common import (
+    header,
+    live_versions,
+    one_line,
+    ordered_properties,
+    sorted_events,
+)
 from trackwell.plan.diff import PlanDiff
-from trackwell.plan.model import EventSpec, Plan, PropertySpec, Scalar
+from trackwell.plan.model import EventSpec, PageSpec, Plan, PropertySpec, Scalar
+
+SHARED = "Shared properties"
+GROUP = "Group traits"
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """The shared property library and the anchor of its section, for linking uses to it."""
+
+    slug: str = ""
+    library: Mapping[str, PropertySpec] = field(default_factory=dict)
+
+
+_NO_SHARED = _Shared()
 
 NO_STAGE = "No stage"
 _TABLE_HEAD = (
@@ -34,6 +55,9 @@ def generate_markdown(plan: Plan, changes: PlanDiff | None = None, since: str = 
     stages = _stages(plan)
     slugs.add("Contents")
     traits_slug = slugs.add("Traits")
+    shared_slug = slugs.add(SHARED) if plan.properties else ""
+    shared = _Shared(shared_slug, plan.properties)
+    group_slug = slugs.add(GROUP) if plan.group_traits is not None else ""
     stage_slugs = {stage: slugs.add(stage) for stage in stages}
     event_slugs = {event.name: slugs.add(event.name) for stage in stages for event in stages[stage]}
     pages_slug = slugs.add("Pages and screens") if plan.pages or plan.screens else ""
@@ -45,19 +69,45 @@ def generate_markdown(plan: Plan, changes: PlanDiff | None = None, since: str = 
         f"# {_text(title)}",
         _summary(plan),
         "## Contents",
-        _contents(stages, traits_slug, stage_slugs, event_slugs, pages_slug, changes_slug),
+        _contents(
+            stages,
+            traits_slug,
+            stage_slugs,
+            event_slugs,
+            pages_slug,
+            changes_slug,
+            [(SHARED, shared_slug), (GROUP, group_slug)],
+        ),
         "## Traits",
         "Sent with `identify`; they describe the person, not one action.",
-        _table("trait", plan.traits),
+        _table("trait", plan.traits, shared),
     ]
+    if shared_slug:
+        parts.extend(
+            [
+                f"## {SHARED}",
+                "Defined once and used by several events, pages or traits (`use:`); a use may"
+                " say whether it is required and add its own description.",
+                _table("property", tuple(plan.properties.values())),
+                _shared_uses(plan),
+            ]
+        )
+    if group_slug:
+        parts.extend(
+            [
+                f"## {GROUP}",
+                "Sent with `group`; they describe the account or team, not one person.",
+                _table("trait", plan.group_traits or (), shared),
+            ]
+        )
     for stage, events in stages.items():
         parts.append(f"## {_text(stage)}")
         if not events:
             parts.append("No events in this stage yet.")
         for event in events:
-            parts.extend(_event(event, event_slugs))
+            parts.extend(_event(event, event_slugs, shared))
     if pages_slug:
-        parts.extend(_pages(plan))
+        parts.extend(_pages(plan, shared))
     if changes is not None:
         parts.extend(_change_log(changes, since))
     return "\n\n".join(parts) + "\n"
@@ -124,8 +174,10 @@ def _contents(
     event_slugs: dict[str, str],
     pages_slug: str,
     changes_slug: str,
+    extra: list[tuple[str, str]],
 ) -> str:
     lines = [f"- [Traits](#{traits_slug})"]
+    lines.extend(f"- [{title}](#{slug})" for title, slug in extra if slug)
     for stage, events in stages.items():
         links = ", ".join(f"[{_text(e.name)}](#{event_slugs[e.name]})" for e in events)
         lines.append(f"- [{_text(stage)}](#{stage_slugs[stage]})" + (f": {links}" if links else ""))
@@ -136,7 +188,7 @@ def _contents(
     return "\n".join(lines)
 
 
-def _event(event: EventSpec, slugs: dict[str, str]) -> Iterator[str]:
+def _event(event: EventSpec, slugs: dict[str, str], shared: _Shared) -> Iterator[str]:
     yield f"### {_text(event.name)}"
     if event.deprecated:
         if event.replaced_by is None:
@@ -158,16 +210,70 @@ def _event(event: EventSpec, slugs: dict[str, str]) -> Iterator[str]:
         aliases = ", ".join(_code(a, in_table=False) for a in event.aliases)
         facts.append(("Aliases", f"{aliases} (old names, still accepted and renamed to this one)"))
     yield "\n".join(f"- **{label}:** {value}" for label, value in facts)
-    yield _table("property", event.properties) if event.properties else "No properties."
+    if event.versions:
+        yield from _versions(event, shared)
+        return
+    yield _table("property", event.properties, shared) if event.properties else "No properties."
 
 
-def _table(label: str, properties: tuple[PropertySpec, ...]) -> str:
+def _versions(event: EventSpec, shared: _Shared) -> Iterator[str]:
+    """An event valid in several versions: the common properties, then what each adds."""
+    live = live_versions(event)
+    labels = ", ".join(_code(v.label, in_table=False) for v in live)
+    yield (
+        f"Valid in several versions at once (a message matching any live one is valid); "
+        f"live: {labels}. Properties of every version:"
+    )
+    yield _table("property", event.properties, shared) if event.properties else "None."
+    for version in event.versions:
+        state = "retired: still accepted, reported" if version.deprecated else "live"
+        if version == live[0] and not version.deprecated:
+            state = "live, current"
+        lines = [f"**Version {_code(version.label, in_table=False)}** ({state})."]
+        if version.description:
+            lines.append(_text(one_line(version.description)))
+        yield " ".join(lines)
+        if version.properties:
+            yield _table("property", version.properties, shared)
+
+
+def _shared_uses(plan: Plan) -> str:
+    """Where each shared property is used, one line each."""
+    lines = []
+    for name in plan.properties:
+        uses = plan.shared_uses(name)
+        where = ", ".join(_text(u) for u in uses) if uses else "*not used*"
+        lines.append(f"- {_code(name, in_table=False)}: {where}")
+    return "\n".join(lines)
+
+
+def _table(label: str, properties: tuple[PropertySpec, ...], shared: _Shared = _NO_SHARED) -> str:
     rows = [_TABLE_HEAD.format(label)]
-    rows.extend(_rows(properties, ""))
+    rows.extend(_rows(properties, "", shared))
     return "\n".join(rows)
 
 
-def _rows(properties: tuple[PropertySpec, ...], prefix: str) -> Iterator[str]:
+def _is_use(prop: PropertySpec, shared: _Shared) -> bool:
+    return prop.shared is not None and prop.shared in shared.library
+
+
+def _description(prop: PropertySpec, shared: _Shared) -> str:
+    """The description cell: a use of a shared property links to its one definition (and says
+    only what this use adds), and old names (aliases) are listed."""
+    if _is_use(prop, shared):
+        definition = shared.library[str(prop.shared)]
+        link = f"Shared: [{_code(str(prop.shared))}](#{shared.slug})."
+        own = prop.description if prop.description != definition.description else ""
+        return f"{link} {_text(own)}".rstrip()
+    parts = [_text(prop.description)] if prop.description else []
+    if prop.aliases:
+        parts.append("Old names: " + ", ".join(_code(a) for a in prop.aliases) + ".")
+    return " ".join(parts)
+
+
+def _rows(
+    properties: tuple[PropertySpec, ...], prefix: str, shared: _Shared = _NO_SHARED
+) -> Iterator[str]:
     """One row per property; nested ones follow their parent as `parent.child` or `list[].child`."""
     for prop in ordered_properties(properties):
         path = f"{prefix}{prop.name}"
@@ -175,15 +281,15 @@ def _rows(properties: tuple[PropertySpec, ...], prefix: str) -> Iterator[str]:
             _code(path),
             _type_name(prop),
             "yes" if prop.required else "no",
-            _allowed(prop),
-            _text(prop.description),
+            "" if _is_use(prop, shared) else _allowed(prop),
+            _description(prop, shared),
         ]
         yield "| " + " | ".join(cells) + " |"
         inner, marker = prop, ""
         while inner.type == "array" and inner.items is not None:
             inner, marker = inner.items, f"{marker}[]"
-        if inner.type == "object":
-            yield from _rows(inner.properties, f"{path}{marker}.")
+        if inner.type == "object" and not _is_use(prop, shared):
+            yield from _rows(inner.properties, f"{path}{marker}.", shared)
 
 
 def _type_name(prop: PropertySpec) -> str:
@@ -217,12 +323,27 @@ def _allowed(prop: PropertySpec) -> str:
     return "; ".join(facts)
 
 
-def _pages(plan: Plan) -> Iterator[str]:
+def _pages(plan: Plan, shared: _Shared) -> Iterator[str]:
     yield "## Pages and screens"
     yield "The names `page` and `screen` calls may use."
     for label, names in (("Pages", plan.pages), ("Screens", plan.screens)):
         if names:
             yield f"**{label}:** " + ", ".join(_code(n, in_table=False) for n in names)
+    for kind, specs in (("page", plan.page_specs), ("screen", plan.screen_specs)):
+        for page in specs.values():
+            yield from _page(kind, page, shared)
+
+
+def _page(kind: str, page: PageSpec, shared: _Shared) -> Iterator[str]:
+    """A page (or screen) that plans its properties: checked like an event's, beside the
+    reserved ones every call may carry (`url`, `title`, ...)."""
+    head = f"**The {kind} {_code(page.name, in_table=False)}.**"
+    yield f"{head} {_text(one_line(page.description))}" if page.description else head
+    yield (
+        _table("property", page.properties, shared)
+        if page.properties
+        else "No properties beyond the reserved ones."
+    )
 
 
 def _change_log(changes: PlanDiff, since: str) -> Iterator[str]:

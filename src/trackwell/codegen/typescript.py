@@ -185,16 +185,28 @@ def _event_entry(event: EventSpec) -> str:
         # One object type per live version, newest first: a call may send any of them.
         versions = live_versions(event)
         lines.append("Versions: " + ", ".join(v.label for v in versions) + " (newest first).")
-        props = " | ".join(_object_type(event.version_properties(v), INDENT) for v in versions)
+        # A key of another version is typed `?: never`: tsc checks excess keys against a union
+        # as a whole, so without it a mix of two versions would pass.
+        keys = {p.name for v in versions for p in v.properties}
+        props = " | ".join(
+            _object_type(
+                event.version_properties(v),
+                INDENT,
+                sorted(keys - {p.name for p in v.properties}),
+            )
+            for v in versions
+        )
     else:
         props = _object_type(event.properties, INDENT)
     doc = _doc_comment(INDENT, lines)
     return f"{doc}{INDENT}{_string(event.name)}: {props};\n"
 
 
-def _object_type(properties: tuple[PropertySpec, ...], indent: str) -> str:
-    """An inline object type; an empty one admits only `{}`."""
-    if not properties:
+def _object_type(
+    properties: tuple[PropertySpec, ...], indent: str, absent: list[str] | None = None
+) -> str:
+    """An inline object type; an empty one admits only `{}`. `absent` keys must not be sent."""
+    if not properties and not absent:
         return "Record<string, never>"
     inner = indent + INDENT
     members = []
@@ -202,6 +214,7 @@ def _object_type(properties: tuple[PropertySpec, ...], indent: str) -> str:
         doc = _doc_comment(inner, [one_line(prop.description)] if prop.description else [])
         optional = "" if prop.required else "?"
         members.append(f"{doc}{inner}{_key(prop.name)}{optional}: {_type(prop, inner)};\n")
+    members.extend(f"{inner}{_key(name)}?: never;\n" for name in absent or ())
     return "{\n" + "".join(members) + f"{indent}}}"
 
 
