@@ -3,6 +3,8 @@ event versions, as loaded (with located errors) and written back."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from trackwell.plan import Plan, PlanLoadError, parse_plan
@@ -212,3 +214,14 @@ def test_plan_maps_are_read_only() -> None:
 def test_rich_plan_text_is_stable() -> None:
     # The fixture other tests rely on keeps loading as written.
     assert isinstance(parse_plan(RICH_PLAN), Plan)
+
+
+def test_the_readme_example_of_the_richer_model_loads() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Shared properties, renames, pages, groups and versions", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    plan = parse_plan(HEAD + example, "README.md")
+    assert plan.properties["plan_name"].aliases == ("plan",)
+    assert plan.group_traits is not None and plan.page_specs["Pricing"].properties
+    assert [v.label for v in plan.events["Checkout Completed"].versions] == ["v1", "v2"]
+    assert parse_plan(dump_plan(plan)) == plan
