@@ -1,8 +1,13 @@
-"""`plan diff --format github`: workflow commands, their levels and their escaping."""
+"""`plan diff --format github`: workflow commands, their levels and their escaping; the\ndocumented list of diff codes."""
 
 from __future__ import annotations
 
-from trackwell.plan.diff import Change, PlanDiff
+import re
+from pathlib import Path
+
+import pytest
+
+from trackwell.plan.diff import CODES, Change, PlanDiff
 from trackwell.plan.diff_github import annotation, escape_data, escape_property, github_annotations
 from trackwell.plan.model import Location
 
@@ -15,6 +20,7 @@ BREAKING = Change(
     "event",
     Location("plans/tracking-plan.yaml", 12, 7),
 )
+README = Path(__file__).resolve().parents[2] / "README.md"
 ADDED = Change("compatible", "event_added", "events.C", "event 'C' added", scope="event")
 
 
@@ -47,3 +53,15 @@ def test_levels_and_summary() -> None:
 def test_file_names_with_commas_and_colons_are_escaped() -> None:
     (line,) = github_annotations(PlanDiff(1, 1, (ADDED,)), "C:/plans,v2.yaml")
     assert line.startswith("::notice file=C%3A/plans%2Cv2.yaml,line=1,col=1,")
+
+
+def test_readme_lists_every_diff_code_and_no_other() -> None:
+    section = README.read_text(encoding="utf-8").split("### Diff classes", 1)[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = {code for row in rows for code in re.findall(r"`([a-z_]+)`", row.split(" | ")[0])}
+    assert listed == CODES
+
+
+def test_an_unregistered_code_is_refused() -> None:
+    with pytest.raises(ValueError, match="unregistered"):
+        Change("compatible", "something_new", "events.A", "x")

@@ -166,3 +166,17 @@ def test_versions_introduced_compare_the_old_shape_with_the_oldest_version() -> 
         ("version_added", "versions.v1"): "compatible",
         ("version_added", "versions.v2"): "compatible",
     }
+
+
+def test_a_removed_page_with_properties_is_one_change() -> None:
+    diff = diff_to(
+        (
+            "  Pricing:\n    description: The pricing table.\n    properties:\n"
+            "      plan_name: {use: plan_name, description: The plan whose column was open.}\n"
+            "      billing_period: {type: string, enum: [monthly, annual]}\n",
+            "",
+        )
+    )
+    assert [(c.code, c.kind, c.path) for c in diff.changes] == [
+        ("page_removed", "breaking", "pages")
+    ]

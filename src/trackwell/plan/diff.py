@@ -9,11 +9,34 @@ from typing import Literal
 from trackwell.plan.diff_props import Delta, DeltaKey, Kind, definition_deltas, set_deltas, show
 from trackwell.plan.model import EventSpec, EventVersion, Location, PageSpec, Plan, PropertySpec
 
-__all__ = ["Change", "Kind", "PlanDiff", "Scope", "diff_plans"]
+__all__ = ["CODES", "Change", "Kind", "PlanDiff", "Scope", "diff_plans"]
 
 # Whose change it is: an event (its properties and versions included), the identify traits, the
 # group traits, a page or screen, a shared property definition, or the plan's own settings.
 Scope = Literal["event", "trait", "group", "page", "screen", "shared", "plan"]
+
+# Every code a change may have: CI scripts match on them, so they are kept stable (and each is
+# listed in README's "Diff classes" table).
+CODES = frozenset(
+    {
+        *("event_removed", "event_added", "event_renamed", "alias_removed", "alias_added"),
+        *("event_deprecated", "event_undeprecated", "browser_allowed", "browser_disallowed"),
+        *("stage_changed", "description_changed", "owner_changed", "backfill_changed"),
+        *("replaced_by_changed", "used_by_changed"),
+        *("version_removed", "version_added", "version_retired", "version_restored"),
+        *("property_removed", "required_property_added", "property_added", "property_renamed"),
+        *("property_alias_removed", "property_alias_added", "property_shared_changed"),
+        *("type_changed", "became_required", "became_optional", "nullable_changed"),
+        *("enum_added", "enum_narrowed", "enum_widened", "enum_removed"),
+        *("constraint_tightened", "constraint_loosened", "pattern_changed", "format_changed"),
+        *("shared_property_added", "shared_property_removed"),
+        *("group_traits_added", "group_traits_removed"),
+        *("page_removed", "page_added", "page_properties_planned", "page_properties_unplanned"),
+        *("screen_removed", "screen_added"),
+        *("screen_properties_planned", "screen_properties_unplanned"),
+        *("stage_removed", "stage_added", "policy_tightened", "policy_loosened"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +53,10 @@ class Change:
     # Where the changed thing is written in the new plan (its parent's place for a removed
     # property); None for what the new plan no longer has at all.
     location: Location | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:  # a new code must be registered (and documented) first
+            raise ValueError(f"unregistered plan diff code {self.code!r}")
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form of the change (`impact` kept beside `used_by` for older readers)."""
@@ -96,9 +123,11 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         *_props("trait", "traits", old.traits, new.traits, None, (), explained),
         *_group(old, new, explained),
         *_name_lists(old.pages, new.pages, "pages", "page"),
-        *_pages("page", old.pages, old.page_specs, new.page_specs, explained),
+        *_pages("page", (old.pages, new.pages), old.page_specs, new.page_specs, explained),
         *_name_lists(old.screens, new.screens, "screens", "screen"),
-        *_pages("screen", old.screens, old.screen_specs, new.screen_specs, explained),
+        *_pages(
+            "screen", (old.screens, new.screens), old.screen_specs, new.screen_specs, explained
+        ),
         *_name_lists(old.stages, new.stages, "stages", "stage"),
         *_policy(old, new),
         *_consent(old, new),
@@ -439,14 +468,15 @@ def _group(old: Plan, new: Plan, explained: Mapping[str, frozenset[DeltaKey]]) -
 
 def _pages(
     noun: Literal["page", "screen"],
-    old_names: tuple[str, ...],
+    names: tuple[tuple[str, ...], tuple[str, ...]],
     before: Mapping[str, PageSpec],
     after: Mapping[str, PageSpec],
     explained: Mapping[str, frozenset[DeltaKey]],
 ) -> Iterator[Change]:
     """Properties of pages (or screens) planned in both plans. A page without a schema has
     unchecked properties: gaining one is compared as from no properties, losing one only
-    stops checking (compatible)."""
+    stops checking (compatible). A page added or removed is its name's change alone."""
+    old_names, new_names = names
     for name, spec in after.items():
         path = f"{noun}s.{name}.properties"
         old_spec = before.get(name)
@@ -471,7 +501,7 @@ def _pages(
             explained,
         )
     for name in before:
-        if name not in after:
+        if name not in after and name in new_names:
             yield Change(
                 "compatible",
                 f"{noun}_properties_unplanned",
