@@ -172,3 +172,20 @@ def test_a_piped_table_keeps_long_values_whole(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     [row] = [line for line in done.stdout.splitlines() if "cli:test" in line]
     assert target in row and "messages=3" in row
+
+
+def test_a_piped_audit_is_its_plain_markdown(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    open_store(url).close()
+    source = Path(trackwell.__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "trackwell", "audit", "--plan", str(EXAMPLE_PLAN), "--store", url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(source)},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# Tracking plan audit: Acme Projects")
+    assert "\n## Planned events that never arrived" in done.stdout
