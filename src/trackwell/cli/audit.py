@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt
-from trackwell.cli.output import fail, print_json, stdout
+from trackwell.cli.monitor import JsonOpt, StoreOpt
+from trackwell.cli.options import PlanOpt
+from trackwell.cli.output import fail, is_terminal, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
 from trackwell.core.time import now_ms
@@ -56,7 +57,8 @@ def audit_command(
         store.close()
     if json_output:
         print_json(report.to_dict())
-    elif markdown:
+    elif markdown or not is_terminal(stdout):
+        # Piped: the Markdown itself, plain lines (rich would centre headings across the width).
         typer.echo(render_markdown(report))
     else:
         stdout.print(Markdown(render_markdown(report)))

@@ -11,7 +11,7 @@ from trackwell.cli.stores import existing_store
 
 
 def audit_log_command(
-    limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many entries.")] = 50,
     action: Annotated[
         str | None,
         typer.Option(
@@ -32,21 +32,9 @@ def audit_log_command(
     finally:
         store.close()
     if json_output:
-        print_json(
-            {
-                "entries": [
-                    {
-                        "id": entry.id,
-                        "at": iso_seconds(entry.at_ms),
-                        "actor": entry.actor,
-                        "action": entry.action,
-                        "target": entry.target,
-                        "detail": dict(entry.detail),
-                    }
-                    for entry in entries
-                ]
-            }
-        )
+        from trackwell.pipeline.audit import entry_document
+
+        print_json({"entries": [entry_document(entry) for entry in entries]})
         return
     if not entries:
         stdout.print("No admin actions recorded" + (f" for {action!r}." if action else "."))

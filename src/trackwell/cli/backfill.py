@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from trackwell.cli.delivery import configured_destinations
-from trackwell.cli.options import options
+from trackwell.cli.options import PlanOpt, options
 from trackwell.cli.output import escape, fail, print_json, real_console, stderr, stdout
 from trackwell.cli.sources import resolve_plan
 
@@ -30,7 +30,7 @@ def backfill_command(
         float | None, typer.Option("--rate", help="At most N events per second.")
     ] = None,
     max_age: Annotated[
-        int, typer.Option("--max-age", help="Refuse events older than this many days.")
+        int, typer.Option("--max-age", min=1, help="Refuse events older than this many days.")
     ] = 395,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and count; send nothing.")
@@ -38,9 +38,7 @@ def backfill_command(
     restart: Annotated[
         bool, typer.Option("--restart", help="Ignore an earlier run's checkpoint.")
     ] = False,
-    plan_path: Annotated[
-        str | None, typer.Option("--plan", help="Plan file (default: configured plan).")
-    ] = None,
+    plan_path: PlanOpt = None,
     store_url: Annotated[
         str | None,
         typer.Option(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from trackwell.cli.options import PlanOpt
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 
@@ -29,9 +30,7 @@ def check_command(
     events: Annotated[
         str, typer.Argument(help="JSON Lines, a Segment batch JSON file, or - for stdin.")
     ],
-    plan_path: Annotated[
-        str | None, typer.Option("--plan", help="Plan file (default: configured plan).")
-    ] = None,
+    plan_path: PlanOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     fail_on: Annotated[
         FailOn,

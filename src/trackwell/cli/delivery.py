@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from trackwell.cli.options import cli_actor, options
+from trackwell.cli.options import PlanOpt, cli_actor, options
 from trackwell.cli.output import fail, print_json, stderr, stdout
 from trackwell.cli.stores import existing_store
 from trackwell.core.time import now_ms, to_ms
@@ -82,29 +82,9 @@ def deliveries_command(
     finally:
         store.close()
     if json_output:
-        print_json(
-            {
-                "destinations": [
-                    {
-                        "name": s.destination,
-                        "pending": s.pending,
-                        "in_flight": s.in_flight,
-                        "delivered": s.delivered,
-                        "captured": s.captured,
-                        "no_consent": s.no_consent,
-                        "held": s.held,
-                        "retry": s.retry,
-                        "waiting": s.waiting,
-                        "dead": s.dead,
-                        "oldest_pending_seconds": None
-                        if s.oldest_pending_ms is None
-                        else s.oldest_pending_ms / 1000,
-                        "last_error": s.last_error,
-                    }
-                    for s in stats
-                ]
-            }
-        )
+        from trackwell.monitor.queues import queue_document
+
+        print_json({"destinations": [queue_document(s) for s in stats]})
         return
     if not stats:
         stdout.print(
@@ -217,6 +197,7 @@ def replay_command(
 def route_command(
     store_url: StoreOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
+    plan_path: PlanOpt = None,
 ) -> None:
     """Run the router for the configured destinations until stopped (SIGTERM or Ctrl-C)."""
     from trackwell.cli.sources import resolve_plan
@@ -234,7 +215,7 @@ def route_command(
         fail(str(exc))
     consent = None
     if any(d.consent for d in destinations):
-        consent = resolve_plan(None).policy.consent  # the configured plan says what consent means
+        consent = resolve_plan(plan_path).policy.consent  # the plan says what consent means
     try:
         router = Router(store, destinations, consent=consent)
     except ConsentConfigError as exc:

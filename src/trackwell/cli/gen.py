@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from trackwell.cli.options import options
+from trackwell.cli.options import STDOUT, PlanOpt, options
 from trackwell.cli.output import EXIT_FINDINGS, escape, fail, stderr, stdout
-from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source, resolve_plan
+from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source, plan_spec, resolve_plan
 
 if TYPE_CHECKING:
     from trackwell.plan import Plan
@@ -53,6 +53,12 @@ def write_jsonschema(plan: Plan, out: Path) -> int:
     return len(files)
 
 
+def refuse_stdout_directory(out: Path) -> None:
+    """Exit 2 when `-o -` is given for a target that writes a directory of files."""
+    if str(out) == STDOUT:
+        fail("jsonschema writes a directory of files: give -o a directory, not - (standard output)")
+
+
 def gen_command(
     target: Annotated[
         str,
@@ -61,13 +67,18 @@ def gen_command(
     plan_path: Annotated[
         str | None,
         typer.Argument(
-            help="Plan file (default: --plan, TRACKWELL_PLAN, trackwell.toml, tracking-plan.yaml).",
+            help="Plan file or git:REF:PATH, the same as --plan (default: TRACKWELL_PLAN, then"
+            " trackwell.toml's plan, then tracking-plan.yaml).",
             show_default=False,
         ),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("-o", "--out", help="File to write (for jsonschema, a directory)."),
+        typer.Option(
+            "-o",
+            "--out",
+            help="File to write, - for standard output (for jsonschema, a directory).",
+        ),
     ] = None,
     check: Annotated[
         bool,
@@ -79,6 +90,7 @@ def gen_command(
         str | None,
         typer.Option("--since", metavar="REF", help="markdown: add a change log since a git ref."),
     ] = None,
+    plan_option: PlanOpt = None,
 ) -> None:
     """Generate typed helpers (Python, TypeScript), the Markdown plan or JSON Schemas."""
     from trackwell.codegen import generate_markdown
@@ -92,6 +104,11 @@ def gen_command(
         fail(f"-o/--out is required: the {kind} to write")
     if since is not None and target != "markdown":
         fail("--since adds a change log to the markdown target only")
+    if target == "jsonschema":
+        refuse_stdout_directory(out)
+    elif check and str(out) == STDOUT:
+        fail("--check compares a file with the plan: give -o the file, not -")
+    plan_path = plan_spec(plan_path, plan_option)
     plan = resolve_plan(plan_path)
     what = f"{plan.name} v{plan.version}"
     if target == "jsonschema":
@@ -108,6 +125,8 @@ def gen_command(
         text = _generator(target)(plan)
     if check:
         _check_file(out, text, target, what)
+    elif str(out) == STDOUT:
+        typer.echo(text, nl=False)
     else:
         _write(out, text, what)
 

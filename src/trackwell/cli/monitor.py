@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from trackwell.cli.options import options
+from trackwell.cli.options import PlanOpt, options
 from trackwell.cli.output import EXIT_FINDINGS, escape, fail, print_json, stderr, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store
@@ -29,9 +29,6 @@ if TYPE_CHECKING:
     from trackwell.quality.compiled import CompiledPlan
     from trackwell.store import Store
 
-PlanOpt = Annotated[
-    str | None, typer.Option("--plan", help="Plan file (default: configured plan).")
-]
 StoreOpt = Annotated[
     str | None, typer.Option("--store", help="Store URL (default: configured store).")
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 if TYPE_CHECKING:
     from trackwell.io.config import Settings
@@ -23,6 +25,19 @@ class GlobalOptions:
 
 
 options = GlobalOptions()
+
+# The same `--plan` on every command that reads a plan, with the same help.
+PLAN_HELP = (
+    "Plan file or git:REF:PATH (default: TRACKWELL_PLAN, then trackwell.toml's plan, then"
+    " tracking-plan.yaml)."
+)
+# The gateway watches its plan file for changes, so it takes a file only.
+PLAN_FILE_HELP = (
+    "Plan file (default: TRACKWELL_PLAN, then trackwell.toml's plan, then tracking-plan.yaml)."
+)
+PlanOpt = Annotated[str | None, typer.Option("--plan", help=PLAN_HELP, show_default=False)]
+# `-o -` means standard output, for every command that writes a file.
+STDOUT = "-"
 
 
 def cli_actor() -> str:

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 # Unusable input (missing file, invalid plan) exits 2; a check that finds problems exits 1.
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+# The width of a console that is not a terminal (a pipe, a file): wide enough that a table keeps
+# every value whole, since a script or a log reads it, not a person with an 80-column window.
+PIPE_WIDTH = 10_000
 
 
 class _LazyConsole:
@@ -29,7 +32,11 @@ class _LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+            console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+            if not console.is_terminal:
+                # Not COLUMNS nor rich's 80-column default: piped output keeps whole values.
+                console.width = PIPE_WIDTH
+            self._console = console
         return self._console
 
     def __getattr__(self, name: str) -> Any:
@@ -45,6 +52,11 @@ def real_console(console: Console) -> Console:
     """The rich Console behind `stdout` or `stderr`, for rich objects that keep a console (a
     progress bar) rather than calling it."""
     return console.made() if isinstance(console, _LazyConsole) else console
+
+
+def is_terminal(console: Console) -> bool:
+    """Whether a console writes to a terminal (a person reads it) rather than a pipe or a file."""
+    return real_console(console).is_terminal
 
 
 def escape(text: str) -> str:

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from trackwell.cli.gen import gen_command, write_jsonschema
+from trackwell.cli.gen import gen_command, refuse_stdout_directory, write_jsonschema
+from trackwell.cli.options import STDOUT, PlanOpt
 from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
-from trackwell.cli.sources import GIT_PREFIX, resolve_plan
+from trackwell.cli.sources import GIT_PREFIX, plan_spec, resolve_plan
 
 if TYPE_CHECKING:
     from trackwell.plan import Plan
@@ -38,7 +39,8 @@ app.add_typer(import_app, name="import")
 PlanArg = Annotated[
     str | None,
     typer.Argument(
-        help="Plan file (default: --plan, TRACKWELL_PLAN, trackwell.toml, tracking-plan.yaml).",
+        help="Plan file or git:REF:PATH, the same as --plan (default: TRACKWELL_PLAN, then"
+        " trackwell.toml's plan, then tracking-plan.yaml).",
         show_default=False,
     ),
 ]
@@ -50,11 +52,12 @@ def lint_command(
     plan_path: PlanArg = None,
     json_output: JsonOpt = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    plan_option: PlanOpt = None,
 ) -> None:
     """Check names, structure, documentation and sensitive data; exit 1 on errors."""
     from trackwell.plan.lint import lint_plan
 
-    plan = resolve_plan(plan_path)
+    plan = resolve_plan(plan_spec(plan_path, plan_option))
     findings = lint_plan(plan)
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
@@ -175,16 +178,24 @@ def _print_diff(old: str, new: str, result: PlanDiff) -> None:
 @export_app.command("jsonschema")
 def export_jsonschema(
     plan_path: PlanArg = None,
-    out: Annotated[Path, typer.Option("-o", "--out", help="Directory to write.")] = Path("schemas"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--out", help="Directory to write (several files: not - for standard output)."
+        ),
+    ] = Path("schemas"),
+    plan_option: PlanOpt = None,
 ) -> None:
     """One JSON Schema (draft 2020-12) per event and for the traits, plus a manifest."""
-    plan = resolve_plan(plan_path)
+    refuse_stdout_directory(out)
+    plan = resolve_plan(plan_spec(plan_path, plan_option))
     written = write_jsonschema(plan, out)
     stdout.print(f"Wrote {written} files to {out}/")
 
 
 OutOpt = Annotated[
-    Path | None, typer.Option("-o", "--out", help="Plan file to write (default: standard output).")
+    Path | None,
+    typer.Option("-o", "--out", help="Plan file to write (default, or -: standard output)."),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing plan file.")]
 
@@ -233,7 +244,7 @@ def _write_imported(plan: Plan, report: ImportReport, out: Path | None, force: b
         fail(f"the imported plan would not load:\n{exc}")
     for note in report.notes:
         stderr.print(f"[yellow]not mapped:[/] {note}", markup=True)
-    if out is None:
+    if out is None or str(out) == STDOUT:
         typer.echo(text, nl=False)
         return
     if out.exists() and not force:

@@ -148,7 +148,7 @@ def status_command(
 
 @app.command("list")
 def list_command(
-    limit: Annotated[int, typer.Option("--limit", help="At most this many requests.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many requests.")] = 50,
     store_url: StoreOpt = None,
     json_output: Json = False,
 ) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from trackwell.cli.extras import require_extra
-from trackwell.cli.options import options
+from trackwell.cli.options import PLAN_FILE_HELP, options
 from trackwell.cli.output import fail, stdout
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ EXAMPLE_EVENT = (
 
 def serve_command(
     plan: Annotated[
-        str | None, typer.Option("--plan", help="Tracking plan (default: configured).")
+        str | None, typer.Option("--plan", help=PLAN_FILE_HELP, show_default=False)
     ] = None,
     store_url: Annotated[
         str | None, typer.Option("--store", help="Store URL (default: configured).")

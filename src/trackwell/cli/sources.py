@@ -53,6 +53,14 @@ def load_source(spec: str | Path) -> Plan:
         raise SourceError(str(exc)) from None
 
 
+def plan_spec(positional: str | None, option: str | None) -> str | None:
+    """The plan a command names, as a positional argument or with `--plan` (or neither: None);
+    exit 2 when both are given and differ."""
+    if positional is not None and option is not None and positional != option:
+        fail(f"two plans given: {positional} and --plan {option}; give one")
+    return positional if positional is not None else option
+
+
 def resolve_plan(path: str | None) -> Plan:
     """Load the plan a command names, or the configured one; exit 2 with a clear error."""
     from trackwell.io.config import ConfigError

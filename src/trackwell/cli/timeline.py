@@ -21,7 +21,7 @@ def timeline_command(
     person: Annotated[str, typer.Argument(help="A user id or any of their anonymous ids.")],
     store_url: StoreOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many messages.")] = 200,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many messages.")] = 200,
 ) -> None:
     """Show a person's profile, anonymous ids and every message in action-time order."""
     store = existing_store(store_url)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from trackwell.cli.delivery import parse_since
-from trackwell.cli.monitor import JsonOpt, PlanOpt, StoreOpt, settings_for
+from trackwell.cli.monitor import JsonOpt, StoreOpt, settings_for
+from trackwell.cli.options import PlanOpt
 from trackwell.cli.output import escape, fail, print_json, stdout
 from trackwell.cli.sources import resolve_plan
 from trackwell.cli.stores import existing_store

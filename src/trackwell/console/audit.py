@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from trackwell.console.auth import Session
 from trackwell.console.context import Console, console
 from trackwell.console.templating import json_response
 from trackwell.core.privacy import AuditEntry
+from trackwell.pipeline.audit import entry_document
 from trackwell.pipeline.audit import record as record
 
 PAGE_SIZE = 50
@@ -46,12 +48,18 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def audit_view(c: Console, action: str | None, before: int | None) -> dict[str, Any]:
-    """A page of entries, newest first, and where the next (older) page starts."""
+def audit_view(
+    c: Console,
+    action: str | None,
+    before: int | None,
+    shown: Callable[[AuditEntry], dict[str, Any]] = entry_view,
+) -> dict[str, Any]:
+    """A page of entries, newest first, and where the next (older) page starts; `shown` makes
+    each entry's dict (the page's view, or the JSON document the API shares with the CLI)."""
     entries = c.store.audit_entries(limit=PAGE_SIZE, before_id=before, action=action)
     older = entries[-1].id if len(entries) == PAGE_SIZE else None
     return {
-        "entries": [entry_view(e) for e in entries],
+        "entries": [shown(e) for e in entries],
         "action": action,
         "before": before,
         "older": older,
@@ -78,6 +86,7 @@ def audit_page(request: Request) -> Response:
 
 
 def api_audit(request: Request) -> Response:
-    """JSON: a page of the audit log (`action` and `before` as on the page)."""
+    """JSON: a page of the audit log (`action` and `before` as on the page), each entry as
+    `trackwell audit-log --json` shows it."""
     action, before = _query(request)
-    return json_response(audit_view(console(request), action, before))
+    return json_response(audit_view(console(request), action, before, entry_document))

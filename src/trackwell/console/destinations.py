@@ -12,6 +12,7 @@ from trackwell.console import series
 from trackwell.console.audit import record, session_actor
 from trackwell.console.context import Console, console
 from trackwell.console.templating import json_response
+from trackwell.monitor.queues import queue_document
 from trackwell.store.base import StoreError
 
 LATENCY_DAYS = 30
@@ -21,24 +22,8 @@ QUEUE_PARTS = ("queues",)
 
 
 def queues(c: Console) -> list[dict[str, Any]]:
-    """Every destination's queue right now."""
-    return [
-        {
-            "name": s.destination,
-            "pending": s.pending,
-            "in_flight": s.in_flight,
-            "delivered": s.delivered,
-            "captured": s.captured,
-            "no_consent": s.no_consent,
-            "held": s.held,
-            "retry": s.retry,
-            "waiting": s.waiting,
-            "dead": s.dead,
-            "oldest_pending_s": s.oldest_pending_ms / 1000 if s.oldest_pending_ms else None,
-            "last_error": s.last_error,
-        }
-        for s in c.store.delivery_stats(c.now_ms())
-    ]
+    """Every destination's queue right now (the same documents as `trackwell deliveries`)."""
+    return [queue_document(s) for s in c.store.delivery_stats(c.now_ms())]
 
 
 def destinations_view(c: Console) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from trackwell.console.context import Console, console
 from trackwell.console.templating import json_response
 from trackwell.core.messages import NUL
 from trackwell.core.privacy import REQUEST_KINDS, PrivacyRequest, RequestKind
-from trackwell.pipeline.privacy import PrivacyError
+from trackwell.pipeline.privacy import PrivacyError, request_document
 from trackwell.store.base import StoreError
 
 REQUESTS_SHOWN = 100
@@ -133,16 +133,19 @@ def request_page(request: Request) -> Response:
 
 
 def api_privacy(request: Request) -> Response:
-    """JSON: the newest requests with their receipts."""
-    return json_response(requests_view(console(request)))
+    """JSON: the newest requests with their receipts, each as `trackwell privacy list --json`
+    shows it (the page's view keeps milliseconds for its own formatting)."""
+    found = console(request).store.privacy_requests(limit=REQUESTS_SHOWN)
+    return json_response({"requests": [request_document(r) for r in found], "kinds": REQUEST_KINDS})
 
 
 def api_request(request: Request) -> Response:
-    """JSON: one request with its receipts (404 for an unknown id)."""
+    """JSON: one request with its receipts, as `trackwell privacy status --json` shows it (404
+    for an unknown id)."""
     request_id = request.path_params["request_id"]
     found = _found(console(request), request_id)
     if found is None:
         return json_response(
             {"code": "not_found", "message": f"no privacy request {request_id[:64]!r}"}, 404
         )
-    return json_response(request_view(found))
+    return json_response(request_document(found))

@@ -68,26 +68,29 @@ log = logging.getLogger("trackwell.destinations")
 
 
 @dataclass(frozen=True, slots=True)
-class _Kind:
+class KindSettings:
+    """What a kind's `[destinations.NAME]` table may hold beyond the common keys, and what only
+    the environment gives (README's settings tables are tested against these)."""
+
     options: frozenset[str]  # settings the table may hold, passed to the constructor as given
     secrets: tuple[str, ...]  # constructor arguments read only from TRACKWELL_<NAME>_<ARG>
     from_env: tuple[str, ...] = ()  # settings the environment may also give (it wins)
 
 
-_KINDS = {
-    "customerio": _Kind(
+KIND_SETTINGS: Mapping[str, KindSettings] = {
+    "customerio": KindSettings(
         frozenset(["base_url", "region", "api", "object_type_id"]), ("site_id", "api_key")
     ),
     # `operations`: send deletes, suppression and devices as semantic events (the default only
     # for Customer.io Data Pipelines' hosts, the one Segment-compatible API that performs them).
     # `privacy`: how erase, suppress and unsuppress reach it ("semantic" or "regulations", the
     # latter with the optional Public API token TRACKWELL_<NAME>_REGULATIONS_TOKEN).
-    "segment": _Kind(
+    "segment": KindSettings(
         frozenset(["base_url", "operations", "privacy", "regulations_url"]),
         ("write_key", "regulations_token"),
     ),
     # `gdpr_token` (optional): the GDPR API's OAuth token, so an erase deletes events too.
-    "mixpanel": _Kind(
+    "mixpanel": KindSettings(
         frozenset(["base_url", "region", "project_id"]),
         (
             "project_token",
@@ -99,15 +102,15 @@ _KINDS = {
         ("project_id",),
     ),
     # `secret_key` (optional): the User Privacy API's, so an erase reaches Amplitude.
-    "amplitude": _Kind(
+    "amplitude": KindSettings(
         frozenset(["base_url", "region", "group_type", "min_id_length"]), ("api_key", "secret_key")
     ),
     # A webhook URL often carries a token in its path, so the environment may hold it instead.
-    "webhook": _Kind(frozenset(["url", "max_body_bytes"]), ("secret",), ("url",)),
+    "webhook": KindSettings(frozenset(["url", "max_body_bytes"]), ("secret",), ("url",)),
 }
 # Any of these in a table is refused as a secret, whichever kind the table is.
 SECRET_KEYS = frozenset(
-    [secret for kind in _KINDS.values() for secret in kind.secrets]
+    [secret for kind in KIND_SETTINGS.values() for secret in kind.secrets]
     + ["password", "token", "key", "secret_key", "auth", "authorization", "headers"]
 )
 _STRINGS = frozenset(
@@ -141,7 +144,7 @@ def from_settings(
     if not isinstance(kind_name, str) or kind_name not in KINDS:
         shown = "missing" if kind_name is None else repr(kind_name)
         raise ValueError(f"unknown destination type {shown} (expected one of {', '.join(KINDS)})")
-    kind = _KINDS[kind_name]
+    kind = KIND_SETTINGS[kind_name]
     for key in settings:
         if key in SECRET_KEYS:
             raise ValueError(

@@ -11,6 +11,8 @@ import logging
 import time
 from typing import Any
 
+from trackwell.core.privacy import AuditEntry
+from trackwell.core.time import iso_seconds
 from trackwell.store.base import AuditLog, StoreError
 
 log = logging.getLogger("trackwell.audit")
@@ -37,3 +39,16 @@ def record(
         )
         return False
     return True
+
+
+def entry_document(entry: AuditEntry) -> dict[str, Any]:
+    """One entry as JSON: one shape for `trackwell audit-log --json` and the console's
+    `/api/audit` (when as ISO-8601 UTC, like every other `--json` time)."""
+    return {
+        "id": entry.id,
+        "at": iso_seconds(entry.at_ms),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "detail": dict(entry.detail),
+    }
