@@ -57,7 +57,8 @@ def test_renamed_event_with_breaking_changes_exits_1_until_the_version_is_bumped
     code, out, _ = run("plan", "diff", old, new)
     assert code == 1, out
     assert "event_renamed" in out and "type_changed" in out and "required_property_added" in out
-    assert "2 breaking" in out
+    # The rename itself is breaking too: "Trial drip" triggers on the old name.
+    assert "3 breaking" in out
     bumped = write(tmp_path / "bumped.yaml", NEW, version=2)
     code, out, _ = run("plan", "diff", old, bumped)
     assert code == 0, out
@@ -68,7 +69,7 @@ def test_json_gives_codes_scope_used_by_and_location(tmp_path: Path) -> None:
     code, out, _ = run("plan", "diff", old, new, "--json")
     assert code == 1
     document = json.loads(out)
-    assert document["ok"] is False and document["breaking"] == 2
+    assert document["ok"] is False and document["breaking"] == 3
     seats = next(c for c in document["changes"] if c["code"] == "type_changed")
     assert seats["path"] == "events.Trial Activated.properties.seats"
     assert seats["scope"] == "event"
@@ -89,8 +90,8 @@ def test_github_format_annotates_the_changed_lines(tmp_path: Path) -> None:
     region = next(line for line in lines if "required_property_added" in line)
     assert f",line={line_of(new, 'region:')}," in region
     rename = next(line for line in lines if "event_renamed" in line)
-    # Compatible, but it touches a workflow: a warning on the event's line.
-    assert rename.startswith(f"::warning file={new},line={line_of(new, 'Trial Activated:')},")
+    # Breaking: the workflow triggers on the old name; an error on the event's line.
+    assert rename.startswith(f"::error file={new},line={line_of(new, 'Trial Activated:')},")
     assert lines[-1].startswith(f"::error file={new},line=1,col=1,title=plan diff%3A version")
 
 

@@ -85,13 +85,28 @@ def test_alias_removed_is_breaking_and_alias_added_is_not() -> None:
     assert found["alias_added"] == "compatible"
 
 
-def test_rename_with_alias_is_compatible() -> None:
+def test_rename_with_alias_is_compatible_when_no_workflow_uses_the_event() -> None:
+    old = base_events()
+    old["Trial Started"] = {**old["Trial Started"], "used_by": []}
+    events = base_events()
+    trial = events.pop("Trial Started")
+    events["Trial Began"] = {**trial, "used_by": [], "aliases": ["Trial Started"]}
+    found = codes_and_kinds(old, events)
+    assert found["event_renamed"] == "compatible"
+    assert "event_removed" not in found
+
+
+def test_rename_of_an_event_a_workflow_triggers_on_is_breaking_until_the_version_goes_up() -> None:
+    # The tools receive the new name: "Trial drip", triggered by the old one, stops firing.
     events = base_events()
     trial = events.pop("Trial Started")
     events["Trial Began"] = {**trial, "aliases": ["Trial Started"]}
-    found = codes_and_kinds(base_events(), events)
-    assert found["event_renamed"] == "compatible"
-    assert "event_removed" not in found
+    result = diff_plans(make_plan(base_events()), make_plan(events))
+    (change,) = [c for c in result.changes if c.code == "event_renamed"]
+    assert change.kind == "breaking" and change.impact == ("Trial drip",)
+    assert "retarget Trial drip" in change.message
+    assert not result.ok
+    assert diff_plans(make_plan(base_events()), make_plan(events, version=2)).ok
 
 
 def test_impact_lists_used_by_of_the_touched_event() -> None:

@@ -44,7 +44,8 @@ def test_rename_with_type_change_and_required_property_is_breaking() -> None:
     new = renamed(seats="string", region={"type": "string", "required": True})
     result = diff_plans(make_plan(OLD_EVENTS), make_plan(new))
     found = {(c.code, c.path): c for c in result.changes}
-    assert found["event_renamed", "events.Trial Activated"].kind == "compatible"
+    # Breaking on its own account too: "Trial drip" triggers on the old name.
+    assert found["event_renamed", "events.Trial Activated"].kind == "breaking"
     seats = found["type_changed", "events.Trial Activated.properties.seats"]
     region = found["required_property_added", "events.Trial Activated.properties.region"]
     assert seats.kind == region.kind == "breaking"
@@ -53,9 +54,10 @@ def test_rename_with_type_change_and_required_property_is_breaking() -> None:
     assert diff_plans(make_plan(OLD_EVENTS), make_plan(new, version=2)).ok
 
 
-def test_rename_alone_is_one_compatible_change_and_not_an_added_event() -> None:
+def test_rename_alone_is_one_change_and_not_an_added_event() -> None:
     found = changes(renamed())
-    assert [(c.code, c.kind) for c in found] == [("event_renamed", "compatible")]
+    # Breaking because a workflow uses the event (`used_by`); without one it is compatible.
+    assert [(c.code, c.kind) for c in found] == [("event_renamed", "breaking")]
     assert "Trial Started" in found[0].message and found[0].location is not None
 
 

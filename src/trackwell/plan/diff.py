@@ -263,13 +263,18 @@ def _events(old: Plan, new: Plan, explained: Mapping[str, frozenset[DeltaKey]]) 
             )
             continue
         targets.add(target.name)
+        workflows = _workflows([before, target])
+        # Senders keep working (the alias is renamed by the checks), but the tools now receive
+        # the new name: a workflow that triggers on the old one stops firing until retargeted,
+        # so a rename that workflows depend on needs the version bump that says they were.
         yield Change(
-            "compatible",
+            "breaking" if workflows else "compatible",
             "event_renamed",
             f"events.{target.name}",
             f"'{name}' renamed to '{target.name}' (kept as an alias, so senders still work; "
-            f"destinations now receive '{target.name}')",
-            _workflows([before, target]),
+            f"destinations now receive '{target.name}'"
+            + (f": retarget {', '.join(workflows)})" if workflows else ")"),
+            workflows,
             "event",
             target.location,
         )
