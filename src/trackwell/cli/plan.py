@@ -191,10 +191,10 @@ def import_segment(
 ) -> None:
     """Turn a Segment Protocols tracking plan into a trackwell plan."""
     from trackwell.plan.jsonschema import SchemaImportError
-    from trackwell.plan.segment import import_segment as read_segment
+    from trackwell.plan.segment import import_segment_documents
 
     try:
-        plan, report = read_segment(*(_read_json(file) for file in files))
+        plan, report = import_segment_documents([(f.name, _read_json(f)) for f in files])
     except SchemaImportError as exc:
         fail(str(exc))
     _write_imported(plan, report, out, force)

@@ -70,7 +70,9 @@ class Table:
         if not lines or not any(cell.strip() for cell in lines[0]):
             raise SchemaImportError(f"{label}: no header row")
         keys = [column_key(h) for h in lines[0]]
-        headers = {key: header.strip().lstrip("\ufeff") for key, header in zip(keys, lines[0], strict=True)}
+        headers = {
+            key: header.strip().lstrip("\ufeff") for key, header in zip(keys, lines[0], strict=True)
+        }
         rows = []
         for number, cells in enumerate(lines[1:], start=2):
             if not any(cell.strip() for cell in cells):

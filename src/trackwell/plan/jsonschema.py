@@ -551,7 +551,7 @@ def _describe_type(schema: dict[str, Any]) -> str:
             return f"{key} of {', '.join(shown) or 'nothing'}"
     if "type" in schema:
         return f"type {schema['type']!r}"
-    return "no 'type' (nor 'enum', '$ref' or 'anyOf'), so any value,"
+    return "a schema without 'type', 'enum', '$ref' or 'anyOf' (any value)"
 
 
 def _read_type(

@@ -11,10 +11,8 @@ is read too.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from trackwell.plan.jsonschema import (
@@ -48,42 +46,30 @@ class _Rules:
     screens: dict[str, PageSpec] = field(default_factory=dict)
 
 
-def import_segment_files(paths: Sequence[str | Path]) -> tuple[Plan, ImportReport]:
-    """Read Segment export files (a plan and its rules may come in separate responses)."""
-    documents = []
-    for path in paths:
-        file = Path(path)
-        try:
-            documents.append(json.loads(file.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise SchemaImportError(f"{file}: no such file") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SchemaImportError(f"{file}: not valid JSON ({exc})") from None
-    return import_segment(*documents)
-
-
-def import_segment_file(path: str | Path) -> tuple[Plan, ImportReport]:
-    """Read one Segment tracking plan export file into a Plan."""
-    return import_segment_files([path])
-
-
 def import_segment(*documents: Any) -> tuple[Plan, ImportReport]:
     """Map Segment tracking plan documents to a Plan; what cannot be mapped is reported."""
+    labels = [f"[{n}]" if len(documents) > 1 else "" for n in range(len(documents))]
+    return import_segment_documents(list(zip(labels, documents, strict=True)))
+
+
+def import_segment_documents(documents: Sequence[tuple[str, Any]]) -> tuple[Plan, ImportReport]:
+    """Map Segment documents, each with a label saying where it came from (its file name), to
+    a Plan; the report's paths are JSON paths inside the labelled document."""
     report = ImportReport()
     plan_doc: dict[str, tuple[str, Any]] = {}  # the plan's own fields: key -> (path, value)
     public_rules: list[tuple[str, Any]] = []
     config_rules: dict[str, Any] | None = None
-    for number, document in enumerate(documents):
-        where = f"[{number}]" if len(documents) > 1 else ""
-        meta, meta_path, rules, base = _unwrap(document, where)
-        plan_doc.update(
-            {key: (f"{meta_path}.{key}".lstrip("."), value) for key, value in meta.items()}
-        )
+    for label, document in documents:
+        prefix = f"{label}:" if label else ""
+        meta, meta_path, rules, base = _unwrap(document)
+        for key, value in meta.items():
+            plan_doc[key] = (_join(prefix, meta_path, key), value)
         if isinstance(rules, dict):
             config_rules = rules
         elif isinstance(rules, list):
-            public_rules.extend((f"{base}.rules[{i}]", rule) for i, rule in enumerate(rules))
-        _note_pagination(document, where, report)
+            here = _join(prefix, base, "rules")
+            public_rules.extend((f"{here}[{i}]", rule) for i, rule in enumerate(rules))
+        _note_pagination(document, prefix, report)
     if config_rules is None and not public_rules:
         raise SchemaImportError(
             "no 'rules' in the document: is this a Segment tracking plan export? "
@@ -115,31 +101,36 @@ def import_segment(*documents: Any) -> tuple[Plan, ImportReport]:
     return plan, report
 
 
-def _unwrap(document: Any, where: str) -> tuple[dict[str, Any], str, Any, str]:
+def _join(prefix: str, path: str, key: str) -> str:
+    """`prefix` (a file label and colon, or nothing), then the JSON path `path.key`."""
+    return prefix + (f"{path}.{key}" if path else key)
+
+
+def _unwrap(document: Any) -> tuple[dict[str, Any], str, Any, str]:
     """The plan's own fields and their JSON path, its rules and the JSON path of the rules'
     parent, whichever envelope the document came in (`data`, `trackingPlan`, or none)."""
     if not isinstance(document, dict):
         raise SchemaImportError("a Segment tracking plan export is a JSON object")
-    base, body = where, document
+    base, body = "", document
     if isinstance(body.get("data"), dict):
-        base, body = f"{base}.data" if base else "data", body["data"]
+        base, body = "data", body["data"]
     for key in ("trackingPlan", "tracking_plan"):
         if isinstance(body.get(key), dict):
             inner = body[key]
+            here = f"{base}.{key}" if base else key
             rules = inner.get("rules", body.get("rules"))
-            path = f"{base}.{key}" if "rules" in inner else base
-            return inner, f"{base}.{key}", rules, path.lstrip(".")
+            return inner, here, rules, here if "rules" in inner else base
     meta = {k: v for k, v in body.items() if k in ("name", "display_name")}
-    return meta, base, body.get("rules"), base.lstrip(".")
+    return meta, base, body.get("rules"), base
 
 
-def _note_pagination(document: Any, where: str, report: ImportReport) -> None:
+def _note_pagination(document: Any, prefix: str, report: ImportReport) -> None:
     """A List Rules page that says more pages follow: those rules are not in this import."""
     data = document.get("data") if isinstance(document, dict) else None
     pagination = data.get("pagination") if isinstance(data, dict) else None
     if isinstance(pagination, dict) and pagination.get("next"):
         report.note(
-            f"{where}.data.pagination".lstrip("."),
+            f"{prefix}data.pagination",
             "more rules on a next page; fetch every page and pass them all",
         )
 
