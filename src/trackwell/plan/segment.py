@@ -59,18 +59,20 @@ def import_segment_documents(documents: Sequence[tuple[str, Any]]) -> tuple[Plan
     plan_doc: dict[str, tuple[str, Any]] = {}  # the plan's own fields: key -> (path, value)
     public_rules: list[tuple[str, Any]] = []
     config_rules: dict[str, Any] | None = None
+    seen_rules = False  # an empty List Rules page is still a list of rules
     for label, document in documents:
         prefix = f"{label}:" if label else ""
         meta, meta_path, rules, base = _unwrap(document)
         for key, value in meta.items():
             plan_doc[key] = (_join(prefix, meta_path, key), value)
+        seen_rules = seen_rules or isinstance(rules, dict | list)
         if isinstance(rules, dict):
             config_rules = rules
         elif isinstance(rules, list):
             here = _join(prefix, base, "rules")
             public_rules.extend((f"{here}[{i}]", rule) for i, rule in enumerate(rules))
         _note_pagination(document, prefix, report)
-    if config_rules is None and not public_rules:
+    if not seen_rules:
         raise SchemaImportError(
             "no 'rules' in the document: is this a Segment tracking plan export? "
             "(pass the List Rules response beside the Get Tracking Plan one)"
