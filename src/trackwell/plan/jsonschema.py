@@ -54,10 +54,13 @@ _UNDERSTOOD = frozenset(
     {
         "type", "description", "enum", "minimum", "maximum", "pattern", "format", "maxLength",
         "items", "properties", "required", "additionalProperties", "title", "$schema", "$id",
-        "$comment", "deprecated", "examples", "default", EXT, "$ref", DEFS, "anyOf",
-        "unevaluatedProperties", "oneOf", LEGACY_DEFS,
+        "$comment", "deprecated", "examples", "default", EXT,
     }
 )  # fmt: skip
+# An event's schema may also carry the definitions it uses and its versions.
+_EVENT_UNDERSTOOD = _UNDERSTOOD | {DEFS, LEGACY_DEFS, "anyOf", "unevaluatedProperties"}
+# A property's schema may be a union of types (read by `_flatten_union`).
+_PROPERTY_UNDERSTOOD = _UNDERSTOOD | {"anyOf", "oneOf"}
 Library = Mapping[str, PropertySpec]
 _NO_LIBRARY: Library = MappingProxyType({})
 
@@ -378,7 +381,7 @@ def property_from_schema(
     if isinstance(schema.get("$ref"), str):
         return _from_ref(name, schema, required, path, report, defs)
     for key in schema:
-        if key not in _UNDERSTOOD:
+        if key not in _PROPERTY_UNDERSTOOD:
             report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
     schema = _flatten_union(schema, path, report)
     type_, nullable = _read_type(name, schema, path, report)
@@ -498,8 +501,13 @@ def _flatten_union(schema: dict[str, Any], path: str, report: ImportReport) -> d
     """A property-level `anyOf`/`oneOf` read as one schema when it can be: one branch plus
     `null` (nullable), or simple typed branches (a union of types); otherwise left as is, and
     `_read_type` reports what the union held."""
+    if "type" in schema:  # a union beside a type constrains it further: not kept
+        for key in _UNIONS:
+            if key in schema:
+                report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
+        return schema
     key = next((k for k in _UNIONS if isinstance(schema.get(k), list)), None)
-    if key is None or "type" in schema:
+    if key is None:
         return schema
     branches = schema[key]
     if not branches or not all(isinstance(b, dict) and "$ref" not in b for b in branches):
@@ -671,7 +679,7 @@ def event_from_schema(
     schema sits in the source, for the report (default `events.<name>`)."""
     path = path if path is not None else f"events.{name}"
     for key in schema:
-        if key not in _UNDERSTOOD:
+        if key not in _EVENT_UNDERSTOOD:
             report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
     defs = _document_defs(schema, library)
     ext = schema.get(EXT)
