@@ -502,9 +502,9 @@ def _flatten_union(schema: dict[str, Any], path: str, report: ImportReport) -> d
     `null` (nullable), or simple typed branches (a union of types); otherwise left as is, and
     `_read_type` reports what the union held."""
     if "type" in schema:  # a union beside a type constrains it further: not kept
-        for key in _UNIONS:
-            if key in schema:
-                report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
+        for beside in _UNIONS:
+            if beside in schema:
+                report.note(path, f"'{beside}' has no equivalent in a trackwell plan; dropped")
         return schema
     key = next((k for k in _UNIONS if isinstance(schema.get(k), list)), None)
     if key is None:
