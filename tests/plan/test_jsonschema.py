@@ -122,7 +122,7 @@ def test_foreign_schemas_import_with_a_report(tmp_path: Path) -> None:
     assert event.properties[0].required
     notes = "\n".join(report.notes)
     assert "exclusiveMinimum" in notes
-    assert "choice: 'oneOf' has no equivalent" in notes
+    assert "choice: oneOf of 'string', 'integer' cannot be expressed as one plan type" in notes
     assert "minItems" in notes
     assert "patternProperties" in notes
     assert "no manifest" in notes

@@ -118,7 +118,9 @@ def test_public_api_rules_list() -> None:
     plan, report = import_segment(document)
     assert list(plan.events) == ["Song Played"]
     assert plan.traits[0].name == "age" and plan.traits[0].type == "integer"
-    assert any("GROUP rule" in n for n in report.notes)
+    # A group rule plans the group call's traits (here none), it is no longer dropped.
+    assert plan.group_traits == ()
+    assert not any("GROUP" in n for n in report.notes)
 
 
 @pytest.mark.parametrize("document", [[], {"name": "x"}, {"rules": 3}])

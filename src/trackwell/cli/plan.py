@@ -218,19 +218,141 @@ def import_jsonschema(
 
 @import_app.command("segment")
 def import_segment(
-    file: Annotated[Path, typer.Argument(help="Segment Protocols tracking plan export (JSON).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Segment export(s): a Config API export, or the Public API's Get Tracking "
+            "Plan and List Rules responses (every page).",
+        ),
+    ],
     out: OutOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Turn a Segment Protocols tracking plan into a trackwell plan."""
     from trackwell.plan.jsonschema import SchemaImportError
-    from trackwell.plan.segment import import_segment_file
+    from trackwell.plan.segment import import_segment_documents
 
     try:
-        plan, report = import_segment_file(file)
+        plan, report = import_segment_documents([(f.name, _read_json(f)) for f in files])
     except SchemaImportError as exc:
         fail(str(exc))
     _write_imported(plan, report, out, force)
+
+
+@import_app.command("rudderstack")
+def import_rudderstack(
+    path: Annotated[
+        Path, typer.Argument(help="rudder-cli project: a directory of YAML files, or one file.")
+    ],
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Turn a RudderStack Data Catalog project (rudder-cli YAML) into a trackwell plan."""
+    from trackwell.plan.jsonschema import SchemaImportError
+    from trackwell.plan.rudderstack import import_rudderstack as read_rudderstack
+
+    try:
+        plan, report = read_rudderstack(_read_yaml_project(path))
+    except SchemaImportError as exc:
+        fail(str(exc))
+    _write_imported(plan, report, out, force)
+
+
+@import_app.command("avo")
+def import_avo(
+    file: Annotated[Path, typer.Argument(help="Avo tracking plan export (JSON).")],
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Turn an Avo tracking plan export (JSON Schema per event) into a trackwell plan."""
+    from trackwell.plan.avo import import_avo as read_avo
+    from trackwell.plan.jsonschema import SchemaImportError
+
+    try:
+        plan, report = read_avo(_read_json(file))
+    except SchemaImportError as exc:
+        fail(str(exc))
+    _write_imported(plan, report, out, force)
+
+
+@import_app.command("amplitude-csv")
+def import_amplitude_csv(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Amplitude Data CSV export(s): events, and user properties."),
+    ],
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Turn Amplitude Data's tracking plan CSV exports into a trackwell plan."""
+    from trackwell.plan.amplitude_csv import import_amplitude_csv as read_amplitude
+    from trackwell.plan.jsonschema import SchemaImportError
+
+    try:
+        plan, report = read_amplitude([(file.name, _read_text(file)) for file in files])
+    except SchemaImportError as exc:
+        fail(str(exc))
+    _write_imported(plan, report, out, force)
+
+
+@import_app.command("mixpanel-csv")
+def import_mixpanel_csv(
+    files: Annotated[list[Path], typer.Argument(help="Mixpanel Lexicon CSV export(s).")],
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Turn a Mixpanel Lexicon CSV export into a trackwell plan."""
+    from trackwell.plan.jsonschema import SchemaImportError
+    from trackwell.plan.mixpanel_csv import import_mixpanel_csv as read_mixpanel
+
+    try:
+        plan, report = read_mixpanel([(file.name, _read_text(file)) for file in files])
+    except SchemaImportError as exc:
+        fail(str(exc))
+    _write_imported(plan, report, out, force)
+
+
+def _read_text(file: Path) -> str:
+    """A source file's text; a missing or unreadable file ends the command."""
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{file}: cannot read ({exc})")
+
+
+def _read_json(file: Path) -> object:
+    """A source file's JSON document."""
+    import json
+
+    try:
+        return json.loads(_read_text(file))
+    except json.JSONDecodeError as exc:
+        fail(f"{file}: not valid JSON ({exc})")
+
+
+def _read_yaml_project(path: Path) -> list[tuple[str, object]]:
+    """Every YAML document of a rudder-cli project (a directory, read recursively, or one
+    file), labelled by file, and `#n` when a file holds several documents."""
+    import yaml
+
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+        if not files:
+            fail(f"{path}: no *.yaml files")
+    else:
+        files = [path]
+    documents: list[tuple[str, object]] = []
+    for file in files:
+        label = str(file.relative_to(path)) if path.is_dir() else file.name
+        try:
+            found = [doc for doc in yaml.safe_load_all(_read_text(file)) if doc is not None]
+        except yaml.YAMLError as exc:
+            fail(f"{file}: not valid YAML ({exc})")
+        for number, document in enumerate(found, start=1):
+            documents.append((f"{label}#{number}" if len(found) > 1 else label, document))
+    return documents
 
 
 def _write_imported(plan: Plan, report: ImportReport, out: Path | None, force: bool) -> None:

@@ -37,6 +37,8 @@ PROPERTIES_FILE = "properties.schema.json"
 GROUP_FILE = "group.schema.json"
 # Where an event's schema keeps the shared definitions it uses (each file stands alone).
 DEFS = "$defs"
+# Where drafts before 2019-09 keep reusable schemas; local `$ref`s may point here as well.
+LEGACY_DEFS = "definitions"
 # Extension keyword carrying what JSON Schema has no word for (stage, owner, used_by, ...).
 EXT = "x-trackwell"
 
@@ -56,7 +58,9 @@ _UNDERSTOOD = frozenset(
     }
 )  # fmt: skip
 # An event's schema may also carry the definitions it uses and its versions.
-_EVENT_UNDERSTOOD = _UNDERSTOOD | {DEFS, "anyOf", "unevaluatedProperties"}
+_EVENT_UNDERSTOOD = _UNDERSTOOD | {DEFS, LEGACY_DEFS, "anyOf", "unevaluatedProperties"}
+# A property's schema may be a union of types (read by `_flatten_union`).
+_PROPERTY_UNDERSTOOD = _UNDERSTOOD | {"anyOf", "oneOf"}
 Library = Mapping[str, PropertySpec]
 _NO_LIBRARY: Library = MappingProxyType({})
 
@@ -351,10 +355,12 @@ class SchemaImportError(Exception):
 @dataclass(frozen=True, slots=True)
 class Definitions:
     """What a `$ref` may point to: the plan's shared library (a use), or the document's own
-    `$defs` (a foreign schema's reuse, copied in place)."""
+    `$defs`/`definitions` (a foreign schema's reuse, copied in place), keyed by `$ref` text."""
 
     library: Library = field(default_factory=dict)
     local: Mapping[str, Any] = field(default_factory=dict)
+    # The `$ref`s being resolved around this point, to stop at a cycle instead of recursing.
+    resolving: tuple[str, ...] = ()
 
 
 _NO_DEFINITIONS = Definitions()
@@ -375,9 +381,10 @@ def property_from_schema(
     if isinstance(schema.get("$ref"), str):
         return _from_ref(name, schema, required, path, report, defs)
     for key in schema:
-        if key not in _UNDERSTOOD:
+        if key not in _PROPERTY_UNDERSTOOD:
             report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
-    type_, nullable = _read_type(schema, path, report)
+    schema = _flatten_union(schema, path, report)
+    type_, nullable = _read_type(name, schema, path, report)
     if type_ is None:
         return None
     enum = _read_enum(schema, path, report, nullable)
@@ -429,7 +436,8 @@ def _from_ref(
     report: ImportReport,
     defs: Definitions,
 ) -> PropertySpec | None:
-    """A `$ref` property: a use of a shared definition, or a local `$defs` entry copied in."""
+    """A `$ref` property: a use of a shared definition, or a local `$defs`/`definitions` entry
+    copied in (a reference back into one being resolved is a cycle, reported and skipped)."""
     ref = cast(str, schema["$ref"])
     key = ref.removeprefix(_REF_PREFIX) if ref.startswith(_REF_PREFIX) else None
     for extra in schema:
@@ -444,11 +452,18 @@ def _from_ref(
             description=str(schema.get("description", definition.description)),
             shared=key,
         )
-    local = defs.local.get(key) if key is not None else None
+    local = defs.local.get(ref)
     if local is None:
-        report.note(path, f"$ref {ref!r} does not point into this document's $defs; skipped")
+        report.note(
+            path, f"$ref {ref!r} does not point into this document's $defs or definitions; skipped"
+        )
         return None
-    spec = property_from_schema(name, local, required, path, report, defs)
+    if ref in defs.resolving:
+        chain = " -> ".join((*defs.resolving[defs.resolving.index(ref) :], ref))
+        report.note(path, f"$ref {ref!r} is a cycle ({chain}); property skipped")
+        return None
+    inner = replace(defs, resolving=(*defs.resolving, ref))
+    spec = property_from_schema(name, local, required, path, report, inner)
     if spec is not None and "description" in schema:
         spec = replace(spec, description=str(schema["description"]))
     return spec
@@ -474,7 +489,82 @@ def properties_from_schema(
     return tuple(specs)
 
 
-def _read_type(schema: dict[str, Any], path: str, report: ImportReport) -> tuple[Any, bool]:
+_UNIONS = ("anyOf", "oneOf")
+# What a branch of a multi-type union may say and still be read as one plan type.
+_BRANCH_KEYS = frozenset({"type", "format", "description"})
+# Words that say a number-or-string value is a point in time (Unix seconds or ISO-8601 text).
+_TIME_WORDS = re.compile(r"\b(time|timestamp|date|datetime|epoch|unix)\b", re.IGNORECASE)
+_TIME_NAME = re.compile(r"(_at|At|_on|time|Time|timestamp|Timestamp|date|Date)$")
+
+
+def _flatten_union(schema: dict[str, Any], path: str, report: ImportReport) -> dict[str, Any]:
+    """A property-level `anyOf`/`oneOf` read as one schema when it can be: one branch plus
+    `null` (nullable), or simple typed branches (a union of types); otherwise left as is, and
+    `_read_type` reports what the union held."""
+    if "type" in schema:  # a union beside a type constrains it further: not kept
+        for beside in _UNIONS:
+            if beside in schema:
+                report.note(path, f"'{beside}' has no equivalent in a trackwell plan; dropped")
+        return schema
+    key = next((k for k in _UNIONS if isinstance(schema.get(k), list)), None)
+    if key is None:
+        return schema
+    branches = schema[key]
+    if not branches or not all(isinstance(b, dict) and "$ref" not in b for b in branches):
+        return schema
+    outer = {k: v for k, v in schema.items() if k != key}
+    nulls = [b for b in branches if b.get("type") == "null"]
+    rest = [b for b in branches if b.get("type") != "null"]
+    if len(rest) == 1 and isinstance(rest[0].get("type"), str):
+        merged = {**rest[0], **{k: v for k, v in outer.items() if k == "description"}}
+        merged.update({k: v for k, v in outer.items() if k not in merged})
+        if nulls:
+            merged["type"] = [rest[0]["type"], "null"]
+        return merged
+    if not all(isinstance(b.get("type"), str) for b in rest):
+        return schema
+    types: list[str] = [b["type"] for b in rest] + (["null"] if nulls else [])
+    # The union stays beside its types, so a report can say what the schema wrote.
+    merged = {**schema, "type": types}
+    for branch in rest:
+        for extra in branch:
+            if extra not in _BRANCH_KEYS:
+                report.note(path, f"'{extra}' inside {key} is not kept; dropped")
+        if "format" in branch and "format" not in merged:
+            merged["format"] = branch["format"]
+    return merged
+
+
+def _described_as_time(name: str, schema: dict[str, Any]) -> bool:
+    """Whether a property's description or name says it holds a point in time."""
+    description = schema.get("description")
+    if isinstance(description, str) and _TIME_WORDS.search(description):
+        return True
+    return bool(_TIME_NAME.search(name))
+
+
+def _describe_type(schema: dict[str, Any]) -> str:
+    """What a schema said about its type, in words, for a report (never `type None`)."""
+    for key in _UNIONS:
+        branches = schema.get(key)
+        if isinstance(branches, list):
+            shown = [
+                repr(b.get("type"))
+                if isinstance(b, dict) and "type" in b
+                else f"$ref {b['$ref']!r}"
+                if isinstance(b, dict) and "$ref" in b
+                else "an untyped schema"
+                for b in branches
+            ]
+            return f"{key} of {', '.join(shown) or 'nothing'}"
+    if "type" in schema:
+        return f"type {schema['type']!r}"
+    return "a schema without 'type', 'enum', '$ref' or 'anyOf' (any value)"
+
+
+def _read_type(
+    name: str, schema: dict[str, Any], path: str, report: ImportReport
+) -> tuple[Any, bool]:
     ext = schema.get(EXT)
     raw = schema.get("type")
     types = raw if isinstance(raw, list) else [raw] if raw is not None else []
@@ -492,9 +582,16 @@ def _read_type(schema: dict[str, Any], path: str, report: ImportReport) -> tuple
         return type_, nullable
     if set(types) == {"integer", "number"}:
         return "number", nullable
-    if set(types) <= {"string", "number", "integer"} and schema.get("format") == "date-time":
-        return "timestamp", nullable
-    report.note(path, f"type {raw!r} cannot be expressed as one plan type; property skipped")
+    if set(types) <= {"string", "number", "integer"} and "string" in types and len(types) > 1:
+        # Unix seconds or ISO-8601 text: the plan's timestamp, when the schema says it is a time.
+        if schema.get("format") == "date-time":
+            return "timestamp", nullable
+        if _described_as_time(name, schema):
+            report.note(path, "number-or-string read as timestamp: it is described as a time")
+            return "timestamp", nullable
+    report.note(
+        path, f"{_describe_type(schema)} cannot be expressed as one plan type; property skipped"
+    )
     return None, nullable
 
 
@@ -532,9 +629,14 @@ def _number(schema: dict[str, Any], key: str, path: str, report: ImportReport) -
 
 
 def _document_defs(schema: dict[str, Any], library: Library) -> Definitions:
-    """The definitions a document's `$ref`s may use: the library and its own `$defs`."""
-    local = schema.get(DEFS)
-    return Definitions(library, local if isinstance(local, dict) else {})
+    """The definitions a document's `$ref`s may use: the library, its `$defs` and its
+    `definitions` (each keyed by the `$ref` text that points at it)."""
+    local: dict[str, Any] = {}
+    for section in (LEGACY_DEFS, DEFS):
+        entries = schema.get(section)
+        for key, entry in entries.items() if isinstance(entries, dict) else ():
+            local[f"#/{section}/{key}"] = entry
+    return Definitions(library, local)
 
 
 def _versions_from_schema(
@@ -566,10 +668,16 @@ def _versions_from_schema(
 
 
 def event_from_schema(
-    schema: dict[str, Any], name: str, report: ImportReport, library: Library = _NO_LIBRARY
+    schema: dict[str, Any],
+    name: str,
+    report: ImportReport,
+    library: Library = _NO_LIBRARY,
+    *,
+    path: str | None = None,
 ) -> EventSpec:
-    """Map one event's JSON Schema (ours or anyone's) to a planned event."""
-    path = f"events.{name}"
+    """Map one event's JSON Schema (ours or anyone's) to a planned event; `path` is where the
+    schema sits in the source, for the report (default `events.<name>`)."""
+    path = path if path is not None else f"events.{name}"
     for key in schema:
         if key not in _EVENT_UNDERSTOOD:
             report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
