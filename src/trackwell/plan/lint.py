@@ -171,7 +171,7 @@ def _event_names(plan: Plan) -> Iterator[Finding]:
 
 def _near_duplicates(plan: Plan) -> Iterator[Finding]:
     for a, b in combinations(plan.events.values(), 2):
-        found = naming.confusion(a.name, b.name)
+        found = naming.near_duplicate(a.name, b.name)
         if found is None:
             continue
         yield _finding(
