@@ -12,7 +12,13 @@ import typer
 
 from trackwell.cli.options import options
 from trackwell.cli.output import EXIT_FINDINGS, escape, fail, stderr, stdout
-from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source, resolve_plan
+from trackwell.cli.sources import (
+    GIT_PREFIX,
+    SourceError,
+    lint_findings,
+    load_source,
+    resolve_plan,
+)
 
 if TYPE_CHECKING:
     from trackwell.plan import Plan
@@ -77,6 +83,12 @@ def gen_command(
         str | None,
         typer.Option("--since", metavar="REF", help="markdown: add a change log since a git ref."),
     ] = None,
+    allow_lint_errors: Annotated[
+        bool,
+        typer.Option(
+            "--allow-lint-errors", help="Generate even when `trackwell plan lint` finds errors."
+        ),
+    ] = False,
 ) -> None:
     """Generate typed helpers (Python, TypeScript), the Markdown plan or JSON Schemas."""
     from trackwell.codegen import generate_markdown
@@ -91,6 +103,8 @@ def gen_command(
     if since is not None and target != "markdown":
         fail("--since adds a change log to the markdown target only")
     plan = resolve_plan(plan_path)
+    if not allow_lint_errors:
+        _refuse_lint_errors(plan)
     what = f"{plan.name} v{plan.version}"
     if target == "jsonschema":
         if check:
@@ -108,6 +122,30 @@ def gen_command(
         _check_file(out, text, target, what)
     else:
         _write(out, text, what)
+
+
+def _refuse_lint_errors(plan: Plan) -> None:
+    """Exit 1 naming each lint error: code generated from a plan lint rejects would spread its
+    mistakes (a near-duplicate event, a misspelt stage) into every caller."""
+    from trackwell.plan.lint import unsuppressed
+
+    errors = unsuppressed(lint_findings(plan), "error")
+    if not errors:
+        return
+    for finding in errors:
+        where = f"{plan.source}:{finding.location.line}" if finding.location else plan.source
+        stderr.print(
+            f"{where}: error {finding.code} {finding.path}: {finding.message}",
+            markup=False,
+            highlight=False,
+        )
+    stderr.print(
+        f"[bold red]error:[/] {len(errors)} lint error(s) in {escape(plan.source)}; fix them"
+        " (or accept them under lint.allow with a reason), or pass --allow-lint-errors.",
+        markup=True,
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_FINDINGS)
 
 
 def _old_plan(ref: str, plan_path: str | None) -> Plan:
