@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -33,9 +34,9 @@ def _no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRACKWELL_PLAN", raising=False)
 
 
-def write(tmp_path: Path, events: dict[str, object], **top: object) -> Path:
+def write(tmp_path: Path, events: dict[str, Any], **top: Any) -> Path:
     plan = tmp_path / "p.yaml"
-    plan.write_text(plan_text(events, **top), encoding="utf-8")  # type: ignore[arg-type]
+    plan.write_text(plan_text(events, **top), encoding="utf-8")
     return plan
 
 
