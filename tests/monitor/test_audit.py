@@ -139,3 +139,26 @@ def test_a_clean_history_has_nothing_to_act_on(tmp_path: Path) -> None:
         history.close()
     assert report.clean
     assert "Nothing to act on" in render_markdown(report)
+
+
+def test_the_audit_follows_migrations_in_progress(tmp_path: Path) -> None:
+    from tests.plan.rich import rich_plan
+
+    history = History(tmp_path / "migrations.db", rich_plan())
+    try:
+        v1 = {"order_id": "o1", "total": "9.90"}
+        v2 = {"order_id": "o2", "total_cents": 990, "currency": "EUR"}
+        history.track(TODAY - 1, 9, "Checkout Completed", 4, properties=v1)
+        history.track(TODAY - 1, 9, "Checkout Completed", 3, properties=v2)
+        renamed = {"workspace_id": "w", "plan": "pro"}
+        history.track(TODAY - 1, 10, "Subscription Started", 2, properties=renamed)
+        report = audit(history.store, history.compiled, today=TODAY, days=30, sample=[])
+    finally:
+        history.close()
+    assert report.retired_versions == {"Checkout Completed": 4}
+    assert report.old_property_names == {"Subscription Started": 2}
+    assert not report.clean
+    text = render_markdown(report)
+    assert "## Migrations still in progress" in text
+    assert "| Checkout Completed | 0 | 4 |" in text
+    assert "| Subscription Started | 2 | 0 |" in text

@@ -98,3 +98,15 @@ def test_foreign_local_defs_are_copied_in_place() -> None:
     assert total is not None and total.type == "integer" and total.minimum == 0
     assert total.required and total.shared is None
     assert any("bad: $ref 'other.json'" in note for note in report.notes)
+
+
+def test_a_property_level_any_of_is_still_reported() -> None:
+    documents = {
+        "a.json": {
+            "title": "A",
+            "type": "object",
+            "properties": {"x": {"type": "string", "anyOf": [{"minLength": 1}]}},
+        }
+    }
+    _, report = import_documents(documents)
+    assert any("x: 'anyOf' has no equivalent" in note for note in report.notes)

@@ -37,6 +37,12 @@ def test_property_alias_conflicts() -> None:
     apart = HEAD + "events:\n  A:\n    properties:\n"
     apart += "      plan_name: {type: string, aliases: [plan]}\n      plan_id: string\n"
     assert "property_alias_conflict" not in codes(apart)
+    # A version's alias may not be a property every version has.
+    versioned = HEAD + "events:\n  A:\n    properties:\n      plan: string\n    versions:\n"
+    versioned += "      v1: {properties: {plan_name: {type: string, aliases: [plan]}}}\n"
+    found = [f for f in lint_plan(parse_plan(versioned)) if f.code == "property_alias_conflict"]
+    assert [f.path for f in found] == ["events.A.versions.v1.properties.plan_name"]
+    assert found[0].message == "alias 'plan' of 'plan_name' is itself a property of 'A' v1"
 
 
 def test_duplicate_and_retired_versions() -> None:

@@ -40,8 +40,9 @@ def _generator(target: str) -> Callable[[Plan], str]:
     return generators[target]
 
 
-def write_jsonschema(plan: Plan, out: Path) -> None:
-    """Write the JSON Schema export to a directory, removing schemas of events no longer planned."""
+def write_jsonschema(plan: Plan, out: Path) -> int:
+    """Write the JSON Schema export to a directory, removing schemas of events no longer planned;
+    the number of files written."""
     from trackwell.plan.jsonschema import MANIFEST, dumps, export_plan
 
     files = export_plan(plan)
@@ -55,6 +56,7 @@ def write_jsonschema(plan: Plan, out: Path) -> None:
             (out / name).write_text(dumps(document), encoding="utf-8")
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror})")
+    return len(files)
 
 
 def gen_command(

@@ -166,8 +166,8 @@ def export_jsonschema(
 ) -> None:
     """One JSON Schema (draft 2020-12) per event and for the traits, plus a manifest."""
     plan = resolve_plan(plan_path)
-    write_jsonschema(plan, out)
-    stdout.print(f"Wrote {len(plan.events) + 2} files to {out}/")
+    written = write_jsonschema(plan, out)
+    stdout.print(f"Wrote {written} files to {out}/")
 
 
 OutOpt = Annotated[

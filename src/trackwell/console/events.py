@@ -12,6 +12,7 @@ from starlette.responses import Response
 from trackwell.console import series
 from trackwell.console.context import Console, console
 from trackwell.console.templating import iso_ms, json_response
+from trackwell.plan.model import PropertySpec
 from trackwell.quality.compiled import CompiledPlan
 from trackwell.store.base import TimelineEntry
 
@@ -116,7 +117,14 @@ def properties(
 ) -> list[dict[str, Any]]:
     """Per property in a sample of recent messages: how often it is filled, and its top values."""
     event = compiled.events.get(name)
-    planned = [p.name for p in event.spec.properties] if event else []
+    # An event with versions plans its own properties and each version's (tagged with it).
+    specs: dict[str, tuple[PropertySpec, str | None]] = {}
+    if event is not None:
+        specs.update((p.name, (p, None)) for p in event.spec.properties)
+        for version in event.spec.versions:
+            for prop in version.properties:
+                specs.setdefault(prop.name, (prop, version.label))
+    planned = list(specs)
     present: Counter[str] = Counter()
     values: dict[str, Counter[str]] = defaultdict(Counter)
     for stored in sample:
@@ -130,11 +138,12 @@ def properties(
             values[key][_shown(value)] += 1
     rows = []
     for key in [*planned, *sorted(set(present) - set(planned))]:
-        spec = event.spec.property(key) if event else None
+        spec, tag = specs.get(key, (None, None))
         rows.append(
             {
                 "name": key,
                 "planned": spec is not None,
+                "version": tag,
                 "type": spec.type if spec else None,
                 "required": spec.required if spec else False,
                 "fill": present[key] / len(sample) if sample else None,
@@ -169,6 +178,9 @@ def event_view(c: Console, name: str) -> dict[str, Any] | None:
         "description": spec.description if spec else "",
         "used_by": list(spec.used_by) if spec else [],
         "aliases": list(spec.aliases) if spec else [],
+        "versions": [f"{v.label} (retired)" if v.deprecated else v.label for v in spec.versions]
+        if spec
+        else [],
         "deprecated": spec.deprecated if spec else False,
         "replaced_by": spec.replaced_by if spec else None,
         "days": EVENT_DAYS,

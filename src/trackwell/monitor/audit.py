@@ -65,6 +65,10 @@ class AuditReport:
     unplanned: list[UnplannedRow] = field(default_factory=list)
     deprecations: list[Deprecation] = field(default_factory=list)
     aliases: dict[str, int] = field(default_factory=dict)  # old name -> still arriving
+    # Migrations still in progress, by event (or page): properties sent under an old name, and
+    # messages that matched only a retired version.
+    old_property_names: dict[str, int] = field(default_factory=dict)
+    retired_versions: dict[str, int] = field(default_factory=dict)
     properties: list[PropertyFinding] | None = None  # None: no sample to look at
     traits_never_set: list[str] | None = None
     sample_size: int = 0
@@ -84,6 +88,8 @@ class AuditReport:
             or self.unplanned
             or self.deprecations
             or self.aliases
+            or self.old_property_names
+            or self.retired_versions
             or self.properties
             or self.traits_never_set
         )
@@ -127,6 +133,8 @@ def audit(
     _events(report, plan, tracked, low)
     report.unplanned = _unplanned(plan, codes, today)
     report.aliases = _aliases(plan, codes)
+    report.old_property_names = _counted(codes, "aliased_property")
+    report.retired_versions = _counted(codes, "deprecated_version")
     report.deprecations = _deprecations(plan, tracked, today)
     if sample is None:
         # Without a file, the store's own recent messages (bounded) are the sample.
@@ -191,6 +199,15 @@ def _aliases(plan: CompiledPlan, codes: list[tuple[int, str, str, str, int]]) ->
     found: Counter[str] = Counter()
     for _day, _source, name, code, number in codes:
         if code == "aliased_event":
+            found[name] += number
+    return dict(found.most_common())
+
+
+def _counted(codes: list[tuple[int, str, str, str, int]], wanted: str) -> dict[str, int]:
+    """How often each name got one violation code in the window, most first."""
+    found: Counter[str] = Counter()
+    for _day, _source, name, code, number in codes:
+        if code == wanted:
             found[name] += number
     return dict(found.most_common())
 

@@ -25,6 +25,7 @@ def render_markdown(report: AuditReport) -> str:
     lines += _events(report)
     lines += _unplanned(report)
     lines += _deprecations(report)
+    lines += _migrations(report)
     lines += _properties(report)
     if report.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in report.notes] + [""]
@@ -99,6 +100,26 @@ def _unplanned(report: AuditReport) -> list[str]:
             "",
         ]
         lines += table(["now called", "events under an old name"], list(report.aliases.items()))
+    return lines
+
+
+def _migrations(report: AuditReport) -> list[str]:
+    """Property renames and retired versions the senders have not finished moving off."""
+    if not (report.old_property_names or report.retired_versions):
+        return []
+    lines = [
+        "## Migrations still in progress",
+        "",
+        "Accepted through a property's `aliases` or a retired (`deprecated: true`) version;"
+        " move the senders before removing the alias or the version (a breaking change).",
+        "",
+    ]
+    retired, renamed = report.retired_versions, report.old_property_names
+    names = [*retired, *(name for name in renamed if name not in retired)]
+    rows = [(name, renamed.get(name, 0), retired.get(name, 0)) for name in names]
+    lines += table(
+        ["event", "properties under an old name", "messages matching a retired version"], rows
+    )
     return lines
 
 

@@ -1,12 +1,10 @@
 """The tracking plan: model, loader, lint, diff, JSON Schema and Segment import/export."""
 
 from trackwell.plan.loader import PlanLoadError, load_plan, parse_plan
-from trackwell.plan.model import EventSpec, EventVersion, PageSpec, Plan, Policy, PropertySpec
+from trackwell.plan.model import EventSpec, Plan, Policy, PropertySpec
 
 __all__ = [
     "EventSpec",
-    "EventVersion",
-    "PageSpec",
     "Plan",
     "PlanLoadError",
     "Policy",

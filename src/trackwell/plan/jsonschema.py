@@ -54,10 +54,11 @@ _UNDERSTOOD = frozenset(
     {
         "type", "description", "enum", "minimum", "maximum", "pattern", "format", "maxLength",
         "items", "properties", "required", "additionalProperties", "title", "$schema", "$id",
-        "$comment", "deprecated", "examples", "default", EXT, "$ref", DEFS, "anyOf",
-        "unevaluatedProperties",
+        "$comment", "deprecated", "examples", "default", EXT,
     }
 )  # fmt: skip
+# An event's schema may also carry the definitions it uses and its versions.
+_EVENT_UNDERSTOOD = _UNDERSTOOD | {DEFS, "anyOf", "unevaluatedProperties"}
 Library = Mapping[str, PropertySpec]
 _NO_LIBRARY: Library = MappingProxyType({})
 
@@ -573,7 +574,7 @@ def event_from_schema(
     """Map one event's JSON Schema (ours or anyone's) to a planned event."""
     path = f"events.{name}"
     for key in schema:
-        if key not in _UNDERSTOOD:
+        if key not in _EVENT_UNDERSTOOD:
             report.note(path, f"'{key}' has no equivalent in a trackwell plan; dropped")
     defs = _document_defs(schema, library)
     ext = schema.get(EXT)

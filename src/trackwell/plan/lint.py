@@ -471,7 +471,8 @@ def _unused_shared(plan: Plan) -> Iterator[Finding]:
 def _property_alias_conflicts(plan: Plan) -> Iterator[Finding]:
     """An old name that is also a planned name of the same set, or the old name of two: the
     check could not know which property a sender meant."""
-    for where, props in plan.property_sets():
+    seen: set[tuple[str, str]] = set()
+    for path, where, props in _checked_sets(plan):
         names = {p.name for p in props}
         owner: dict[str, str] = {}
         for prop in props:
@@ -485,10 +486,32 @@ def _property_alias_conflicts(plan: Plan) -> Iterator[Finding]:
                         f" in {where}"
                     )
                 owner.setdefault(alias, prop.name)
-                if message is not None:
+                if message is not None and (prop.name, message) not in seen:
+                    seen.add((prop.name, message))
                     yield _finding(
-                        "property_alias_conflict", f"{where}.{prop.name}", message, prop.location
+                        "property_alias_conflict", f"{path}.{prop.name}", message, prop.location
                     )
+
+
+def _checked_sets(plan: Plan) -> Iterator[tuple[str, str, tuple[PropertySpec, ...]]]:
+    """(path, label, properties) of every set a message is checked against: an event with
+    versions once per version (its own properties and the version's together)."""
+    yield "traits", "the traits", plan.traits
+    if plan.group_traits is not None:
+        yield "group.traits", "the group traits", plan.group_traits
+    for event in plan.events.values():
+        path = _event_path(event)
+        if not event.versions:
+            yield f"{path}.properties", f"'{event.name}'", event.properties
+        for version in event.versions:
+            yield (
+                f"{path}.versions.{version.label}.properties",
+                f"'{event.name}' {version.label}",
+                event.version_properties(version),
+            )
+    for kind, specs in (("page", plan.page_specs), ("screen", plan.screen_specs)):
+        for page in specs.values():
+            yield f"{kind}s.{page.name}.properties", f"{kind} '{page.name}'", page.properties
 
 
 def _versions(plan: Plan) -> Iterator[Finding]:
