@@ -38,8 +38,9 @@ def sensitive_label(prop: PropertySpec) -> str | None:
 
 
 def without_sensitive(plan: Plan) -> tuple[Plan, list[str]]:
-    """The plan without the properties lint calls sensitive, and where each was, with what it
-    holds: typed code must offer no parameter that would carry a card number or a password."""
+    """The plan without the properties lint calls sensitive, and where each was (lint's path,
+    as `lint.allow` takes it) with what it holds: typed code must offer no parameter that would
+    carry a card number or a password."""
     left: list[str] = []
 
     def strip(props: tuple[PropertySpec, ...], where: str) -> tuple[PropertySpec, ...]:
@@ -51,10 +52,10 @@ def without_sensitive(plan: Plan) -> tuple[Plan, list[str]]:
                 left.append(f"{path} ({label})")
                 continue
             if prop.properties:
-                prop = replace(prop, properties=strip(prop.properties, path))
+                prop = replace(prop, properties=strip(prop.properties, f"{path}.properties"))
             if prop.items is not None and prop.items.properties:
-                items = replace(prop.items, properties=strip(prop.items.properties, f"{path}[]"))
-                prop = replace(prop, items=items)
+                inner = strip(prop.items.properties, f"{path}.items.properties")
+                prop = replace(prop, items=replace(prop.items, properties=inner))
             kept.append(prop)
         return tuple(kept)
 
@@ -64,15 +65,17 @@ def without_sensitive(plan: Plan) -> tuple[Plan, list[str]]:
     for name, event in plan.events.items():
         where = f"events.{name}"
         versions = tuple(
-            replace(v, properties=strip(v.properties, f"{where}.{v.label}")) for v in event.versions
+            replace(v, properties=strip(v.properties, f"{where}.versions.{v.label}.properties"))
+            for v in event.versions
         )
-        events[name] = replace(event, properties=strip(event.properties, where), versions=versions)
+        own = strip(event.properties, f"{where}.properties")
+        events[name] = replace(event, properties=own, versions=versions)
     pages = {
-        n: replace(p, properties=strip(p.properties, f"pages.{n}"))
+        n: replace(p, properties=strip(p.properties, f"pages.{n}.properties"))
         for n, p in plan.page_specs.items()
     }
     screens = {
-        n: replace(p, properties=strip(p.properties, f"screens.{n}"))
+        n: replace(p, properties=strip(p.properties, f"screens.{n}.properties"))
         for n, p in plan.screen_specs.items()
     }
     group = None if plan.group_traits is None else strip(plan.group_traits, "group.traits")
@@ -93,8 +96,9 @@ def left_out_note(left: list[str]) -> list[str]:
     if not left:
         return []
     return [
-        "Left out: lint calls these properties sensitive, and they must never be sent",
-        "(the gateway drops or blocks them), so no type or parameter carries them:",
+        "Left out: lint calls these properties sensitive, and they must never be sent (the",
+        "plan's sensitive_data policy redacts or blocks them), so no type or parameter",
+        "carries them:",
         *(f"  {where}" for where in left),
     ]
 
