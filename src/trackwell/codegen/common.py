@@ -44,6 +44,7 @@ def without_sensitive(plan: Plan) -> tuple[Plan, list[str]]:
     left: list[str] = []
 
     def strip(props: tuple[PropertySpec, ...], where: str) -> tuple[PropertySpec, ...]:
+        """`props` without the sensitive ones (at any depth), each noted in `left`."""
         kept = []
         for prop in props:
             path = f"{where}.{prop.name}"

@@ -164,6 +164,7 @@ def _suppress(plan: Plan, findings: list[Finding]) -> list[Finding]:
 
 
 def _accepts(allow: LintAllow, finding: Finding) -> bool:
+    """Whether a `lint.allow` entry names this finding (by code, then path or names)."""
     if allow.code != finding.code:
         return False
     if allow.path is not None:
@@ -172,6 +173,7 @@ def _accepts(allow: LintAllow, finding: Finding) -> bool:
 
 
 def _all_findings(plan: Plan) -> list[Finding]:
+    """Every rule's findings, at their default severities, nothing accepted yet."""
     return [
         *_event_names(plan),
         *_near_duplicates(plan),

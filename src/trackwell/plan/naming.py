@@ -193,6 +193,7 @@ def near_duplicate(a: str, b: str) -> Confusion | None:
 
 
 def _confusion(a: Analysed, b: Analysed) -> Confusion | None:
+    """The loose test: same words in any case, order or spelling, or letters apart."""
     if a.name == b.name:
         return None
     if abs(len(a.joined) - len(b.joined)) > _MAX_TYPO:
@@ -252,8 +253,13 @@ def _aligned(a: Analysed, b: Analysed) -> list[tuple[str, str]]:
     """`a`'s words paired with `b`'s: shared words with themselves, the rest in order, so a
     word both moved and misspelt (`Crated Account`) meets the word it stands for."""
     shared = Counter(a.canonical) & Counter(b.canonical)
-    rest = list((Counter(a.canonical) - shared).elements())
-    rest = [w for w in a.canonical if w in rest]  # back in written order
+    skip = Counter(shared)
+    rest = []  # `a`'s words that `b` does not have, in written order
+    for word in a.canonical:
+        if skip[word] > 0:
+            skip[word] -= 1
+        else:
+            rest.append(word)
     pairs = []
     for word in b.canonical:
         if shared[word] > 0:
@@ -282,6 +288,7 @@ def _plural_pair(x: str, y: str) -> bool:
 
 
 def _word_budget(length: int) -> int:
+    """How many letters a typo may change inside one word of `length` letters."""
     # Inside one word: three-letter words (`Tag`, `Tax`, `Ad`) never count as typos, because a
     # letter changes the word; long words may carry two slips.
     if length < 4:
@@ -292,6 +299,7 @@ def _word_budget(length: int) -> int:
 
 
 def _typo_budget(length: int) -> int:
+    """How many letters a typo may change in a whole name of `length` canonical letters."""
     # Short names differ by one letter all the time on purpose ("Seat Added" vs "Seat Ended"
     # is already 3); only very close names count as a typo.
     if length < 5:
