@@ -10,7 +10,7 @@ import typer
 
 from trackwell.cli.gen import gen_command, write_jsonschema
 from trackwell.cli.output import EXIT_FINDINGS, escape, fail, print_json, stderr, stdout
-from trackwell.cli.sources import lint_findings, resolve_plan
+from trackwell.cli.sources import GIT_PREFIX, lint_findings, resolve_plan
 
 if TYPE_CHECKING:
     from trackwell.plan import Plan
@@ -118,23 +118,51 @@ def _print_findings(
     stdout.print(f"{errors} error(s), {warnings} warning(s){accepted} ({summary})")
 
 
+DIFF_FORMATS = ("text", "json", "github")
+
+
 @app.command("diff")
 def diff_command(
     old: Annotated[str, typer.Argument(help="Old plan: a file or git:REF:PATH.")],
     new: Annotated[str, typer.Argument(help="New plan: a file or git:REF:PATH.")],
-    json_output: JsonOpt = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document (same as --format json).")
+    ] = False,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="text, json, or github (workflow commands: annotations on the changed lines).",
+        ),
+    ] = "text",
 ) -> None:
     """List changes as breaking or compatible; exit 1 on breaking ones without a version bump."""
+    if output_format not in DIFF_FORMATS:
+        fail(f"--format: expected one of {', '.join(DIFF_FORMATS)}, got {output_format!r}")
+    if json_output and output_format not in ("text", "json"):
+        fail(f"--json and --format {output_format} ask for two outputs; give one")
     from trackwell.plan.diff import diff_plans
 
     before, after = resolve_plan(old), resolve_plan(new)
     result = diff_plans(before, after)
-    if json_output:
+    if json_output or output_format == "json":
         print_json({"old": old, "new": new, **result.to_dict()})
+    elif output_format == "github":
+        from trackwell.plan.diff_github import github_annotations
+
+        for line in github_annotations(result, _annotated_file(new)):
+            typer.echo(line)
     else:
         _print_diff(old, new, result)
     if not result.ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _annotated_file(new: str) -> str:
+    """The plan file as the pull request knows it: the path given (PATH of git:REF:PATH)."""
+    if new.startswith(GIT_PREFIX):
+        return new[len(GIT_PREFIX) :].partition(":")[2]
+    return new
 
 
 def _print_diff(old: str, new: str, result: PlanDiff) -> None:

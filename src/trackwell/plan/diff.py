@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from trackwell.plan.model import EventSpec, Plan, PropertySpec
+from trackwell.plan.diff_props import Delta, DeltaKey, Kind, definition_deltas, set_deltas, show
+from trackwell.plan.model import EventSpec, EventVersion, Location, PageSpec, Plan, PropertySpec
 
-Kind = Literal["breaking", "compatible"]
-_ChangeMaker = Callable[[Kind, str, str], "Change"]
+__all__ = ["CODES", "Change", "Kind", "PlanDiff", "Scope", "diff_plans"]
+
+# Whose change it is: an event (its properties and versions included), the identify traits, the
+# group traits, a page or screen, a shared property definition, or the plan's own settings.
+Scope = Literal["event", "trait", "group", "page", "screen", "shared", "plan"]
+
+# Every code a change may have: CI scripts match on them, so they are kept stable (and each is
+# listed in README's "Diff classes" table).
+CODES = frozenset(
+    {
+        *("event_removed", "event_added", "event_renamed", "alias_removed", "alias_added"),
+        *("event_deprecated", "event_undeprecated", "browser_allowed", "browser_disallowed"),
+        *("stage_changed", "description_changed", "owner_changed", "backfill_changed"),
+        *("replaced_by_changed", "used_by_changed"),
+        *("version_removed", "version_added", "version_retired", "version_restored"),
+        *("property_removed", "required_property_added", "property_added", "property_renamed"),
+        *("property_alias_removed", "property_alias_added", "property_shared_changed"),
+        *("type_changed", "became_required", "became_optional", "nullable_changed"),
+        *("enum_added", "enum_narrowed", "enum_widened", "enum_removed"),
+        *("constraint_tightened", "constraint_loosened", "pattern_changed", "format_changed"),
+        *("shared_property_added", "shared_property_removed"),
+        *("group_traits_added", "group_traits_removed"),
+        *("page_removed", "page_added", "page_properties_planned", "page_properties_unplanned"),
+        *("screen_removed", "screen_added"),
+        *("screen_properties_planned", "screen_properties_unplanned"),
+        *("stage_removed", "stage_added", "policy_tightened", "policy_loosened"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,16 +47,33 @@ class Change:
     code: str
     path: str
     message: str
+    # The workflows (`used_by`) of the events the change touches.
     impact: tuple[str, ...] = ()
+    scope: Scope = "plan"
+    # Where the changed thing is written in the new plan (its parent's place for a removed
+    # property); None for what the new plan no longer has at all.
+    location: Location | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:  # a new code must be registered (and documented) first
+            raise ValueError(f"unregistered plan diff code {self.code!r}")
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready form of the change."""
+        """A JSON-ready form of the change (`impact` kept beside `used_by` for older readers)."""
+        where = self.location
         return {
             "kind": self.kind,
             "code": self.code,
+            "scope": self.scope,
             "path": self.path,
             "message": self.message,
+            "used_by": list(self.impact),
             "impact": list(self.impact),
+            "location": (
+                None
+                if where is None
+                else {"file": where.file, "line": where.line, "column": where.column}
+            ),
         }
 
 
@@ -70,12 +114,20 @@ class PlanDiff:
 
 
 def diff_plans(old: Plan, new: Plan) -> PlanDiff:
-    """Every change from `old` to `new`, breaking ones first within each area."""
+    """Every change from `old` to `new`, grouped by what they touch."""
+    shared = _shared_deltas(old, new)
+    explained = {name: frozenset(d.key for d in found) for name, found in shared.items()}
     changes = [
-        *_events(old, new),
-        *_props(old.traits, new.traits, "traits", ()),
+        *_shared(old, new, shared),
+        *_events(old, new, explained),
+        *_props("trait", "traits", old.traits, new.traits, None, (), explained),
+        *_group(old, new, explained),
         *_name_lists(old.pages, new.pages, "pages", "page"),
+        *_pages("page", (old.pages, new.pages), old.page_specs, new.page_specs, explained),
         *_name_lists(old.screens, new.screens, "screens", "screen"),
+        *_pages(
+            "screen", (old.screens, new.screens), old.screen_specs, new.screen_specs, explained
+        ),
         *_name_lists(old.stages, new.stages, "stages", "stage"),
         *_policy(old, new),
         *_consent(old, new),
@@ -83,217 +135,398 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     return PlanDiff(old.version, new.version, tuple(changes))
 
 
-def _impact(*events: EventSpec | None) -> tuple[str, ...]:
+def _workflows(events: Iterable[EventSpec]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for event in events:
-        if event is not None:
-            seen.update(dict.fromkeys(event.used_by))
+        seen.update(dict.fromkeys(event.used_by))
     return tuple(seen)
 
 
-def _events(old: Plan, new: Plan) -> Iterator[Change]:
-    renamed_to = {alias: e.name for e in new.events.values() for alias in e.aliases}
-    for name, before in old.events.items():
-        path = f"events.{name}"
-        after = new.events.get(name)
-        if after is None:
-            target = renamed_to.get(name)
-            if target is not None:
-                yield Change(
-                    "compatible",
-                    "event_renamed",
-                    path,
-                    f"'{name}' renamed to '{target}' (kept as an alias, so senders still work)",
-                    _impact(before, new.events[target]),
-                )
-            else:
-                yield Change(
-                    "breaking", "event_removed", path, f"event '{name}' removed", _impact(before)
-                )
+def _props(
+    scope: Scope,
+    path: str,
+    before: tuple[PropertySpec, ...],
+    after: tuple[PropertySpec, ...],
+    parent: Location | None,
+    impact: tuple[str, ...],
+    explained: Mapping[str, frozenset[DeltaKey]],
+) -> Iterator[Change]:
+    for delta in set_deltas(before, after, parent, explained):
+        yield _change(delta, scope, path, impact)
+
+
+def _change(delta: Delta, scope: Scope, path: str, impact: tuple[str, ...]) -> Change:
+    return Change(
+        delta.kind,
+        delta.code,
+        f"{path}.{delta.rel}",
+        delta.message,
+        impact,
+        scope,
+        delta.location,
+    )
+
+
+# -- shared property definitions ----------------------------------------------------------
+
+
+def _shared_deltas(old: Plan, new: Plan) -> dict[str, tuple[Delta, ...]]:
+    """Each shared definition's own differences, found once for all its uses."""
+    return {
+        name: definition_deltas(spec, new.properties[name], new.properties[name].location)
+        for name, spec in old.properties.items()
+        if name in new.properties
+    }
+
+
+def _shared(old: Plan, new: Plan, found: Mapping[str, tuple[Delta, ...]]) -> Iterator[Change]:
+    """A shared definition's changes, reported once with every event, page or trait set that
+    uses it in either plan; their workflows are the union of those events' `used_by`."""
+    for name, deltas in found.items():
+        if not deltas:
             continue
-        yield from _event(before, after)
-    for name in new.events:
-        if name not in old.events:
-            yield Change("compatible", "event_added", f"events.{name}", f"event '{name}' added")
+        uses = dict.fromkeys((*old.shared_uses(name), *new.shared_uses(name)))
+        users = [*_events_using(old, name), *_events_using(new, name)]
+        where = f"; used by {', '.join(uses)}" if uses else "; used nowhere"
+        for delta in deltas:
+            # An unused definition reaches no sender, whatever changed in it.
+            kind: Kind = delta.kind if uses else "compatible"
+            change = _change(delta, "shared", "properties", _workflows(users))
+            yield Change(
+                kind,
+                change.code,
+                change.path,
+                f"shared {delta.message}{where}",
+                change.impact,
+                "shared",
+                change.location,
+            )
+    for name in old.properties:
+        if name not in new.properties:
+            yield Change(
+                "compatible",
+                "shared_property_removed",
+                f"properties.{name}",
+                f"shared property '{name}' removed",
+            )
+    for name, spec in new.properties.items():
+        if name not in old.properties:
+            yield Change(
+                "compatible",
+                "shared_property_added",
+                f"properties.{name}",
+                f"shared property '{name}' added",
+                location=spec.location,
+                scope="shared",
+            )
 
 
-def _event(before: EventSpec, after: EventSpec) -> Iterator[Change]:
-    path = f"events.{before.name}"
-    impact = _impact(before, after)
-    for alias in before.aliases:
-        if alias not in after.aliases:
+def _events_using(plan: Plan, name: str) -> Iterator[EventSpec]:
+    for event in plan.events.values():
+        sets = [event.properties, *(v.properties for v in event.versions)]
+        if any(_uses(props, name) for props in sets):
+            yield event
+
+
+def _uses(props: tuple[PropertySpec, ...], name: str) -> bool:
+    for prop in props:
+        if prop.shared == name or _uses(prop.properties, name):
+            return True
+        if prop.items is not None and _uses((prop.items,), name):
+            return True
+    return False
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def _events(old: Plan, new: Plan, explained: Mapping[str, frozenset[DeltaKey]]) -> Iterator[Change]:
+    # An old name kept among a new event's aliases is that event renamed (or merged into it):
+    # senders of the old name are renamed by the checks, so what they send is compared with
+    # the new event property by property.
+    renamed_to = {a: e for e in new.events.values() for a in e.aliases if a not in new.events}
+    targets: set[str] = set()
+    for name, before in old.events.items():
+        after = new.events.get(name)
+        if after is not None:
+            yield from _event(before, after, explained)
+            continue
+        target = renamed_to.get(name)
+        if target is None:
             yield Change(
                 "breaking",
+                "event_removed",
+                f"events.{name}",
+                f"event '{name}' removed",
+                _workflows([before]),
+                "event",
+            )
+            continue
+        targets.add(target.name)
+        yield Change(
+            "compatible",
+            "event_renamed",
+            f"events.{target.name}",
+            f"'{name}' renamed to '{target.name}' (kept as an alias, so senders still work; "
+            f"destinations now receive '{target.name}')",
+            _workflows([before, target]),
+            "event",
+            target.location,
+        )
+        yield from _event(before, target, explained, renamed_from=name)
+    for name, event in new.events.items():
+        if name not in old.events and name not in targets:
+            yield Change(
+                "compatible",
+                "event_added",
+                f"events.{name}",
+                f"event '{name}' added",
+                _workflows([event]),
+                "event",
+                event.location,
+            )
+
+
+def _event(
+    before: EventSpec,
+    after: EventSpec,
+    explained: Mapping[str, frozenset[DeltaKey]],
+    renamed_from: str | None = None,
+) -> Iterator[Change]:
+    path = f"events.{after.name}"
+    impact = _workflows([before, after])
+    where = after.location
+
+    def change(kind: Kind, code: str, sub: str, message: str) -> Change:
+        return Change(kind, code, f"{path}{sub}", message, impact, "event", where)
+
+    for alias in before.aliases:
+        if alias not in after.aliases:
+            yield change(
+                "breaking",
                 "alias_removed",
-                f"{path}.aliases",
+                ".aliases",
                 f"alias '{alias}' removed: senders still using it will be refused",
-                impact,
             )
     for alias in after.aliases:
-        if alias not in before.aliases:
-            yield Change(
-                "compatible", "alias_added", f"{path}.aliases", f"alias '{alias}' added", impact
-            )
+        if alias not in before.aliases and alias != renamed_from:
+            yield change("compatible", "alias_added", ".aliases", f"alias '{alias}' added")
     if not before.deprecated and after.deprecated:
         replacement = f" (use '{after.replaced_by}')" if after.replaced_by else ""
-        yield Change(
-            "compatible",
-            "event_deprecated",
-            path,
-            f"'{before.name}' deprecated{replacement}",
-            impact,
+        yield change(
+            "compatible", "event_deprecated", "", f"'{after.name}' deprecated{replacement}"
         )
     elif before.deprecated and not after.deprecated:
-        yield Change(
-            "compatible",
-            "event_undeprecated",
-            path,
-            f"'{before.name}' no longer deprecated",
-            impact,
-        )
+        yield change("compatible", "event_undeprecated", "", f"'{after.name}' no longer deprecated")
     if before.browser != after.browser:
         # Taking the flag away refuses what browser keys send today: a sender-visible break.
-        yield Change(
+        yield change(
             "compatible" if after.browser else "breaking",
             "browser_allowed" if after.browser else "browser_disallowed",
-            f"{path}.browser",
-            f"browser keys may {'now' if after.browser else 'no longer'} send '{before.name}'",
-            impact,
+            ".browser",
+            f"browser keys may {'now' if after.browser else 'no longer'} send '{after.name}'",
         )
+    # The stage is the plan's own bookkeeping: no message carries it, and Customer.io
+    # workflows trigger on event names, properties and attributes, never on a plan's stage.
     for attr in ("stage", "description", "owner", "backfill", "replaced_by"):
         old_value, new_value = getattr(before, attr), getattr(after, attr)
         if old_value != new_value:
-            yield Change(
+            yield change(
                 "compatible",
                 f"{attr}_changed",
-                f"{path}.{attr}",
-                f"{attr} changed from {_show(old_value)} to {_show(new_value)}",
-                impact,
+                f".{attr}",
+                f"{attr} changed from {show(old_value)} to {show(new_value)}",
             )
     if before.used_by != after.used_by:
-        yield Change(
+        yield change(
             "compatible",
             "used_by_changed",
-            f"{path}.used_by",
+            ".used_by",
             f"used_by changed from {list(before.used_by)} to {list(after.used_by)}",
-            impact,
         )
-    yield from _props(before.properties, after.properties, f"{path}.properties", impact)
+    if not before.versions and after.versions:
+        # The unversioned shape becomes the oldest version: what senders send today must fit
+        # it, so it is what the old properties are compared with.
+        first = after.versions[0]
+        shape = after.version_properties(first)
+        yield from _props(
+            "event", f"{path}.properties", before.properties, shape, where, impact, explained
+        )
+    else:
+        yield from _props(
+            "event",
+            f"{path}.properties",
+            before.properties,
+            after.properties,
+            where,
+            impact,
+            explained,
+        )
+    yield from _versions(before, after, path, impact, explained)
 
 
-def _props(
-    before: tuple[PropertySpec, ...],
-    after: tuple[PropertySpec, ...],
+def _versions(
+    before: EventSpec,
+    after: EventSpec,
     path: str,
     impact: tuple[str, ...],
+    explained: Mapping[str, frozenset[DeltaKey]],
 ) -> Iterator[Change]:
-    new_by_name = {p.name: p for p in after}
-    old_names = {p.name for p in before}
-    for prop in before:
-        prop_path = f"{path}.{prop.name}"
-        other = new_by_name.get(prop.name)
-        if other is None:
-            yield Change(
-                "breaking", "property_removed", prop_path, f"'{prop.name}' removed", impact
-            )
-        else:
-            yield from _prop(prop, other, prop_path, impact)
-    for prop in after:
-        if prop.name in old_names:
-            continue
-        prop_path = f"{path}.{prop.name}"
-        if prop.required:
+    old_by_label = {v.label: v for v in before.versions}
+    new_labels = {v.label for v in after.versions}
+    for version in before.versions:
+        if version.label not in new_labels:
             yield Change(
                 "breaking",
-                "required_property_added",
-                prop_path,
-                f"required '{prop.name}' added: senders that do not send it will be refused",
+                "version_removed",
+                f"{path}.versions.{version.label}",
+                f"version '{version.label}' removed: senders still sending its shape will be "
+                "checked against the others",
                 impact,
+                "event",
+                after.location,
             )
-        else:
+    for version in after.versions:
+        vpath = f"{path}.versions.{version.label}"
+        where = version.location or after.location
+        old = old_by_label.get(version.label)
+        if old is None:
             yield Change(
-                "compatible", "property_added", prop_path, f"optional '{prop.name}' added", impact
+                "compatible",
+                "version_added",
+                vpath,
+                f"version '{version.label}' added",
+                impact,
+                "event",
+                where,
             )
-
-
-def _prop(a: PropertySpec, b: PropertySpec, path: str, impact: tuple[str, ...]) -> Iterator[Change]:
-    def change(kind: Kind, code: str, message: str) -> Change:
-        return Change(kind, code, path, f"'{a.name}': {message}", impact)
-
-    if a.type != b.type:
-        yield change("breaking", "type_changed", f"type changed from {a.type} to {b.type}")
-        return  # Constraints of another type are not comparable.
-    if a.required != b.required:
-        if b.required:
-            yield change("breaking", "became_required", "became required")
-        else:
-            yield change("compatible", "became_optional", "became optional")
-    if a.nullable != b.nullable:
-        kind: Kind = "breaking" if a.nullable else "compatible"
-        yield change(
-            kind, "nullable_changed", "no longer nullable" if a.nullable else "now nullable"
-        )
-    yield from _enum(a, b, change)
-    yield from _bounds(a, b, change)
-    for attr in ("pattern", "format"):
-        old_value, new_value = getattr(a, attr), getattr(b, attr)
-        if old_value != new_value:
-            kind = "compatible" if new_value is None else "breaking"
-            yield change(
-                kind,
-                f"{attr}_changed",
-                f"{attr} changed from {_show(old_value)} to {_show(new_value)}",
-            )
-    if a.description != b.description:
-        yield change("compatible", "description_changed", "description changed")
-    if a.items is not None and b.items is not None:
-        yield from _prop(a.items, b.items, f"{path}.items", impact)
-    if a.properties or b.properties:
-        yield from _props(a.properties, b.properties, f"{path}.properties", impact)
-
-
-def _enum(a: PropertySpec, b: PropertySpec, change: _ChangeMaker) -> Iterator[Change]:
-    if a.enum == b.enum:
-        return
-    if b.enum is None:
-        yield change("compatible", "enum_removed", "allowed values no longer restricted")
-    elif a.enum is None:
-        yield change("breaking", "enum_added", f"now restricted to {list(b.enum)}")
-    else:
-        dropped = [v for v in a.enum if v not in b.enum]
-        added = [v for v in b.enum if v not in a.enum]
-        if dropped:
-            yield change("breaking", "enum_narrowed", f"values {dropped} no longer allowed")
-        if added:
-            yield change("compatible", "enum_widened", f"values {added} now allowed")
-
-
-def _bounds(a: PropertySpec, b: PropertySpec, change: _ChangeMaker) -> Iterator[Change]:
-    # A lower bound tightens when it rises; an upper bound when it falls; any bound when added.
-    for attr, lower in (("minimum", True), ("maximum", False), ("max_length", False)):
-        old_value, new_value = getattr(a, attr), getattr(b, attr)
-        if old_value == new_value:
             continue
-        tightened = new_value is not None and (
-            old_value is None or (new_value > old_value if lower else new_value < old_value)
+        yield from _version(old, version, vpath, where, impact, explained)
+
+
+def _version(
+    old: EventVersion,
+    new: EventVersion,
+    vpath: str,
+    where: Location | None,
+    impact: tuple[str, ...],
+    explained: Mapping[str, frozenset[DeltaKey]],
+) -> Iterator[Change]:
+    if old.deprecated != new.deprecated:
+        code, said = (
+            ("version_retired", "retired")
+            if new.deprecated
+            else (
+                "version_restored",
+                "no longer retired",
+            )
         )
-        yield change(
-            "breaking" if tightened else "compatible",
-            "constraint_tightened" if tightened else "constraint_loosened",
-            f"{attr} changed from {_show(old_value)} to {_show(new_value)}",
+        # A retired version is still accepted (reported as `deprecated_version`).
+        yield Change(
+            "compatible", code, vpath, f"version '{new.label}' {said}", impact, "event", where
         )
+    if old.description != new.description:
+        yield Change(
+            "compatible",
+            "description_changed",
+            vpath,
+            f"version '{new.label}': description changed",
+            impact,
+            "event",
+            where,
+        )
+    yield from _props(
+        "event", f"{vpath}.properties", old.properties, new.properties, where, impact, explained
+    )
+
+
+# -- group traits, pages and screens --------------------------------------------------------
+
+
+def _group(old: Plan, new: Plan, explained: Mapping[str, frozenset[DeltaKey]]) -> Iterator[Change]:
+    a, b = old.group_traits, new.group_traits
+    if a is None and b is not None:
+        yield Change(
+            "compatible",
+            "group_traits_added",
+            "group.traits",
+            "group traits now planned",
+            scope="group",
+        )
+    elif a is not None and b is None:
+        # Without a `group:` section group calls are unchecked: nothing is refused any more.
+        yield Change(
+            "compatible",
+            "group_traits_removed",
+            "group.traits",
+            "group traits no longer planned (group calls unchecked)",
+            scope="group",
+        )
+        return
+    yield from _props("group", "group.traits", a or (), b or (), None, (), explained)
+
+
+def _pages(
+    noun: Literal["page", "screen"],
+    names: tuple[tuple[str, ...], tuple[str, ...]],
+    before: Mapping[str, PageSpec],
+    after: Mapping[str, PageSpec],
+    explained: Mapping[str, frozenset[DeltaKey]],
+) -> Iterator[Change]:
+    """Properties of pages (or screens) planned in both plans. A page without a schema has
+    unchecked properties: gaining one is compared as from no properties, losing one only
+    stops checking (compatible). A page added or removed is its name's change alone."""
+    old_names, new_names = names
+    for name, spec in after.items():
+        path = f"{noun}s.{name}.properties"
+        old_spec = before.get(name)
+        if old_spec is None:
+            if name not in old_names:
+                continue  # a new page: `page_added` says it all
+            yield Change(
+                "compatible",
+                f"{noun}_properties_planned",
+                path,
+                f"{noun} '{name}' now plans its properties",
+                scope=noun,
+                location=spec.location,
+            )
+        yield from _props(
+            noun,
+            path,
+            old_spec.properties if old_spec else (),
+            spec.properties,
+            spec.location,
+            (),
+            explained,
+        )
+    for name in before:
+        if name not in after and name in new_names:
+            yield Change(
+                "compatible",
+                f"{noun}_properties_unplanned",
+                f"{noun}s.{name}.properties",
+                f"{noun} '{name}' no longer plans its properties (they go unchecked)",
+                scope=noun,
+            )
 
 
 def _name_lists(
     before: tuple[str, ...], after: tuple[str, ...], path: str, noun: str
 ) -> Iterator[Change]:
+    # A page or screen name gone refuses the calls that use it; a stage is the plan's own
+    # grouping, sent nowhere, so dropping one breaks no sender.
+    removed: Kind = "compatible" if noun == "stage" else "breaking"
+    scope: Scope = "page" if noun == "page" else "screen" if noun == "screen" else "plan"
     for name in before:
         if name not in after:
-            yield Change("breaking", f"{noun}_removed", path, f"{noun} '{name}' removed")
+            yield Change(removed, f"{noun}_removed", path, f"{noun} '{name}' removed", scope=scope)
     for name in after:
         if name not in before:
-            yield Change("compatible", f"{noun}_added", path, f"{noun} '{name}' added")
+            yield Change("compatible", f"{noun}_added", path, f"{noun} '{name}' added", scope=scope)
 
+
+# -- policy ---------------------------------------------------------------------------------
 
 _STRICTNESS = {"allow": 0, "omit": 1, "redact": 1, "block": 2}
 
@@ -318,8 +551,8 @@ def _consent(old: Plan, new: Plan) -> Iterator[Change]:
     a, b = old.policy.consent, new.policy.consent
     if a == b:
         return
-    before = "none" if a is None else f"{a.missing_consent} (trait {_show(a.trait)})"
-    after = "none" if b is None else f"{b.missing_consent} (trait {_show(b.trait)})"
+    before = "none" if a is None else f"{a.missing_consent} (trait {show(a.trait)})"
+    after = "none" if b is None else f"{b.missing_consent} (trait {show(b.trait)})"
     rank = {None: 0, "deliver": 1, "hold": 2, "drop": 2}
     held_back = rank[b.missing_consent if b else None] > rank[a.missing_consent if a else None]
     # Without the trait, people whose consent only the profile knows have none any more.
@@ -331,7 +564,3 @@ def _consent(old: Plan, new: Plan) -> Iterator[Change]:
         "policy.consent",
         f"policy consent changed from {before} to {after}",
     )
-
-
-def _show(value: object) -> str:
-    return "none" if value is None else repr(value)
