@@ -12,7 +12,14 @@ import typer
 
 from trackwell.cli.options import STDOUT, PlanOpt, options
 from trackwell.cli.output import EXIT_FINDINGS, escape, fail, stderr, stdout
-from trackwell.cli.sources import GIT_PREFIX, SourceError, load_source, plan_spec, resolve_plan
+from trackwell.cli.sources import (
+    GIT_PREFIX,
+    SourceError,
+    lint_findings,
+    load_source,
+    plan_spec,
+    resolve_plan,
+)
 
 if TYPE_CHECKING:
     from trackwell.plan import Plan
@@ -91,6 +98,12 @@ def gen_command(
         typer.Option("--since", metavar="REF", help="markdown: add a change log since a git ref."),
     ] = None,
     plan_option: PlanOpt = None,
+    allow_lint_errors: Annotated[
+        bool,
+        typer.Option(
+            "--allow-lint-errors", help="Generate even when `trackwell plan lint` finds errors."
+        ),
+    ] = False,
 ) -> None:
     """Generate typed helpers (Python, TypeScript), the Markdown plan or JSON Schemas."""
     from trackwell.codegen import generate_markdown
@@ -110,14 +123,16 @@ def gen_command(
         fail("--check compares a file with the plan: give -o the file, not -")
     plan_path = plan_spec(plan_path, plan_option)
     plan = resolve_plan(plan_path)
+    if not allow_lint_errors:
+        _refuse_lint_errors(plan)
     what = f"{plan.name} v{plan.version}"
     if target == "jsonschema":
         if check:
             expected = {name: dumps(document) for name, document in export_plan(plan).items()}
             _check_directory(out, expected, target, what)
         else:
-            write_jsonschema(plan, out)
-            stdout.print(f"Wrote {len(plan.events) + 2} files to {out}/ from {what}.", markup=False)
+            written = write_jsonschema(plan, out)
+            stdout.print(f"Wrote {written} files to {out}/ from {what}.", markup=False)
         return
     if since is not None:
         text = generate_markdown(plan, diff_plans(_old_plan(since, plan_path), plan), since)
@@ -129,6 +144,30 @@ def gen_command(
         typer.echo(text, nl=False)
     else:
         _write(out, text, what)
+
+
+def _refuse_lint_errors(plan: Plan) -> None:
+    """Exit 1 naming each lint error: code generated from a plan lint rejects would spread its
+    mistakes (a near-duplicate event, a misspelt stage) into every caller."""
+    from trackwell.plan.lint import unsuppressed
+
+    errors = unsuppressed(lint_findings(plan), "error")
+    if not errors:
+        return
+    for finding in errors:
+        where = f"{plan.source}:{finding.location.line}" if finding.location else plan.source
+        stderr.print(
+            f"{where}: error {finding.code} {finding.path}: {finding.message}",
+            markup=False,
+            highlight=False,
+        )
+    stderr.print(
+        f"[bold red]error:[/] {len(errors)} lint error(s) in {escape(plan.source)}; fix them"
+        " (or accept them under lint.allow with a reason), or pass --allow-lint-errors.",
+        markup=True,
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_FINDINGS)
 
 
 def _old_plan(ref: str, plan_path: str | None) -> Plan:

@@ -10,8 +10,8 @@ import typer
 
 from trackwell.cli.gen import gen_command, refuse_stdout_directory, write_jsonschema
 from trackwell.cli.options import STDOUT, PlanOpt
-from trackwell.cli.output import EXIT_FINDINGS, fail, print_json, stderr, stdout
-from trackwell.cli.sources import GIT_PREFIX, plan_spec, resolve_plan
+from trackwell.cli.output import EXIT_FINDINGS, escape, fail, print_json, stderr, stdout
+from trackwell.cli.sources import GIT_PREFIX, lint_findings, plan_spec, resolve_plan
 
 if TYPE_CHECKING:
     from trackwell.plan import Plan
@@ -55,12 +55,15 @@ def lint_command(
     plan_option: PlanOpt = None,
 ) -> None:
     """Check names, structure, documentation and sensitive data; exit 1 on errors."""
-    from trackwell.plan.lint import lint_plan
+    from trackwell.plan.lint import unsuppressed
 
     plan = resolve_plan(plan_spec(plan_path, plan_option))
-    findings = lint_plan(plan)
-    errors = sum(1 for f in findings if f.severity == "error")
-    warnings = len(findings) - errors
+    findings = lint_findings(plan)
+    # Findings the plan accepts (lint.allow, with a reason) are shown but never fail, --strict
+    # or not; every other warning fails under --strict.
+    errors = len(unsuppressed(findings, "error"))
+    warnings = len(unsuppressed(findings, "warning"))
+    suppressed = sum(1 for f in findings if f.suppressed is not None)
     if json_output:
         print_json(
             {
@@ -71,16 +74,19 @@ def lint_command(
                 "traits": len(plan.traits),
                 "errors": errors,
                 "warnings": warnings,
+                "suppressed": suppressed,
                 "findings": [f.to_dict() for f in findings],
             }
         )
     else:
-        _print_findings(plan, findings, errors, warnings)
+        _print_findings(plan, findings, errors, warnings, suppressed)
     if errors or (strict and warnings):
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _print_findings(plan: Plan, findings: list[Finding], errors: int, warnings: int) -> None:
+def _print_findings(
+    plan: Plan, findings: list[Finding], errors: int, warnings: int, suppressed: int
+) -> None:
     stdout.print(
         f"[bold]{plan.name}[/] v{plan.version} ({plan.source}): "
         f"{len(plan.events)} events, {len(plan.traits)} traits, "
@@ -93,6 +99,14 @@ def _print_findings(plan: Plan, findings: list[Finding], errors: int, warnings: 
             else plan.source
         )
         colour = "red" if finding.severity == "error" else "yellow"
+        if finding.suppressed is not None:
+            stdout.print(
+                f"{escape(where)}: [dim]suppressed {finding.severity}[/] [bold]{finding.code}[/] "
+                f"{escape(finding.path)}: {escape(finding.message)} "
+                f"[dim](accepted: {escape(finding.suppressed)})[/]",
+                markup=True,
+            )
+            continue
         stdout.print(
             f"{where}: [{colour}]{finding.severity}[/] [bold]{finding.code}[/] "
             f"{finding.path}: {finding.message}",
@@ -103,7 +117,8 @@ def _print_findings(plan: Plan, findings: list[Finding], errors: int, warnings: 
         return
     by_code = Counter(f.code for f in findings)
     summary = ", ".join(f"{code} {n}" for code, n in sorted(by_code.items()))
-    stdout.print(f"{errors} error(s), {warnings} warning(s) ({summary})")
+    accepted = f", {suppressed} suppressed" if suppressed else ""
+    stdout.print(f"{errors} error(s), {warnings} warning(s){accepted} ({summary})")
 
 
 DIFF_FORMATS = ("text", "json", "github")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from trackwell.cli.options import options
 from trackwell.cli.output import fail
 
 if TYPE_CHECKING:
     from trackwell.plan import Plan
+    from trackwell.plan.lint import Finding
 
 GIT_PREFIX = "git:"
 
@@ -70,3 +71,15 @@ def resolve_plan(path: str | None) -> Plan:
         return load_source(spec)
     except (SourceError, ConfigError) as exc:
         fail(str(exc))
+
+
+def lint_findings(plan: Plan) -> list[Finding]:
+    """The plan's lint findings at the severities trackwell.toml sets (`[lint.severity]`)."""
+    from trackwell.io.config import ConfigError
+    from trackwell.plan.lint import Level, lint_plan
+
+    try:
+        levels = cast(dict[str, Level], options.settings().lint_levels)
+    except ConfigError as exc:
+        fail(str(exc))
+    return lint_plan(plan, levels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from trackwell.plan.model import (
     PAGE_RESERVED,
@@ -13,6 +14,7 @@ from trackwell.plan.model import (
     Plan,
     PropertySpec,
 )
+from trackwell.plan.sensitive import KIND_LABELS, sensitive_kind
 
 
 def one_line(text: str) -> str:
@@ -27,6 +29,79 @@ def header(plan: Plan, target: str) -> tuple[str, str]:
         f"version {plan.version}.",
         f"Do not edit: change the plan and run `trackwell plan gen {target}` again.",
     )
+
+
+def sensitive_label(prop: PropertySpec) -> str | None:
+    """What a property holds when lint calls it sensitive (`a card number`), else None."""
+    kind = sensitive_kind(prop.name) or (sensitive_kind(prop.shared) if prop.shared else None)
+    return KIND_LABELS[kind] if kind else None
+
+
+def without_sensitive(plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan without the properties lint calls sensitive, and where each was (lint's path,
+    as `lint.allow` takes it) with what it holds: typed code must offer no parameter that would
+    carry a card number or a password."""
+    left: list[str] = []
+
+    def strip(props: tuple[PropertySpec, ...], where: str) -> tuple[PropertySpec, ...]:
+        """`props` without the sensitive ones (at any depth), each noted in `left`."""
+        kept = []
+        for prop in props:
+            path = f"{where}.{prop.name}"
+            label = sensitive_label(prop)
+            if label is not None:
+                left.append(f"{path} ({label})")
+                continue
+            if prop.properties:
+                prop = replace(prop, properties=strip(prop.properties, f"{path}.properties"))
+            if prop.items is not None and prop.items.properties:
+                inner = strip(prop.items.properties, f"{path}.items.properties")
+                prop = replace(prop, items=replace(prop.items, properties=inner))
+            kept.append(prop)
+        return tuple(kept)
+
+    # The shared library first: its entries are checked by the same rule as their uses.
+    library = strip(tuple(plan.properties.values()), "properties")
+    events = {}
+    for name, event in plan.events.items():
+        where = f"events.{name}"
+        versions = tuple(
+            replace(v, properties=strip(v.properties, f"{where}.versions.{v.label}.properties"))
+            for v in event.versions
+        )
+        own = strip(event.properties, f"{where}.properties")
+        events[name] = replace(event, properties=own, versions=versions)
+    pages = {
+        n: replace(p, properties=strip(p.properties, f"pages.{n}.properties"))
+        for n, p in plan.page_specs.items()
+    }
+    screens = {
+        n: replace(p, properties=strip(p.properties, f"screens.{n}.properties"))
+        for n, p in plan.screen_specs.items()
+    }
+    group = None if plan.group_traits is None else strip(plan.group_traits, "group.traits")
+    stripped = replace(
+        plan,
+        traits=strip(plan.traits, "traits"),
+        events=events,
+        properties={prop.name: prop for prop in library},
+        page_specs=pages,
+        screen_specs=screens,
+        group_traits=group,
+    )
+    return stripped, left
+
+
+def left_out_note(left: list[str]) -> list[str]:
+    """Comment lines (without the comment marker) saying which properties were left out."""
+    if not left:
+        return []
+    return [
+        "Left out: lint calls these properties sensitive, and they must never be sent (the",
+        "plan's sensitive_data policy redacts or blocks them), so no type or parameter",
+        "carries them:",
+        *(f"  {where}" for where in left),
+    ]
 
 
 def sorted_events(plan: Plan) -> list[EventSpec]:

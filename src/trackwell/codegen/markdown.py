@@ -11,6 +11,7 @@ from trackwell.codegen.common import (
     live_versions,
     one_line,
     ordered_properties,
+    sensitive_label,
     sorted_events,
 )
 from trackwell.plan.diff import PlanDiff
@@ -277,12 +278,18 @@ def _rows(
     """One row per property; nested ones follow their parent as `parent.child` or `list[].child`."""
     for prop in ordered_properties(properties):
         path = f"{prefix}{prop.name}"
+        description = _description(prop, shared)
+        label = sensitive_label(prop)
+        if label is not None:
+            # Documented, so readers learn it is planned and why it is not in typed code.
+            warning = f"**Sensitive ({label}): never send it; left out of generated code.**"
+            description = f"{warning} {description}".rstrip()
         cells = [
             _code(path),
             _type_name(prop),
             "yes" if prop.required else "no",
             "" if _is_use(prop, shared) else _allowed(prop),
-            _description(prop, shared),
+            description,
         ]
         yield "| " + " | ".join(cells) + " |"
         inner, marker = prop, ""

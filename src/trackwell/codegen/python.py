@@ -12,11 +12,13 @@ from trackwell.codegen import pysource as src
 from trackwell.codegen.common import (
     Names,
     header,
+    left_out_note,
     live_versions,
     one_line,
     ordered_properties,
     page_properties,
     sorted_events,
+    without_sensitive,
 )
 from trackwell.plan import naming
 from trackwell.plan.model import EventSpec, Plan, PropertySpec, Scalar
@@ -104,15 +106,18 @@ class _Event:
 
 
 def generate_python(plan: Plan) -> str:
-    """The typed helper module for a plan, formatted as `ruff format` leaves it."""
-    return _Module(plan).render()
+    """The typed helper module for a plan, formatted as `ruff format` leaves it; properties lint
+    calls sensitive are left out (a comment at the top lists them)."""
+    stripped, left = without_sensitive(plan)
+    return _Module(stripped, left).render()
 
 
 class _Module:
     """Builds the module: type definitions in dependency order, then the `Events` class."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, left_out: list[str]) -> None:
         self.plan = plan
+        self.left_out = left_out
         self.types = Names(_MODULE_NAMES, separator="")
         self.definitions: list[str] = []
         self.typing = {"TYPE_CHECKING", "TypedDict"}
@@ -339,6 +344,7 @@ class _Module:
             [
                 f"# {first}",
                 f"# {second}",
+                *(f"# {line}" for line in left_out_note(self.left_out)),
                 src.docstring("", [[summary], usage]),
                 "",
                 *stdlib,

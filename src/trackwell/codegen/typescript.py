@@ -7,11 +7,13 @@ import re
 
 from trackwell.codegen.common import (
     header,
+    left_out_note,
     live_versions,
     one_line,
     ordered_properties,
     page_properties,
     sorted_events,
+    without_sensitive,
 )
 from trackwell.plan.model import EventSpec, Plan, PropertySpec
 
@@ -133,14 +135,17 @@ function newMessageId(): string {
 
 
 def generate_typescript(plan: Plan) -> str:
-    """`events.ts` for a plan: the event and trait types, `configure`, `trackEvent`, `identify`."""
+    """`events.ts` for a plan: the event and trait types, `configure`, `trackEvent`, `identify`;
+    properties lint calls sensitive are left out (a comment at the top lists them)."""
+    plan, left = without_sensitive(plan)
     first, second = header(plan, "typescript")
+    note = "".join(f"// {line}\n" for line in left_out_note(left))
     events = sorted_events(plan)
     event_entries = "".join(_event_entry(event) for event in events)
     # `keyof {}` is never as well, but saying so reads better in an empty plan.
     event_name = "keyof EventMap" if events else "never"
     parts = [
-        f"// {first}\n// {second}\n",
+        f"// {first}\n// {second}\n{note}",
         _TIMESTAMP,
         "/** Every planned event, by name, with the properties it carries. */\n"
         f"export type EventMap = {{\n{event_entries}}};\n",

@@ -26,6 +26,7 @@ KNOWN_KEYS = (
     "alerts",
     "console",
     "retention",
+    "lint",
 )
 # What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
 SOURCE_KEYS = (
@@ -86,6 +87,8 @@ class Settings:
     console: dict[str, Any] = field(default_factory=dict)
     # [retention]: days the log and blocked messages are kept (the environment overrides each).
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    # [lint.severity]: lint codes raised, lowered or turned off ("error", "warning", "off").
+    lint_levels: dict[str, str] = field(default_factory=dict)
 
 
 def load_settings(
@@ -130,6 +133,7 @@ def load_settings(
         alerts=_table(config_path, "alerts", file_values.get("alerts", {})),
         console=parse_console(config_path, file_values.get("console", {})),
         retention=parse_retention(config_path, file_values.get("retention", {}), env),
+        lint_levels=parse_lint(config_path, file_values.get("lint", {})),
     )
 
 
@@ -138,6 +142,34 @@ def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: {key} must be a table: [{key}]")
     return value
+
+
+def parse_lint(path: Path, value: Any) -> dict[str, str]:
+    """Validate the [lint] table: `severity`, a table from lint code to "error", "warning" or
+    "off"; an unknown code or level names the file and key."""
+    table = _table(path, "lint", value)
+    if not table:
+        return {}  # the usual case: the plan package is not loaded for nothing
+    from trackwell.plan.lint import LEVELS, SEVERITY
+
+    for key in table:
+        if key != "severity":
+            raise ConfigError(f"{path}: lint.{key}: unknown key (expected severity)")
+    levels = table.get("severity", {})
+    if not isinstance(levels, dict):
+        raise ConfigError(f"{path}: lint.severity must be a table: [lint.severity]")
+    for code, level in levels.items():
+        if code not in SEVERITY:
+            raise ConfigError(
+                f"{path}: lint.severity.{code}: unknown lint code"
+                " (`trackwell plan lint --json` prints each finding's code)"
+            )
+        if level not in LEVELS:
+            raise ConfigError(
+                f"{path}: lint.severity.{code}: {level!r} is not a level"
+                f" (expected one of {', '.join(LEVELS)})"
+            )
+    return dict(levels)
 
 
 def parse_console(path: Path, value: Any) -> dict[str, Any]:

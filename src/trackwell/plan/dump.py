@@ -14,6 +14,7 @@ from trackwell.plan.model import (
     Conventions,
     EventSpec,
     EventVersion,
+    LintAllow,
     PageSpec,
     Plan,
     Policy,
@@ -147,6 +148,21 @@ def consent_document(consent: ConsentPolicy) -> dict[str, Any]:
     return doc
 
 
+def lint_document(allow: tuple[LintAllow, ...]) -> dict[str, Any]:
+    """`lint.allow` as data: each entry's code, its names or path, and its reason."""
+    entries = []
+    for entry in allow:
+        item: dict[str, Any] = {"code": entry.code}
+        if entry.names:
+            item["names"] = list(entry.names)
+        if entry.path is not None:
+            item["path"] = entry.path
+        if entry.reason:
+            item["reason"] = entry.reason
+        entries.append(item)
+    return {"allow": entries}
+
+
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The whole plan as YAML data; defaults are left out to keep the file short."""
     doc: dict[str, Any] = {
@@ -170,6 +186,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         }
         if plan.policy.consent is not None:
             doc["policy"]["consent"] = consent_document(plan.policy.consent)
+    if plan.lint_allow:
+        doc["lint"] = lint_document(plan.lint_allow)
     if plan.properties:
         doc["properties"] = properties_document(tuple(plan.properties.values()))
     library = plan.properties

@@ -12,7 +12,8 @@ from typing import Any, cast
 
 from trackwell.core.consent import MISSING_CONSENT, ConsentPolicy
 from trackwell.plan import naming
-from trackwell.plan.dump import consent_document
+from trackwell.plan.dump import consent_document, lint_document
+from trackwell.plan.lint import SEVERITY
 from trackwell.plan.loader import CONVENTION_CHOICES, POLICY_CHOICES
 from trackwell.plan.model import (
     DEFAULT_STAGES,
@@ -22,6 +23,7 @@ from trackwell.plan.model import (
     Conventions,
     EventSpec,
     EventVersion,
+    LintAllow,
     PageSpec,
     Plan,
     Policy,
@@ -313,6 +315,7 @@ def export_plan(plan: Plan) -> dict[str, dict[str, Any]]:
                 else {}
             ),
         },
+        **({"lint": lint_document(plan.lint_allow)} if plan.lint_allow else {}),
         "pages": list(plan.pages),
         "screens": list(plan.screens),
         "traits": TRAITS_FILE,
@@ -819,8 +822,34 @@ def import_documents(documents: Mapping[str, Any]) -> tuple[Plan, ImportReport]:
             documents, manifest.get("screen_schemas"), "screen", library, report
         ),
         group_traits=group_traits,
+        lint_allow=_lint_allow(manifest, report),
     )
     return plan, report
+
+
+def _lint_allow(manifest: dict[str, Any], report: ImportReport) -> tuple[LintAllow, ...]:
+    """The manifest's `lint.allow`: entries trackwell could have written; others reported."""
+    lint = manifest.get("lint")
+    entries = lint.get("allow") if isinstance(lint, dict) else None
+    found = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+        where = f"{MANIFEST}.lint.allow[{index}]"
+        names = entry.get("names", []) if isinstance(entry, dict) else None
+        path = entry.get("path") if isinstance(entry, dict) else None
+        ok = (
+            isinstance(entry, dict)
+            and entry.get("code") in SEVERITY
+            and isinstance(names, list)
+            and all(isinstance(n, str) for n in names)
+            and isinstance(path, str | None)
+            and bool(names) != (path is not None)
+            and isinstance(entry.get("reason", ""), str)
+        )
+        if not ok or not isinstance(entry, dict) or not isinstance(names, list):
+            report.note(where, f"not a lint suppression {entry!r}; left out")
+            continue
+        found.append(LintAllow(entry["code"], entry.get("reason", ""), tuple(names), path))
+    return tuple(found)
 
 
 def _consent(manifest: dict[str, Any], report: ImportReport) -> ConsentPolicy | None:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Literal
 
 from trackwell.plan import naming
-from trackwell.plan.model import EventSpec, EventVersion, Location, Plan, PropertySpec
+from trackwell.plan.model import (
+    EventSpec,
+    EventVersion,
+    LintAllow,
+    Location,
+    Plan,
+    PropertySpec,
+)
 from trackwell.plan.sensitive import KIND_LABELS, sensitive_kind
 
 Severity = Literal["error", "warning"]
+# What a team may set a code to in trackwell.toml (`[lint.severity]`); "off" drops it.
+Level = Literal["error", "warning", "off"]
+LEVELS: tuple[Level, ...] = ("error", "warning", "off")
 
 MIN_PROPERTIES = 3
 MAX_PROPERTIES = 10
@@ -43,6 +53,8 @@ SEVERITY: dict[str, Severity] = {
     "property_alias_conflict": "error",
     "duplicate_version": "error",
     "all_versions_retired": "warning",
+    "suppression_reason": "error",
+    "unused_suppression": "warning",
 }
 # Property names that name a person: a `browser: true` event comes from anonymous visitors'
 # pages, where anyone can write anything, so such a property would let anyone name anyone.
@@ -60,6 +72,10 @@ class Finding:
     message: str
     location: Location | None = None
     severity: Severity = "warning"
+    # The names the finding is about, for a suppression by `names` (a near duplicate's two).
+    names: tuple[str, ...] = ()
+    # The reason the plan gives for accepting it (`lint.allow`); a suppressed finding never fails.
+    suppressed: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form of the finding."""
@@ -72,6 +88,9 @@ class Finding:
         if self.location is not None:
             data["line"] = self.location.line
             data["column"] = self.location.column
+        if self.suppressed is not None:
+            data["suppressed"] = True
+            data["reason"] = self.suppressed
         return data
 
 
@@ -81,13 +100,81 @@ def _finding(
     message: str,
     location: Location | None = None,
     severity: Severity | None = None,
+    names: tuple[str, ...] = (),
 ) -> Finding:
-    return Finding(code, path, message, location, severity or SEVERITY[code])
+    return Finding(code, path, message, location, severity or SEVERITY[code], names)
 
 
-def lint_plan(plan: Plan) -> list[Finding]:
-    """Every finding for a plan, in a stable order (by place in the file, then code)."""
-    findings = [
+def lint_plan(plan: Plan, levels: Mapping[str, Level] | None = None) -> list[Finding]:
+    """Every finding for a plan, in a stable order (by place in the file, then code).
+
+    `levels` overrides the severity of codes (trackwell.toml's `[lint.severity]`; "off" drops
+    a code). Findings the plan accepts (`lint.allow`, with a reason) come back marked
+    `suppressed`; suppressions without a reason or matching nothing are findings themselves.
+    """
+    findings = _suppress(plan, _all_findings(plan))
+    levels = levels or {}
+    kept = []
+    for finding in findings:
+        level = levels.get(finding.code, finding.severity)
+        if level != "off":
+            kept.append(replace(finding, severity=level) if level != finding.severity else finding)
+    return sorted(kept, key=_order)
+
+
+def unsuppressed(findings: list[Finding], severity: Severity) -> list[Finding]:
+    """The findings of one severity that nothing in the plan accepts: what fails a run."""
+    return [f for f in findings if f.severity == severity and f.suppressed is None]
+
+
+def _suppress(plan: Plan, findings: list[Finding]) -> list[Finding]:
+    """Mark the findings `lint.allow` accepts, and report its entries that do no work."""
+    used: set[int] = set()
+    result = []
+    for finding in findings:
+        for index, allow in enumerate(plan.lint_allow):
+            if allow.reason and _accepts(allow, finding):
+                used.add(index)
+                finding = replace(finding, suppressed=allow.reason)
+                break
+        result.append(finding)
+    for index, allow in enumerate(plan.lint_allow):
+        what = f"lint.allow[{index}]"
+        target = ", ".join(allow.names) if allow.names else allow.path
+        if not allow.reason:
+            result.append(
+                _finding(
+                    "suppression_reason",
+                    what,
+                    f"the suppression of {allow.code} ({target}) gives no reason, so it accepts"
+                    " nothing: say why the finding is right for this plan",
+                    allow.location,
+                )
+            )
+        elif index not in used:
+            result.append(
+                _finding(
+                    "unused_suppression",
+                    what,
+                    f"the suppression of {allow.code} ({target}) matches no finding; remove it",
+                    allow.location,
+                )
+            )
+    return result
+
+
+def _accepts(allow: LintAllow, finding: Finding) -> bool:
+    """Whether a `lint.allow` entry names this finding (by code, then path or names)."""
+    if allow.code != finding.code:
+        return False
+    if allow.path is not None:
+        return allow.path == finding.path
+    return bool(finding.names) and sorted(allow.names) == sorted(finding.names)
+
+
+def _all_findings(plan: Plan) -> list[Finding]:
+    """Every rule's findings, at their default severities, nothing accepted yet."""
+    return [
         *_event_names(plan),
         *_near_duplicates(plan),
         *_event_structure(plan),
@@ -99,7 +186,6 @@ def lint_plan(plan: Plan) -> list[Finding]:
         *_event_count(plan),
         *_richer_model(plan),
     ]
-    return sorted(findings, key=_order)
 
 
 def _consent_trait(plan: Plan) -> Iterator[Finding]:
@@ -171,7 +257,7 @@ def _event_names(plan: Plan) -> Iterator[Finding]:
 
 def _near_duplicates(plan: Plan) -> Iterator[Finding]:
     for a, b in combinations(plan.events.values(), 2):
-        found = naming.confusion(a.name, b.name)
+        found = naming.near_duplicate(a.name, b.name)
         if found is None:
             continue
         yield _finding(
@@ -180,6 +266,7 @@ def _near_duplicates(plan: Plan) -> Iterator[Finding]:
             f"'{b.name}' and '{a.name}' would be confused ({found.explanation}); "
             "keep one and list the other under its aliases",
             b.location,
+            names=(a.name, b.name),
         )
 
 

@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 from rapidfuzz import process
 
 from trackwell.core.consent import MISSING_CONSENT, ConsentPolicy
+from trackwell.plan.lint import SEVERITY
 from trackwell.plan.model import (
     DEFAULT_STAGES,
     FORMAT_VERSION,
@@ -19,6 +20,7 @@ from trackwell.plan.model import (
     Conventions,
     EventSpec,
     EventVersion,
+    LintAllow,
     Location,
     PageSpec,
     Plan,
@@ -46,6 +48,7 @@ TOP_KEYS = (
     "screens",
     "properties",
     "group",
+    "lint",
 )
 EVENT_KEYS = (
     "stage",
@@ -64,6 +67,8 @@ EVENT_KEYS = (
 VERSION_KEYS = ("description", "deprecated", "properties")
 PAGE_KEYS = ("description", "properties")
 GROUP_KEYS = ("traits",)
+LINT_KEYS = ("allow",)
+ALLOW_KEYS = ("code", "names", "path", "reason")
 # A use of a shared property: its name in the library, and what one use may say differently.
 USE_KEYS = ("use", "required", "description")
 PROPERTY_KEYS = (
@@ -298,7 +303,9 @@ class _PlanReader:
         group_traits: tuple[PropertySpec, ...] | None = self.optional(
             top, "group", self._group, None
         )
+        lint_allow: tuple[LintAllow, ...] = self.optional(top, "lint", self._lint, ())
         return Plan(
+            lint_allow=lint_allow,
             properties=self.shared,
             page_specs=page_specs,
             screen_specs=screen_specs,
@@ -379,6 +386,45 @@ class _PlanReader:
             items["missing_consent"], "policy.consent.missing_consent", MISSING_CONSENT
         )
         return ConsentPolicy(missing_consent=missing, trait=trait)
+
+    def _lint(self, node: Node) -> tuple[LintAllow, ...]:
+        """`lint.allow`: findings accepted on purpose, each naming a known code and one finding."""
+        items = self.mapping(node, "lint", LINT_KEYS)
+        allow = items.get("allow")
+        if allow is None or (allow.kind == "scalar" and allow.value is None):
+            return ()
+        if allow.kind != "seq":
+            raise self.invalid(
+                allow.location, f"lint.allow: expected a list, got {allow.type_name}"
+            )
+        found = []
+        for index, entry in enumerate(cast(list[Node], allow.value)):
+            try:
+                found.append(self._allow(entry, f"lint.allow[{index}]"))
+            except _InvalidValueError:
+                continue
+        return tuple(found)
+
+    def _allow(self, node: Node, what: str) -> LintAllow:
+        items = self.mapping(node, what, ALLOW_KEYS)
+        code_node = items.get("code")
+        if code_node is None:
+            raise self.invalid(node.location, f"{what}: missing required key 'code'")
+        code = self.text(code_node, f"{what}.code")
+        if code not in SEVERITY:
+            match = process.extractOne(code, tuple(SEVERITY), score_cutoff=70)
+            hint = f"; did you mean {match[0]!r}?" if match else ""
+            raise self.invalid(code_node.location, f"{what}.code: unknown lint code {code!r}{hint}")
+        names = self.optional(items, "names", lambda n: self.text_list(n, f"{what}.names"), ())
+        path = self.optional(items, "path", lambda n: self.text(n, f"{what}.path"), None)
+        if bool(names) == (path is not None):
+            raise self.invalid(
+                node.location, f"{what}: give the finding's names or its path (one of them)"
+            )
+        # A missing or empty reason is not a load error: the plan still runs, and lint reports
+        # the suppression (which then suppresses nothing).
+        reason = self.optional(items, "reason", lambda n: self.any_text(n, f"{what}.reason"), "")
+        return LintAllow(code, reason.strip(), names, path, node.location)
 
     def _stages(self, node: Node) -> tuple[str, ...]:
         stages = self.text_list(node, "stages")

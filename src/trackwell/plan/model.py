@@ -215,6 +215,22 @@ def _empty() -> Mapping[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class LintAllow:
+    """A lint finding the team accepts on purpose (`lint: {allow: [...]}`), and why.
+
+    It names the finding by `code` and either the `names` it is about (the two events of a
+    `near_duplicate`, in any order) or its `path` (`events.X.properties.y`). Without a reason it
+    suppresses nothing and lint reports it.
+    """
+
+    code: str
+    reason: str = ""
+    names: tuple[str, ...] = ()
+    path: str | None = None
+    location: Location | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A whole tracking plan, as loaded from `tracking-plan.yaml`."""
 
@@ -238,6 +254,8 @@ class Plan:
     screen_specs: Mapping[str, PageSpec] = field(default_factory=_empty)
     # The traits of a group call (`group:`); None when the plan has no group section.
     group_traits: tuple[PropertySpec, ...] | None = None
+    # Lint findings accepted on purpose, each with its reason (`lint.allow`).
+    lint_allow: tuple[LintAllow, ...] = ()
     source: str = field(default="<memory>", compare=False, repr=False)
 
     def __post_init__(self) -> None:

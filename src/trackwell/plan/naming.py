@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
+
+from trackwell.plan import vocabulary
 
 _WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _TITLE_RE = re.compile(r"^[A-Z0-9][A-Za-z0-9]*( [A-Z0-9][A-Za-z0-9]*)*$")
@@ -131,11 +134,15 @@ def _canonical_words(name: str, split: Iterable[str] | None = None) -> list[str]
     return result
 
 
+# The vocabulary in the one spelling names are compared in (`cancelation`, `organization`).
+_CANONICAL_VOCABULARY = frozenset(_canonical_words("", vocabulary.VOCABULARY))
+
+
 @dataclass(frozen=True, slots=True)
 class Confusion:
     """Why two names would be confused, in words a person understands."""
 
-    kind: str  # "case", "order", "spelling", "typo"
+    kind: str  # "case", "order", "spelling", "plural", "typo"
     explanation: str
 
 
@@ -157,29 +164,47 @@ class Analysed:
 
 
 # A typo is at most this many letters (`_typo_budget`); every other kind of confusion has the
-# same canonical letters, so names whose canonical lengths differ by more are never confused.
+# same canonical letters (or a plural ending), so names whose canonical lengths differ by more
+# are never confused.
 _MAX_TYPO = 2
 
 
 def confusion(a: str, b: str) -> Confusion | None:
-    """How `a` and `b` could be mistaken for each other, or None when they are distinct."""
+    """How a sender of `a` may have meant `b`, or None: the loose test behind did-you-mean.
+
+    Any small edit counts as a typo here, even one that makes another word (`Tax Added` for
+    `Tag Added`): suggesting the planned name costs a reader nothing when it is wrong.
+    """
     if a == b:
         return None
     return _confusion(Analysed.of(a), Analysed.of(b))
 
 
+def near_duplicate(a: str, b: str) -> Confusion | None:
+    """How two planned names would be mistaken for each other, or None: the strict test of lint.
+
+    Case and separator drift, word order, US/UK spelling, singular against plural, and typos
+    that make a non-word (`Account Crated`); an edit that makes another known word
+    (`Clients Exported`, `Tag Added`, `Import Started` / `Report Started`) is a different name.
+    """
+    if a == b:
+        return None
+    return _strict(Analysed.of(a), Analysed.of(b))
+
+
 def _confusion(a: Analysed, b: Analysed) -> Confusion | None:
+    """The loose test: same words in any case, order or spelling, or letters apart."""
     if a.name == b.name:
         return None
     if abs(len(a.joined) - len(b.joined)) > _MAX_TYPO:
         return None  # cheap exit: the common case for a name that matches nothing
     wa, wb = a.words, b.words
-    if wa == wb:
+    if wa == wb or "".join(wa) == "".join(wb):
         return Confusion("case", "the same words in another case or separator")
     if sorted(wa) == sorted(wb):
         return Confusion("order", "the same words in another order")
     ca, cb = a.canonical, b.canonical
-    if ca == cb or sorted(ca) == sorted(cb):
+    if ca == cb or sorted(ca) == sorted(cb) or a.joined == b.joined:
         return Confusion("spelling", "the same words with another spelling")
     budget = _typo_budget(min(len(a.joined), len(b.joined)))
     if budget == 0:
@@ -190,7 +215,91 @@ def _confusion(a: Analysed, b: Analysed) -> Confusion | None:
     return None
 
 
+def _strict(a: Analysed, b: Analysed) -> Confusion | None:
+    """`_confusion`, with its typos re-read word by word (and plurals told apart)."""
+    if abs(len(a.joined) - len(b.joined)) > _MAX_TYPO:
+        return None
+    found = _confusion(a, b)
+    if found is not None and found.kind != "typo":
+        return found
+    if len(a.canonical) != len(b.canonical):
+        # Words split differently and letters apart as well: a typo only when a word that is
+        # in one name and not the other is no known word (`Sign Upp` against `Signup`).
+        if found is None:
+            return None
+        extra = set(a.canonical) ^ set(b.canonical)
+        return found if not all(_known(w) for w in extra) else None
+    differing = [(x, y) for x, y in _aligned(a, b) if x != y]
+    plural = all(_plural_pair(x, y) for x, y in differing)
+    if plural and differing:
+        return Confusion("plural", "the same words, one in the plural")
+    total = 0
+    for x, y in differing:
+        if _plural_pair(x, y):
+            total += 1
+            continue
+        if _known(x) and _known(y):
+            return None  # two real words: `Imported` / `Exported`, `Tag` / `Tax`
+        distance = OSA.distance(x, y, score_cutoff=_word_budget(min(len(x), len(y))) + 1)
+        if distance > _word_budget(min(len(x), len(y))):
+            return None
+        total += distance
+    if total > _typo_budget(min(len(a.joined), len(b.joined))):
+        return None
+    return Confusion("typo", f"{total} letter{'s' if total > 1 else ''} apart")
+
+
+def _aligned(a: Analysed, b: Analysed) -> list[tuple[str, str]]:
+    """`a`'s words paired with `b`'s: shared words with themselves, the rest in order, so a
+    word both moved and misspelt (`Crated Account`) meets the word it stands for."""
+    shared = Counter(a.canonical) & Counter(b.canonical)
+    skip = Counter(shared)
+    rest = []  # `a`'s words that `b` does not have, in written order
+    for word in a.canonical:
+        if skip[word] > 0:
+            skip[word] -= 1
+        else:
+            rest.append(word)
+    pairs = []
+    for word in b.canonical:
+        if shared[word] > 0:
+            shared[word] -= 1
+            pairs.append((word, word))
+        else:
+            pairs.append((rest.pop(0), word))
+    return pairs
+
+
+def _known(word: str) -> bool:
+    """Whether a (canonically spelt) word is a real word of product names."""
+    return (
+        word in _IRREGULAR_PAST
+        or vocabulary.is_word(word)
+        or vocabulary.is_word(word, _CANONICAL_VOCABULARY)
+    )
+
+
+def _plural_pair(x: str, y: str) -> bool:
+    """`client` / `clients`, `reply` / `replies`, `box` / `boxes`: one word, two numbers."""
+    short, long = sorted((x, y), key=len)
+    return long in (short + "s", short + "es") or (
+        short.endswith("y") and long == short[:-1] + "ies"
+    )
+
+
+def _word_budget(length: int) -> int:
+    """How many letters a typo may change inside one word of `length` letters."""
+    # Inside one word: three-letter words (`Tag`, `Tax`, `Ad`) never count as typos, because a
+    # letter changes the word; long words may carry two slips.
+    if length < 4:
+        return 0
+    if length < 8:
+        return 1
+    return 2
+
+
 def _typo_budget(length: int) -> int:
+    """How many letters a typo may change in a whole name of `length` canonical letters."""
     # Short names differ by one letter all the time on purpose ("Seat Added" vs "Seat Ended"
     # is already 3); only very close names count as a typo.
     if length < 5:
@@ -200,7 +309,7 @@ def _typo_budget(length: int) -> int:
     return 2
 
 
-_RANK = {"case": 0, "spelling": 1, "order": 2, "typo": 3}
+_RANK = {"case": 0, "spelling": 1, "order": 2, "plural": 3, "typo": 4}
 
 
 class NameIndex:
