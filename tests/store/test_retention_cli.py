@@ -12,7 +12,7 @@ from tests.backends import feature
 from tests.postgres import fresh_schema_url, postgres_database
 from tests.store.days import NOW, TODAY, catalogue_partitions, received
 from trackwell.cli import app
-from trackwell.core.time import DAY_MS, iso_seconds
+from trackwell.core.time import DAY_MS, iso_seconds, now_ms
 from trackwell.pipeline.accept import accept
 from trackwell.quality.compiled import CompiledPlan, compile_plan
 from trackwell.store import open_store
@@ -69,7 +69,9 @@ def test_a_dry_run_reports_in_json_and_removes_nothing_then_a_pass_removes_it(
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    log_cut = (TODAY - 7) * DAY_MS
+    # The command cuts from the day it runs on, which is not TODAY when the run crossed midnight.
+    today = now_ms() // DAY_MS
+    log_cut = (today - 7) * DAY_MS
     assert document == {
         "dry_run": True,
         "log": {
@@ -82,8 +84,8 @@ def test_a_dry_run_reports_in_json_and_removes_nothing_then_a_pass_removes_it(
         },
         "blocked": {
             "days": 3,
-            "cutoff": iso_seconds((TODAY - 3) * DAY_MS),
-            "cutoff_ms": (TODAY - 3) * DAY_MS,
+            "cutoff": iso_seconds((today - 3) * DAY_MS),
+            "cutoff_ms": (today - 3) * DAY_MS,
             "rows": 1,
         },
     }
@@ -94,7 +96,7 @@ def test_a_dry_run_reports_in_json_and_removes_nothing_then_a_pass_removes_it(
     assert result.stdout.splitlines() == [
         f"log: 4 message(s) received before {iso_seconds(log_cut)} removed",
         "  with 0 queue and delivery history row(s)",
-        f"blocked: 1 message(s) received before {iso_seconds((TODAY - 3) * DAY_MS)} removed",
+        f"blocked: 1 message(s) received before {iso_seconds((today - 3) * DAY_MS)} removed",
     ]
     assert counts(url) == (2, 1)
     # The pass is on the audit log with its counts; the dry run is not.
