@@ -521,7 +521,8 @@ class Privacy(Protocol):
     ) -> PrivacyRequest:
         """Remove everything of the person in one transaction (log rows of every partition,
         blocked rows, profile, identity links, merges, queue entries, dead letters and delivery
-        history of their messages), leave an `erased` mark per identifier hash, a pending job per
+        history of their messages, outcome reports naming them or triggered by their messages),
+        leave an `erased` mark per identifier hash, a pending job per
         destination and an audit entry; then make sure no file keeps a copy (SQLite: secure
         delete and a truncating WAL checkpoint)."""
         ...
