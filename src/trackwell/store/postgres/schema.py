@@ -178,12 +178,18 @@ def _v9_consent(conn: Adapter) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent BIGINT NOT NULL DEFAULT 0")
 
 
+def _v10_blocked_position(conn: Adapter) -> None:
+    # Where a blocked message arrived among the logged ones (SQLite's 0010 too).
+    conn.execute("ALTER TABLE blocked ADD COLUMN log_position BIGINT")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_blocked_codes", _v2_blocked_codes),
     ("0003_captured", _v3_captured),
     ("0007_privacy", _v7_privacy),
     ("0009_consent", _v9_consent),
+    ("0010_blocked_position", _v10_blocked_position),
 )
 
 

@@ -201,22 +201,25 @@ class SQLStore:
         with self._db.read() as conn:
             user, anonymous = self._resolve(conn, key)
             where, params = _person_where(user, anonymous)
+            # The last three columns are the sort key: action time, then arrival order. A
+            # blocked message arrived just before the log position it recorded (`log_position`,
+            # the position the next logged message took); blocked ones among themselves keep
+            # their id order.
             rows = conn.execute(
-                f"SELECT seq, verdict, violations, body, timestamp_ms FROM log WHERE {where}"
-                " ORDER BY timestamp_ms DESC, seq DESC LIMIT ?",
+                f"SELECT seq, verdict, violations, body, timestamp_ms, seq, 1, 0 FROM log"
+                f" WHERE {where} ORDER BY timestamp_ms DESC, seq DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
             blocked = conn.execute(
-                f"SELECT NULL, 'blocked', violations, body, coalesce(timestamp_ms, received_ms) FROM blocked"
-                f" WHERE {where} ORDER BY id DESC LIMIT ?",
+                "SELECT NULL, 'blocked', violations, body, coalesce(timestamp_ms, received_ms),"
+                f" coalesce(log_position, 0), 0, id FROM blocked WHERE {where}"
+                " ORDER BY id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
             deliveries = self._deliveries(conn, [r[0] for r in rows])
             merges = self._merges(conn, user, anonymous)
         profile = self.profile(user) if user is not None else None
-        ordered = sorted(rows + blocked, key=lambda r: (r[4], r[0] if r[0] is not None else 0))[
-            -limit:
-        ]
+        ordered = sorted(rows + blocked, key=lambda r: (r[4], r[5], r[6], r[7]))[-limit:]
         entries = tuple(_entry(r, deliveries.get(r[0], {})) for r in ordered)
         return Timeline(profile, anonymous, tuple(merges), entries)
 

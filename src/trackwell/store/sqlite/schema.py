@@ -208,6 +208,13 @@ def _v9_consent(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent INTEGER NOT NULL DEFAULT 0")
 
 
+def _v10_blocked_position(conn: sqlite3.Connection) -> None:
+    # Where a blocked message arrived among the logged ones (the log position the next logged
+    # message took), so a timeline keeps arrival order within one millisecond. Older rows keep
+    # NULL and sort before the logged messages of their millisecond, as they did.
+    conn.execute("ALTER TABLE blocked ADD COLUMN log_position INTEGER")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
@@ -218,6 +225,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0007_privacy", _v7_privacy),
     ("0008_retention", _v8_retention),
     ("0009_consent", _v9_consent),
+    ("0010_blocked_position", _v10_blocked_position),
 )
 
 
