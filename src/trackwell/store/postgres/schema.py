@@ -178,8 +178,8 @@ def _v9_consent(conn: Adapter) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent BIGINT NOT NULL DEFAULT 0")
 
 
-def _v10_blocked_position(conn: Adapter) -> None:
-    # Where a blocked message arrived among the logged ones (SQLite's 0010 too).
+def _v11_blocked_position(conn: Adapter) -> None:
+    # Where a blocked message arrived among the logged ones (SQLite's 0011 too).
     conn.execute("ALTER TABLE blocked ADD COLUMN log_position BIGINT")
 
 
@@ -189,7 +189,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0003_captured", _v3_captured),
     ("0007_privacy", _v7_privacy),
     ("0009_consent", _v9_consent),
-    ("0010_blocked_position", _v10_blocked_position),
+    ("0011_blocked_position", _v11_blocked_position),
 )
 
 

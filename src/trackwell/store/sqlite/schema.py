@@ -208,7 +208,7 @@ def _v9_consent(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent INTEGER NOT NULL DEFAULT 0")
 
 
-def _v10_blocked_position(conn: sqlite3.Connection) -> None:
+def _v11_blocked_position(conn: sqlite3.Connection) -> None:
     # Where a blocked message arrived among the logged ones (the log position the next logged
     # message took), so a timeline keeps arrival order within one millisecond. Older rows keep
     # NULL and sort before the logged messages of their millisecond, as they did.
@@ -225,7 +225,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0007_privacy", _v7_privacy),
     ("0008_retention", _v8_retention),
     ("0009_consent", _v9_consent),
-    ("0010_blocked_position", _v10_blocked_position),
+    ("0011_blocked_position", _v11_blocked_position),
 )
 
 
