@@ -30,10 +30,14 @@ from trackwell.store.base import (
     DeliveryResult,
     DeliveryRollup,
     DeliveryStats,
+    EventOutcomes,
     MergeRecord,
+    OutcomeReport,
     PeopleRollup,
     PersonRow,
     Profile,
+    RecordedReports,
+    ReportCount,
     RetentionReport,
     StoredMessage,
     StoreError,
@@ -42,7 +46,16 @@ from trackwell.store.base import (
     VolumeRollup,
     Written,
 )
-from trackwell.store.sql import audit, browse, consent, delivery, privacy, retention, rollups
+from trackwell.store.sql import (
+    audit,
+    browse,
+    consent,
+    delivery,
+    privacy,
+    retention,
+    rollups,
+)
+from trackwell.store.sql import reports as _reports
 from trackwell.store.sql.dialect import Conn, Database, Dialect
 from trackwell.store.sql.marks import Marks
 from trackwell.store.sql.owners import new_owner
@@ -714,6 +727,43 @@ class SQLStore:
         """The newest entries first (older than `before_id`, of one action)."""
         with self._db.read() as conn:
             return audit.entries(conn, limit=limit, before_id=before_id, action=action)
+
+    # -- the tools' outcome reports (store/sql/reports.py) --------------------------------------
+
+    def record_reports(self, reports: Sequence[OutcomeReport], now_ms: int) -> RecordedReports:
+        """Store reports once per (source, event_id), each resolved to its person and trigger
+        message, in one transaction; those naming an erased or suppressed person are dropped."""
+        if not reports:
+            return RecordedReports()
+        with self._db.write() as conn:
+            # Serialised with write batches and erases (the same lock), as `write_batch` is, so
+            # a report never slips in beside an erase of its person.
+            self._window.dialect.reserve_seqs(conn, 0)
+            return _reports.record(conn, self._window.dialect, self._marks, reports, now_ms)
+
+    def reports_for_person(
+        self, key: str, *, limit: int = 100, since_ms: int | None = None
+    ) -> list[OutcomeReport]:
+        """A person's newest `limit` reports, oldest first by their own time."""
+        with self._db.read() as conn:
+            return _reports.for_person(conn, key, limit=limit, since_ms=since_ms)
+
+    def reports_for_message(self, message_id: str) -> list[OutcomeReport]:
+        """The reports a trackwell message triggered, oldest first by their own time."""
+        with self._db.read() as conn:
+            return _reports.for_message(conn, self._window.dialect, message_id)
+
+    def report_counts(
+        self, since_ms: int, until_ms: int, *, source: str | None = None
+    ) -> list[ReportCount]:
+        """Reports per source, campaign, object type and metric in [since_ms, until_ms)."""
+        with self._db.read() as conn:
+            return _reports.counts(conn, since_ms, until_ms, source)
+
+    def event_outcomes(self, event: str, since_ms: int, until_ms: int) -> EventOutcomes:
+        """People who sent `event` in the window and what the tools reported it triggered."""
+        with self._db.read() as conn:
+            return _reports.event_outcomes(conn, event, since_ms, until_ms)
 
     def close(self) -> None:
         """Write pending rollup counts, then close every connection."""
