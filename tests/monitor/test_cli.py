@@ -55,9 +55,9 @@ def test_monitor_once_without_findings(store: History, plan_file: Path) -> None:
     assert code == 0, out
     document = json.loads(out)
     assert document["findings"] == []
-    assert len(document["monitors"]) == 11
+    assert len(document["monitors"]) == 12
     code, out, _ = invoke("monitor", "--once", "--store", store.url, "--plan", str(plan_file))
-    assert "No findings (11 monitors" in out
+    assert "No findings (12 monitors" in out
 
 
 def test_monitor_once_alerts_and_exits_1(store: History, plan_file: Path, tmp_path: Path) -> None:
