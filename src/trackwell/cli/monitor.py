@@ -71,12 +71,13 @@ def monitor_command(
     from trackwell.monitor import evaluate, load_options
     from trackwell.monitor.alerts import Alerter, build_channels, parse_alerts, state_path
     from trackwell.monitor.findings import rank
+    from trackwell.monitor.settings import with_workflows
     from trackwell.quality.compiled import compile_plan
 
     settings = settings_for(plan_path, store_url)
     plan = compile_plan(resolve_plan(plan_path))
     try:
-        monitors = load_options(settings.monitors)
+        monitors = load_options(with_workflows(settings.monitors, settings.workflows))
         alert_settings = parse_alerts(settings.alerts)
         channels = [] if no_alerts else build_channels(alert_settings, os.environ)
     except ConfigError as exc:
@@ -213,6 +214,7 @@ def parity_command(
     plan = compile_plan(resolve_plan(plan_path))
     store = existing_store(store_url)
     try:
+        _known_destinations(store, settings, sides)
         table = _count(store, plan, settings, sides, event, days)
     finally:
         store.close()
@@ -237,6 +239,28 @@ def _sides(a: str, b: str | None, csv_file: str | None) -> list[Side]:
     except ValueError as exc:
         fail(str(exc))
     return sides + ([Side("csv", csv_file)] if csv_file else [])
+
+
+def _known_destinations(store: Store, settings: Settings, sides: list[Side]) -> None:
+    """Exit 2 when a side names a destination that is neither configured nor in the store: its
+    counts would be zeros, and a comparison of zeros says nothing (a typo of the name, usually)."""
+    named = [s.name for s in sides if s.kind in ("destination", "mixpanel")]
+    if not named:
+        return
+    known = set(settings.destinations)
+    if any(name not in known for name in named):
+        known.update(s.destination for s in store.delivery_stats(now_ms()))
+    unknown = [name for name in named if name not in known]
+    if unknown:
+        from trackwell.plan import naming
+
+        listed = ", ".join(sorted(known)) or "none configured or stored"
+        lines = []
+        for name in unknown:
+            meant = naming.closest(name, known)
+            hint = f"; did you mean {meant!r}?" if meant else ""
+            lines.append(f"no destination named {name!r}{hint} (known destinations: {listed})")
+        fail("\n".join(lines))
 
 
 def _count(

@@ -185,6 +185,11 @@ def _v10_reports(conn: Adapter) -> None:
         conn.execute(statement)
 
 
+def _v11_blocked_position(conn: Adapter) -> None:
+    # Where a blocked message arrived among the logged ones (SQLite's 0011 too).
+    conn.execute("ALTER TABLE blocked ADD COLUMN log_position BIGINT")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_blocked_codes", _v2_blocked_codes),
@@ -192,6 +197,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0007_privacy", _v7_privacy),
     ("0009_consent", _v9_consent),
     ("0010_reports", _v10_reports),
+    ("0011_blocked_position", _v11_blocked_position),
 )
 
 

@@ -215,6 +215,13 @@ def _v10_reports(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _v11_blocked_position(conn: sqlite3.Connection) -> None:
+    # Where a blocked message arrived among the logged ones (the log position the next logged
+    # message took), so a timeline keeps arrival order within one millisecond. Older rows keep
+    # NULL and sort before the logged messages of their millisecond, as they did.
+    conn.execute("ALTER TABLE blocked ADD COLUMN log_position INTEGER")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
@@ -226,6 +233,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0008_retention", _v8_retention),
     ("0009_consent", _v9_consent),
     ("0010_reports", _v10_reports),
+    ("0011_blocked_position", _v11_blocked_position),
 )
 
 
