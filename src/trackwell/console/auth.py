@@ -137,6 +137,14 @@ class Guard:
         """Whether a submitted CSRF token belongs to this session."""
         return bool(token) and hmac.compare_digest(token, self.csrf(session))
 
+    def sign_notice(self, text: str) -> str:
+        """A signature for a notice one page hands the next through the URL (a replay's count)."""
+        return self._sign("notice|" + text)
+
+    def check_notice(self, text: str, signature: str) -> bool:
+        """Whether this process signed the notice `text`."""
+        return hmac.compare_digest(self._sign("notice|" + text), signature)
+
     def login_nonce(self, now: float | None = None) -> tuple[str, str]:
         """(cookie value, form token) for the login form, which has no session yet."""
         expires = int((time.time() if now is None else now) + LOGIN_FORM_SECONDS)

@@ -68,15 +68,23 @@ def destinations_page(request: Request) -> Response:
     """The delivery health page (the queue table refreshes live)."""
     c = console(request)
     flash = None
-    if "replayed" in request.query_params:
-        flash = {
-            "count": request.query_params.get("replayed", "0"),
-            "destination": request.query_params.get("destination", ""),
-            "what": _WHAT_SHOWN.get(request.query_params.get("what", ""), "dead letter"),
-        }
+    params = request.query_params
+    count, name, what = (
+        params.get("replayed", ""),
+        params.get("destination", ""),
+        params.get("what", ""),
+    )
+    # The notice is shown only when the replay itself signed it: a link cannot make the page say
+    # that something was replayed.
+    if count.isdigit() and c.guard.check_notice(_notice(count, name, what), params.get("sig", "")):
+        flash = {"count": count, "destination": name, "what": _WHAT_SHOWN.get(what, "dead letter")}
     return c.renderer.page(
         request, "destinations.html", view=destinations_view(c), flash=flash, parts=QUEUE_PARTS
     )
+
+
+def _notice(count: str, name: str, what: str) -> str:
+    return f"replayed|{count}|{name}|{what}"
 
 
 # What a replay may pick besides dead letters: captured messages, messages held for consent.
@@ -104,7 +112,10 @@ def replay_confirm(request: Request) -> Response:
         request,
         "replay.html",
         destination=name,
-        message_id=None if what else message_id,
+        # Only an id that names one of the destination's dead letters is shown or sent back: the
+        # page never repeats text of the URL's making.
+        message_id=None if what or letter is None else letter.message_id,
+        asked_for_one=message_id is not None and what is None,
         letter=letter,
         captured=what == "captured",
         held=what == "held",
@@ -142,7 +153,10 @@ def replay(request: Request) -> Response:
         detail,
         now_ms=c.now_ms(),
     )
-    query = urlencode({"replayed": count, "destination": name, **({"what": what} if what else {})})
+    signed = c.guard.sign_notice(_notice(str(count), name, what or ""))
+    query = urlencode(
+        {"replayed": count, "destination": name, **({"what": what} if what else {}), "sig": signed}
+    )
     base = request.scope.get("root_path", "")
     return RedirectResponse(f"{base}/destinations?{query}#{quote(name, safe='')}", 303)
 

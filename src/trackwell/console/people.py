@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from trackwell.console.context import Console, console
+from trackwell.console.diagnosis import asked_event, why_view
 from trackwell.console.templating import iso_ms, json_response
 from trackwell.monitor.timeline import timeline_document
 from trackwell.plan import Plan
@@ -20,8 +21,22 @@ PERSON_PARTS = ("timeline",)
 
 
 def search(c: Console, query: str) -> list[dict[str, Any]]:
-    """People a query names: a user id, an anonymous id, or a value in their traits."""
+    """People a query names: a message id, a user id, an anonymous id, or a value in their
+    traits (an email, a name)."""
     found: dict[str, dict[str, Any]] = {}
+    message = c.store.get(query)
+    if message is not None:
+        owner = message.message.get("userId") or message.message.get("anonymousId")
+        if owner:
+            return [
+                {
+                    "key": str(owner),
+                    "via": "message id",
+                    "anonymous": not message.message.get("userId"),
+                    "email": None,
+                    "message_id": query,
+                }
+            ]
     profile = c.store.profile(query)
     if profile is not None:
         via = "user id" if profile.user_id == query else "anonymous id"
@@ -123,7 +138,10 @@ def people_page(request: Request) -> Response:
     query = _query(request)
     results = search(c, query) if query else []
     if query and len(results) == 1:
-        target = f"{request.scope.get('root_path', '')}/people/{quote(results[0]['key'], safe='')}"
+        found = results[0]
+        target = f"{request.scope.get('root_path', '')}/people/{quote(found['key'], safe='')}"
+        if found.get("message_id"):  # land on the message itself
+            target += f"#m-{quote(found['message_id'], safe='')}"
         return RedirectResponse(target, 303)
     recent = [] if query else c.store.recent_people()
     return c.renderer.page(request, "people.html", query=query, results=results, recent=recent)
@@ -140,6 +158,10 @@ def person_page(request: Request) -> Response:
         request,
         "person.html",
         person=person_view(timeline, key, c.plans.plan()),
+        # The live refresh asks for the timeline alone: the diagnosis is worked out per visit.
+        why=None
+        if request.query_params.get("part")
+        else why_view(c, key, asked_event(request.query_params.get("event"))),
         parts=PERSON_PARTS,
     )
 
