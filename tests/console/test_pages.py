@@ -247,9 +247,9 @@ async def test_replay_confirms_then_requeues_and_the_router_delivers(
 
 async def test_replay_pages_say_nothing_a_link_made_up(logged: Logged, seeded: Seeded) -> None:
     forged = await logged.client.get(
-        "/destinations", params={"replayed": "999", "destination": "customerio"}
+        "/destinations", params={"replayed": "31337", "destination": "customerio"}
     )
-    assert "999" not in forged.text and "scheduled for delivery again" not in forged.text
+    assert "31337 dead" not in forged.text and "scheduled for delivery again" not in forged.text
     bogus = "Your account is compromised: call 555-0100"
     confirm = await logged.client.get(
         "/destinations/customerio/replay", params={"message_id": bogus}

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -93,6 +94,13 @@ def build_environment() -> Environment:
     return env
 
 
+def with_limit(request: Request, limit: int) -> str:
+    """This page's path and query with `limit` set (and no fragment request): a longer list."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", PART_PARAM)]
+    params.append(("limit", str(limit)))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
 class Renderer:
     """Renders pages with the context every page shares: base path, session, plan, navigation."""
 
@@ -115,6 +123,7 @@ class Renderer:
             "signed_in": session is not None,
             "path": request.url.path,
             "plan_info": self._plan_info(),
+            "request_url_with_limit": lambda limit: with_limit(request, limit),
         }
         return self.env.get_template(template).render(**shared, **context)
 
