@@ -90,7 +90,14 @@ class Gate:
     async def _refuse(self, scope: Scope, send: Send, path: str) -> None:
         """A browser asking for a page goes to the login form; anything else gets 401."""
         accept = _header(scope, b"accept")
-        if scope["method"] == "GET" and not path.startswith("/api/") and "text/html" in accept:
+        # A live region's refresh (`?part=`) is told 401, never handed the login page to paint.
+        fragment = any(k == "part" for k, _ in parse_qsl(scope["query_string"].decode("latin-1")))
+        if (
+            scope["method"] == "GET"
+            and not path.startswith("/api/")
+            and "text/html" in accept
+            and not fragment
+        ):
             target = path + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
             location = f"{scope.get('root_path', '')}/login?next={quote(target, safe='')}"
             await send(

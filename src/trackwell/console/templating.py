@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -25,6 +26,17 @@ def when(ms: int | float | None) -> str:
     if ms is None:
         return "never"
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def at(ms: int | float | None) -> Markup | str:
+    """A moment for a page: the UTC text in a `<time>` that console.js follows with the local
+    time and how long ago (the server does not know the reader's zone)."""
+    if ms is None:
+        return "never"
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return Markup('<time class="at" datetime="{}" data-ms="{}">{}</time>').format(
+        moment.isoformat().replace("+00:00", "Z"), int(ms), when(ms)
+    )
 
 
 def day(value: int | None) -> str:
@@ -88,7 +100,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        when=when, day=day, number=number, percent=percent, seconds=seconds, pretty=pretty
+        when=at, day=day, number=number, percent=percent, seconds=seconds, pretty=pretty
     )
     env.filters["iso_ms"] = iso_ms
     return env
