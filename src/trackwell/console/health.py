@@ -48,7 +48,9 @@ def health(queue: Mapping[str, Any], config: str | None) -> dict[str, Any]:
         reasons.append("everything so far was captured, nothing delivered: is it in capture mode?")
     elif not queue["delivered"] and backlog and oldest >= STALLED_SECONDS:
         level = "stalled"
-        reasons.append(f"nothing delivered and {backlog:,} waiting (the oldest for {oldest:,.0f} s)")
+        reasons.append(
+            f"nothing delivered and {backlog:,} waiting (the oldest for {oldest:,.0f} s)"
+        )
     elif queue["dead"] or queue["retry"]:
         level = "failing"
     else:

@@ -83,7 +83,9 @@ def entry(item: TimelineEntry) -> dict[str, Any]:
         "anonymousId": message.get("anonymousId"),
         "verdict": item.verdict,
         # Accepted by trackwell but refused for good by a tool: the page draws it red, not green.
-        "failed": sorted(d for d, state in item.deliveries.items() if state.get("status") == "dead"),
+        "failed": sorted(
+            d for d, state in item.deliveries.items() if state.get("status") == "dead"
+        ),
         "violations": item.violations,
         "deliveries": [
             {"destination": name, **state} for name, state in sorted(item.deliveries.items())

@@ -108,7 +108,9 @@ def build_environment() -> Environment:
 
 def with_limit(request: Request, limit: int) -> str:
     """This page's path and query with `limit` set (and no fragment request): a longer list."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", PART_PARAM)]
+    params = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("limit", PART_PARAM)
+    ]
     params.append(("limit", str(limit)))
     return f"{request.url.path}?{urlencode(params)}"
 
