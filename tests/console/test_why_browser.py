@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -49,12 +49,12 @@ def causes_store(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> Iterat
     store = SQLiteStore(str(Path(tmp_path_factory.mktemp("why")) / "why.db"))
     router = seed_causes(store, plan, now())
     router.close()
-    visits = [
+    visits: list[dict[str, Any]] = [
         {"type": "page", "anonymousId": f"visitor-{n:03d}", "name": "Pricing", "messageId": f"v{n}"}
         for n in range(VISITORS)
     ]
     # One value of 1,500 characters without a space (the plan allows 2,000) and a long id.
-    long_one = [
+    long_one: list[dict[str, Any]] = [
         {
             "type": "identify",
             "userId": "lee-long",

@@ -162,7 +162,7 @@ def recent(
 ) -> list[dict[str, Any]]:
     """The newest messages of the event whatever their verdict: the log's (accepted, repaired,
     with each destination's outcome) and the blocked ones, which never enter the log."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "received_ms": iso_ms(s.message.get("receivedAt")),
             "message_id": s.message.get("messageId"),
@@ -192,7 +192,17 @@ def recent(
             if b.seq is None  # the logged ones with violations are in the sample already
         )
     rows.sort(key=lambda r: r["received_ms"] or 0, reverse=True)
-    return rows[:SHOWN_MESSAGES]
+    shown = rows[:SHOWN_MESSAGES]
+    for row in shown:
+        # The sample carries no delivery states; each shown logged message is read whole (a
+        # handful of keyed reads), so a dead delivery is not listed as a plain "accepted".
+        if row["verdict"] != "blocked" and row["message_id"]:
+            stored = c.store.get(str(row["message_id"]))
+            if stored is not None:
+                row["deliveries"] = [
+                    {"destination": d, **state} for d, state in sorted(stored.deliveries.items())
+                ]
+    return shown
 
 
 def event_view(c: Console, name: str, verdict: str | None = None) -> dict[str, Any] | None:
