@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import httpx
 import pytest
@@ -139,3 +140,20 @@ async def test_an_ended_session_gets_401_for_a_fragment_not_the_login_page(
     assert fragment.status_code == 401
     whole = await logged.client.get("/people/ada-lovelace", headers={"accept": "text/html"})
     assert whole.status_code == 303 and "/login" in whole.headers["location"]
+
+
+async def test_an_event_chart_is_hourly_up_to_a_week_and_daily_beyond(
+    logged: Logged, seeded: object
+) -> None:
+    day = (await logged.client.get("/api/events/Account Created", params={"range": "24h"})).json()
+    x = day["chart"]["x"]
+    assert len(x) == 24 and {b - a for a, b in pairwise(x)} == {3600}
+    assert day["hourly"] and sum(sum(s["values"]) for s in day["chart"]["series"]) > 0
+    week = (await logged.client.get("/api/events/Account Created", params={"range": "7d"})).json()
+    assert len(week["chart"]["x"]) == 7 * 24
+    month = (await logged.client.get("/api/events/Account Created", params={"range": "30d"})).json()
+    assert len(month["chart"]["x"]) == 30 and not month["hourly"]
+    odd = (await logged.client.get("/api/events/Account Created", params={"range": "1y"})).json()
+    assert odd["range"] == "90d"
+    page = await logged.client.get("/events/Account Created", params={"range": "7d"})
+    assert '<option value="7d" selected>' in page.text and "Hourly volume" in page.text
