@@ -114,6 +114,8 @@ class Console:
     clock: Callable[[], float] = time.time
     quality_cache: Cached = field(default_factory=lambda: Cached(60.0))
     plan_cache: Cached = field(default_factory=lambda: Cached(3600.0))
+    # Whether each destination can send (its table and the environment's credentials).
+    sending_cache: Cached = field(default_factory=lambda: Cached(60.0))
 
     def now_ms(self) -> int:
         """Now, in milliseconds since the epoch."""

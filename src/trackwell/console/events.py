@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from trackwell.console import series
 from trackwell.console.context import Console, console
+from trackwell.console.paging import Window
 from trackwell.console.templating import iso_ms, json_response
 from trackwell.plan.model import PropertySpec
 from trackwell.quality.compiled import CompiledPlan
@@ -23,6 +24,7 @@ LOOKBACK_DAYS = 396
 LOOKBACK_STEP = 90
 SAMPLE_SIZE = 500
 SHOWN_MESSAGES = 10
+SHOWN_CAP = 200
 TOP_VALUES = 5
 VALUE_CHARS = 60
 
@@ -154,7 +156,82 @@ def properties(
     return rows
 
 
-def event_view(c: Console, name: str) -> dict[str, Any] | None:
+VERDICTS = ("accepted", "repaired", "blocked")
+# The event page's time ranges: days shown, and whether the chart is hourly (hour rows are kept
+# for 7 days) or daily.
+RANGES = {"24h": (1, True), "7d": (7, True), "30d": (30, False), "90d": (EVENT_DAYS, False)}
+DEFAULT_RANGE = "90d"
+HOUR_MS = 3_600_000
+
+
+def recent(
+    c: Console, name: str, sample: list[TimelineEntry], verdict: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The newest messages of the event whatever their verdict: the log's (accepted, repaired,
+    with each destination's outcome) and the blocked ones, which never enter the log."""
+    rows: list[dict[str, Any]] = [
+        {
+            "received_ms": iso_ms(s.message.get("receivedAt")),
+            "message_id": s.message.get("messageId"),
+            "person": s.message.get("userId") or s.message.get("anonymousId"),
+            "verdict": s.verdict,
+            "violations": s.violations,
+            "deliveries": [
+                {"destination": d, **state} for d, state in sorted(s.deliveries.items())
+            ],
+            "properties": s.message.get("properties") or {},
+        }
+        for s in sample
+        if verdict is None or s.verdict == verdict
+    ]
+    if verdict in (None, "blocked"):
+        rows.extend(
+            {
+                "received_ms": b.received_ms,
+                "message_id": b.message.get("messageId"),
+                "person": b.person,
+                "verdict": b.verdict,
+                "violations": b.violations,
+                "deliveries": [],
+                "properties": b.message.get("properties") or {},
+            }
+            for b in c.store.stored_violations(event=name, limit=limit * 5)
+            if b.seq is None  # the logged ones with violations are in the sample already
+        )
+    rows.sort(key=lambda r: r["received_ms"] or 0, reverse=True)
+    shown = rows[:limit]
+    for row in shown:
+        # The sample carries no delivery states; each shown logged message is read whole (a
+        # handful of keyed reads), so a dead delivery is not listed as a plain "accepted".
+        if row["verdict"] != "blocked" and row["message_id"]:
+            stored = c.store.get(str(row["message_id"]))
+            if stored is not None:
+                row["deliveries"] = [
+                    {"destination": d, **state} for d, state in sorted(stored.deliveries.items())
+                ]
+    return shown
+
+
+def volume_chart(c: Console, name: str, span: str) -> dict[str, Any]:
+    """The event's volume chart over a range: hourly bars up to a week, daily beyond."""
+    days, hourly = RANGES[span]
+    today = c.today()
+    if not hourly:
+        since = today - days + 1
+        return series.event_volume(c.store.volume(since, today), name, since, today).to_dict()
+    now_hour = c.now_ms() // HOUR_MS
+    hours = list(range(now_hour - days * 24 + 1, now_hour + 1))
+    rows = c.store.volume(hours[0] // 24, today, hourly=True)
+    return series.event_volume_hourly(rows, name, hours).to_dict()
+
+
+def event_view(
+    c: Console,
+    name: str,
+    verdict: str | None = None,
+    span: str = DEFAULT_RANGE,
+    window: Window | None = None,
+) -> dict[str, Any] | None:
     """One event: its plan entry, 90-day chart, property fill rates and recent messages."""
     compiled = c.plans.compiled()
     spec = compiled.plan.events.get(name)
@@ -165,6 +242,8 @@ def event_view(c: Console, name: str) -> dict[str, Any] | None:
     if spec is None and not tally.received:
         return None
     sample = c.store.sample(limit=SAMPLE_SIZE, type="track", name=name)
+    shown = window or Window(SHOWN_MESSAGES, SHOWN_CAP)
+    recent_rows = recent(c, name, sample, verdict, shown.limit)
     codes: Counter[str] = Counter()
     for _day, _source, row_name, code, number in c.store.violation_counts(since, today):
         if row_name == name:
@@ -188,20 +267,26 @@ def event_view(c: Console, name: str) -> dict[str, Any] | None:
         "blocked_share": tally.share(tally.blocked),
         "repaired_share": tally.share(tally.repaired),
         "codes": codes.most_common(),
-        "chart": series.event_volume(rows, name, since, today).to_dict(),
+        "chart": volume_chart(c, name, span),
+        "range": span,
+        "ranges": list(RANGES),
+        "hourly": RANGES[span][1],
         "sample_size": len(sample),
         "properties": properties(compiled, name, sample),
-        "recent": [
-            {
-                "received_ms": iso_ms(s.message.get("receivedAt")),
-                "person": s.message.get("userId") or s.message.get("anonymousId"),
-                "verdict": s.verdict,
-                "violations": s.violations,
-                "properties": s.message.get("properties") or {},
-            }
-            for s in sample[:SHOWN_MESSAGES]
-        ],
+        "recent": recent_rows,
+        "recent_page": shown.describe(len(recent_rows)),
+        "verdict_filter": verdict,
     }
+
+
+def _verdict(request: Request) -> str | None:
+    value = request.query_params.get("verdict")
+    return value if value in VERDICTS else None
+
+
+def _range(request: Request) -> str:
+    value = request.query_params.get("range", DEFAULT_RANGE)
+    return value if value in RANGES else DEFAULT_RANGE
 
 
 def events_page(request: Request) -> Response:
@@ -214,7 +299,8 @@ def event_page(request: Request) -> Response:
     """One event."""
     c = console(request)
     name = request.path_params["name"]
-    view = event_view(c, name)
+    window = Window.of(request, SHOWN_MESSAGES, SHOWN_CAP)
+    view = event_view(c, name, _verdict(request), _range(request), window)
     if view is None:
         return c.renderer.page(request, "missing.html", 404, what="event", name=name)
     return c.renderer.page(request, "event.html", event=view)
@@ -228,7 +314,8 @@ def api_events(request: Request) -> Response:
 def api_event(request: Request) -> Response:
     """JSON: one event."""
     name = request.path_params["name"]
-    view = event_view(console(request), name)
+    window = Window.of(request, SHOWN_MESSAGES, SHOWN_CAP)
+    view = event_view(console(request), name, _verdict(request), _range(request), window)
     if view is None:
         return json_response({"code": "not_found", "message": f"no event {name!r}"}, 404)
     return json_response(view)
