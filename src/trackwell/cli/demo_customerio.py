@@ -105,6 +105,7 @@ class DemoCustomerIO:
     reports: queue.Queue[dict[str, Any] | None] = field(default_factory=queue.Queue)
     posted: list[dict[str, Any]] = field(default_factory=list)  # every report the gateway took
     _server: ThreadingHTTPServer | None = None
+    _refused: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -203,7 +204,9 @@ class DemoCustomerIO:
                     return True
             except urllib.error.HTTPError as exc:
                 if exc.code not in (408, 429, 500, 502, 503):
-                    log.warning("demo report refused", extra={"fields": {"status": exc.code}})
+                    if not self._refused:  # once: every later report would say the same
+                        self._refused = True
+                        log.warning("demo report refused", extra={"fields": {"status": exc.code}})
                     return False
             except OSError:
                 pass
