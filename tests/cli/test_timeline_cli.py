@@ -75,7 +75,7 @@ def test_timeline_json_merges_anonymous_history(tmp_path: Path, example_plan: Pl
             ("track", "Acount Created", "blocked"),
         ]
         assert document["events"][2]["deliveries"] == {
-            "customerio": {"status": "pending", "attempts": 0, "error": None}
+            "customerio": {"status": "pending", "attempts": 0, "error": None, "at": None}
         }
         assert document["events"][3]["violations"][0]["suggestion"] == "Account Created"
         assert document["merges"][0]["outcome"] == "merged"

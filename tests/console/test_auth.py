@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from trackwell.console import admin_token_hash, create_console, hash_token
-from trackwell.console.auth import MAX_FAILURES, SESSION_COOKIE, Guard
+from trackwell.console.auth import FAILURE_WINDOW_SECONDS, MAX_FAILURES, SESSION_COOKIE, Guard
 from trackwell.io.config import ConfigError, load_settings
 from trackwell.plan import Plan
 from trackwell.store.sqlite import SQLiteStore
@@ -204,3 +204,37 @@ async def test_paths_that_are_not_the_consoles_are_404_not_401(client: httpx.Asy
         response = await client.get(path)
         assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert (await client.get("/nowhere", headers=HTML)).status_code == 404
+
+
+async def test_the_throttle_is_per_client_and_says_when_to_retry(app: Starlette) -> None:
+    async def attempt(peer: str, token: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as c:
+            form = await c.get("/login")
+            return await c.post("/login", data={"token": token, "csrf": login_token(form.text)})
+
+    for _ in range(MAX_FAILURES):
+        assert (await attempt("203.0.113.9", "guess")).status_code == 401
+    refused = await attempt("203.0.113.9", ADMIN_TOKEN)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= FAILURE_WINDOW_SECONDS
+    # The guesser is throttled; the admin, from another address, is not.
+    assert (await attempt("198.51.100.7", ADMIN_TOKEN)).status_code == 303
+
+
+def test_a_client_waits_until_its_oldest_failure_leaves_the_window() -> None:
+    guard = Guard(hash_token(ADMIN_TOKEN))
+    for n in range(MAX_FAILURES):
+        guard.failed("a", now=100.0 + n)
+    assert guard.retry_after("a", now=110.0) == 50
+    assert guard.retry_after("b", now=110.0) == 0
+    assert guard.retry_after("a", now=160.5) == 0  # the first failure has left the window
+
+
+async def test_hsts_is_sent_over_tls_only(app: Starlette) -> None:
+    for base, expected in (("https://console.test", True), ("http://console.test", False)):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as c:
+            response = await c.get("/login")
+            assert ("strict-transport-security" in response.headers) is expected
+            if expected:
+                assert response.headers["strict-transport-security"] == "max-age=31536000"

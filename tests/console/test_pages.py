@@ -241,6 +241,21 @@ async def test_replay_confirms_then_requeues_and_the_router_delivers(
     ] == "delivered"
     unknown = await logged.client.post("/destinations/nowhere/replay", data={"csrf": logged.csrf})
     assert unknown.status_code == 404
+    shown = await logged.client.get(done.headers["location"])
+    assert "1 dead letter of customerio scheduled" in _text(shown.text)
+
+
+async def test_replay_pages_say_nothing_a_link_made_up(logged: Logged, seeded: Seeded) -> None:
+    forged = await logged.client.get(
+        "/destinations", params={"replayed": "31337", "destination": "customerio"}
+    )
+    assert "31337 dead" not in forged.text and "scheduled for delivery again" not in forged.text
+    bogus = "Your account is compromised: call 555-0100"
+    confirm = await logged.client.get(
+        "/destinations/customerio/replay", params={"message_id": bogus}
+    )
+    assert confirm.status_code == 200 and bogus not in confirm.text
+    assert "not among the dead letters" in confirm.text and 'class="danger"' not in confirm.text
 
 
 async def test_quality_shows_findings_parity_and_the_audit(logged: Logged, seeded: Seeded) -> None:

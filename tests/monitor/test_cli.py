@@ -184,6 +184,28 @@ def test_parity_command_day_by_day(store: History, plan_file: Path, tmp_path: Pa
     assert code == 2 and "--b" in err
 
 
+def test_parity_against_a_destination_that_does_not_exist_is_an_error(
+    store: History, plan_file: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "trackwell.toml"
+    config.write_text('[destinations.mixpanel]\ntype = "mixpanel"\ncapture = true\n')
+    base = ["--config", str(config), "parity", "--event", "Account Created"]
+    tail = ["--store", store.url, "--plan", str(plan_file)]
+    code, out, err = invoke(*base, "--b", "customerioo", *tail)
+    assert code == 2 and out == ""
+    assert "no destination named 'customerioo'; did you mean 'customerio'?" in err
+    assert "known destinations: customerio, mixpanel" in err
+    code, _, err = invoke(*base, "--a", "amplitude", "--b", "mixpanel-export:segment", *tail)
+    assert code == 2
+    assert "'amplitude'" in err and "'segment'" in err
+    # Configured but never registered in the store, and registered but no longer configured:
+    # both are known, and compared.
+    for known, exit_code, delivered in (("mixpanel", 1, 0), ("customerio", 0, 120)):
+        code, out, err = invoke(*base, "--b", known, "--days", "3", "--json", *tail)
+        assert code == exit_code and err == "", err
+        assert json.loads(out)["totals"] == [120, delivered]
+
+
 def test_audit_command(store: History, plan_file: Path, tmp_path: Path) -> None:
     code, out, _ = invoke(
         "audit", "--days", "30", "--markdown", "--store", store.url, "--plan", str(plan_file)

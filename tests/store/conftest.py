@@ -2,4 +2,6 @@
 
 import pytest
 
-pytest.register_assert_rewrite("tests.store.contract", "tests.store.privacy_contract")
+pytest.register_assert_rewrite(
+    "tests.store.contract", "tests.store.privacy_contract", "tests.store.reports_contract"
+)

@@ -325,6 +325,37 @@ class StoreContract:
             ("fine", "accepted"),
         ]
 
+    def test_a_timeline_keeps_arrival_order_within_one_millisecond(
+        self, store: Store, compiled: CompiledPlan
+    ) -> None:
+        # Same action time to the millisecond: arrival order decides, blocked or not, within a
+        # batch and across batches (a blocked one used to be sorted first).
+        self.write(
+            store,
+            compiled,
+            track("first", minute=7),
+            track("typo-1", event="Feature Usedd", minute=7),
+            track("second", minute=7),
+        )
+        self.write(store, compiled, track("typo-2", event="Feature Usedd", minute=7))
+        self.write(
+            store,
+            compiled,
+            track("third", minute=7),
+            track("typo-3", event="Feature Usedd", minute=7),
+        )
+        self.write(store, compiled, track("earlier", minute=6))
+        timeline = store.timeline("user-1")
+        assert [e.message["messageId"] for e in timeline.entries] == [
+            "earlier",
+            "first",
+            "typo-1",
+            "second",
+            "typo-2",
+            "third",
+            "typo-3",
+        ]
+
     def test_rollups_count_the_codes_that_blocked_each_sources_messages(
         self, store: Store, compiled: CompiledPlan
     ) -> None:

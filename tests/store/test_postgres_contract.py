@@ -9,6 +9,7 @@ import pytest
 from tests.postgres import fresh_schema_url, postgres_database
 from tests.store.contract import StoreContract
 from tests.store.privacy_contract import PrivacyContract
+from tests.store.reports_contract import ReportsContract
 from trackwell.store import Store, open_store
 
 __all__ = ["postgres_database"]
@@ -30,3 +31,7 @@ class TestPostgresContract(StoreContract):
 
 class TestPostgresPrivacyContract(PrivacyContract):
     """Every privacy contract test, on PostgreSQL."""
+
+
+class TestPostgresReportsContract(ReportsContract):
+    """Every outcome-reports contract test, on PostgreSQL."""

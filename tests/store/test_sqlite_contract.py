@@ -9,6 +9,7 @@ import pytest
 
 from tests.store.contract import StoreContract
 from tests.store.privacy_contract import PrivacyContract
+from tests.store.reports_contract import ReportsContract
 from trackwell.store import Store, open_store
 
 # PostgreSQL joins this list (and `_url`) when its backend lands; the contract stays the same.
@@ -39,3 +40,7 @@ class TestStoreContract(StoreContract):
 
 class TestStorePrivacyContract(PrivacyContract):
     """Every privacy contract test, on every backend above."""
+
+
+class TestStoreReportsContract(ReportsContract):
+    """Every outcome-reports contract test, on every backend above."""

@@ -213,6 +213,7 @@ def parity_command(
     plan = compile_plan(resolve_plan(plan_path))
     store = existing_store(store_url)
     try:
+        _known_destinations(store, settings, sides)
         table = _count(store, plan, settings, sides, event, days)
     finally:
         store.close()
@@ -237,6 +238,28 @@ def _sides(a: str, b: str | None, csv_file: str | None) -> list[Side]:
     except ValueError as exc:
         fail(str(exc))
     return sides + ([Side("csv", csv_file)] if csv_file else [])
+
+
+def _known_destinations(store: Store, settings: Settings, sides: list[Side]) -> None:
+    """Exit 2 when a side names a destination that is neither configured nor in the store: its
+    counts would be zeros, and a comparison of zeros says nothing (a typo of the name, usually)."""
+    named = [s.name for s in sides if s.kind in ("destination", "mixpanel")]
+    if not named:
+        return
+    known = set(settings.destinations)
+    if any(name not in known for name in named):
+        known.update(s.destination for s in store.delivery_stats(now_ms()))
+    unknown = [name for name in named if name not in known]
+    if unknown:
+        from trackwell.plan import naming
+
+        listed = ", ".join(sorted(known)) or "none configured or stored"
+        lines = []
+        for name in unknown:
+            meant = naming.closest(name, known)
+            hint = f"; did you mean {meant!r}?" if meant else ""
+            lines.append(f"no destination named {name!r}{hint} (known destinations: {listed})")
+        fail("\n".join(lines))
 
 
 def _count(

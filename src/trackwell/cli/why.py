@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from trackwell.monitor.why import WhyReport
 
-_OK = frozenset(["ok"])
+_OK = frozenset(["ok", "journey_triggered"])
 
 
 def why_command(
@@ -27,6 +27,21 @@ def why_command(
     event: Annotated[
         str | None, typer.Option("--event", help="The event that did not fire.")
     ] = None,
+    workflow: Annotated[
+        str | None,
+        typer.Option(
+            "--workflow",
+            help="A workflow from the plan's used_by (or a Customer.io campaign id): its events.",
+        ),
+    ] = None,
+    within: Annotated[
+        int,
+        typer.Option(
+            "--within",
+            min=1,
+            help="Minutes after delivery with no report before 'no journey triggered'.",
+        ),
+    ] = 30,
     since: Annotated[
         str | None, typer.Option("--since", help="Only messages received since: 2h, 7d, or a time.")
     ] = None,
@@ -36,7 +51,7 @@ def why_command(
     store_url: StoreOpt = None,
 ) -> None:
     """Profile, merged history, last events with verdicts and deliveries, and a diagnosis."""
-    from trackwell.monitor.why import why
+    from trackwell.monitor.why import resolve_workflow, why, why_document
     from trackwell.quality.compiled import compile_plan
 
     settings = settings_for(plan_path, store_url)
@@ -45,6 +60,10 @@ def why_command(
     except ValueError as exc:
         fail(str(exc))
     plan = compile_plan(resolve_plan(plan_path))
+    try:
+        chosen = resolve_workflow(plan, workflow, settings.workflows) if workflow else None
+    except ValueError as exc:
+        fail(str(exc))
     store = existing_store(store_url)
     try:
         report = why(
@@ -53,8 +72,10 @@ def why_command(
             person,
             now_ms=now_ms(),
             event=event,
+            workflow=chosen,
             since_ms=since_ms,
             destinations=settings.destinations,
+            trigger_minutes=within,
         )
     finally:
         store.close()
@@ -64,25 +85,9 @@ def why_command(
         _render(report, limit)
 
 
-def why_document(report: WhyReport) -> dict[str, Any]:
-    """The JSON form: the timeline document of the shown events, and the diagnosis."""
-    from trackwell.monitor.timeline import timeline_document
-    from trackwell.store import Timeline
-
-    timeline = report.timeline
-    shown = Timeline(
-        timeline.profile, timeline.anonymous_ids, timeline.merges, tuple(report.entries)
-    )
-    return {
-        "person": report.person,
-        "event": report.event,
-        **timeline_document(shown),
-        "diagnosis": [d.to_dict() for d in report.diagnoses],
-    }
-
-
 def _render(report: WhyReport, limit: int) -> None:
     from trackwell.monitor.timeline import profile_document
+    from trackwell.monitor.why import REPORTING_DAYS
 
     profile = profile_document(report.timeline.profile)
     if profile is not None:
@@ -100,13 +105,24 @@ def _render(report: WhyReport, limit: int) -> None:
             f"anonymous ids (merged history): {escape(', '.join(report.timeline.anonymous_ids))}"
         )
     stdout.print("")
-    title = f"Why '{report.event}'" if report.event else "Diagnosis"
+    if report.event:
+        title = f"Why '{report.event}'"
+    elif report.workflow is not None:
+        title = f"Why workflow '{report.workflow.name}'"
+    else:
+        title = "Diagnosis"
     stdout.print(f"[bold]{escape(title)}[/]")
     for diagnosis in report.diagnoses:
         mark = "[green]ok[/]" if diagnosis.code in _OK else "[red]![/]"
         stdout.print(f"  {mark} {escape(diagnosis.message)}")
     if not report.diagnoses:
         stdout.print("  Nothing wrong that trackwell can see.")
+    if report.unreported:
+        stdout.print(
+            f"  [cyan]i[/] No Customer.io report has reached trackwell in {REPORTING_DAYS} days, "
+            "so what Customer.io did with these events is unknown: point a Customer.io reporting "
+            "webhook at the gateway (README: Customer.io reports)."
+        )
     if report.entries:
         stdout.print("")
         stdout.print(_events(report, limit))
@@ -114,6 +130,8 @@ def _render(report: WhyReport, limit: int) -> None:
 
 def _events(report: WhyReport, limit: int) -> Table:
     from rich.table import Table
+
+    from trackwell.monitor.why_outcomes import campaign_label
 
     table = Table(title=f"last {min(limit, len(report.entries))} messages", show_edge=False)
     for column in (
@@ -124,14 +142,20 @@ def _events(report: WhyReport, limit: int) -> Table:
         "verdict",
         "violations",
         "deliveries",
+        "Customer.io did",
     ):
         table.add_column(column)
     for entry in report.entries[-limit:]:
         message = entry.message
         deliveries = "; ".join(
             f"{name}: {state['status']}"
+            + (f" after {state['attempts']} attempt(s)" if state.get("attempts") else "")
             + (f" ({str(state['error'])[:60]})" if state.get("error") else "")
             for name, state in sorted(entry.deliveries.items())
+        )
+        reports = report.reports.get(str(message.get("messageId")), [])
+        did = "; ".join(
+            dict.fromkeys(f"{campaign_label(r)}: {r.object_type} {r.metric}" for r in reports)
         )
         table.add_row(
             str(message.get("receivedAt", ""))[:19],
@@ -141,5 +165,6 @@ def _events(report: WhyReport, limit: int) -> Table:
             entry.verdict,
             escape(", ".join(str(v.get("code", "")) for v in entry.violations)),
             escape(deliveries),
+            escape(did),
         )
     return table

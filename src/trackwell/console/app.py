@@ -42,6 +42,12 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def client_address(request: Request) -> str:
+    """Who is logging in, for the throttle: the peer address (the gateway's proxy settings, when
+    it runs behind one, have already put the original client there)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _cookie_options(request: Request) -> dict[str, Any]:
     return {
         "httponly": True,
@@ -78,10 +84,14 @@ def login(request: Request) -> Response:
         cookies(request.scope).get(LOGIN_COOKIE), form.get("csrf", "")
     ):
         return login_form(request, "The form expired: log in again.", 403)
-    if c.guard.throttled():
-        return login_form(request, "Too many failed attempts: wait a minute.", 429)
+    client = client_address(request)
+    wait = c.guard.retry_after(client)
+    if wait:
+        response = login_form(request, f"Too many failed attempts: wait {wait} s.", 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     if not c.guard.check_token(form.get("token", "")):
-        c.guard.failed()
+        c.guard.failed(client)
         # Never the token, in the log or the audit log: it may be a near miss of the real one.
         log.warning("console login refused")
         audit.record(c.store, "console", "console_login_failed", "console", None, now_ms=c.now_ms())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections import deque
@@ -20,10 +21,14 @@ SESSION_COOKIE = "tw_console"
 LOGIN_COOKIE = "tw_console_login"
 SESSION_SECONDS = 12 * 3600
 LOGIN_FORM_SECONDS = 3600
-# Failed logins tolerated per window before the form answers 429: admin tokens are random,
-# so this only slows down guessing and keeps it out of reach of a script.
+# Failed logins tolerated per client and window before the form answers 429: admin tokens are
+# random, so this only slows down guessing; counted per client, so one guesser never locks the
+# admin out.
 MAX_FAILURES = 10
 FAILURE_WINDOW_SECONDS = 60.0
+# Clients whose failures are remembered at once; past it the quietest are forgotten (bounded
+# memory under a spray of addresses).
+MAX_CLIENTS = 10_000
 
 
 def admin_token_hash(
@@ -53,7 +58,7 @@ class Guard:
     token_hash: str | None
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     revoked: set[str] = field(default_factory=set)
-    failures: deque[float] = field(default_factory=deque)
+    failures: dict[str, deque[float]] = field(default_factory=dict)
 
     @property
     def configured(self) -> bool:
@@ -71,16 +76,35 @@ class Guard:
         # source to pin the constant-time comparison.
         return hmac.compare_digest(hash_token(token).encode(), self.token_hash.encode())
 
-    def throttled(self, now: float | None = None) -> bool:
-        """Too many failed logins in the last minute."""
+    def retry_after(self, client: str, now: float | None = None) -> int:
+        """Seconds before `client` may try again: 0 unless it failed too often in the window."""
         moment = time.monotonic() if now is None else now
-        while self.failures and self.failures[0] < moment - FAILURE_WINDOW_SECONDS:
-            self.failures.popleft()
-        return len(self.failures) >= MAX_FAILURES
+        times = self.failures.get(client)
+        if times is None:
+            return 0
+        while times and times[0] <= moment - FAILURE_WINDOW_SECONDS:
+            times.popleft()
+        if not times:
+            del self.failures[client]
+            return 0
+        if len(times) < MAX_FAILURES:
+            return 0
+        return max(1, math.ceil(times[0] + FAILURE_WINDOW_SECONDS - moment))
 
-    def failed(self, now: float | None = None) -> None:
-        """Count a failed login."""
-        self.failures.append(time.monotonic() if now is None else now)
+    def throttled(self, client: str, now: float | None = None) -> bool:
+        """Too many failed logins from `client` in the last minute."""
+        return self.retry_after(client, now) > 0
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        """Count a failed login from `client`."""
+        moment = time.monotonic() if now is None else now
+        if client not in self.failures and len(self.failures) >= MAX_CLIENTS:
+            # Forget the client whose last failure is oldest (dicts keep insertion order, and a
+            # client is moved to the end on each failure).
+            del self.failures[next(iter(self.failures))]
+        times = self.failures.pop(client, deque())
+        times.append(moment)
+        self.failures[client] = times
 
     def new_session(self, now: float | None = None) -> tuple[Session, str]:
         """A fresh session and its cookie value."""
@@ -112,6 +136,14 @@ class Guard:
     def check_csrf(self, session: Session, token: str) -> bool:
         """Whether a submitted CSRF token belongs to this session."""
         return bool(token) and hmac.compare_digest(token, self.csrf(session))
+
+    def sign_notice(self, text: str) -> str:
+        """A signature for a notice one page hands the next through the URL (a replay's count)."""
+        return self._sign("notice|" + text)
+
+    def check_notice(self, text: str, signature: str) -> bool:
+        """Whether this process signed the notice `text`."""
+        return hmac.compare_digest(self._sign("notice|" + text), signature)
 
     def login_nonce(self, now: float | None = None) -> tuple[str, str]:
         """(cookie value, form token) for the login form, which has no session yet."""

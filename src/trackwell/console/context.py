@@ -18,7 +18,15 @@ from trackwell.core.time import DAY_MS
 from trackwell.monitor.runner import Evaluation
 from trackwell.plan import Plan
 from trackwell.quality.compiled import CompiledPlan, compile_plan
-from trackwell.store.base import AuditLog, Browsing, Privacy, Replays, Rollups, Timelines
+from trackwell.store.base import (
+    AuditLog,
+    Browsing,
+    Privacy,
+    Replays,
+    Reports,
+    Rollups,
+    Timelines,
+)
 
 
 class PlanCache:
@@ -61,9 +69,10 @@ class Cached:
             return self._value
 
 
-class ConsoleStore(Timelines, Browsing, Rollups, Replays, Privacy, AuditLog, Protocol):
+class ConsoleStore(Timelines, Browsing, Rollups, Replays, Privacy, AuditLog, Reports, Protocol):
     """The store's roles the console reads through: people's timelines, browsing, the rollups
-    for charts and monitors, replay, privacy requests and the audit log (replays, requests made
+    for charts and monitors, replay, privacy requests, the audit log and the tools' outcome
+    reports (replays, requests made
     through the privacy service and audit entries are what it writes); never the log or the
     queues' work, which belong to the gateway's writer and router."""
 
@@ -105,6 +114,8 @@ class Console:
     clock: Callable[[], float] = time.time
     quality_cache: Cached = field(default_factory=lambda: Cached(60.0))
     plan_cache: Cached = field(default_factory=lambda: Cached(3600.0))
+    # Whether each destination can send (its table and the environment's credentials).
+    sending_cache: Cached = field(default_factory=lambda: Cached(60.0))
 
     def now_ms(self) -> int:
         """Now, in milliseconds since the epoch."""

@@ -11,6 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from trackwell.console import series
 from trackwell.console.audit import record, session_actor
 from trackwell.console.context import Console, console
+from trackwell.console.health import configuration, error_groups, health
+from trackwell.console.paging import Window
 from trackwell.console.templating import json_response
 from trackwell.monitor.queues import queue_document
 from trackwell.store.base import StoreError
@@ -18,6 +20,8 @@ from trackwell.store.base import StoreError
 LATENCY_DAYS = 30
 DEAD_SHOWN = 20
 ERRORS_SHOWN = 5
+DEAD_CAP = 1000
+ERRORS_CAP = 200
 QUEUE_PARTS = ("queues",)
 
 
@@ -26,8 +30,27 @@ def queues(c: Console) -> list[dict[str, Any]]:
     return [queue_document(s) for s in c.store.delivery_stats(c.now_ms())]
 
 
-def destinations_view(c: Console) -> dict[str, Any]:
-    """Queues, plus per destination its latency chart, last errors and dead letters."""
+def sending(c: Console) -> dict[str, str | None]:
+    """Per configured destination: capture mode, missing credentials, or None (it can send)."""
+
+    def make() -> dict[str, str | None]:
+        return {name: configuration(name, table) for name, table in c.destinations.items()}
+
+    found: dict[str, str | None] = c.sending_cache.get(id(c.destinations), make, c.clock())
+    return found
+
+
+def healths(c: Console, found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The page's verdict on each queue, by destination (the queue documents themselves keep
+    the keys `trackwell deliveries --json` prints)."""
+    configured = sending(c)
+    return {q["name"]: health(q, configured.get(q["name"])) for q in found}
+
+
+def destinations_view(c: Console, window: Window | None = None) -> dict[str, Any]:
+    """Queues with their health, plus per destination its latency chart, errors grouped by the
+    tool's answer, and dead letters (`window` long)."""
+    window = window or Window(DEAD_SHOWN, DEAD_CAP)
     today = c.today()
     since = today - LATENCY_DAYS + 1
     rollups = c.store.delivery_rollups(since, today)
@@ -36,6 +59,8 @@ def destinations_view(c: Console) -> dict[str, Any]:
     for queue in found:
         name = queue["name"]
         chart, overall = series.latency(rollups, name, since, today)
+        errors = c.store.delivery_errors(name, ERRORS_CAP)
+        dead = c.store.dead_letters(name, window.limit)
         details.append(
             {
                 "name": name,
@@ -45,8 +70,12 @@ def destinations_view(c: Console) -> dict[str, Any]:
                 "p95": overall["p95"],
                 "errors": [
                     {"seq": e.seq, "status": e.status, "at_ms": e.at_ms, "detail": e.detail}
-                    for e in c.store.delivery_errors(name, ERRORS_SHOWN)
+                    for e in errors[:ERRORS_SHOWN]
                 ],
+                "error_groups": error_groups(errors),
+                "errors_read": len(errors),
+                "errors_cut": len(errors) >= ERRORS_CAP,
+                "dead_page": window.describe(len(dead)),
                 "dead": [
                     {
                         "seq": d.seq,
@@ -57,26 +86,43 @@ def destinations_view(c: Console) -> dict[str, Any]:
                         "error": d.error,
                         "updated_ms": d.updated_ms,
                     }
-                    for d in c.store.dead_letters(name, DEAD_SHOWN)
+                    for d in dead
                 ],
             }
         )
-    return {"queues": found, "destinations": details, "days": LATENCY_DAYS}
+    return {
+        "queues": found,
+        "health": healths(c, found),
+        "destinations": details,
+        "days": LATENCY_DAYS,
+    }
 
 
 def destinations_page(request: Request) -> Response:
     """The delivery health page (the queue table refreshes live)."""
     c = console(request)
     flash = None
-    if "replayed" in request.query_params:
-        flash = {
-            "count": request.query_params.get("replayed", "0"),
-            "destination": request.query_params.get("destination", ""),
-            "what": _WHAT_SHOWN.get(request.query_params.get("what", ""), "dead letter"),
-        }
-    return c.renderer.page(
-        request, "destinations.html", view=destinations_view(c), flash=flash, parts=QUEUE_PARTS
+    params = request.query_params
+    count, name, what = (
+        params.get("replayed", ""),
+        params.get("destination", ""),
+        params.get("what", ""),
     )
+    # The notice is shown only when the replay itself signed it: a link cannot make the page say
+    # that something was replayed.
+    if count.isdigit() and c.guard.check_notice(_notice(count, name, what), params.get("sig", "")):
+        flash = {"count": count, "destination": name, "what": _WHAT_SHOWN.get(what, "dead letter")}
+    return c.renderer.page(
+        request,
+        "destinations.html",
+        view=destinations_view(c, Window.of(request, DEAD_SHOWN, DEAD_CAP)),
+        flash=flash,
+        parts=QUEUE_PARTS,
+    )
+
+
+def _notice(count: str, name: str, what: str) -> str:
+    return f"replayed|{count}|{name}|{what}"
 
 
 # What a replay may pick besides dead letters: captured messages, messages held for consent.
@@ -104,7 +150,10 @@ def replay_confirm(request: Request) -> Response:
         request,
         "replay.html",
         destination=name,
-        message_id=None if what else message_id,
+        # Only an id that names one of the destination's dead letters is shown or sent back: the
+        # page never repeats text of the URL's making.
+        message_id=None if what or letter is None else letter.message_id,
+        asked_for_one=message_id is not None and what is None,
         letter=letter,
         captured=what == "captured",
         held=what == "held",
@@ -142,11 +191,15 @@ def replay(request: Request) -> Response:
         detail,
         now_ms=c.now_ms(),
     )
-    query = urlencode({"replayed": count, "destination": name, **({"what": what} if what else {})})
+    signed = c.guard.sign_notice(_notice(str(count), name, what or ""))
+    query = urlencode(
+        {"replayed": count, "destination": name, **({"what": what} if what else {}), "sig": signed}
+    )
     base = request.scope.get("root_path", "")
     return RedirectResponse(f"{base}/destinations?{query}#{quote(name, safe='')}", 303)
 
 
 def api_destinations(request: Request) -> Response:
     """JSON: queues, latency, errors and dead letters."""
-    return json_response(destinations_view(console(request)))
+    window = Window.of(request, DEAD_SHOWN, DEAD_CAP)
+    return json_response(destinations_view(console(request), window))

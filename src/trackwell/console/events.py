@@ -154,7 +154,48 @@ def properties(
     return rows
 
 
-def event_view(c: Console, name: str) -> dict[str, Any] | None:
+VERDICTS = ("accepted", "repaired", "blocked")
+
+
+def recent(
+    c: Console, name: str, sample: list[TimelineEntry], verdict: str | None
+) -> list[dict[str, Any]]:
+    """The newest messages of the event whatever their verdict: the log's (accepted, repaired,
+    with each destination's outcome) and the blocked ones, which never enter the log."""
+    rows = [
+        {
+            "received_ms": iso_ms(s.message.get("receivedAt")),
+            "message_id": s.message.get("messageId"),
+            "person": s.message.get("userId") or s.message.get("anonymousId"),
+            "verdict": s.verdict,
+            "violations": s.violations,
+            "deliveries": [
+                {"destination": d, **state} for d, state in sorted(s.deliveries.items())
+            ],
+            "properties": s.message.get("properties") or {},
+        }
+        for s in sample
+        if verdict is None or s.verdict == verdict
+    ]
+    if verdict in (None, "blocked"):
+        rows.extend(
+            {
+                "received_ms": b.received_ms,
+                "message_id": b.message.get("messageId"),
+                "person": b.person,
+                "verdict": b.verdict,
+                "violations": b.violations,
+                "deliveries": [],
+                "properties": b.message.get("properties") or {},
+            }
+            for b in c.store.stored_violations(event=name, limit=SHOWN_MESSAGES * 5)
+            if b.seq is None  # the logged ones with violations are in the sample already
+        )
+    rows.sort(key=lambda r: r["received_ms"] or 0, reverse=True)
+    return rows[:SHOWN_MESSAGES]
+
+
+def event_view(c: Console, name: str, verdict: str | None = None) -> dict[str, Any] | None:
     """One event: its plan entry, 90-day chart, property fill rates and recent messages."""
     compiled = c.plans.compiled()
     spec = compiled.plan.events.get(name)
@@ -191,17 +232,14 @@ def event_view(c: Console, name: str) -> dict[str, Any] | None:
         "chart": series.event_volume(rows, name, since, today).to_dict(),
         "sample_size": len(sample),
         "properties": properties(compiled, name, sample),
-        "recent": [
-            {
-                "received_ms": iso_ms(s.message.get("receivedAt")),
-                "person": s.message.get("userId") or s.message.get("anonymousId"),
-                "verdict": s.verdict,
-                "violations": s.violations,
-                "properties": s.message.get("properties") or {},
-            }
-            for s in sample[:SHOWN_MESSAGES]
-        ],
+        "recent": recent(c, name, sample, verdict),
+        "verdict_filter": verdict,
     }
+
+
+def _verdict(request: Request) -> str | None:
+    value = request.query_params.get("verdict")
+    return value if value in VERDICTS else None
 
 
 def events_page(request: Request) -> Response:
@@ -214,7 +252,7 @@ def event_page(request: Request) -> Response:
     """One event."""
     c = console(request)
     name = request.path_params["name"]
-    view = event_view(c, name)
+    view = event_view(c, name, _verdict(request))
     if view is None:
         return c.renderer.page(request, "missing.html", 404, what="event", name=name)
     return c.renderer.page(request, "event.html", event=view)
@@ -228,7 +266,7 @@ def api_events(request: Request) -> Response:
 def api_event(request: Request) -> Response:
     """JSON: one event."""
     name = request.path_params["name"]
-    view = event_view(console(request), name)
+    view = event_view(console(request), name, _verdict(request))
     if view is None:
         return json_response({"code": "not_found", "message": f"no event {name!r}"}, 404)
     return json_response(view)

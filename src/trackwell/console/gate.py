@@ -30,6 +30,9 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
+# Over TLS only (RFC 6797 §7.2: a browser ignores it over plain HTTP): a year, subdomains not
+# included, as the console may share a host name with services it knows nothing of.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 def cookies(scope: Scope) -> dict[str, str]:
@@ -57,7 +60,7 @@ class Gate:
             return
         path = scope["path"][len(scope.get("root_path", "")) :] or "/"
         static = path.startswith(STATIC_PREFIX)
-        send = _with_headers(send, cacheable=static)
+        send = _with_headers(send, cacheable=static, tls=scope.get("scheme") == "https")
         if static:
             await self.app(scope, receive, send)
             return
@@ -87,7 +90,14 @@ class Gate:
     async def _refuse(self, scope: Scope, send: Send, path: str) -> None:
         """A browser asking for a page goes to the login form; anything else gets 401."""
         accept = _header(scope, b"accept")
-        if scope["method"] == "GET" and not path.startswith("/api/") and "text/html" in accept:
+        # A live region's refresh (`?part=`) is told 401, never handed the login page to paint.
+        fragment = any(k == "part" for k, _ in parse_qsl(scope["query_string"].decode("latin-1")))
+        if (
+            scope["method"] == "GET"
+            and not path.startswith("/api/")
+            and "text/html" in accept
+            and not fragment
+        ):
             target = path + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
             location = f"{scope.get('root_path', '')}/login?next={quote(target, safe='')}"
             await send(
@@ -107,12 +117,15 @@ def _ours(path: str) -> bool:
     return path == "/" or path.split("/", 2)[1] in SECTIONS
 
 
-def _with_headers(send: Send, *, cacheable: bool) -> Send:
-    """`send` with the security headers added; pages (not static files) are never cached."""
+def _with_headers(send: Send, *, cacheable: bool, tls: bool) -> Send:
+    """`send` with the security headers added (HSTS over TLS); pages (not static files) are
+    never cached."""
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = [*message.get("headers", []), *SECURITY_HEADERS]
+            if tls:
+                headers.append(HSTS)
             if not cacheable:
                 headers.append((b"cache-control", b"no-store"))
             message = {**message, "headers": headers}

@@ -9,19 +9,38 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from trackwell.console.context import Console, console
+from trackwell.console.diagnosis import asked_event, why_view
+from trackwell.console.paging import Window
 from trackwell.console.templating import iso_ms, json_response
 from trackwell.monitor.timeline import timeline_document
 from trackwell.plan import Plan
 from trackwell.store.base import Timeline, TimelineEntry
 
 TIMELINE_LIMIT = 500
+TIMELINE_CAP = 8000
+RECENT_PEOPLE = 50
+RECENT_CAP = 800
 MAX_QUERY = 200
 PERSON_PARTS = ("timeline",)
 
 
 def search(c: Console, query: str) -> list[dict[str, Any]]:
-    """People a query names: a user id, an anonymous id, or a value in their traits."""
+    """People a query names: a message id, a user id, an anonymous id, or a value in their
+    traits (an email, a name)."""
     found: dict[str, dict[str, Any]] = {}
+    message = c.store.get(query)
+    if message is not None:
+        owner = message.message.get("userId") or message.message.get("anonymousId")
+        if owner:
+            return [
+                {
+                    "key": str(owner),
+                    "via": "message id",
+                    "anonymous": not message.message.get("userId"),
+                    "email": None,
+                    "message_id": query,
+                }
+            ]
     profile = c.store.profile(query)
     if profile is not None:
         via = "user id" if profile.user_id == query else "anonymous id"
@@ -63,6 +82,10 @@ def entry(item: TimelineEntry) -> dict[str, Any]:
         "userId": message.get("userId"),
         "anonymousId": message.get("anonymousId"),
         "verdict": item.verdict,
+        # Accepted by trackwell but refused for good by a tool: the page draws it red, not green.
+        "failed": sorted(
+            d for d, state in item.deliveries.items() if state.get("status") == "dead"
+        ),
         "violations": item.violations,
         "deliveries": [
             {"destination": name, **state} for name, state in sorted(item.deliveries.items())
@@ -80,7 +103,9 @@ def _as_time_ms(value: Any) -> int | None:
     return iso_ms(value)
 
 
-def person_view(timeline: Timeline, key: str, plan: Plan) -> dict[str, Any]:
+def person_view(
+    timeline: Timeline, key: str, plan: Plan, window: Window | None = None
+) -> dict[str, Any]:
     """Everything the person page shows, as plain data (the JSON endpoint returns the same):
     the timeline document that the CLI prints, and the page's own rows (newest first, labelled,
     traits with the plan's timestamp traits read as times)."""
@@ -106,7 +131,8 @@ def person_view(timeline: Timeline, key: str, plan: Plan) -> dict[str, Any]:
         "traits": traits,
         "anonymous_ids": list(timeline.anonymous_ids),
         "entries": entries,
-        "limited": len(timeline.entries) >= TIMELINE_LIMIT,
+        "limited": len(timeline.entries) >= (window.limit if window else TIMELINE_LIMIT),
+        "page": (window or Window(TIMELINE_LIMIT, TIMELINE_CAP)).describe(len(timeline.entries)),
         # The timeline as `trackwell timeline --json` prints it (one function builds both):
         # profile, anonymousIds, merges and events in action order.
         **timeline_document(timeline),
@@ -123,23 +149,39 @@ def people_page(request: Request) -> Response:
     query = _query(request)
     results = search(c, query) if query else []
     if query and len(results) == 1:
-        target = f"{request.scope.get('root_path', '')}/people/{quote(results[0]['key'], safe='')}"
+        found = results[0]
+        target = f"{request.scope.get('root_path', '')}/people/{quote(found['key'], safe='')}"
+        if found.get("message_id"):  # land on the message itself
+            target += f"#m-{quote(found['message_id'], safe='')}"
         return RedirectResponse(target, 303)
-    recent = [] if query else c.store.recent_people()
-    return c.renderer.page(request, "people.html", query=query, results=results, recent=recent)
+    window = Window.of(request, RECENT_PEOPLE, RECENT_CAP)
+    recent = [] if query else c.store.recent_people(window.limit)
+    return c.renderer.page(
+        request,
+        "people.html",
+        query=query,
+        results=results,
+        recent=recent,
+        page=window.describe(len(recent)),
+    )
 
 
 def person_page(request: Request) -> Response:
     """A person's traits, identities, merge log and timeline (the timeline refreshes live)."""
     c = console(request)
     key = request.path_params["key"]
-    timeline = c.store.timeline(key, limit=TIMELINE_LIMIT)
+    window = Window.of(request, TIMELINE_LIMIT, TIMELINE_CAP)
+    timeline = c.store.timeline(key, limit=window.limit)
     if timeline.profile is None and not timeline.entries:
         return c.renderer.page(request, "missing.html", 404, what="person", name=key)
     return c.renderer.page(
         request,
         "person.html",
-        person=person_view(timeline, key, c.plans.plan()),
+        person=person_view(timeline, key, c.plans.plan(), window),
+        # The live refresh asks for the timeline alone: the diagnosis is worked out per visit.
+        why=None
+        if request.query_params.get("part")
+        else why_view(c, key, asked_event(request.query_params.get("event"))),
         parts=PERSON_PARTS,
     )
 

@@ -6,9 +6,11 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -24,6 +26,17 @@ def when(ms: int | float | None) -> str:
     if ms is None:
         return "never"
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def at(ms: int | float | None) -> Markup | str:
+    """A moment for a page: the UTC text in a `<time>` that console.js follows with the local
+    time and how long ago (the server does not know the reader's zone)."""
+    if ms is None:
+        return "never"
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return Markup('<time class="at" datetime="{}" data-ms="{}">{}</time>').format(
+        moment.isoformat().replace("+00:00", "Z"), int(ms), when(ms)
+    )
 
 
 def day(value: int | None) -> str:
@@ -87,10 +100,19 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        when=when, day=day, number=number, percent=percent, seconds=seconds, pretty=pretty
+        when=at, day=day, number=number, percent=percent, seconds=seconds, pretty=pretty
     )
     env.filters["iso_ms"] = iso_ms
     return env
+
+
+def with_limit(request: Request, limit: int) -> str:
+    """This page's path and query with `limit` set (and no fragment request): a longer list."""
+    params = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("limit", PART_PARAM)
+    ]
+    params.append(("limit", str(limit)))
+    return f"{request.url.path}?{urlencode(params)}"
 
 
 class Renderer:
@@ -115,6 +137,7 @@ class Renderer:
             "signed_in": session is not None,
             "path": request.url.path,
             "plan_info": self._plan_info(),
+            "request_url_with_limit": lambda limit: with_limit(request, limit),
         }
         return self.env.get_template(template).render(**shared, **context)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from trackwell.core.delivery import DeliveryFilter
+from trackwell.core.ids import event_ulid
 from trackwell.core.messages import MESSAGE_TYPES, MessageError, WireMessage, parse_time
 from trackwell.core.operations import OPERATIONS, operation_of
 from trackwell.core.outcomes import Outcome
@@ -33,7 +33,6 @@ from trackwell.destinations.retry import classify
 log = logging.getLogger("trackwell.destinations")
 
 USER_AGENT = f"trackwell/{__version__}"
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 class UnsendableError(Exception):
@@ -154,10 +153,7 @@ def to_epoch_seconds(value: Any) -> Any:
 
 def ulid_from(message_id: str, when: datetime) -> str:
     """A ULID that is the same on every retry: 48-bit time of `when`, 80 bits hashed from the id."""
-    millis = max(0, min(int(when.timestamp() * 1000), (1 << 48) - 1))
-    entropy = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:10], "big")
-    number = (millis << 80) | entropy
-    return "".join(_CROCKFORD[(number >> shift) & 31] for shift in range(125, -1, -5))
+    return event_ulid(message_id, int(when.timestamp() * 1000))
 
 
 def within(size: int, limit: int, what: str, unit: str = "") -> None:

@@ -27,7 +27,10 @@ KNOWN_KEYS = (
     "console",
     "retention",
     "lint",
+    "workflows",
 )
+# What a [workflows] entry may hold: the Customer.io campaign (or campaigns) a workflow is.
+WORKFLOW_KEYS = ("customerio_campaign_id",)
 # What a [sources.NAME] table may hold: the gateway's write keys (hashed) and their limits.
 SOURCE_KEYS = (
     "key_hashes",
@@ -89,6 +92,8 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     # [lint.severity]: lint codes raised, lowered or turned off ("error", "warning", "off").
     lint_levels: dict[str, str] = field(default_factory=dict)
+    # [workflows]: a workflow named in the plan's `used_by` -> its Customer.io campaign ids.
+    workflows: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_settings(
@@ -134,7 +139,37 @@ def load_settings(
         console=parse_console(config_path, file_values.get("console", {})),
         retention=parse_retention(config_path, file_values.get("retention", {}), env),
         lint_levels=parse_lint(config_path, file_values.get("lint", {})),
+        workflows=parse_workflows(config_path, file_values.get("workflows", {})),
     )
+
+
+def parse_workflows(path: Path, value: Any) -> dict[str, tuple[str, ...]]:
+    """Validate [workflows]: `"Paid welcome" = { customerio_campaign_id = 12 }` (an id, or a
+    list of ids); returns each workflow's campaign ids as text, as reports carry them."""
+    table = _table(path, "workflows", value)
+    found: dict[str, tuple[str, ...]] = {}
+    for name, entry in table.items():
+        where = f"{path}: workflows.{name!r}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table: {{ customerio_campaign_id = 12 }}")
+        unknown = sorted(set(entry) - set(WORKFLOW_KEYS))
+        if unknown or "customerio_campaign_id" not in entry:
+            raise ConfigError(
+                f"{where} must give customerio_campaign_id"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+            )
+        ids = entry["customerio_campaign_id"]
+        ids = ids if isinstance(ids, list) else [ids]
+        if not ids or not all(
+            (isinstance(i, int) and not isinstance(i, bool) and i > 0)
+            or (isinstance(i, str) and i.strip())
+            for i in ids
+        ):
+            raise ConfigError(
+                f"{where}.customerio_campaign_id must be a campaign id (a number) or a list of them"
+            )
+        found[str(name)] = tuple(str(i).strip() for i in ids)
+    return found
 
 
 def _table(path: Path, key: str, value: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from trackwell.store.base import (
     DeliveryRollup,
     DeliveryStats,
     PeopleRollup,
+    Reports,
     Rollups,
     VolumeRollup,
 )
@@ -28,9 +29,9 @@ HOUR_MS = 3_600_000
 PREFETCH_DAYS = 45
 
 
-class MonitorStore(Rollups, Browsing, Protocol):
-    """The store's roles the monitors and the audit read: rollups, and bounded browsing (queue
-    states, a sample of recent messages); never the log's writes or the queues' work."""
+class MonitorStore(Rollups, Browsing, Reports, Protocol):
+    """The store's roles the monitors and the audit read: rollups, bounded browsing (queue
+    states, a sample of recent messages) and the tools' outcome reports; never the log's writes or the queues' work."""
 
 
 class Reads:

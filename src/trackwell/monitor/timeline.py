@@ -55,10 +55,20 @@ def event_document(entry: TimelineEntry) -> dict[str, Any]:
             "receivedAt": message.get("receivedAt"),
             "verdict": entry.verdict,
             "violations": entry.violations,
-            "deliveries": entry.deliveries,
+            "deliveries": {
+                name: delivery_document(state) for name, state in entry.deliveries.items()
+            },
         }
     )
     return item
+
+
+def delivery_document(state: dict[str, Any]) -> dict[str, Any]:
+    """One destination's state of a message: status, attempts, the tool's last answer, and when
+    it was recorded (`at`; null when it went on its first attempt, which leaves no record)."""
+    document = {k: v for k, v in state.items() if k != "at_ms"}
+    document["at"] = iso_from_ms(state.get("at_ms"))
+    return document
 
 
 def timeline_document(timeline: Timeline) -> dict[str, Any]:

@@ -475,6 +475,7 @@ class RetentionReport:
     partitions_dropped: tuple[str, ...] = ()
     # Queue exceptions (retry, waiting, dead, captured) and delivery history of removed rows.
     delivery_rows: int = 0
+    report_rows: int = 0  # the tools' outcome reports received before the log's cut-off
     dry_run: bool = False  # counted, nothing removed
 
 
@@ -619,8 +620,121 @@ class Retention(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OutcomeReport:
+    """What a tool reports it did for a person: a message sent, delivered, opened, a journey
+    triggered (Customer.io's reporting webhooks, or another tool's signed outcome webhook).
+
+    The receiver fills what the report says; `record_reports` fills `person` and the `trigger_*`
+    fields it can resolve and stamps `received_ms`. Reads return them filled."""
+
+    source: str  # "customerio", or "webhook:<name>" for the generic outcome webhook
+    event_id: str  # the tool's id of this report: stored once per (source, event_id)
+    object_type: str  # email, push, in_app, sms, slack, webhook, customer, ...: any text is kept
+    metric: str  # sent, delivered, opened, clicked, converted, bounced, ...: any text is kept
+    at_ms: int  # when it happened, by the report's own timestamp (reads order by it)
+    received_ms: int = 0  # when trackwell stored it
+    person: str | None = None  # the user id it names once resolved (else the id it gave)
+    customer_id: str | None = None  # as the report named the person: the tool's customer id,
+    anonymous_id: str | None = None  # an anonymous id,
+    email: str | None = None  # an email (normalised),
+    cio_id: str | None = None  # Customer.io's own person id
+    campaign_id: str | None = None  # the campaign or workflow
+    broadcast_id: str | None = None
+    journey_id: str | None = None  # one person's run through a campaign
+    action_id: str | None = None  # the campaign's step
+    delivery_id: str | None = None  # one message the tool sent
+    trigger_event_id: str | None = None  # the tool's id of the event that triggered the journey
+    trigger_message_id: str | None = None  # trackwell's messageId of that event, when found
+    trigger_seq: int | None = None  # its log position, when found
+    trigger_event: str | None = None  # its event (or page/screen) name, when found
+    body: dict[str, Any] = field(default_factory=dict)  # the report as received, kept whole
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedReports:
+    """What `record_reports` did with a batch."""
+
+    stored: int = 0
+    duplicates: int = 0  # a (source, event_id) already stored: a tool's retry
+    dropped: int = 0  # naming an erased or suppressed person: acknowledged, not stored
+    linked: int = (
+        0  # of those stored, how many were tied to the trackwell message that triggered them
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCount:
+    """Reports of one source, campaign (or broadcast), object type and metric over a window."""
+
+    source: str
+    campaign_id: str | None
+    broadcast_id: str | None
+    object_type: str
+    metric: str
+    reports: int
+    people: int  # distinct persons
+
+
+@dataclass(frozen=True, slots=True)
+class EventOutcomes:
+    """For one event over a window: how many people sent it and what the tools did about it."""
+
+    event: str
+    since_ms: int
+    until_ms: int
+    senders: int  # distinct persons who sent the event (anonymous ids counted under their user)
+    triggered: int  # distinct persons with a report whose trigger was one of these messages
+    metrics: dict[str, int]  # metric -> reports triggered by the event in the window
+    campaigns: dict[str, int]  # campaign (or broadcast) id -> distinct persons it reached
+
+
+class Reports(Protocol):
+    """What the tools reported doing (outcomes), linked to people and to the triggering message."""
+
+    def record_reports(self, reports: Sequence[OutcomeReport], now_ms: int) -> RecordedReports:
+        """Store reports in one transaction, once per (source, event_id); resolve each person
+        (anonymous id, email, Customer.io id, else the trigger message's person) and the trackwell
+        message that triggered it; drop those naming an erased or suppressed person. Raises
+        StoreError when the store cannot take the write (nothing is stored then)."""
+        ...
+
+    def reports_for_person(
+        self, key: str, *, limit: int = 100, since_ms: int | None = None
+    ) -> list[OutcomeReport]:
+        """A person's newest `limit` reports (by user id, any anonymous id or email, merged ids
+        included), oldest first by the report's own time."""
+        ...
+
+    def reports_for_message(self, message_id: str) -> list[OutcomeReport]:
+        """The reports a trackwell message triggered, oldest first by the report's own time."""
+        ...
+
+    def report_counts(
+        self, since_ms: int, until_ms: int, *, source: str | None = None
+    ) -> list[ReportCount]:
+        """Reports per source, campaign, object type and metric whose own time is in
+        [since_ms, until_ms) (monitors, the console)."""
+        ...
+
+    def event_outcomes(self, event: str, since_ms: int, until_ms: int) -> EventOutcomes:
+        """For event `event`: the people who sent it in [since_ms, until_ms) (received time) and
+        the reports it triggered. Reads the log's rows of the window (no index by name)."""
+        ...
+
+
 class Store(
-    LogWriter, Timelines, Queues, Replays, Rollups, Browsing, Privacy, AuditLog, Retention, Protocol
+    LogWriter,
+    Timelines,
+    Queues,
+    Replays,
+    Rollups,
+    Browsing,
+    Privacy,
+    AuditLog,
+    Retention,
+    Reports,
+    Protocol,
 ):
     """Durable storage for the log, profiles, identities and delivery queues: every role at once.
 

@@ -79,22 +79,112 @@
     return url.toString();
   }
 
+  function relative(ms) {
+    // "3 h ago", "in 2 min": the largest unit that fits, in the reader's language.
+    var seconds = (ms - Date.now()) / 1000;
+    var units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+    var format = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" }) : null;
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(seconds) >= units[i][1]) {
+        var n = Math.round(seconds / units[i][1]);
+        return format ? format.format(n, units[i][0]) : n + " " + units[i][0] + "s";
+      }
+    }
+    return format ? format.format(Math.round(seconds), "second") : "just now";
+  }
+
+  function decorateTimes(root) {
+    // The server writes UTC; the reader's local time and "how long ago" are added here.
+    Array.prototype.forEach.call((root || document).querySelectorAll("time.at[data-ms]"), function (node) {
+      var ms = parseInt(node.getAttribute("data-ms"), 10);
+      var next = node.nextSibling;
+      if (next && next.nodeType === 1 && next.classList.contains("rel")) { next.remove(); }
+      var extra = document.createElement("span");
+      extra.className = "rel";
+      extra.textContent = " · " + new Date(ms).toLocaleString() + " local · " + relative(ms);
+      node.setAttribute("title", new Date(ms).toString());
+      node.after(extra);
+    });
+  }
+
+  function keyOf(node) {
+    // Where a node sits in a live region, in words that survive a re-render: the message it
+    // belongs to (or its own key), its tag and its position among such tags there.
+    var holder = node.closest("[data-key], [data-message-id]");
+    var scope = holder || node.ownerDocument;
+    var same = scope.querySelectorAll(node.tagName);
+    var index = Array.prototype.indexOf.call(same, node);
+    return {
+      holder: holder ? (holder.getAttribute("data-key") !== null ? "[data-key=\"" + CSS.escape(holder.getAttribute("data-key")) + "\"]" : "[data-message-id=\"" + CSS.escape(holder.getAttribute("data-message-id")) + "\"]") : null,
+      tag: node.tagName,
+      index: index
+    };
+  }
+
+  function find(region, key) {
+    var scope = key.holder ? region.querySelector(key.holder) : region;
+    if (!scope) { return null; }
+    var same = scope.querySelectorAll(key.tag);
+    return key.index >= 0 && key.index < same.length ? same[key.index] : null;
+  }
+
+  function replaceKeepingState(region, html) {
+    // Open payloads stay open and the focused control keeps the focus across a refresh.
+    var open = Array.prototype.map.call(region.querySelectorAll("details[open][data-key]"), function (d) {
+      return d.getAttribute("data-key");
+    });
+    var active = document.activeElement;
+    var focus = active && active !== document.body && region.contains(active) ? keyOf(active) : null;
+    region.innerHTML = html;  // server-rendered and escaped; no scripts in fragments
+    open.forEach(function (key) {
+      var again = region.querySelector("details[data-key=\"" + CSS.escape(key) + "\"]");
+      if (again) { again.open = true; }
+    });
+    if (focus) {
+      var target = find(region, focus);
+      if (target) { target.focus({ preventScroll: true }); }
+    }
+    decorateTimes(region);
+  }
+
+  var timers = [];
+
+  function sessionEnded() {
+    // Stop every live region and say so, instead of painting the login page into the timeline.
+    timers.forEach(function (t) { window.clearInterval(t); });
+    timers = [];
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), function (region) {
+      region.setAttribute("data-live-state", "logged-out");
+    });
+    if (document.querySelector(".live-ended")) { return; }
+    var note = document.createElement("p");
+    note.className = "live-ended";
+    note.setAttribute("role", "alert");
+    note.appendChild(document.createTextNode("Your session has ended, so this page stopped updating. "));
+    var link = document.createElement("a");
+    var base = document.body.getAttribute("data-base") || "";
+    link.href = base + "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+    link.textContent = "Log in again";
+    note.appendChild(link);
+    var main = document.querySelector("main");
+    main.insertBefore(note, main.firstChild);
+  }
+
   function startLive(region) {
     var part = region.getAttribute("data-live");
     var every = parseInt(region.getAttribute("data-live-every"), 10) || 3000;
     var etag = null;
     var busy = false;
-    var timer = null;
     function poll() {
-      if (busy || document.hidden) { return; }
+      if (busy || document.hidden || region.getAttribute("data-live-state") === "logged-out") { return; }
       busy = true;
       var headers = { "Accept": "text/html" };
       if (etag) { headers["If-None-Match"] = etag; }
-      fetch(fragmentUrl(part), { headers: headers, credentials: "same-origin", cache: "no-store" })
+      fetch(fragmentUrl(part), { headers: headers, credentials: "same-origin", cache: "no-store", redirect: "manual" })
         .then(function (response) {
-          if (response.status === 401) {
-            window.clearInterval(timer);
-            region.setAttribute("data-live-state", "logged-out");
+          // A session that ended answers 401 (or, from an older gate, a redirect to the login).
+          if (response.status === 401 || response.type === "opaqueredirect") {
+            sessionEnded();
             return null;
           }
           if (response.status !== 200) { return null; }
@@ -103,18 +193,19 @@
         })
         .then(function (html) {
           if (html !== null && html !== undefined) {
-            region.innerHTML = html;  // server-rendered and escaped; no scripts in fragments
+            replaceKeepingState(region, html);
             region.setAttribute("data-live-updated", String(Date.now()));
           }
         })
         .catch(function () { /* offline for a moment: try again on the next tick */ })
         .then(function () { busy = false; });
     }
-    timer = window.setInterval(poll, every);
+    timers.push(window.setInterval(poll, every));
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
+    decorateTimes(document);
     Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), startLive);
   });
 })();

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from trackwell.core.time import now_ms
 from trackwell.store.postgres.connection import Adapter
 from trackwell.store.sql.privacy_schema import copy_profile_emails, new_pepper, privacy_schema
+from trackwell.store.sql.reports_schema import reports_schema
 
 # An arbitrary constant: the key of the advisory lock every trackwell process takes to migrate.
 MIGRATION_LOCK = 7_231_004_911
@@ -178,12 +179,25 @@ def _v9_consent(conn: Adapter) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent BIGINT NOT NULL DEFAULT 0")
 
 
+def _v10_reports(conn: Adapter) -> None:
+    # What the tools did (issue 20), as SQLite's 0010_reports.
+    for statement in reports_schema("BIGSERIAL PRIMARY KEY", "BIGINT"):
+        conn.execute(statement)
+
+
+def _v11_blocked_position(conn: Adapter) -> None:
+    # Where a blocked message arrived among the logged ones (SQLite's 0011 too).
+    conn.execute("ALTER TABLE blocked ADD COLUMN log_position BIGINT")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_blocked_codes", _v2_blocked_codes),
     ("0003_captured", _v3_captured),
     ("0007_privacy", _v7_privacy),
     ("0009_consent", _v9_consent),
+    ("0010_reports", _v10_reports),
+    ("0011_blocked_position", _v11_blocked_position),
 )
 
 

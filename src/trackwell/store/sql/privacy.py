@@ -4,7 +4,8 @@ indexes, the marks left behind, the requests and their propagation jobs (issue 1
 What an erase searches: every row keyed by one of the person's ids (log rows of every partition
 by `user_id` or `anonymous_id`, including the `cio_<id>` form the log keeps for a person named
 only by a Customer.io id; blocked rows; the profile and its email index; identity links and
-merge records by either id; queue rows and delivery history of the deleted log positions). What
+merge records by either id; queue rows and delivery history of the deleted log positions; the
+tools' outcome reports naming the person or triggered by their messages). What
 it does not search: the bodies of other people's messages that happen to quote the person's
 email or id (a blocked message naming nobody, an alias of someone else whose `previousId` was
 refused a merge with this person's id), which only a full scan of the log could find. Rollup
@@ -186,6 +187,13 @@ def erase(
     )
     counts["merges"] = _delete_in(conn, "merges", "user_id", ids) + _delete_in(
         conn, "merges", "anonymous_id", ids
+    )
+    # The tools' outcome reports: by the person they were resolved to, by email, and those
+    # triggered by the person's deleted messages.
+    counts["reports"] = (
+        _delete_in(conn, "reports", "person", person_keys)
+        + _delete_in(conn, "reports", "email", sorted(subject.emails))
+        + _delete_in(conn, "reports", "trigger_seq", positions)
     )
     _mark(conn, subject, "erased", request_id, now_ms)
     return subject, erased

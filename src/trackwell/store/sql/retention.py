@@ -12,6 +12,8 @@ waiting, dead, captured) and the delivery history. A destination's cursor needs 
 says that everything up to it is settled, and positions are never handed out twice
 (`Dialect.keep_seqs_above`). Profiles, identities, merges and rollups stay (counts and the people
 themselves are not the log), and so do the dedup tables, which leave on their own schedule.
+The tools' outcome reports follow the log's retention, by their own arrival time (through their
+`received_ms` index, `chunk` rows per transaction).
 
 A cut-off is the start of a UTC day, so both backends remove the same rows. Because a hash hit
 in the dedup window is confirmed against its log row, the log must outlive the window: a shorter
@@ -76,6 +78,9 @@ def apply(
             dropped, log_rows, delivery_rows = _drop_days(
                 db, dialect, partitions, log_cut, dry_run, chunk
             )
+    report_rows = 0
+    if log_cut is not None:
+        report_rows = _cut_reports(db, log_cut, dry_run, chunk)
     if blocked_cut is not None:
         with db.read() as conn:
             cut = find_cut(conn, "blocked", "id", blocked_cut)
@@ -87,6 +92,7 @@ def apply(
         blocked_rows=blocked_rows,
         partitions_dropped=dropped,
         delivery_rows=delivery_rows,
+        report_rows=report_rows,
         dry_run=dry_run,
     )
 
@@ -293,6 +299,29 @@ def _inside(day: int | None, low: int, high: int) -> tuple[str, Sequence[int]]:
         " AND seq >= ? AND seq < ?)",
         (day * DAY_MS, (day + 1) * DAY_MS, low, high),
     )
+
+
+def _cut_reports(db: Database, cutoff: int, dry_run: bool, chunk: int) -> int:
+    """Remove (or count, in a dry run) the outcome reports received before the cut-off."""
+    if dry_run:
+        with db.read() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM reports WHERE received_ms < ?", (cutoff,)
+            ).fetchone()
+        return int(row[0])
+    removed = 0
+    while True:
+        started = time.monotonic()
+        with db.write() as conn:
+            gone = conn.execute(
+                "DELETE FROM reports WHERE id IN"
+                " (SELECT id FROM reports WHERE received_ms < ? LIMIT ?)",
+                (cutoff, chunk),
+            ).rowcount
+        removed += max(gone, 0)
+        if gone < chunk:
+            return removed
+        time.sleep(max(time.monotonic() - started, MIN_PAUSE_S))
 
 
 def _count(db: Database, cut: Cut) -> int:

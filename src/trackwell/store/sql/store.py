@@ -30,10 +30,14 @@ from trackwell.store.base import (
     DeliveryResult,
     DeliveryRollup,
     DeliveryStats,
+    EventOutcomes,
     MergeRecord,
+    OutcomeReport,
     PeopleRollup,
     PersonRow,
     Profile,
+    RecordedReports,
+    ReportCount,
     RetentionReport,
     StoredMessage,
     StoreError,
@@ -42,7 +46,16 @@ from trackwell.store.base import (
     VolumeRollup,
     Written,
 )
-from trackwell.store.sql import audit, browse, consent, delivery, privacy, retention, rollups
+from trackwell.store.sql import (
+    audit,
+    browse,
+    consent,
+    delivery,
+    privacy,
+    retention,
+    rollups,
+)
+from trackwell.store.sql import reports as _reports
 from trackwell.store.sql.dialect import Conn, Database, Dialect
 from trackwell.store.sql.marks import Marks
 from trackwell.store.sql.owners import new_owner
@@ -201,22 +214,25 @@ class SQLStore:
         with self._db.read() as conn:
             user, anonymous = self._resolve(conn, key)
             where, params = _person_where(user, anonymous)
+            # The last three columns are the sort key: action time, then arrival order. A
+            # blocked message arrived just before the log position it recorded (`log_position`,
+            # the position the next logged message took); blocked ones among themselves keep
+            # their id order.
             rows = conn.execute(
-                f"SELECT seq, verdict, violations, body, timestamp_ms FROM log WHERE {where}"
-                " ORDER BY timestamp_ms DESC, seq DESC LIMIT ?",
+                f"SELECT seq, verdict, violations, body, timestamp_ms, seq, 1, 0 FROM log"
+                f" WHERE {where} ORDER BY timestamp_ms DESC, seq DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
             blocked = conn.execute(
-                f"SELECT NULL, 'blocked', violations, body, coalesce(timestamp_ms, received_ms) FROM blocked"
-                f" WHERE {where} ORDER BY id DESC LIMIT ?",
+                "SELECT NULL, 'blocked', violations, body, coalesce(timestamp_ms, received_ms),"
+                f" coalesce(log_position, 0), 0, id FROM blocked WHERE {where}"
+                " ORDER BY id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
             deliveries = self._deliveries(conn, [r[0] for r in rows])
             merges = self._merges(conn, user, anonymous)
         profile = self.profile(user) if user is not None else None
-        ordered = sorted(rows + blocked, key=lambda r: (r[4], r[0] if r[0] is not None else 0))[
-            -limit:
-        ]
+        ordered = sorted(rows + blocked, key=lambda r: (r[4], r[5], r[6], r[7]))[-limit:]
         entries = tuple(_entry(r, deliveries.get(r[0], {})) for r in ordered)
         return Timeline(profile, anonymous, tuple(merges), entries)
 
@@ -241,21 +257,24 @@ class SQLStore:
         return [MergeRecord(*row) for row in conn.execute(query + " ORDER BY id", params)]
 
     def _deliveries(self, conn: Conn, seqs: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
-        """seq -> destination -> {status, attempts, error} for the given log rows."""
+        """seq -> destination -> {status, attempts, error, at_ms} for the given log rows (`at_ms`:
+        when the state was last recorded; None for a message the cursor passed, which was
+        delivered on its first attempt and left no row)."""
         found: dict[int, dict[str, dict[str, Any]]] = {}
         if not seqs:
             return found
         destinations = conn.execute(
             "SELECT name, cursor, filter, start_seq FROM destinations"
         ).fetchall()
-        exceptions: dict[tuple[int, str], tuple[str, int, str | None]] = {}
+        exceptions: dict[tuple[int, str], tuple[str, int, str | None, int]] = {}
         for part in chunks(seqs):
             marks = ",".join("?" * len(part))
-            for seq, name, status, attempts, error in conn.execute(
-                f"SELECT seq, destination, status, attempts, last_error FROM deliveries WHERE seq IN ({marks})",
+            for seq, name, status, attempts, error, updated in conn.execute(
+                "SELECT seq, destination, status, attempts, last_error, updated_ms FROM deliveries"
+                f" WHERE seq IN ({marks})",
                 part,
             ):
-                exceptions[(seq, name)] = (status, attempts, error)
+                exceptions[(seq, name)] = (status, attempts, error, updated)
         kinds: dict[int, tuple[str, str | None]] = {}
         for part in chunks(seqs):
             marks = ",".join("?" * len(part))
@@ -269,17 +288,23 @@ class SQLStore:
             for seq in seqs:
                 exception = exceptions.get((seq, name))
                 if exception is not None:
-                    status, attempts, error = exception
-                    state = {"status": status, "attempts": attempts, "error": error}
+                    status, attempts, error, updated = exception
+                    state = {
+                        "status": status,
+                        "attempts": attempts,
+                        "error": error,
+                        "at_ms": updated,
+                    }
                 elif seq <= start_seq or not flt.accepts(*kinds.get(seq, ("", None))):
                     continue  # stored before the destination existed, or not for it
                 elif in_flight is not None and seq in in_flight.fresh:
-                    state = {"status": "in_flight", "attempts": 0, "error": None}
+                    state = {"status": "in_flight", "attempts": 0, "error": None, "at_ms": None}
                 else:
                     state = {
                         "status": "delivered" if seq <= cursor else "pending",
                         "attempts": 0,
                         "error": None,
+                        "at_ms": None,
                     }
                 found.setdefault(seq, {})[name] = state
         return found
@@ -702,6 +727,43 @@ class SQLStore:
         """The newest entries first (older than `before_id`, of one action)."""
         with self._db.read() as conn:
             return audit.entries(conn, limit=limit, before_id=before_id, action=action)
+
+    # -- the tools' outcome reports (store/sql/reports.py) --------------------------------------
+
+    def record_reports(self, reports: Sequence[OutcomeReport], now_ms: int) -> RecordedReports:
+        """Store reports once per (source, event_id), each resolved to its person and trigger
+        message, in one transaction; those naming an erased or suppressed person are dropped."""
+        if not reports:
+            return RecordedReports()
+        with self._db.write() as conn:
+            # Serialised with write batches and erases (the same lock), as `write_batch` is, so
+            # a report never slips in beside an erase of its person.
+            self._window.dialect.reserve_seqs(conn, 0)
+            return _reports.record(conn, self._window.dialect, self._marks, reports, now_ms)
+
+    def reports_for_person(
+        self, key: str, *, limit: int = 100, since_ms: int | None = None
+    ) -> list[OutcomeReport]:
+        """A person's newest `limit` reports, oldest first by their own time."""
+        with self._db.read() as conn:
+            return _reports.for_person(conn, key, limit=limit, since_ms=since_ms)
+
+    def reports_for_message(self, message_id: str) -> list[OutcomeReport]:
+        """The reports a trackwell message triggered, oldest first by their own time."""
+        with self._db.read() as conn:
+            return _reports.for_message(conn, self._window.dialect, message_id)
+
+    def report_counts(
+        self, since_ms: int, until_ms: int, *, source: str | None = None
+    ) -> list[ReportCount]:
+        """Reports per source, campaign, object type and metric in [since_ms, until_ms)."""
+        with self._db.read() as conn:
+            return _reports.counts(conn, since_ms, until_ms, source)
+
+    def event_outcomes(self, event: str, since_ms: int, until_ms: int) -> EventOutcomes:
+        """People who sent `event` in the window and what the tools reported it triggered."""
+        with self._db.read() as conn:
+            return _reports.event_outcomes(conn, event, since_ms, until_ms)
 
     def close(self) -> None:
         """Write pending rollup counts, then close every connection."""

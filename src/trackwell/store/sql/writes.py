@@ -231,7 +231,8 @@ def write_batch(
                 _count_dropped(tally, checked, dropped, now_ms)
                 continue
         if checked.verdict == "blocked":
-            blocked_rows.append(_blocked_row(checked, now_ms))
+            # `next_seq` is the position the next logged message takes: where this one arrived.
+            blocked_rows.append(_blocked_row(checked, now_ms, next_seq))
             results.append(Written(message_id, None))
             _count(tally, checked, now_ms)
             continue
@@ -308,7 +309,7 @@ def write_batch(
     if blocked_rows:
         conn.executemany(
             "INSERT INTO blocked (message_id, type, name, user_id, anonymous_id, timestamp_ms,"
-            " received_ms, violations, body) VALUES (?,?,?,?,?,?,?,?,?)",
+            " received_ms, violations, body, log_position) VALUES (?,?,?,?,?,?,?,?,?,?)",
             blocked_rows,
         )
     new_users = people.flush()
@@ -365,7 +366,7 @@ def _external_person(message: Message) -> str | None:
     return CIO_ID_PREFIX + cio_id if cio_id is not None else None
 
 
-def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
+def _blocked_row(checked: Checked, now_ms: int, position: int) -> tuple[Any, ...]:
     message = checked.message
     timestamp = message.timestamp
     received = message.received_at
@@ -379,6 +380,7 @@ def _blocked_row(checked: Checked, now_ms: int) -> tuple[Any, ...]:
         to_ms(received) if received else now_ms,
         _violations_json(checked.violations) or "[]",
         checked.body or encode(message),
+        position,
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from trackwell.core.time import now_ms
 from trackwell.store.sql.privacy_schema import copy_profile_emails, new_pepper, privacy_schema
+from trackwell.store.sql.reports_schema import reports_schema
 
 # The log's INTEGER PRIMARY KEY (`seq`) is the internal, time-ordered key: appends go to the
 # end of the b-tree. Dedup keeps a 64-bit hash of each messageId in one small table per day
@@ -208,6 +209,19 @@ def _v9_consent(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE rollup_deliveries ADD COLUMN no_consent INTEGER NOT NULL DEFAULT 0")
 
 
+def _v10_reports(conn: sqlite3.Connection) -> None:
+    # What the tools did (issue 20): Customer.io's reporting webhooks and signed outcome webhooks.
+    for statement in reports_schema("INTEGER PRIMARY KEY", "INTEGER"):
+        conn.execute(statement)
+
+
+def _v11_blocked_position(conn: sqlite3.Connection) -> None:
+    # Where a blocked message arrived among the logged ones (the log position the next logged
+    # message took), so a timeline keeps arrival order within one millisecond. Older rows keep
+    # NULL and sort before the logged messages of their millisecond, as they did.
+    conn.execute("ALTER TABLE blocked ADD COLUMN log_position INTEGER")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0001_initial", _v1),
     ("0002_destination_leases", _v2_leases),
@@ -218,6 +232,8 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("0007_privacy", _v7_privacy),
     ("0008_retention", _v8_retention),
     ("0009_consent", _v9_consent),
+    ("0010_reports", _v10_reports),
+    ("0011_blocked_position", _v11_blocked_position),
 )
 
 
