@@ -84,6 +84,14 @@ def test_the_workflows_come_from_the_plans_used_by_one_filtered_one_bouncing(
     assert "Pricing page follow-up" not in {w.name for w in workflows}
 
 
+def test_campaign_ids_follow_workflows_configuration_and_number_the_rest(
+    example_plan: Plan,
+) -> None:
+    ids = {w.name: w.campaign_id for w in workflows_for(example_plan, {"Welcome email": ("1",)})}
+    assert ids["Welcome email"] == 1 and ids["Onboarding drip"] == 2
+    assert len(set(ids.values())) == len(ids)
+
+
 def test_a_delivered_event_comes_back_as_signed_reports_linked_to_it(
     loop: tuple[DemoCustomerIO, Receiver, CustomerIO],
 ) -> None:

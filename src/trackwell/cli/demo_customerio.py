@@ -53,10 +53,22 @@ class Workflow:
     bounces: bool = False
 
 
-def workflows_for(plan: Plan) -> list[Workflow]:
+def workflows_for(
+    plan: Plan, campaigns: Mapping[str, Iterable[str]] | None = None
+) -> list[Workflow]:
     """A workflow per name in the plan's `used_by`, triggered by the events that list it. The
     first is filtered on the first required trait that is not an email (the demo leaves it out
-    of a few people's identify), the second bounces for some people; the rest just send."""
+    of a few people's identify), the second bounces for some people; the rest just send.
+
+    Campaign ids are those `[workflows]` gives a name (`campaigns`, so `trackwell why
+    --workflow` maps the demo's reports as it would a real workspace's), else 1, 2, ... in
+    order, skipping the configured ones."""
+    configured = {
+        name: int(ids[0])
+        for name, given in (campaigns or {}).items()
+        if (ids := [i for i in given if str(i).isdigit()])
+    }
+    free = (n for n in range(1, 1_000_000) if n not in set(configured.values()))
     triggers: dict[str, set[str]] = {}
     for event in plan.events.values():
         if event.browser:
@@ -70,7 +82,7 @@ def workflows_for(plan: Plan) -> list[Workflow]:
         workflows.append(
             Workflow(
                 name,
-                index + 1,
+                configured[name] if name in configured else next(free),
                 frozenset(events),
                 requires=filter_on if index == 0 else None,
                 bounces=index == 1,
@@ -99,6 +111,7 @@ class DemoCustomerIO:
 
     plan: Plan
     gateway_url: str = ""  # set once the gateway's address is known
+    campaigns: Mapping[str, Iterable[str]] = field(default_factory=dict)  # `[workflows]`
     webhook_key: str = DEMO_WEBHOOK_KEY
     workflows: list[Workflow] = field(default_factory=list)
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -109,7 +122,7 @@ class DemoCustomerIO:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.workflows = self.workflows or workflows_for(self.plan)
+        self.workflows = self.workflows or workflows_for(self.plan, self.campaigns)
 
     @property
     def url(self) -> str:

@@ -174,7 +174,9 @@ def _demo_customerio(
 
     if DEMO_DESTINATION in settings.destinations or not gateway_settings.router:
         return None
-    demo = DemoCustomerIO(load_plan(settings.plan), gateway_url=url).start()
+    demo = DemoCustomerIO(
+        load_plan(settings.plan), gateway_url=url, campaigns=settings.workflows
+    ).start()
     gateway_settings.destinations = [
         *gateway_settings.destinations,
         CustomerIO(DEMO_DESTINATION, site_id=DEMO_SITE_ID, api_key=DEMO_API_KEY, base_url=demo.url),
