@@ -30,7 +30,6 @@ __all__ = ["chromium"]  # the fixture, imported for pytest
 TOKEN = "tw_test_demo_admin"
 SCREENSHOTS = ROOT / ".cache" / "screenshots"
 DOCS_IMAGES = ROOT / "docs" / "images"
-VIEWPORT = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +100,7 @@ def test_the_why_panel_shows_the_journeys_and_the_workflow_that_did_not_start(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport=VIEWPORT, base_url=demo.url)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, base_url=demo.url)
             page.goto("/login")
             page.fill("#token", TOKEN)
             page.click("button[type=submit]")
