@@ -5,7 +5,11 @@ Every request is first checked against the shapes written from Customer.io's pub
 API reference (`schemas/customerio-track-v1.json`, `schemas/customerio-track-v2.json`): a field
 the reference does not list, a missing required one, a wrong type or an identifier outside the
 documented kinds is refused as Customer.io refuses it (v1: 400 `meta.error`; v2: 207 with the
-operation's `batch_index`)."""
+operation's `batch_index`).
+
+It also reports back, as Customer.io's reporting webhooks do (`tests/fakes/cio_reporting.py`):
+`report(event, metric)` builds the report of what the journey an accepted event triggered did,
+and `send_report(url, event, metric)` posts it signed with `reporting_key`."""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
+
+from tests.fakes.cio_reporting import DEFAULT_REPORTING_KEY, post_report, report_body
 from tests.fakes.schema import violation
 from tests.fakes.server import FakeServer, Received, Reply, TlsFiles, basic_credentials, json_size
 
@@ -80,10 +87,17 @@ class FakeCustomerIO(FakeServer):
     """Basic auth site_id:api_key; validates as documented; events de-duplicated by their ULID id."""
 
     def __init__(
-        self, site_id: str = "site-1", api_key: str = "key-1", *, tls: TlsFiles | None = None
+        self,
+        site_id: str = "site-1",
+        api_key: str = "key-1",
+        *,
+        tls: TlsFiles | None = None,
+        reporting_key: str = DEFAULT_REPORTING_KEY,
     ) -> None:
         super().__init__(tls=tls)
         self.site_id, self.api_key = site_id, api_key
+        # The workspace's webhook signing key: reporting webhooks are signed with it.
+        self.reporting_key = reporting_key
         self.people: dict[str, dict[str, Any]] = {}
         self.events: list[
             dict[str, Any]
@@ -111,6 +125,37 @@ class FakeCustomerIO(FakeServer):
             if event["person"] == person
             or (anonymous_id is not None and event["anonymous_id"] == anonymous_id)
         ]
+
+    def person_of(self, event: dict[str, Any]) -> str:
+        """Who a journey triggered by an accepted event runs for: its person, or for an
+        anonymous event the person an identify merged its anonymous_id into."""
+        if event["person"] is not None:
+            return str(event["person"])
+        for person, attributes in self.people.items():
+            if attributes.get("anonymous_id") == event["anonymous_id"]:
+                return person
+        raise ValueError("no person has this anonymous event yet: Customer.io runs no journey")
+
+    def report(self, event: dict[str, Any], metric: str, **options: Any) -> dict[str, Any]:
+        """The reporting-webhook body for `metric` of the journey `event` triggered (options:
+        object_type, campaign_id, action_id, at (Unix seconds), event_id)."""
+        person = self.person_of(event)
+        email = self.people.get(person, {}).get("email")
+        return report_body(event, metric, person=person, email=email, **options)
+
+    def send_report(
+        self,
+        url: str,
+        event: dict[str, Any],
+        metric: str,
+        *,
+        timestamp: int | None = None,
+        **options: Any,
+    ) -> httpx.Response:
+        """Post `report(event, metric)` to `url`, signed with `reporting_key` at `timestamp`."""
+        return post_report(
+            url, self.report(event, metric, **options), key=self.reporting_key, timestamp=timestamp
+        )
 
     def handle(self, request: Received) -> Reply:
         """Route as the Track API does."""

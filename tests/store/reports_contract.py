@@ -66,6 +66,7 @@ class ReportsContract:
         )
         assert (first.stored, first.duplicates) == (1, 0)
         assert (again.stored, again.duplicates) == (0, 2)
+        assert again.results == ("duplicate", "duplicate")
         assert (other_tool.stored, other_tool.duplicates) == (1, 0)
         assert sorted(r.source for r in store.reports_for_person("ann")) == [
             "customerio",

@@ -197,6 +197,7 @@ def _gateway_settings(
     from trackwell.console.auth import admin_token_hash
     from trackwell.server.ops import metrics_token_hash
     from trackwell.server.settings import GatewaySettings
+    from trackwell.server.webhook_keys import WebhookKeys
 
     destinations = []
     if settings.destinations:
@@ -218,6 +219,7 @@ def _gateway_settings(
         base_dir=settings.config_file.parent if settings.config_file else Path(),
         admin_token_hash=admin_token_hash(settings.console, os.environ),
         metrics_token_hash=metrics_token_hash(os.environ),
+        webhook_keys=WebhookKeys.from_environ(os.environ),
         retention=settings.retention,
     )
 

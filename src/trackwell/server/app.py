@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from trackwell.server import cio_api, ops, regulations, segment_api, snippet
+from trackwell.server import cio_api, ops, regulations, segment_api, snippet, webhooks
 from trackwell.server.cors import SourceCORS
 from trackwell.server.gateway import Gateway
 from trackwell.server.logs import AccessLog
@@ -143,6 +143,7 @@ def create_app(settings: GatewaySettings | Gateway) -> Starlette:
             *segment_api.routes(),
             *cio_api.routes(),
             *regulations.routes(),
+            *webhooks.routes(),
             *ops.routes(),
             *snippet.routes(),
             ConsoleMount("/", app=_console(gateway)),

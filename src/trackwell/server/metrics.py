@@ -98,6 +98,15 @@ class Metrics:
             ["kind", "origin"],
             registry=self.registry,
         )
+        # Outcome reports from the tools' webhooks (server/webhooks.py); the metric label is
+        # one of the known metrics or `(other)`, so a tool's new metrics add no series.
+        self.outcome_reports = Counter(
+            "trackwell_outcome_reports",
+            "Outcome reports received from the tools' webhooks, by source, metric and result"
+            " (stored, duplicate, dropped, refused, failed).",
+            ["source", "metric", "result"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "trackwell_http_requests",
             "HTTP requests answered, by route and status.",

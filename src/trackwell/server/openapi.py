@@ -6,7 +6,7 @@ from typing import Any
 
 from trackwell.core.messages import MAX_KEY_LENGTH, MESSAGE_TYPES
 from trackwell.core.version import __version__
-from trackwell.server import openapi_regulations
+from trackwell.server import openapi_regulations, openapi_webhooks
 from trackwell.server.cio_schemas import (
     CIO_OPERATION_SCHEMAS,
     CIO_PERSON_ID,
@@ -250,6 +250,7 @@ SCHEMAS: dict[str, Any] = {
     },
     **CIO_OPERATION_SCHEMAS,
     **openapi_regulations.SCHEMAS,
+    **openapi_webhooks.SCHEMAS,
 }
 
 
@@ -472,6 +473,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "required": ["status"],
     }
     paths.update(openapi_regulations.paths({"$ref": "#/components/schemas/Error"}))
+    paths.update(openapi_webhooks.paths({"$ref": "#/components/schemas/Error"}))
     paths["/healthz"] = _get("The process is alive.", JSON, status)
     paths["/readyz"] = _get(
         "Ready to take writes.",

@@ -11,6 +11,7 @@ from trackwell.io.config import RetentionSettings
 from trackwell.server.backlog import DEFAULT_HIGH_WATER
 from trackwell.server.retention import INTERVAL_SECONDS
 from trackwell.server.timeouts import BODY_TIMEOUT_SECONDS
+from trackwell.server.webhook_keys import WebhookKeys
 from trackwell.store import Store
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ class GatewaySettings:
     base_dir: Path = Path()
     # The web console at `/`: `sha256:<hex>` of the admin token (None: nobody can log in).
     admin_token_hash: str | None = None
+    # The outcome webhooks' signing keys (TRACKWELL_CUSTOMERIO_WEBHOOK_KEY,
+    # TRACKWELL_OUTCOMES_<SOURCE>_KEY); none: those receivers answer 401.
+    webhook_keys: WebhookKeys = field(default_factory=WebhookKeys)
     # /metrics: `sha256:<hex>` of the bearer token a scraper must send (None: open, as usual).
     metrics_token_hash: str | None = None
     # [retention]: days the log and blocked messages are kept, applied at start and then every

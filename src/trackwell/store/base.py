@@ -24,6 +24,7 @@ DeliveryStatus: TypeAlias = Literal[
     "held",
 ]
 MergeOutcome: TypeAlias = Literal["merged", "conflict", "refused"]
+ReportResult: TypeAlias = Literal["stored", "duplicate", "dropped"]
 
 DEFAULT_DEDUP_WINDOW_DAYS = 7
 # How far back `Store.sample` looks: recent enough to be cheap on a log of any size.
@@ -658,9 +659,10 @@ class RecordedReports:
     stored: int = 0
     duplicates: int = 0  # a (source, event_id) already stored: a tool's retry
     dropped: int = 0  # naming an erased or suppressed person: acknowledged, not stored
-    linked: int = (
-        0  # of those stored, how many were tied to the trackwell message that triggered them
-    )
+    # Of those stored, how many were tied to the logged message that triggered them.
+    linked: int = 0
+    # Per report, in the order given: "stored", "duplicate" or "dropped".
+    results: tuple[ReportResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

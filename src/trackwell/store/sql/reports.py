@@ -20,7 +20,13 @@ from trackwell.core.ids import event_ulid, ulid_millis
 from trackwell.core.operations import CIO_ID_PREFIX
 from trackwell.core.privacy import EMAIL, ID, normalise_email
 from trackwell.core.time import DAY_MS
-from trackwell.store.base import EventOutcomes, OutcomeReport, RecordedReports, ReportCount
+from trackwell.store.base import (
+    EventOutcomes,
+    OutcomeReport,
+    RecordedReports,
+    ReportCount,
+    ReportResult,
+)
 from trackwell.store.sql import privacy
 from trackwell.store.sql.dialect import Conn, Dialect, storable_text
 from trackwell.store.sql.marks import Marks
@@ -60,22 +66,29 @@ def record(
     suppressed person are dropped."""
     marked = marks.refresh(conn)
     tables = dialect.tables(conn, "dedup_")
-    stored = duplicates = dropped = linked = 0
+    results: list[ReportResult] = []
+    linked = 0
     for report in reports:
         if marks.kind_of(marked, _identifiers(report)) is not None:
-            dropped += 1
+            results.append("dropped")
             continue
         full = _resolved(conn, tables, report, now_ms)
         if full.person is not None and marks.kind_of(marked, [(ID, full.person)]) is not None:
-            dropped += 1
+            results.append("dropped")
             continue
         cursor = conn.execute(_INSERT, _row(full))
         if cursor.rowcount == 1:
-            stored += 1
-            linked += full.trigger_message_id is not None
+            results.append("stored")
+            linked += full.trigger_seq is not None
         else:
-            duplicates += 1
-    return RecordedReports(stored=stored, duplicates=duplicates, dropped=dropped, linked=linked)
+            results.append("duplicate")
+    return RecordedReports(
+        stored=results.count("stored"),
+        duplicates=results.count("duplicate"),
+        dropped=results.count("dropped"),
+        linked=linked,
+        results=tuple(results),
+    )
 
 
 def _identifiers(report: OutcomeReport) -> list[tuple[str, str]]:
