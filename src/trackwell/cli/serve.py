@@ -171,6 +171,7 @@ def _demo_customerio(
     )
     from trackwell.destinations.customerio import CustomerIO
     from trackwell.plan import load_plan
+    from trackwell.server.webhook_keys import CUSTOMERIO_KEY_ENV, WebhookKeys
 
     if DEMO_DESTINATION in settings.destinations or not gateway_settings.router:
         return None
@@ -185,9 +186,11 @@ def _demo_customerio(
         **gateway_settings.destination_tables,
         DEMO_DESTINATION: {"type": "customerio", "base_url": demo.url},
     }
-    # The receiver checks reports against this key; a key already set (a real one) is kept,
-    # and the stand-in signs with whichever is in force.
-    demo.webhook_key = os.environ.setdefault("TRACKWELL_CUSTOMERIO_WEBHOOK_KEY", DEMO_WEBHOOK_KEY)
+    # The receiver checks reports against this key; keys already set (real ones) are kept, and
+    # the stand-in signs with the last listed (the newest, during a rotation).
+    os.environ.setdefault(CUSTOMERIO_KEY_ENV, DEMO_WEBHOOK_KEY)
+    gateway_settings.webhook_keys = WebhookKeys.from_environ(os.environ)
+    demo.webhook_key = (gateway_settings.webhook_keys.customerio or (DEMO_WEBHOOK_KEY,))[-1]
     return demo
 
 
