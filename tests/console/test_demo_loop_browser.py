@@ -23,7 +23,7 @@ from ..conftest import ROOT
 from .browser import CHROMIUM_ARGS, chromium
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import FloatRect, Page
 
 __all__ = ["chromium"]  # the fixture, imported for pytest
 
@@ -81,10 +81,10 @@ def _forgetful_person(served: Served) -> str:
     raise AssertionError("no demo person without created_at")
 
 
-def _shoot(page: Page, name: str) -> Path:
+def _shoot(page: Page, name: str, clip: FloatRect | None = None) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / name
-    page.screenshot(path=str(target))
+    page.screenshot(path=str(target), clip=clip)
     if os.environ.get("TRACKWELL_UPDATE_DOCS_IMAGES") == "1":
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target, DOCS_IMAGES / name)
@@ -101,20 +101,26 @@ def test_the_why_panel_shows_the_journeys_and_the_workflow_that_did_not_start(
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, base_url=demo.url)
-            page.goto("/login")
+            page.goto("/people")
             page.fill("#token", TOKEN)
             page.click("button[type=submit]")
-            page.wait_for_url("**/")
+            page.wait_for_url("**/people")
             page.goto(f"/people/{person}?event=Account%20Created")
             panel = page.locator("#why")
             text = panel.inner_text()
             # trackwell's half: the trait the filtered workflow needs was missing on arrival.
-            assert "created_at" in text
-            # Customer.io's half: the journeys that did start (Welcome email), reported back.
-            assert "sent" in text
+            assert "created_at" in text and "workflows filtering on them skipped it" in text
+            # Customer.io's half: what the event did start, reported back (a bounce here).
+            assert "email sent" in text and "email bounced" in text
+            box = panel.bounding_box()
+            assert box is not None
+            # The question, both findings and the event's own reports: the top of the panel.
+            clip: FloatRect = {"x": 0, "y": box["y"] - 12, "width": 1280, "height": 470}
+            assert _shoot(page, "console-why.png", clip).stat().st_size < 200_000
+            # Everything about the person: the findings, then each message Customer.io sent.
+            page.goto(f"/people/{person}")
+            assert "email opened" in page.locator("#why").inner_text()
+            assert "customerio" in page.locator("#timeline").inner_text()
             assert _shoot(page, "console-person.png").stat().st_size < 200_000
-            panel.scroll_into_view_if_needed()
-            page.evaluate("document.getElementById('why').scrollIntoView()")
-            assert _shoot(page, "console-why.png").stat().st_size < 200_000
         finally:
             browser.close()
