@@ -55,9 +55,9 @@ def test_monitor_once_without_findings(store: History, plan_file: Path) -> None:
     assert code == 0, out
     document = json.loads(out)
     assert document["findings"] == []
-    assert len(document["monitors"]) == 11
+    assert len(document["monitors"]) == 12
     code, out, _ = invoke("monitor", "--once", "--store", store.url, "--plan", str(plan_file))
-    assert "No findings (11 monitors" in out
+    assert "No findings (12 monitors" in out
 
 
 def test_monitor_once_alerts_and_exits_1(store: History, plan_file: Path, tmp_path: Path) -> None:
@@ -253,3 +253,38 @@ def test_why_command(store: History, plan_file: Path, tmp_path: Path) -> None:
     assert json.loads(out)["events"] == []
     code, _, err = invoke(*args, "--since", "yesterday")
     assert code == 2 and "--since" in err
+
+
+def test_why_workflow_and_identity_through_the_cli(
+    store: History, plan_file: Path, tmp_path: Path
+) -> None:
+    history = History(tmp_path / "tw.db")
+    moment = at(REAL_TODAY - 1, 10)
+    history.send(REAL_TODAY - 1, 10, [
+        {**identify_message("amy", moment), "anonymousId": "shared-device"},
+        {**identify_message("ben", moment), "anonymousId": "shared-device"},
+        {"type": "track", "userId": "ben", "event": "Account Created", "timestamp": iso(moment),
+         "properties": {"plan": "free"}},
+    ])  # fmt: skip
+    history.close()
+    config = tmp_path / "trackwell.toml"
+    config.write_text('[workflows]\n"Welcome email" = { customerio_campaign_id = 12 }\n')
+    base = ["--config", str(config), "why", "ben", "--store", store.url, "--plan", str(plan_file)]
+    code, out, _ = invoke(*base)
+    assert code == 0
+    assert "Nothing wrong" not in out
+    assert "Identity conflict" in out and "already belongs to user 'amy'" in out
+    code, out, _ = invoke(*base, "--workflow", "welcome email", "--json")
+    assert code == 0, out
+    document = json.loads(out)
+    assert document["workflow"] == {"name": "Welcome email", "campaignIds": ["12"]}
+    # The workflow's event, Account Created: never routed (no router ran over this store).
+    assert [d["code"] for d in document["diagnosis"]] == ["identity_conflict", "delivery_stuck"]
+    assert [e["reports"] for e in document["events"]] == [[], []]
+    code, out, _ = invoke(*base, "--workflow", "Welcome email")
+    assert "Why workflow 'Welcome email'" in out
+    code, _, err = invoke(*base, "--workflow", "Welcome emial")
+    assert code == 2 and "did you mean 'Welcome email'?" in err
+    config.write_text('[workflows]\n"Welcome email" = { campaign = 12 }\n')
+    code, _, err = invoke(*base)
+    assert code == 2 and "customerio_campaign_id" in err

@@ -14,7 +14,7 @@ def test_a_clean_day_produces_no_finding_at_all(steady: History) -> None:
     clean_today(steady)
     evaluation = steady.evaluate(ms(TODAY, 16, 30), destinations=CONFIGURED)
     assert evaluation.findings == []
-    assert len(evaluation.evaluated) == 11
+    assert len(evaluation.evaluated) == 12
 
 
 def test_an_event_that_falls_after_a_deploy_is_a_drop(steady: History) -> None:

@@ -71,12 +71,13 @@ def monitor_command(
     from trackwell.monitor import evaluate, load_options
     from trackwell.monitor.alerts import Alerter, build_channels, parse_alerts, state_path
     from trackwell.monitor.findings import rank
+    from trackwell.monitor.settings import with_workflows
     from trackwell.quality.compiled import compile_plan
 
     settings = settings_for(plan_path, store_url)
     plan = compile_plan(resolve_plan(plan_path))
     try:
-        monitors = load_options(settings.monitors)
+        monitors = load_options(with_workflows(settings.monitors, settings.workflows))
         alert_settings = parse_alerts(settings.alerts)
         channels = [] if no_alerts else build_channels(alert_settings, os.environ)
     except ConfigError as exc:

@@ -20,6 +20,7 @@ from trackwell.monitor import (
     timestamps,
     unplanned,
     volume,
+    workflows,
 )
 from trackwell.monitor.context import Context, Monitor, MonitorStore, Reads
 from trackwell.monitor.findings import Finding, ordered
@@ -40,6 +41,7 @@ MONITORS: tuple[Monitor, ...] = (
     sensitive.MONITOR,
     budget.MONITOR,
     blocked.MONITOR,
+    workflows.MONITOR,
 )
 BY_NAME = {m.name: m for m in MONITORS}
 

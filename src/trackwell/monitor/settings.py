@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trackwell.io.config import ConfigError
 from trackwell.plan import naming
 
 COMMON = {"enabled": True}
+# The monitor whose `campaigns` come from trackwell.toml's `[workflows]`.
+WORKFLOW_MONITOR = "workflow_not_triggering"
 
 
 def monitor_options(
@@ -60,3 +62,20 @@ def _whole(where: str, value: float) -> int:
     if value != int(value):
         raise ConfigError(f"{where} must be a whole number, got {value!r}")
     return int(value)
+
+
+def with_workflows(
+    tables: Mapping[str, Any], workflows: Mapping[str, Sequence[str]]
+) -> dict[str, Any]:
+    """The `[monitors]` tables with `[workflows]` (workflow -> Customer.io campaign ids) given to
+    the workflow_not_triggering monitor as its `campaigns`, unless its own table sets them."""
+    merged = dict(tables)
+    if not workflows:
+        return merged
+    table = merged.get(WORKFLOW_MONITOR, {})
+    if isinstance(table, Mapping) and "campaigns" not in table:
+        merged[WORKFLOW_MONITOR] = {
+            **table,
+            "campaigns": {name: list(ids) for name, ids in workflows.items()},
+        }
+    return merged

@@ -15,6 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from trackwell.console.auth import admin_token_hash
+from trackwell.monitor.settings import with_workflows
 from trackwell.server import logs, timeouts
 from trackwell.server.app import create_app
 from trackwell.server.ops import metrics_token_hash
@@ -133,7 +134,7 @@ def worker_app() -> Starlette:
             plan_watch_seconds=PLAN_WATCH_SECONDS if options.get("watch_plan", True) else None,
             admin_token_hash=admin_token_hash(settings.console, os.environ),
             metrics_token_hash=metrics_token_hash(os.environ),
-            monitors=settings.monitors,
+            monitors=with_workflows(settings.monitors, settings.workflows),
             destination_tables=settings.destinations,
             retention=settings.retention,
         )
