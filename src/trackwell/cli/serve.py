@@ -170,6 +170,7 @@ def _demo_customerio(
         DemoCustomerIO,
     )
     from trackwell.destinations.customerio import CustomerIO
+    from trackwell.monitor.settings import with_workflows
     from trackwell.plan import load_plan
     from trackwell.server.webhook_keys import CUSTOMERIO_KEY_ENV, WebhookKeys
 
@@ -188,6 +189,11 @@ def _demo_customerio(
     }
     # The receiver checks reports against this key; keys already set (real ones) are kept, and
     # the stand-in signs with the last listed (the newest, during a rotation).
+    # The workflow monitor counts each demo workflow's own campaign, as `[workflows]` would say.
+    campaigns = {w.name: [str(w.campaign_id)] for w in demo.workflows}
+    gateway_settings.monitors = with_workflows(
+        settings.monitors, {**campaigns, **settings.workflows}
+    )
     os.environ.setdefault(CUSTOMERIO_KEY_ENV, DEMO_WEBHOOK_KEY)
     gateway_settings.webhook_keys = WebhookKeys.from_environ(os.environ)
     demo.webhook_key = (gateway_settings.webhook_keys.customerio or (DEMO_WEBHOOK_KEY,))[-1]
@@ -198,6 +204,7 @@ def _gateway_settings(
     settings: Settings, write_key: str | None, router: bool, high_water: int
 ) -> GatewaySettings:
     from trackwell.console.auth import admin_token_hash
+    from trackwell.monitor.settings import with_workflows
     from trackwell.server.ops import metrics_token_hash
     from trackwell.server.settings import GatewaySettings
     from trackwell.server.webhook_keys import WebhookKeys
@@ -216,7 +223,8 @@ def _gateway_settings(
         destinations=destinations,
         router=router,
         high_water=high_water,
-        monitors=settings.monitors,
+        # `[workflows]` gives the workflow monitor its campaigns (as `worker_app` does).
+        monitors=with_workflows(settings.monitors, settings.workflows),
         alerts=settings.alerts,
         destination_tables=settings.destinations,
         base_dir=settings.config_file.parent if settings.config_file else Path(),
