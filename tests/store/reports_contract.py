@@ -274,3 +274,6 @@ class ReportsContract:
         assert outcomes.metrics == {"opened": 1, "sent": 2}
         assert outcomes.campaigns == {"7": 2}
         assert store.event_outcomes("Other Event", NOW_MS - DAY_MS, now_ms()).senders == 0
+        # Messages received outside the window count for nothing, nor do their reports.
+        before = store.event_outcomes("Feature Used", NOW_MS - DAY_MS, NOW_MS)
+        assert (before.senders, before.triggered, before.metrics) == (0, 0, {})

@@ -521,7 +521,8 @@ class Privacy(Protocol):
     ) -> PrivacyRequest:
         """Remove everything of the person in one transaction (log rows of every partition,
         blocked rows, profile, identity links, merges, queue entries, dead letters and delivery
-        history of their messages), leave an `erased` mark per identifier hash, a pending job per
+        history of their messages, outcome reports naming them or triggered by their messages),
+        leave an `erased` mark per identifier hash, a pending job per
         destination and an audit entry; then make sure no file keeps a copy (SQLite: secure
         delete and a truncating WAL checkpoint)."""
         ...
@@ -686,8 +687,8 @@ class EventOutcomes:
     since_ms: int
     until_ms: int
     senders: int  # distinct persons who sent the event (anonymous ids counted under their user)
-    triggered: int  # distinct persons with a report whose trigger was one of these messages
-    metrics: dict[str, int]  # metric -> reports triggered by the event in the window
+    triggered: int  # of those, how many have a report whose trigger was one of these messages
+    metrics: dict[str, int]  # metric -> reports triggered by those messages
     campaigns: dict[str, int]  # campaign (or broadcast) id -> distinct persons it reached
 
 
@@ -721,7 +722,8 @@ class Reports(Protocol):
 
     def event_outcomes(self, event: str, since_ms: int, until_ms: int) -> EventOutcomes:
         """For event `event`: the people who sent it in [since_ms, until_ms) (received time) and
-        the reports it triggered. Reads the log's rows of the window (no index by name)."""
+        the reports those messages triggered (linked when they arrived). Reads the log's rows of
+        the window, found by position (no index by name)."""
         ...
 
 

@@ -30,6 +30,7 @@ from trackwell.store.base import (
 from trackwell.store.sql import privacy
 from trackwell.store.sql.dialect import Conn, Dialect, storable_text
 from trackwell.store.sql.marks import Marks
+from trackwell.store.sql.retention import find_cut
 from trackwell.store.sql.writes import message_hash
 
 # Ids per statement (SQLite caps bound parameters; see writes.CHUNK).
@@ -351,27 +352,45 @@ def counts(conn: Conn, since_ms: int, until_ms: int, source: str | None) -> list
     return found
 
 
+def _first_received_at(conn: Conn, at_ms: int) -> int:
+    """The first log position received at or after `at_ms` (past the end when none is): a
+    binary search over the key, whose order follows arrival (`retention.find_cut`)."""
+    cut = find_cut(conn, "log", "seq", at_ms)
+    if cut.below is not None:
+        return cut.below
+    low = conn.execute("SELECT min(seq) FROM log").fetchone()[0]
+    return 0 if low is None else int(low)
+
+
+# The person a log row is: its user, the user its anonymous id is tied to, else the anonymous id.
+_LOG_PERSON = "coalesce(log.user_id, identities.user_id, log.anonymous_id)"
+
+
 def event_outcomes(conn: Conn, event: str, since_ms: int, until_ms: int) -> EventOutcomes:
-    """Senders of `event` received in the window (an anonymous id tied to a user counted as the
-    user) and the reports those messages triggered (by the name recorded with each report)."""
+    """Senders of `event` received in the window and the reports those very messages triggered
+    (joined through the report's trigger position). A person is counted once, as the log's rows
+    name them: an anonymous id tied to a user is the user. The log is read only between the
+    window's positions (found by binary search), never whole."""
+    low, high = _first_received_at(conn, since_ms), _first_received_at(conn, until_ms)
+    window = " log.seq >= ? AND log.seq < ? AND log.received_ms >= ? AND log.received_ms < ?"
+    bounds = (low, high, since_ms, until_ms)
     senders = conn.execute(
-        "SELECT count(DISTINCT coalesce(log.user_id, identities.user_id, log.anonymous_id))"
-        " FROM log LEFT JOIN identities ON identities.anonymous_id = log.anonymous_id"
-        " WHERE log.name = ? AND log.type = 'track' AND log.received_ms >= ?"
-        " AND log.received_ms < ?",
-        (event, since_ms, until_ms),
+        f"SELECT count(DISTINCT {_LOG_PERSON}) FROM log"
+        " LEFT JOIN identities ON identities.anonymous_id = log.anonymous_id"
+        f" WHERE log.name = ? AND log.type = 'track' AND{window}",
+        (event, *bounds),
     ).fetchone()[0]
     people: set[str] = set()
     metrics: dict[str, int] = {}
     campaigns: dict[str, set[str]] = {}
     for person, metric, campaign_id, broadcast_id in conn.execute(
-        "SELECT person, metric, campaign_id, broadcast_id FROM reports"
-        " WHERE trigger_event = ? AND at_ms >= ?",
-        (event, since_ms),
+        f"SELECT {_LOG_PERSON}, reports.metric, reports.campaign_id, reports.broadcast_id"
+        " FROM reports JOIN log ON log.seq = reports.trigger_seq"
+        " LEFT JOIN identities ON identities.anonymous_id = log.anonymous_id"
+        f" WHERE reports.trigger_event = ? AND{window}",
+        (event, *bounds),
     ):
         metrics[metric] = metrics.get(metric, 0) + 1
-        if person is None:
-            continue
         people.add(person)
         campaign = campaign_id or (f"broadcast:{broadcast_id}" if broadcast_id else None)
         if campaign is not None:
