@@ -263,6 +263,9 @@ async def test_quality_shows_findings_parity_and_the_audit(logged: Logged, seede
     assert page.status_code == 200
     text = _text(page.text)
     assert "Unplanned event 'Acount Created'" in text  # the monitor's finding
+    # Its examples: the event's page (blocked messages too) and the violations feed.
+    assert 'href="/events/Acount%20Created#recent"' in page.text
+    assert 'href="/violations?event=Acount+Created&amp;code=unplanned_event"' in page.text
     assert "Tracking plan audit" in text and "Acount Created" in text
     data = (await logged.client.get("/api/quality")).json()
     assert "new_unplanned_name" in {f["monitor"] for f in data["evaluation"]["findings"]}

@@ -155,6 +155,11 @@ def properties(
 
 
 VERDICTS = ("accepted", "repaired", "blocked")
+# The event page's time ranges: days shown, and whether the chart is hourly (hour rows are kept
+# for 7 days) or daily.
+RANGES = {"24h": (1, True), "7d": (7, True), "30d": (30, False), "90d": (EVENT_DAYS, False)}
+DEFAULT_RANGE = "90d"
+HOUR_MS = 3_600_000
 
 
 def recent(
@@ -162,7 +167,7 @@ def recent(
 ) -> list[dict[str, Any]]:
     """The newest messages of the event whatever their verdict: the log's (accepted, repaired,
     with each destination's outcome) and the blocked ones, which never enter the log."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "received_ms": iso_ms(s.message.get("receivedAt")),
             "message_id": s.message.get("messageId"),
@@ -192,10 +197,35 @@ def recent(
             if b.seq is None  # the logged ones with violations are in the sample already
         )
     rows.sort(key=lambda r: r["received_ms"] or 0, reverse=True)
-    return rows[:SHOWN_MESSAGES]
+    shown = rows[:SHOWN_MESSAGES]
+    for row in shown:
+        # The sample carries no delivery states; each shown logged message is read whole (a
+        # handful of keyed reads), so a dead delivery is not listed as a plain "accepted".
+        if row["verdict"] != "blocked" and row["message_id"]:
+            stored = c.store.get(str(row["message_id"]))
+            if stored is not None:
+                row["deliveries"] = [
+                    {"destination": d, **state} for d, state in sorted(stored.deliveries.items())
+                ]
+    return shown
 
 
-def event_view(c: Console, name: str, verdict: str | None = None) -> dict[str, Any] | None:
+def volume_chart(c: Console, name: str, span: str) -> dict[str, Any]:
+    """The event's volume chart over a range: hourly bars up to a week, daily beyond."""
+    days, hourly = RANGES[span]
+    today = c.today()
+    if not hourly:
+        since = today - days + 1
+        return series.event_volume(c.store.volume(since, today), name, since, today).to_dict()
+    now_hour = c.now_ms() // HOUR_MS
+    hours = list(range(now_hour - days * 24 + 1, now_hour + 1))
+    rows = c.store.volume(hours[0] // 24, today, hourly=True)
+    return series.event_volume_hourly(rows, name, hours).to_dict()
+
+
+def event_view(
+    c: Console, name: str, verdict: str | None = None, span: str = DEFAULT_RANGE
+) -> dict[str, Any] | None:
     """One event: its plan entry, 90-day chart, property fill rates and recent messages."""
     compiled = c.plans.compiled()
     spec = compiled.plan.events.get(name)
@@ -229,7 +259,10 @@ def event_view(c: Console, name: str, verdict: str | None = None) -> dict[str, A
         "blocked_share": tally.share(tally.blocked),
         "repaired_share": tally.share(tally.repaired),
         "codes": codes.most_common(),
-        "chart": series.event_volume(rows, name, since, today).to_dict(),
+        "chart": volume_chart(c, name, span),
+        "range": span,
+        "ranges": list(RANGES),
+        "hourly": RANGES[span][1],
         "sample_size": len(sample),
         "properties": properties(compiled, name, sample),
         "recent": recent(c, name, sample, verdict),
@@ -242,6 +275,11 @@ def _verdict(request: Request) -> str | None:
     return value if value in VERDICTS else None
 
 
+def _range(request: Request) -> str:
+    value = request.query_params.get("range", DEFAULT_RANGE)
+    return value if value in RANGES else DEFAULT_RANGE
+
+
 def events_page(request: Request) -> Response:
     """The catalog."""
     c = console(request)
@@ -252,7 +290,7 @@ def event_page(request: Request) -> Response:
     """One event."""
     c = console(request)
     name = request.path_params["name"]
-    view = event_view(c, name, _verdict(request))
+    view = event_view(c, name, _verdict(request), _range(request))
     if view is None:
         return c.renderer.page(request, "missing.html", 404, what="event", name=name)
     return c.renderer.page(request, "event.html", event=view)
@@ -266,7 +304,7 @@ def api_events(request: Request) -> Response:
 def api_event(request: Request) -> Response:
     """JSON: one event."""
     name = request.path_params["name"]
-    view = event_view(console(request), name, _verdict(request))
+    view = event_view(console(request), name, _verdict(request), _range(request))
     if view is None:
         return json_response({"code": "not_found", "message": f"no event {name!r}"}, 404)
     return json_response(view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -74,6 +75,31 @@ def audit_html(c: Console) -> str:
     return render_markdown(audit_markdown(report))
 
 
+# Monitors whose findings are about violations: their examples are in the violations feed.
+VIOLATION_CODES = {"sensitive_data": "sensitive_data", "new_unplanned_name": "unplanned_event"}
+
+
+def example_links(
+    finding: dict[str, Any], events: set[str], destinations: set[str]
+) -> list[dict[str, str]]:
+    """Where a finding's examples are: the event's page (its newest messages, blocked ones too),
+    the violations feed filtered to it, or the destination's section."""
+    pieces = str(finding.get("key", "")).split(":")
+    monitor = str(finding.get("monitor", ""))
+    links: list[dict[str, str]] = []
+    for piece in pieces:
+        if piece in destinations:
+            links.append({"href": f"/destinations#{quote(piece, safe='')}", "label": piece})
+        elif piece in events or (monitor in VIOLATION_CODES and piece == pieces[-1]):
+            links.append({"href": f"/events/{quote(piece, safe='')}#recent", "label": piece})
+            code = VIOLATION_CODES.get(monitor)
+            query = urlencode({"event": piece, **({"code": code} if code else {})})
+            links.append({"href": f"/violations?{query}", "label": "its violations"})
+    if not links and monitor == "blocked_rate":
+        links.append({"href": "/violations", "label": "blocked messages"})
+    return links
+
+
 def quality_view(c: Console) -> dict[str, Any]:
     """Findings, parity charts and the audit, kept for a minute (monitors read 13 months)."""
     plan = c.plans.plan()
@@ -88,7 +114,11 @@ def quality_view(c: Console) -> dict[str, Any]:
         }
 
     view: dict[str, Any] = c.quality_cache.get((plan, c.today()), make, c.clock())
-    return view
+    compiled = c.plans.compiled()
+    events = set(compiled.plan.events) | set(compiled.aliases)
+    names = {q.destination for q in c.store.delivery_stats(c.now_ms())}
+    links = [example_links(f, events, names) for f in view["evaluation"].get("findings", [])]
+    return {**view, "examples": links}
 
 
 def quality_page(request: Request) -> Response:

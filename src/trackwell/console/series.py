@@ -120,6 +120,23 @@ def event_volume(rows: Iterable[VolumeRollup], name: str, since: int, until: int
     return chart
 
 
+def event_volume_hourly(rows: Iterable[VolumeRollup], name: str, hours: Sequence[int]) -> Chart:
+    """One event's hourly accepted, repaired and blocked counts (hours since the epoch), as bars;
+    `rows` are hour rows (`volume(..., hourly=True)`)."""
+    counts: dict[str, dict[int, int]] = {k: defaultdict(int) for k in ("acc", "rep", "blk")}
+    for row in rows:
+        if row.name == name and row.type == "track" and row.hour >= 0:
+            at = row.day * 24 + row.hour
+            counts["acc"][at] += row.accepted
+            counts["rep"][at] += row.repaired
+            counts["blk"][at] += row.blocked
+    chart = Chart([h * 3600 for h in hours], kind="bars", unit="events")
+    chart.add("accepted", [counts["acc"][h] for h in hours], "#2b8a3e")
+    chart.add("repaired", [counts["rep"][h] for h in hours], "#e67700")
+    chart.add("blocked", [counts["blk"][h] for h in hours], "#c92a2a")
+    return chart
+
+
 def codes_over_time(
     rows: Iterable[tuple[int, str, str, str, int]],
     since: int,
