@@ -8,11 +8,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import orjson
 from typer.testing import CliRunner
 
 from tests.plan.helpers import good_event, plan_text
 from trackwell.cli import app
+from trackwell.cli.demo_customerio import DEMO_WEBHOOK_KEY, sign
 from trackwell.cli.serve import DEMO_DESTINATION, DEMO_SEEDED
 from trackwell.store.sqlite import SQLiteStore
 
@@ -83,6 +85,11 @@ def test_on_a_teams_own_plan_the_banner_curl_line_and_trackwell_demo_are_accepte
         assert demo.exit_code == 0, demo.output
         totals = orjson.loads(demo.stdout)
         assert totals["accepted"] > 40 and totals["violations"].get("unplanned_event", 0) >= 1
+        # Not demo mode: no demo webhook key either, so the receiver is off.
+        body, at = b'{"event_id": "e-1", "metric": "sent", "timestamp": 1}', str(int(time.time()))
+        headers = {"X-CIO-Timestamp": at, "X-CIO-Signature": sign(DEMO_WEBHOOK_KEY, at, body)}
+        refused = httpx.post(f"{served.url}/webhooks/customerio", content=body, headers=headers)
+        assert refused.status_code == 401
     finally:
         served.stop()
     store = _store(served)
@@ -113,6 +120,11 @@ def test_demo_mode_delivers_to_the_stand_in_and_sends_its_day_once_per_store(
                     break
                 time.sleep(0.5)
             assert stats.pending == 0 and stats.delivered > 1000, stats
+            # The loop closes: the stand-in's signed reports are taken and stored.
+            while time.monotonic() < deadline and not store.report_counts(0, 1 << 62):
+                time.sleep(0.5)
+            metrics = {c.metric for c in store.report_counts(0, 1 << 62)}
+            assert {"sent", "delivered", "opened", "bounced"} <= metrics
             count = store.count()
             [seeded] = store.audit_entries(action=DEMO_SEEDED)
             assert seeded.actor == "demo" and seeded.detail["messages"] == sent
