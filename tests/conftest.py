@@ -68,6 +68,7 @@ SLOW_TESTS = frozenset(
         "server/test_keys_cli.py::test_rotate_and_revoke_as_a_process_print_no_traceback",
         "server/test_stall.py::test_a_batch_of_invented_names_does_not_stall_a_normal_client",
         "server/test_strict_clients.py::test_customerio_node_strict_mode_gets_400_with_the_reasons",
+        "server/test_webhooks.py::test_over_loopback_a_report_is_linked_to_the_message_customerio_received",
         "store/test_sqlite_durability.py::test_serve_will_not_start_on_a_damaged_store",
         "test_markers.py::test_the_fast_selection_leaves_out_postgres_browser_and_slow_tests",
     }

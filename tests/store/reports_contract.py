@@ -148,6 +148,9 @@ class ReportsContract:
         assert [r.event_id for r in store.reports_for_person("anon-1")] == ["r1", "r2"]
         # Not linked when it arrived, found from the message's side now.
         assert [r.event_id for r in store.reports_for_message("m-anon")] == ["r1"]
+        # ... and counted for the event: the anonymous sender is ann now.
+        outcomes = store.event_outcomes("Feature Used", NOW_MS - DAY_MS, now_ms() + 1)
+        assert (outcomes.senders, outcomes.triggered, outcomes.metrics) == (1, 1, {"sent": 1})
         # A report arriving after the merge is linked at once.
         recorded = store.record_reports(
             [report("r3", "opened", customer_id="ann", trigger_event_id=ulid, minute=30)],

@@ -722,8 +722,8 @@ class Reports(Protocol):
 
     def event_outcomes(self, event: str, since_ms: int, until_ms: int) -> EventOutcomes:
         """For event `event`: the people who sent it in [since_ms, until_ms) (received time) and
-        the reports those messages triggered (linked when they arrived). Reads the log's rows of
-        the window, found by position (no index by name)."""
+        the reports those messages triggered (linked when they arrived, or naming a message's
+        ULID). Reads the log's rows of the window, found by position (no index by name)."""
         ...
 
 

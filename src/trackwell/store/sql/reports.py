@@ -367,29 +367,36 @@ _LOG_PERSON = "coalesce(log.user_id, identities.user_id, log.anonymous_id)"
 
 
 def event_outcomes(conn: Conn, event: str, since_ms: int, until_ms: int) -> EventOutcomes:
-    """Senders of `event` received in the window and the reports those very messages triggered
-    (joined through the report's trigger position). A person is counted once, as the log's rows
-    name them: an anonymous id tied to a user is the user. The log is read only between the
-    window's positions (found by binary search), never whole."""
+    """Senders of `event` received in the window and the reports those very messages triggered.
+    A person is counted once, as the log's rows name them: an anonymous id tied to a user is the
+    user. The log is read only between the window's positions (found by binary search), never
+    whole; a report is matched to a message by the link made when it arrived or by the message's
+    ULID (so one that could not be linked then, its person not tied yet, counts too)."""
     low, high = _first_received_at(conn, since_ms), _first_received_at(conn, until_ms)
-    window = " log.seq >= ? AND log.seq < ? AND log.received_ms >= ? AND log.received_ms < ?"
-    bounds = (low, high, since_ms, until_ms)
-    senders = conn.execute(
-        f"SELECT count(DISTINCT {_LOG_PERSON}) FROM log"
+    person_of: dict[str, str] = {}  # messageId or its ULID -> the sender
+    for message_id, timestamp_ms, person in conn.execute(
+        f"SELECT log.message_id, log.timestamp_ms, {_LOG_PERSON} FROM log"
         " LEFT JOIN identities ON identities.anonymous_id = log.anonymous_id"
-        f" WHERE log.name = ? AND log.type = 'track' AND{window}",
-        (event, *bounds),
-    ).fetchone()[0]
+        " WHERE log.name = ? AND log.type = 'track' AND log.seq >= ? AND log.seq < ?"
+        " AND log.received_ms >= ? AND log.received_ms < ?",
+        (event, low, high, since_ms, until_ms),
+    ):
+        person_of[str(message_id)] = person
+        person_of[event_ulid(str(message_id), int(timestamp_ms))] = person
+    found: dict[int, tuple[str, str, str | None, str | None]] = {}
+    keys = sorted(person_of)
+    for column in ("trigger_message_id", "trigger_event_id"):
+        for part in _parts(keys):
+            query = (
+                f"SELECT id, {column}, metric, campaign_id, broadcast_id FROM reports"
+                f" WHERE {column} IN ({_marks(len(part))})"
+            )
+            for row_id, key, metric, campaign_id, broadcast_id in conn.execute(query, part):
+                found[int(row_id)] = (person_of[key], metric, campaign_id, broadcast_id)
     people: set[str] = set()
     metrics: dict[str, int] = {}
     campaigns: dict[str, set[str]] = {}
-    for person, metric, campaign_id, broadcast_id in conn.execute(
-        f"SELECT {_LOG_PERSON}, reports.metric, reports.campaign_id, reports.broadcast_id"
-        " FROM reports JOIN log ON log.seq = reports.trigger_seq"
-        " LEFT JOIN identities ON identities.anonymous_id = log.anonymous_id"
-        f" WHERE reports.trigger_event = ? AND{window}",
-        (event, *bounds),
-    ):
+    for person, metric, campaign_id, broadcast_id in found.values():
         metrics[metric] = metrics.get(metric, 0) + 1
         people.add(person)
         campaign = campaign_id or (f"broadcast:{broadcast_id}" if broadcast_id else None)
@@ -399,7 +406,7 @@ def event_outcomes(conn: Conn, event: str, since_ms: int, until_ms: int) -> Even
         event=event,
         since_ms=since_ms,
         until_ms=until_ms,
-        senders=int(senders or 0),
+        senders=len(set(person_of.values())),
         triggered=len(people),
         metrics=dict(sorted(metrics.items())),
         campaigns={name: len(found) for name, found in sorted(campaigns.items())},
