@@ -67,6 +67,7 @@ SLOW_TESTS = frozenset(
         "server/test_keys_cli.py::test_a_new_key_is_printed_once_on_standard_output_only",
         "server/test_keys_cli.py::test_rotate_and_revoke_as_a_process_print_no_traceback",
         "server/test_stall.py::test_a_batch_of_invented_names_does_not_stall_a_normal_client",
+        "server/test_why_loop.py::test_why_tells_what_customerio_did_with_an_event_sent_through_the_gateway",
         "server/test_strict_clients.py::test_customerio_node_strict_mode_gets_400_with_the_reasons",
         "server/test_webhooks.py::test_over_loopback_a_report_is_linked_to_the_message_customerio_received",
         "store/test_sqlite_durability.py::test_serve_will_not_start_on_a_damaged_store",

@@ -121,7 +121,7 @@ def _render(report: WhyReport, limit: int) -> None:
         stdout.print(
             f"  [cyan]i[/] No Customer.io report has reached trackwell in {REPORTING_DAYS} days, "
             "so what Customer.io did with these events is unknown: point a Customer.io reporting "
-            "webhook at the gateway (README: Customer.io reports)."
+            "webhook at the gateway's /webhooks/customerio (README: Customer.io reporting webhooks)."
         )
     if report.entries:
         stdout.print("")

@@ -134,6 +134,7 @@ def why(
 
 
 def _marked(mark: MarkKind) -> Diagnosis:
+    """The person's privacy mark in words: what it means for what is stored and sent."""
     if mark == "erased":
         return Diagnosis(
             "erased",

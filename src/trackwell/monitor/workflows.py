@@ -74,6 +74,7 @@ def _delivered_to_customerio(ctx: Context, since_day: int, until_day: int) -> se
 
 
 def _outcomes(ctx: Context, event: str, since: int, until: int) -> EventOutcomes:
+    """The store's outcomes of `event` over the window, kept for later rounds of the same one."""
     store = ctx.reads.store
     # The url too: a store opened after another was closed may get the same id.
     key = (id(store), str(getattr(store, "url", "")), event, since, until)
@@ -95,6 +96,7 @@ def _finding(
     triggered: int,
     share: float,
 ) -> Finding:
+    """One event and workflow whose journeys do not start, in words an on-call engineer acts on."""
     hours = int(ctx.option("hours"))
     people = count(outcomes.senders)
     which = f"campaign {', '.join(ids)}" if ids else "a journey"
