@@ -25,14 +25,14 @@ from .browser import CHROMIUM_ARGS, chromium, serving
 from .conftest import ADMIN_TOKEN, ANONYMOUS, CARD, DEAD_ID, PERSON, Seeded
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
 
 __all__ = ["chromium"]  # the fixture, imported for pytest
 
 SCREENSHOTS = ROOT / ".cache" / "screenshots"
 DOCS_IMAGES = ROOT / "docs" / "images"
 DOCS_SHOTS = {"timeline": "console-timeline.png", "catalog": "console-catalog.png"}
-VIEWPORT = {"width": 1280, "height": 860}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 860}
 EXPECTED_TIMELINE = [
     "Subscription Cancelled",
     "Feature Used",
@@ -184,6 +184,7 @@ def test_a_sensitive_data_violation_appears_in_the_feed(page: Page, seeded: Seed
     row = page.wait_for_selector(
         "tr.feed-row[data-codes*='sensitive_data']:has-text('Payment Failed')", timeout=10_000
     )
+    assert row is not None
     assert "card_number" in row.inner_text() or "sensitive" in row.inner_text()
     assert page.locator("tr.feed-row").count() == before + 1
     assert CARD not in page.content() and CARD.replace(" ", "") not in page.content()

@@ -157,3 +157,13 @@ async def test_an_event_chart_is_hourly_up_to_a_week_and_daily_beyond(
     assert odd["range"] == "90d"
     page = await logged.client.get("/events/Account Created", params={"range": "7d"})
     assert '<option value="7d" selected>' in page.text and "Hourly volume" in page.text
+
+
+async def test_an_event_page_lists_more_messages_on_request(logged: Logged, seeded: object) -> None:
+    first = (await logged.client.get("/api/events/Feature Used")).json()
+    assert len(first["recent"]) == 10 and first["recent_page"]["more"] == 20
+    more = (await logged.client.get("/api/events/Feature Used", params={"limit": "20"})).json()
+    assert len(more["recent"]) == 20
+    assert [r["message_id"] for r in more["recent"][:10]] == [
+        r["message_id"] for r in first["recent"]
+    ]

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from trackwell.console import series
 from trackwell.console.context import Console, console
+from trackwell.console.paging import Window
 from trackwell.console.templating import iso_ms, json_response
 from trackwell.plan.model import PropertySpec
 from trackwell.quality.compiled import CompiledPlan
@@ -23,6 +24,7 @@ LOOKBACK_DAYS = 396
 LOOKBACK_STEP = 90
 SAMPLE_SIZE = 500
 SHOWN_MESSAGES = 10
+SHOWN_CAP = 200
 TOP_VALUES = 5
 VALUE_CHARS = 60
 
@@ -163,7 +165,7 @@ HOUR_MS = 3_600_000
 
 
 def recent(
-    c: Console, name: str, sample: list[TimelineEntry], verdict: str | None
+    c: Console, name: str, sample: list[TimelineEntry], verdict: str | None, limit: int
 ) -> list[dict[str, Any]]:
     """The newest messages of the event whatever their verdict: the log's (accepted, repaired,
     with each destination's outcome) and the blocked ones, which never enter the log."""
@@ -193,11 +195,11 @@ def recent(
                 "deliveries": [],
                 "properties": b.message.get("properties") or {},
             }
-            for b in c.store.stored_violations(event=name, limit=SHOWN_MESSAGES * 5)
+            for b in c.store.stored_violations(event=name, limit=limit * 5)
             if b.seq is None  # the logged ones with violations are in the sample already
         )
     rows.sort(key=lambda r: r["received_ms"] or 0, reverse=True)
-    shown = rows[:SHOWN_MESSAGES]
+    shown = rows[:limit]
     for row in shown:
         # The sample carries no delivery states; each shown logged message is read whole (a
         # handful of keyed reads), so a dead delivery is not listed as a plain "accepted".
@@ -224,7 +226,11 @@ def volume_chart(c: Console, name: str, span: str) -> dict[str, Any]:
 
 
 def event_view(
-    c: Console, name: str, verdict: str | None = None, span: str = DEFAULT_RANGE
+    c: Console,
+    name: str,
+    verdict: str | None = None,
+    span: str = DEFAULT_RANGE,
+    window: Window | None = None,
 ) -> dict[str, Any] | None:
     """One event: its plan entry, 90-day chart, property fill rates and recent messages."""
     compiled = c.plans.compiled()
@@ -236,6 +242,8 @@ def event_view(
     if spec is None and not tally.received:
         return None
     sample = c.store.sample(limit=SAMPLE_SIZE, type="track", name=name)
+    shown = window or Window(SHOWN_MESSAGES, SHOWN_CAP)
+    recent_rows = recent(c, name, sample, verdict, shown.limit)
     codes: Counter[str] = Counter()
     for _day, _source, row_name, code, number in c.store.violation_counts(since, today):
         if row_name == name:
@@ -265,7 +273,8 @@ def event_view(
         "hourly": RANGES[span][1],
         "sample_size": len(sample),
         "properties": properties(compiled, name, sample),
-        "recent": recent(c, name, sample, verdict),
+        "recent": recent_rows,
+        "recent_page": shown.describe(len(recent_rows)),
         "verdict_filter": verdict,
     }
 
@@ -290,7 +299,8 @@ def event_page(request: Request) -> Response:
     """One event."""
     c = console(request)
     name = request.path_params["name"]
-    view = event_view(c, name, _verdict(request), _range(request))
+    window = Window.of(request, SHOWN_MESSAGES, SHOWN_CAP)
+    view = event_view(c, name, _verdict(request), _range(request), window)
     if view is None:
         return c.renderer.page(request, "missing.html", 404, what="event", name=name)
     return c.renderer.page(request, "event.html", event=view)
@@ -304,7 +314,8 @@ def api_events(request: Request) -> Response:
 def api_event(request: Request) -> Response:
     """JSON: one event."""
     name = request.path_params["name"]
-    view = event_view(console(request), name, _verdict(request), _range(request))
+    window = Window.of(request, SHOWN_MESSAGES, SHOWN_CAP)
+    view = event_view(console(request), name, _verdict(request), _range(request), window)
     if view is None:
         return json_response({"code": "not_found", "message": f"no event {name!r}"}, 404)
     return json_response(view)

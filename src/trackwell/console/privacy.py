@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from trackwell.console.audit import session_actor
 from trackwell.console.context import Console, console
+from trackwell.console.paging import Window
 from trackwell.console.templating import json_response
 from trackwell.core.messages import NUL
 from trackwell.core.privacy import REQUEST_KINDS, PrivacyRequest, RequestKind
@@ -20,6 +21,7 @@ from trackwell.pipeline.privacy import PrivacyError, request_document
 from trackwell.store.base import StoreError
 
 REQUESTS_SHOWN = 100
+REQUESTS_CAP = 2000
 MAX_PERSON_LENGTH = 255
 # What each kind does, as the form and its confirmation say it.
 EXPLAINED = {
@@ -54,10 +56,15 @@ def request_view(request: PrivacyRequest) -> dict[str, Any]:
     }
 
 
-def requests_view(c: Console) -> dict[str, Any]:
-    """The newest requests first, with their receipts."""
-    found = c.store.privacy_requests(limit=REQUESTS_SHOWN)
-    return {"requests": [request_view(r) for r in found], "kinds": REQUEST_KINDS}
+def requests_view(c: Console, window: Window | None = None) -> dict[str, Any]:
+    """The newest requests first (`window` long), with their receipts."""
+    window = window or Window(REQUESTS_SHOWN, REQUESTS_CAP)
+    found = c.store.privacy_requests(limit=window.limit)
+    return {
+        "requests": [request_view(r) for r in found],
+        "kinds": REQUEST_KINDS,
+        "page": window.describe(len(found)),
+    }
 
 
 def privacy_page(request: Request, error: str | None = None, status: int = 200) -> Response:
@@ -67,7 +74,7 @@ def privacy_page(request: Request, error: str | None = None, status: int = 200) 
         request,
         "privacy.html",
         status,
-        view=requests_view(c),
+        view=requests_view(c, Window.of(request, REQUESTS_SHOWN, REQUESTS_CAP)),
         error=error,
         explained=EXPLAINED,
         available=c.privacy is not None,
@@ -135,7 +142,8 @@ def request_page(request: Request) -> Response:
 def api_privacy(request: Request) -> Response:
     """JSON: the newest requests with their receipts, each as `trackwell privacy list --json`
     shows it (the page's view keeps milliseconds for its own formatting)."""
-    found = console(request).store.privacy_requests(limit=REQUESTS_SHOWN)
+    window = Window.of(request, REQUESTS_SHOWN, REQUESTS_CAP)
+    found = console(request).store.privacy_requests(limit=window.limit)
     return json_response({"requests": [request_document(r) for r in found], "kinds": REQUEST_KINDS})
 
 
