@@ -50,6 +50,7 @@ class Receiver(FakeServer):
 
 @pytest.fixture
 def loop(example_plan: Plan) -> Iterator[tuple[DemoCustomerIO, Receiver, CustomerIO]]:
+    """The stand-in reporting to a receiver, and a Customer.io destination pointed at it."""
     with Receiver() as receiver:
         demo = DemoCustomerIO(example_plan, gateway_url=receiver.url, webhook_key=KEY).start()
         destination = CustomerIO(

@@ -45,6 +45,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def _store(served: Served) -> SQLiteStore:
+    """The gateway's SQLite store, opened beside it."""
     return SQLiteStore(served.store[len("sqlite:///") :])
 
 
@@ -82,6 +83,7 @@ def _forgetful_person(served: Served) -> str:
 
 
 def _shoot(page: Page, name: str, clip: FloatRect | None = None) -> Path:
+    """A screenshot in .cache/screenshots/ (and docs/images/ when asked for)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / name
     page.screenshot(path=str(target), clip=clip)

@@ -23,6 +23,7 @@ AT = datetime(2026, 1, 5, 10, tzinfo=UTC)
 
 
 def _verdict(plan: Any, event: str, properties: dict[str, Any]) -> str:
+    """The checks' verdict on a track call of `event` (failing on any violation)."""
     message = wire(event=event, properties=properties, timestamp="2026-01-05T09:59:00Z")
     result = check_message(compile_plan(plan), normalise(from_json(message), received_at=AT))
     assert result.violations == [], result.violations

@@ -39,6 +39,7 @@ CUSTOM_EVENTS = {
 
 
 def _custom_plan(folder: Path) -> Path:
+    """A team's own plan, none of the example plan's events in it."""
     path = folder / "team-plan.yaml"
     text = plan_text(CUSTOM_EVENTS, traits={
         "email": {"type": "string", "format": "email", "required": True},
@@ -50,6 +51,7 @@ def _custom_plan(folder: Path) -> Path:
 
 
 def _store(served: Served) -> SQLiteStore:
+    """The gateway's SQLite store, opened beside it."""
     return SQLiteStore(served.store[len("sqlite:///") :])
 
 

@@ -136,6 +136,8 @@ class DemoCustomerIO:
         demo = self
 
         class Handler(_TrackHandler):
+            """The Track API handler bound to this stand-in."""
+
             owner = demo
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -187,6 +189,7 @@ class DemoCustomerIO:
     # -- reporting webhooks -----------------------------------------------------------------
 
     def _post_reports(self) -> None:
+        """The posting thread: queued reports in order until `stop()`."""
         while True:
             report = self.reports.get()
             try:
@@ -295,10 +298,12 @@ class _TrackHandler(BaseHTTPRequestHandler):
         """Quiet: the gateway's own log is the demo's output."""
 
     def _authorised(self) -> bool:
+        """Whether the call carries the demo workspace's Basic credentials."""
         expected = base64.b64encode(f"{DEMO_SITE_ID}:{DEMO_API_KEY}".encode()).decode()
         return hmac.compare_digest(self.headers.get("Authorization", ""), f"Basic {expected}")
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
+        """Send a JSON answer."""
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -307,6 +312,7 @@ class _TrackHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self) -> Any:
+        """The request's JSON body ({} when empty), or None when it is not JSON."""
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
@@ -315,6 +321,7 @@ class _TrackHandler(BaseHTTPRequestHandler):
             return None
 
     def _handle(self) -> None:
+        """Route one call: people's identifies and events matter, the rest is answered 200."""
         if not self._authorised():
             self._answer(401, {"meta": {"error": "Unauthorized request"}})
             return

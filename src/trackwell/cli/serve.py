@@ -282,6 +282,7 @@ def _send_demo(url: str, write_key: str, tls: bool, settings: Settings) -> None:
 
 
 def _now_ms() -> int:
+    """The current time in Unix milliseconds."""
     return int(time.time() * 1000)
 
 

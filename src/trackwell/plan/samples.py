@@ -72,10 +72,12 @@ def example_event(plan: Plan) -> tuple[str, dict[str, Any]] | None:
 
 
 def _now(now_s: int | None) -> int:
+    """`now_s`, or the current Unix time."""
     return int(datetime.now(UTC).timestamp()) if now_s is None else now_s
 
 
 def _sample(spec: PropertySpec, variant: int, now_s: int) -> Any:
+    """A value `spec` accepts, or `_NO_SAMPLE`."""
     if spec.enum:
         choices: list[Any] = [value for value in spec.enum if value is not None] or list(spec.enum)
         return choices[variant % len(choices)]
@@ -100,6 +102,7 @@ def _sample(spec: PropertySpec, variant: int, now_s: int) -> Any:
 
 
 def _number(spec: PropertySpec, variant: int) -> int | float | object:
+    """A number within the bounds (whole for an integer), or `_NO_SAMPLE`."""
     low = spec.minimum if spec.minimum is not None else 0
     if spec.maximum is not None and low > spec.maximum:
         low = spec.maximum if spec.minimum is None else low
@@ -115,6 +118,7 @@ def _number(spec: PropertySpec, variant: int) -> int | float | object:
 
 
 def _string(spec: PropertySpec, now_s: int) -> str | object:
+    """A string that fits the format, length and pattern, or `_NO_SAMPLE`."""
     if spec.format == "email":
         candidates: tuple[str, ...] = ("user@example.com",)
     elif spec.format == "uri":
