@@ -187,13 +187,13 @@ def _demo_customerio(
         **gateway_settings.destination_tables,
         DEMO_DESTINATION: {"type": "customerio", "base_url": demo.url},
     }
-    # The receiver checks reports against this key; keys already set (real ones) are kept, and
-    # the stand-in signs with the last listed (the newest, during a rotation).
     # The workflow monitor counts each demo workflow's own campaign, as `[workflows]` would say.
     campaigns = {w.name: [str(w.campaign_id)] for w in demo.workflows}
     gateway_settings.monitors = with_workflows(
         settings.monitors, {**campaigns, **settings.workflows}
     )
+    # The receiver checks reports against this key; keys already set (real ones) are kept, and
+    # the stand-in signs with the last listed (the newest, during a rotation).
     os.environ.setdefault(CUSTOMERIO_KEY_ENV, DEMO_WEBHOOK_KEY)
     gateway_settings.webhook_keys = WebhookKeys.from_environ(os.environ)
     demo.webhook_key = (gateway_settings.webhook_keys.customerio or (DEMO_WEBHOOK_KEY,))[-1]
@@ -250,7 +250,6 @@ def _started(url: str, settings: Settings, write_key: str | None, *, tls: bool, 
 def _send_demo(url: str, write_key: str, tls: bool, settings: Settings) -> None:
     """Wait until the gateway answers, then send a day of traffic on its plan through it,
     unless this store already had its demo day (a restart must not add another)."""
-
     from trackwell.cli.demo import day_of_traffic, send_day
     from trackwell.plan import load_plan
     from trackwell.store import StoreError, open_store
