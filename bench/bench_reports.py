@@ -68,6 +68,7 @@ def build(url: str, count: int) -> list[dict[str, Any]]:
 
 
 def signed(report: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The body and Customer.io's signature headers, signed now."""
     body = orjson.dumps(report)
     stamp = int(time.time())
     digest = hmac.new(KEY.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
@@ -126,6 +127,7 @@ async def post_all(url: str, reports: list[dict[str, Any]]) -> tuple[list[float]
 
 
 def main() -> None:
+    """Build the store, post the reports, print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--reports", type=int, default=2_000)

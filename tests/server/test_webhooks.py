@@ -63,6 +63,7 @@ def cio_report(
 async def post(
     h: Harness, report: Any, *, key: str = KEY, timestamp: int | None = None
 ) -> httpx.Response:
+    """Post a report signed with `key` at `timestamp` (default now)."""
     body, headers = signed_report(key, report, timestamp)
     return await h.client.post(PATH, content=body, headers=headers)
 
@@ -257,6 +258,7 @@ async def test_the_generic_outcome_webhook_takes_trackwells_signature(tmp_path: 
 
 
 async def _until(condition: Any, what: str, seconds: float = 20) -> None:
+    """Wait (without blocking the app's loop) until `condition()` holds."""
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

@@ -48,6 +48,7 @@ class ReportsContract:
 
     @pytest.fixture
     def compiled(self, example_plan: Plan) -> CompiledPlan:
+        """The example plan, compiled."""
         return compile_plan(example_plan)
 
     def write(

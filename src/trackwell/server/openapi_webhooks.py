@@ -105,6 +105,7 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _body(schema: str) -> dict[str, Any]:
+    """A request body of one report or an array of them."""
     ref = {"$ref": f"#/components/schemas/{schema}"}
     return {
         "required": True,
@@ -122,6 +123,7 @@ def _body(schema: str) -> dict[str, Any]:
 
 
 def _header(name: str, description: str) -> dict[str, Any]:
+    """An optional string header parameter."""
     return {"name": name, "in": "header", "required": False, "schema": {"type": "string"},
             "description": description}  # fmt: skip
 
@@ -130,6 +132,7 @@ def paths(error: dict[str, Any]) -> dict[str, Any]:
     """The webhook paths, answering errors with `error` (the document's Error schema)."""
 
     def answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A JSON response (the Error schema unless another is given)."""
         return {"description": description, "content": {JSON: {"schema": schema or error}}}
 
     responses = {

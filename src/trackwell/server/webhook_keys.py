@@ -43,6 +43,7 @@ def outcomes_env(source: str) -> str:
 
 
 def _keys(text: str) -> tuple[str, ...]:
+    """The comma-separated keys of one variable, blanks dropped."""
     return tuple(key.strip() for key in text.split(",") if key.strip())
 
 
@@ -71,6 +72,7 @@ class WebhookKeys:
 
 
 def _stamp(timestamp: str | None, now: float) -> tuple[int | None, Verdict | None]:
+    """The signed timestamp, and what is wrong with it (None: inside the replay window)."""
     if not timestamp:
         return None, "missing"
     text = timestamp.strip()

@@ -83,15 +83,18 @@ _WHY: Final[dict[Verdict, str]] = {
 
 
 def _gateway(request: Request) -> Gateway:
+    """The gateway the app was built over."""
     gateway: Gateway = request.app.state.gateway
     return gateway
 
 
 def _metric_label(metric: str) -> str:
+    """The metric as a Prometheus label: a documented one, else `(other)`."""
     return metric if metric in KNOWN_METRICS else OTHER_METRIC
 
 
 def _count(gateway: Gateway, source: str, metrics: Sequence[str], result: str) -> None:
+    """Count one result per report (by its metric)."""
     counter = gateway.metrics.outcome_reports
     for metric in metrics:
         counter.labels(source, _metric_label(metric), result).inc()

@@ -11,6 +11,7 @@ from the message's side later: `for_message` computes the message's ULID and rea
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -52,10 +53,12 @@ _INSERT = (
 
 
 def _marks(count: int) -> str:
+    """`?,?,?`: `count` placeholders."""
     return ",".join("?" * count)
 
 
 def _parts(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    """Slices of at most CHUNK items (one statement each)."""
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
 
@@ -143,13 +146,7 @@ def _resolved(conn: Conn, tables: set[str], report: OutcomeReport, now_ms: int) 
         values.update(trigger_message_id=message_id, trigger_seq=seq, trigger_event=name)
         if person is None:
             values["person"] = user_id or (_owner(conn, anonymous_id) if anonymous_id else None)
-    return _replace(report, values)
-
-
-def _replace(report: OutcomeReport, values: dict[str, Any]) -> OutcomeReport:
-    fields = {name: getattr(report, name) for name in OutcomeReport.__dataclass_fields__}
-    fields.update(values)
-    return OutcomeReport(**fields)
+    return dataclasses.replace(report, **values)
 
 
 Found = tuple[int, str, str | None, str | None, str | None]
@@ -223,6 +220,7 @@ def _person_keys(conn: Conn, report: OutcomeReport, person: str | None) -> set[s
 
 
 def _row(report: OutcomeReport) -> tuple[Any, ...]:
+    """The report as the INSERT's parameters, in COLUMNS order (text made storable)."""
     text = storable_text
     return (
         text(report.source),
@@ -250,6 +248,7 @@ def _row(report: OutcomeReport) -> tuple[Any, ...]:
 
 
 def _report(row: Sequence[Any]) -> OutcomeReport:
+    """A row read in COLUMNS order as a report."""
     return OutcomeReport(
         source=row[0],
         event_id=row[1],
