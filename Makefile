@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # The gateway on the example plan and the embedded SQLite store (.trackwell/trackwell.db), with a
 # development write key; it prints the URL, the key and a curl line, and serves until Ctrl-C.
+# --demo: a local stand-in for Customer.io that reports back, and a demo day once per store.
 DEV_WRITE_KEY ?= tw_dev_local_only
 DEV_ADMIN_TOKEN ?= tw_dev_admin_local_only
 PORT ?= 8500

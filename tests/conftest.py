@@ -35,6 +35,7 @@ SLOW_MODULES = frozenset(
     {
         "sdk/test_crash.py",  # processes killed with SIGKILL, spill files replayed
         "server/test_compat_libraries.py",  # real client libraries against a gateway process
+        "server/test_demo_mode.py",  # `serve --demo` and the banner on a custom plan, as processes
         "server/test_cio_clients.py",
         "server/test_process.py",  # the gateway as real processes: workers, signals, banner
         "server/test_schemathesis.py",  # a generated-request run against a gateway process

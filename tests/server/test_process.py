@@ -267,7 +267,19 @@ def test_the_banner_curl_line_sends_an_event_and_demo_sends_a_day(served: Served
     )
     assert '"accepted":1' in result.stdout
     demo = CliRunner().invoke(
-        app, ["demo", "--url", served.url, "--write-key", QUICK_KEY, "--users", "40", "--json"]
+        app,
+        [
+            "demo",
+            "--url",
+            served.url,
+            "--write-key",
+            QUICK_KEY,
+            "--users",
+            "40",
+            "--json",
+            "--plan",
+            str(EXAMPLE_PLAN),
+        ],
     )
     assert demo.exit_code == 0, demo.output
     assert '"blocked"' in demo.stdout and '"unplanned_event"' in demo.stdout

@@ -91,7 +91,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "trackwell.cli.demo",
         "demo_command",
-        "Send a day of SaaS traffic (visits, signups, lifecycle, and mistakes) to a gateway.",
+        "Send a day of traffic on the served plan's events (visits, signups, mistakes) to a gateway.",
     ),
     "plan": LazyCommand(
         "trackwell.cli.plan", "app", "Lint, diff, export and import the tracking plan."

@@ -1,4 +1,5 @@
-"""`trackwell demo`: a realistic day of SaaS traffic, with the usual mistakes, sent to a gateway."""
+"""`trackwell demo`: a realistic day of traffic on the plan being served, with the usual
+mistakes, sent to a gateway (the example plan's SaaS story when the plan has its events)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from trackwell.cli.options import PlanOpt
 from trackwell.cli.output import fail, print_json, stdout
 
 if TYPE_CHECKING:
     import httpx
+
+    from trackwell.plan import Plan
 
 BATCH = 100
 PAGES = ("Pricing", "Integrations", "Help Center")
@@ -23,6 +27,14 @@ SOURCES = ("organic", "paid_search", "referral", "partner", "sales")
 FEATURES = ("projects", "timeline", "automations", "integrations", "reports")
 FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Margaret", "Linus", "Radia", "Donald")
 LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Hamilton", "Perlman")
+# What the SaaS story sends; a plan with all of them (the example plan, or a team's copy of it)
+# gets the story, any other plan a day made from its own events (`_plan_person`).
+STORY_EVENTS = frozenset({
+    "Page Viewed", "Account Created", "Email Verified", "Onboarding Completed", "Feature Used",
+    "Trial Started", "Subscription Started", "Invite Sent", "Payment Failed",
+})  # fmt: skip
+# The library name every demo message carries: how demo traffic is told apart in the log.
+DEMO_LIBRARY = "trackwell-demo"
 
 
 def _message(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
@@ -30,7 +42,7 @@ def _message(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
         "type": kind,
         "messageId": str(uuid.uuid4()),  # random, as Segment clients make them
         "timestamp": at.isoformat(),
-        "context": {"library": {"name": "trackwell-demo", "version": "1"}},
+        "context": {"library": {"name": DEMO_LIBRARY, "version": "1"}},
         **fields,
     }
 
@@ -54,6 +66,10 @@ def _person(rng: random.Random, index: int, start: datetime) -> Iterator[dict[st
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
     traits = {"email": f"{user}@example.com", "name": name, "created_at": int(at.timestamp()),
               "plan": plan, "signup_source": source, "lifecycle_stage": "trial"}  # fmt: skip
+    mistake = index % 23
+    if mistake == 6:
+        # A required trait forgotten: the demo Customer.io's filtered workflow skips the person.
+        del traits["created_at"]
     yield _message("identify", at, userId=user, anonymousId=anonymous, traits=traits)
     created = {
         "plan": plan,
@@ -61,7 +77,6 @@ def _person(rng: random.Random, index: int, start: datetime) -> Iterator[dict[st
         "signup_method": rng.choice(["email", "google", "github"]),
     }
     # The usual mistakes: a misspelled event, a snake_case name, a card number, no timestamp.
-    mistake = index % 23
     event = (
         "Acount Created"
         if mistake == 1
@@ -110,17 +125,77 @@ def _person(rng: random.Random, index: int, start: datetime) -> Iterator[dict[st
             "card_number": "4242 4242 4242 4242"})  # fmt: skip
 
 
-def day_of_traffic(users: int, seed: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Every message of the day, in time order."""
+def story_fits(plan: Plan | None) -> bool:
+    """Whether the SaaS story's events and pages are all planned (None: no plan to fit)."""
+    if plan is None:
+        return True
+    return set(plan.events) >= STORY_EVENTS and set(PAGES) <= set(plan.pages)
+
+
+def _plan_person(
+    plan: Plan, rng: random.Random, index: int, start: datetime
+) -> Iterator[dict[str, Any]]:
+    """One visitor's day on any plan: page views, then for most a signup (identify with the
+    plan's traits) and a few of its events with valid properties; a few carry the usual
+    mistakes (a misspelled event name, a missing timestamp)."""
+    from trackwell.cli.demo_customerio import filtered_trait
+    from trackwell.plan.samples import event_properties, sample_properties
+
+    anonymous = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    at = start
+    for page in rng.sample(plan.pages, min(len(plan.pages), rng.randint(1, 2))):
+        at += timedelta(minutes=rng.randint(1, 6))
+        yield _message("page", at, anonymousId=anonymous, name=page)
+    if rng.random() > 0.7:
+        return
+    user = f"user-{index:04d}"
+    at += timedelta(minutes=rng.randint(2, 20))
+    now_s = int(at.timestamp())
+    traits = sample_properties(plan.traits, variant=index, optional=True, now_s=now_s) or {}
+    for trait in plan.traits:
+        if trait.format == "email" and trait.name in traits:
+            traits[trait.name] = f"{user}@example.com"
+    mistake = index % 23
+    if mistake == 6:
+        # A required trait forgotten: the demo Customer.io's filtered workflow skips the person.
+        traits.pop(filtered_trait(plan) or "", None)
+    yield _message("identify", at, userId=user, anonymousId=anonymous, traits=traits)
+    events = [e for e in plan.events.values() if not e.deprecated]
+    for turn in range(rng.randint(2, 5) if events else 0):
+        event = rng.choice(events)
+        properties = sample_properties(
+            event_properties(event), variant=rng.randint(0, 6), optional=True, now_s=now_s
+        )
+        if properties is None:
+            continue  # a required property no sample fits (a pattern): not sent
+        at += timedelta(minutes=rng.randint(1, 45))
+        name = event.name
+        if mistake == 1 and turn == 0 and len(name) > 3:
+            name = name[:2] + name[3:]  # a typo: blocked as unplanned, with a did-you-mean
+        message = _message("track", at, userId=user, event=name, properties=properties)
+        if mistake == 3 and turn == 0:
+            message["timestamp"] = None  # queue time will stand in for action time
+        yield message
+
+
+def day_of_traffic(
+    users: int, seed: int, now: datetime | None = None, plan: Plan | None = None
+) -> list[dict[str, Any]]:
+    """Every message of the day, in time order: the SaaS story when `plan` has its events (or
+    no plan is given), else a day made from the plan's own events and traits."""
     rng = random.Random(seed)
     end = now or datetime.now(UTC)
+    story = story_fits(plan)
     messages: list[dict[str, Any]] = []
     for index in range(users):
         start = end - timedelta(hours=24) + timedelta(minutes=rng.randint(0, 20 * 60))
-        # A visitor whose day runs past now stops there (no future action times).
-        messages.extend(
-            m for m in _person(rng, index, start) if (m["timestamp"] or "") <= end.isoformat()
+        person = (
+            _person(rng, index, start)
+            if story or plan is None
+            else _plan_person(plan, rng, index, start)
         )
+        # A visitor whose day runs past now stops there (no future action times).
+        messages.extend(m for m in person if (m["timestamp"] or "") <= end.isoformat())
     messages.sort(key=lambda m: m["timestamp"] or "")
     for message in messages:
         if message["timestamp"] is None:
@@ -171,6 +246,7 @@ def send_day(
 
 def demo_command(
     url: Annotated[str, typer.Option("--url", help="The gateway.")] = "http://127.0.0.1:8500",
+    plan_path: PlanOpt = None,
     write_key: Annotated[
         str | None,
         typer.Option("--write-key", envvar="TRACKWELL_WRITE_KEY", help="A server write key."),
@@ -184,11 +260,14 @@ def demo_command(
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Send a day of SaaS traffic (visits, signups, lifecycle, and mistakes) to a gateway."""
+    """Send a day of traffic on the served plan's events (visits, signups, mistakes) to a gateway."""
+    from trackwell.cli.sources import resolve_plan
+
     if not write_key:
         fail("--write-key (or TRACKWELL_WRITE_KEY) is needed: the key `trackwell serve` printed")
+    plan = resolve_plan(plan_path)
     url = url.rstrip("/")
-    messages = day_of_traffic(users, seed)
+    messages = day_of_traffic(users, seed, plan=plan)
     totals, codes = send_day(url, write_key, messages, insecure=insecure)
     people = len({m["userId"] for m in messages if "userId" in m})
     if json_output:

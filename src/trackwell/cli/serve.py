@@ -16,6 +16,7 @@ from trackwell.cli.options import PLAN_FILE_HELP, options
 from trackwell.cli.output import fail, stdout
 
 if TYPE_CHECKING:
+    from trackwell.cli.demo_customerio import DemoCustomerIO
     from trackwell.io.config import Settings
     from trackwell.server.settings import GatewaySettings
 
@@ -24,10 +25,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8500
 DEFAULT_HIGH_WATER = 1_000_000
 
-EXAMPLE_EVENT = (
-    '{"userId": "user-42", "event": "Account Created", "properties":'
-    ' {"plan": "free", "signup_source": "organic"}}'
-)
+# The person the banner's curl line sends as, and `trackwell timeline` then shows.
+EXAMPLE_USER = "user-42"
+# The destination `--demo` adds: the local stand-in for Customer.io (`cli/demo_customerio.py`).
+DEMO_DESTINATION = "customerio"
+# The audit action that marks a store as given its demo day: `--demo` sends one per store.
+DEMO_SEEDED = "demo_seeded"
 
 
 def serve_command(
@@ -86,7 +89,9 @@ def serve_command(
     demo: Annotated[
         bool,
         typer.Option(
-            "--demo", help="Once up, send a day of demo traffic to itself (for the console)."
+            "--demo",
+            help="Demo mode: a local stand-in for Customer.io that reports back, and once per"
+            " store a day of demo traffic sent to itself (for the console).",
         ),
     ] = False,
 ) -> None:
@@ -118,6 +123,7 @@ def serve_command(
         )
     listen = Listen(host, port, workers, tls_cert, tls_key, log_level.lower())
     gateway_settings = _gateway_settings(settings, write_key, not no_router, high_water)
+    demo_cio = _demo_customerio(settings, gateway_settings, listen.url) if demo else None
     if not no_monitor and not no_router and workers == 1:
         # One evaluator per deployment: the process that routes (several workers would alert twice).
         gateway_settings.monitor_interval = 60.0
@@ -145,12 +151,60 @@ def serve_command(
         fail(str(exc))
     except ListenError as exc:
         fail(f"cannot listen on {exc} (is another gateway running? pass --port)")
+    finally:
+        if demo_cio is not None:
+            demo_cio.stop()
+
+
+def _demo_customerio(
+    settings: Settings, gateway_settings: GatewaySettings, url: str
+) -> DemoCustomerIO | None:
+    """Demo mode's Customer.io: the stand-in started on a loopback port, a destination with its
+    demo credentials added, and its webhook signing key set for the gateway's receiver. Only
+    when no destination of that name is configured (a real one is never replaced) and this
+    process routes (the stand-in lives here)."""
+    from trackwell.cli.demo_customerio import (
+        DEMO_API_KEY,
+        DEMO_SITE_ID,
+        DEMO_WEBHOOK_KEY,
+        DemoCustomerIO,
+    )
+    from trackwell.destinations.customerio import CustomerIO
+    from trackwell.monitor.settings import with_workflows
+    from trackwell.plan import load_plan
+    from trackwell.server.webhook_keys import CUSTOMERIO_KEY_ENV, WebhookKeys
+
+    if DEMO_DESTINATION in settings.destinations or not gateway_settings.router:
+        return None
+    demo = DemoCustomerIO(
+        load_plan(settings.plan), gateway_url=url, campaigns=settings.workflows
+    ).start()
+    gateway_settings.destinations = [
+        *gateway_settings.destinations,
+        CustomerIO(DEMO_DESTINATION, site_id=DEMO_SITE_ID, api_key=DEMO_API_KEY, base_url=demo.url),
+    ]
+    gateway_settings.destination_tables = {
+        **gateway_settings.destination_tables,
+        DEMO_DESTINATION: {"type": "customerio", "base_url": demo.url},
+    }
+    # The workflow monitor counts each demo workflow's own campaign, as `[workflows]` would say.
+    campaigns = {w.name: [str(w.campaign_id)] for w in demo.workflows}
+    gateway_settings.monitors = with_workflows(
+        settings.monitors, {**campaigns, **settings.workflows}
+    )
+    # The receiver checks reports against this key; keys already set (real ones) are kept, and
+    # the stand-in signs with the last listed (the newest, during a rotation).
+    os.environ.setdefault(CUSTOMERIO_KEY_ENV, DEMO_WEBHOOK_KEY)
+    gateway_settings.webhook_keys = WebhookKeys.from_environ(os.environ)
+    demo.webhook_key = (gateway_settings.webhook_keys.customerio or (DEMO_WEBHOOK_KEY,))[-1]
+    return demo
 
 
 def _gateway_settings(
     settings: Settings, write_key: str | None, router: bool, high_water: int
 ) -> GatewaySettings:
     from trackwell.console.auth import admin_token_hash
+    from trackwell.monitor.settings import with_workflows
     from trackwell.server.ops import metrics_token_hash
     from trackwell.server.settings import GatewaySettings
     from trackwell.server.webhook_keys import WebhookKeys
@@ -169,7 +223,8 @@ def _gateway_settings(
         destinations=destinations,
         router=router,
         high_water=high_water,
-        monitors=settings.monitors,
+        # `[workflows]` gives the workflow monitor its campaigns (as `worker_app` does).
+        monitors=with_workflows(settings.monitors, settings.workflows),
         alerts=settings.alerts,
         destination_tables=settings.destinations,
         base_dir=settings.config_file.parent if settings.config_file else Path(),
@@ -185,15 +240,54 @@ def _started(url: str, settings: Settings, write_key: str | None, *, tls: bool, 
     _banner(url, settings, write_key, tls=tls)
     if demo and write_key:
         threading.Thread(
-            target=_send_demo, args=(url, write_key, tls), name="trackwell-demo", daemon=True
+            target=_send_demo,
+            args=(url, write_key, tls, settings),
+            name="trackwell-demo",
+            daemon=True,
         ).start()
 
 
-def _send_demo(url: str, write_key: str, tls: bool) -> None:
-    """Wait until the gateway answers, then send a day of traffic through it."""
-    import httpx
-
+def _send_demo(url: str, write_key: str, tls: bool, settings: Settings) -> None:
+    """Wait until the gateway answers, then send a day of traffic on its plan through it,
+    unless this store already had its demo day (a restart must not add another)."""
     from trackwell.cli.demo import day_of_traffic, send_day
+    from trackwell.plan import load_plan
+    from trackwell.store import StoreError, open_store
+
+    try:
+        store = open_store(settings.store)
+    except StoreError as exc:
+        stdout.print(f"Demo: not sent ({exc}).", highlight=False)
+        return
+    try:
+        if store.audit_entries(limit=1, action=DEMO_SEEDED):
+            stdout.print(
+                "Demo: this store already has its demo day (start over with a new --store).",
+                highlight=False,
+            )
+            return
+        _wait_healthy(url, tls)
+        messages = day_of_traffic(300, 7, plan=load_plan(settings.plan))
+        totals, _ = send_day(url, write_key, messages, insecure=tls)
+        detail = {"messages": len(messages), "accepted": totals["accepted"]}
+        store.append_audit("demo", DEMO_SEEDED, str(settings.plan), detail, now_ms=_now_ms())
+    finally:
+        store.close()
+    stdout.print(
+        f"Demo: {len(messages):,} messages sent ({totals['accepted']:,} accepted, "
+        f"{totals['repaired']:,} repaired, {totals['blocked']:,} blocked); open the console.",
+        highlight=False,
+    )
+
+
+def _now_ms() -> int:
+    """The current time in Unix milliseconds."""
+    return int(time.time() * 1000)
+
+
+def _wait_healthy(url: str, tls: bool) -> None:
+    """Return once the gateway answers /healthz (or after 30 s: sending then says why)."""
+    import httpx
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -202,13 +296,6 @@ def _send_demo(url: str, write_key: str, tls: bool) -> None:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)
-    messages = day_of_traffic(300, 7)
-    totals, _ = send_day(url, write_key, messages, insecure=tls)
-    stdout.print(
-        f"Demo: {len(messages):,} messages sent ({totals['accepted']:,} accepted, "
-        f"{totals['repaired']:,} repaired, {totals['blocked']:,} blocked); open the console.",
-        highlight=False,
-    )
 
 
 def _banner(url: str, settings: Settings, write_key: str | None, *, tls: bool) -> None:
@@ -222,12 +309,19 @@ def _banner(url: str, settings: Settings, write_key: str | None, *, tls: bool) -
     if write_key:
         stdout.print(f"  write key  [bold]{write_key}[/] (source 'default')")
     insecure = " -k" if tls else ""
-    curl = (
-        f"curl -sS{insecure} {url}/v1/track -u {shlex.quote(key + ':')}"
-        f" -H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_EVENT)}"
-    )
-    stdout.print("\nSend an event:", highlight=False)
-    stdout.print(f"  {curl}", markup=False, highlight=False)
+    event = example_track(settings.plan)
+    if event is None:
+        stdout.print(
+            "\nThe plan has no event whose required properties can be filled in for a curl line.",
+            highlight=False,
+        )
+    else:
+        curl = (
+            f"curl -sS{insecure} {url}/v1/track -u {shlex.quote(key + ':')}"
+            f" -H 'Content-Type: application/json' -d {shlex.quote(event)}"
+        )
+        stdout.print("\nSend an event:", highlight=False)
+        stdout.print(f"  {curl}", markup=False, highlight=False)
     console = (
         "log in with TRACKWELL_ADMIN_TOKEN"
         if os.environ.get("TRACKWELL_ADMIN_TOKEN")
@@ -235,9 +329,28 @@ def _banner(url: str, settings: Settings, write_key: str | None, *, tls: bool) -
     )
     stdout.print(f"\nConsole  {url}/  ({console})", highlight=False)
     stdout.print(
-        f"\nThen: trackwell timeline user-42 · trackwell demo --url {url} --write-key {key}"
+        f"\nThen: trackwell timeline {EXAMPLE_USER} · trackwell demo --url {url} --write-key {key}"
+        f" --plan {shlex.quote(str(settings.plan))}"
         f"\nMetrics {url}/metrics · API {url}/openapi.json · snippet {url}/trackwell.js"
         "\nCtrl-C stops (in-flight requests finish first).\n",
         markup=False,
         highlight=False,
     )
+
+
+def example_track(plan_path: Path) -> str | None:
+    """The banner's example: a track call of one of the served plan's own events, with valid
+    values for its required properties (JSON text), or None when no event can be filled in."""
+    import json
+
+    from trackwell.plan import PlanLoadError, load_plan
+    from trackwell.plan.samples import example_event
+
+    try:
+        picked = example_event(load_plan(plan_path))
+    except PlanLoadError:
+        return None  # the gateway refuses to start on it anyway, naming the problems
+    if picked is None:
+        return None
+    name, properties = picked
+    return json.dumps({"userId": EXAMPLE_USER, "event": name, "properties": properties})
