@@ -95,7 +95,9 @@ class PausableProxy:
                     if not data:
                         return
                     peers[sock].sendall(data)
-        except OSError:
+        except (OSError, ValueError):
+            # A socket the proxy's own close() shut from another thread: select() sees its
+            # descriptor as -1 (ValueError) or the read fails (OSError); the pump is done.
             return
         finally:
             client.close()
