@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -88,33 +88,42 @@ def verify_customerio(
     keys: tuple[str, ...], body: bytes, timestamp: str | None, signature: str | None, now: float
 ) -> Verdict:
     """Whether Customer.io's headers sign this body with one of the keys, recently."""
-    if not signature:
-        return "missing"
-    stamp, problem = _stamp(timestamp, now)
-    if problem is not None or stamp is None:
-        return problem or "malformed"
-    given = signature.strip().lower().encode()
-    base = f"v0:{stamp}:".encode() + body
-    found = False
-    for key in keys:
-        expected = hmac.new(key.encode(), base, hashlib.sha256).hexdigest().encode()
-        # Every key is compared, whether or not an earlier one matched: the time taken says
-        # nothing about which key (or how much of a signature) was right.
-        found |= hmac.compare_digest(expected, given)
-    return "ok" if found else "forged"
+
+    def expected(key: str, stamp: int) -> str:
+        return hmac.new(key.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+
+    return _verify(keys, timestamp, signature.strip().lower() if signature else None, now, expected)
 
 
 def verify_trackwell(
     keys: tuple[str, ...], body: bytes, timestamp: str | None, signature: str | None, now: float
 ) -> Verdict:
     """Whether trackwell's `v0=` headers sign this body with one of the keys, recently."""
-    if not signature:
+    return _verify(
+        keys,
+        timestamp,
+        signature.strip() if signature else None,
+        now,
+        lambda key, stamp: sign(key, stamp, body),
+    )
+
+
+def _verify(
+    keys: tuple[str, ...],
+    timestamp: str | None,
+    given: str | None,
+    now: float,
+    expected: Callable[[str, int], str],
+) -> Verdict:
+    """The signature check both schemes share: a recent timestamp, then every key compared."""
+    if not given:
         return "missing"
     stamp, problem = _stamp(timestamp, now)
     if problem is not None or stamp is None:
         return problem or "malformed"
-    given = signature.strip().encode()
     found = False
     for key in keys:
-        found |= hmac.compare_digest(sign(key, stamp, body).encode(), given)
+        # Every key is compared, whether or not an earlier one matched: the time taken says
+        # nothing about which key (or how much of a signature) was right.
+        found |= hmac.compare_digest(expected(key, stamp).encode(), given.encode())
     return "ok" if found else "forged"

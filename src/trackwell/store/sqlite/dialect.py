@@ -39,8 +39,9 @@ class SQLiteDialect:
         return None
 
     def drop_log_partition(self, conn: Conn, name: str) -> bool:
-        """The SQLite log has no partitions (`log_partitions` is None), so retention never asks."""
-        raise NotImplementedError("the SQLite log has no partitions")
+        """False: the SQLite log has no partitions to drop (`log_partitions` is None, so
+        retention cuts ranges of the key instead and never asks)."""
+        return False
 
     def keep_seqs_above(self, conn: Conn, seq: int) -> None:
         """Remember the highest removed position (`reserve_seqs` reads it)."""
